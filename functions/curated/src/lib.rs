@@ -1,0 +1,67 @@
+//! The curated inputs kept in `data/`, embedded into the binaries and checked strictly.
+//!
+//! Stage: reference data (pure). Every table is parsed with `deny_unknown_fields`, so a typo
+//! fails loudly, and [`Curated::load`] cross-checks the tables (a limit must name a known
+//! pollutant, every text must exist in both languages).
+
+pub mod pollutants;
+pub mod standards;
+
+use envgov_dataset::lang::MissingTranslation;
+
+pub use pollutants::{Pollutant, Pollutants};
+pub use standards::{Limit, Period, Standard, Standards};
+
+/// Why a curated table could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CuratedError {
+    #[error("data/{file}: {source}")]
+    Parse {
+        file: &'static str,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("data/{file}: {message}")]
+    Invalid { file: &'static str, message: String },
+    #[error("data/{file}: {source}")]
+    Translation {
+        file: &'static str,
+        #[source]
+        source: MissingTranslation,
+    },
+}
+
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    file: &'static str,
+    text: &str,
+) -> Result<T, CuratedError> {
+    toml::from_str(text).map_err(|source| CuratedError::Parse { file, source })
+}
+
+/// All curated tables, loaded and cross-checked.
+#[derive(Debug, Clone)]
+pub struct Curated {
+    pub pollutants: Pollutants,
+    pub standards: Standards,
+}
+
+impl Curated {
+    /// Loads the tables embedded at build time from `data/`.
+    pub fn load() -> Result<Self, CuratedError> {
+        let pollutants = Pollutants::parse(include_str!("../../../data/pollutants.toml"))?;
+        let standards = Standards::parse(include_str!("../../../data/standards.toml"), &pollutants)?;
+        Ok(Self { pollutants, standards })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_tables_load_and_cross_check() {
+        let c = Curated::load().unwrap();
+        assert!(c.pollutants.get("w01018").is_some());
+        assert!(c.standards.get("GB18485-2014").is_some());
+    }
+}

@@ -1,0 +1,122 @@
+//! Run reports: the row accounting of a nightly run, written to `runs/{date}/report.json`.
+//!
+//! Every input row, packet or record is either accepted or rejected, per file and per
+//! source: `read == accepted + rejected` always holds, and [`RunReport::check_accounting`]
+//! verifies it.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Counts for one raw file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCounts {
+    pub key: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// The encoding the file was decoded from (`utf-8`, `utf-8-bom`, `gb18030`).
+    pub encoding: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Irregularities tolerated (e.g. whitespace inside HJ 212 fields), not rejections.
+    pub warnings: u64,
+    /// The file could not be read at all (then every line counts as rejected).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file_error: Option<String>,
+}
+
+/// Counts for one source over the files of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCounts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Rejections by reason code, for a quick look at what went wrong.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    pub files: Vec<FileCounts>,
+}
+
+/// `runs/{date}/report.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub run_date: String,
+    pub envgov_version: String,
+    /// Dates whose raw files were validated in this run (history already validated is reused).
+    pub validated_dates: Vec<String>,
+    pub sources: BTreeMap<String, SourceCounts>,
+    pub datasets: BTreeMap<String, u64>,
+    pub reject_rate: f64,
+    pub reject_rate_limit: f64,
+    /// Wall-clock seconds per stage. The only non-deterministic part of a run's outputs,
+    /// kept here and out of the datasets.
+    pub timings_s: BTreeMap<String, f64>,
+}
+
+/// A broken invariant of the row accounting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("row accounting broken for {what}: read {read} != accepted {accepted} + rejected {rejected}")]
+pub struct AccountingError {
+    pub what: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+impl SourceCounts {
+    pub fn add_file(&mut self, file: FileCounts) {
+        self.read += file.read;
+        self.accepted += file.accepted;
+        self.rejected += file.rejected;
+        self.files.push(file);
+    }
+}
+
+impl RunReport {
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.sources.values().fold((0, 0, 0), |(r, a, j), s| {
+            (r + s.read, a + s.accepted, j + s.rejected)
+        })
+    }
+
+    /// Checks `read == accepted + rejected` for every file, every source and the total.
+    pub fn check_accounting(&self) -> Result<(), AccountingError> {
+        let check = |what: &str, read, accepted, rejected| {
+            if read == accepted + rejected {
+                Ok(())
+            } else {
+                Err(AccountingError { what: what.to_string(), read, accepted, rejected })
+            }
+        };
+        for (name, s) in &self.sources {
+            check(name, s.read, s.accepted, s.rejected)?;
+            let (mut r, mut a, mut j) = (0, 0, 0);
+            for f in &s.files {
+                check(&f.key, f.read, f.accepted, f.rejected)?;
+                r += f.read;
+                a += f.accepted;
+                j += f.rejected;
+            }
+            if (r, a, j) != (s.read, s.accepted, s.rejected) {
+                return Err(AccountingError { what: format!("{name} (sum of files)"), read: r, accepted: a, rejected: j });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_detects_a_lost_row() {
+        let mut report = RunReport::default();
+        let mut s = SourceCounts::default();
+        s.add_file(FileCounts { key: "raw/msw/2026-01-01/a.csv".into(), read: 10, accepted: 8, rejected: 2, ..Default::default() });
+        report.sources.insert("msw".into(), s);
+        assert!(report.check_accounting().is_ok());
+        report.sources.get_mut("msw").unwrap().files[0].accepted = 7;
+        let err = report.check_accounting().unwrap_err();
+        assert_eq!(err.what, "raw/msw/2026-01-01/a.csv");
+    }
+}

@@ -1,0 +1,1 @@
+//! Sample data (placeholder; being written).
