@@ -4,11 +4,15 @@
 //! fails loudly, and [`Curated::load`] cross-checks the tables (a limit must name a known
 //! pollutant, every text must exist in both languages).
 
+pub mod open_days;
+pub mod plan;
 pub mod pollutants;
 pub mod standards;
 
 use envgov_dataset::lang::MissingTranslation;
 
+pub use open_days::{OpenDay, OpenDays};
+pub use plan::{Indicator, Measure, Plan};
 pub use pollutants::{Pollutant, Pollutants};
 pub use standards::{Limit, Period, Standard, Standards};
 
@@ -43,14 +47,24 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
 pub struct Curated {
     pub pollutants: Pollutants,
     pub standards: Standards,
+    pub plan: Plan,
+    pub open_days: OpenDays,
 }
 
 impl Curated {
     /// Loads the tables embedded at build time from `data/`.
     pub fn load() -> Result<Self, CuratedError> {
         let pollutants = Pollutants::parse(include_str!("../../../data/pollutants.toml"))?;
-        let standards = Standards::parse(include_str!("../../../data/standards.toml"), &pollutants)?;
-        Ok(Self { pollutants, standards })
+        let standards =
+            Standards::parse(include_str!("../../../data/standards.toml"), &pollutants)?;
+        let plan = Plan::parse(include_str!("../../../data/plan.toml"))?;
+        let open_days = OpenDays::parse(include_str!("../../../data/open-days.toml"))?;
+        Ok(Self {
+            pollutants,
+            standards,
+            plan,
+            open_days,
+        })
     }
 }
 
