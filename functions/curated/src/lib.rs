@@ -4,6 +4,7 @@
 //! fails loudly, and [`Curated::load`] cross-checks the tables (a limit must name a known
 //! pollutant, every text must exist in both languages).
 
+pub mod datasets;
 pub mod open_days;
 pub mod plan;
 pub mod pollutants;
@@ -49,6 +50,7 @@ pub struct Curated {
     pub standards: Standards,
     pub plan: Plan,
     pub open_days: OpenDays,
+    pub datasets: datasets::Datasets,
 }
 
 impl Curated {
@@ -59,7 +61,9 @@ impl Curated {
             Standards::parse(include_str!("../../../data/standards.toml"), &pollutants)?;
         let plan = Plan::parse(include_str!("../../../data/plan.toml"))?;
         let open_days = OpenDays::parse(include_str!("../../../data/open-days.toml"))?;
+        let datasets = datasets::Datasets::parse(include_str!("../../../data/datasets.toml"))?;
         Ok(Self {
+            datasets,
             pollutants,
             standards,
             plan,

@@ -1,6 +1,6 @@
 //! `data/pollutants.toml`: pollutant and parameter codes, names, units, plausibility bounds.
 
-use crate::{parse, CuratedError};
+use crate::{CuratedError, parse};
 use envgov_dataset::Localized;
 use serde::Deserialize;
 
@@ -39,10 +39,20 @@ impl Pollutants {
                 .check(&format!("pollutant {}", x.code))
                 .map_err(|source| CuratedError::Translation { file: FILE, source })?;
             if p.list[..i].iter().any(|y| y.code == x.code) {
-                return Err(CuratedError::Invalid { file: FILE, message: format!("duplicate code {}", x.code) });
+                return Err(CuratedError::Invalid {
+                    file: FILE,
+                    message: format!("duplicate code {}", x.code),
+                });
             }
-            if !(x.min < x.max) || !matches!(x.medium.as_str(), "air" | "water") {
-                return Err(CuratedError::Invalid { file: FILE, message: format!("bad range or medium for {}", x.code) });
+            if x.min.is_nan()
+                || x.max.is_nan()
+                || x.min >= x.max
+                || !matches!(x.medium.as_str(), "air" | "water")
+            {
+                return Err(CuratedError::Invalid {
+                    file: FILE,
+                    message: format!("bad range or medium for {}", x.code),
+                });
             }
         }
         Ok(p)
@@ -55,6 +65,8 @@ impl Pollutants {
     /// Finds a pollutant by its self-monitoring item name (监测项目).
     pub fn by_item(&self, item: &str) -> Option<&Pollutant> {
         let item = item.trim();
-        self.list.iter().find(|p| p.item_zh.iter().any(|n| n == item))
+        self.list
+            .iter()
+            .find(|p| p.item_zh.iter().any(|n| n == item))
     }
 }

@@ -1,6 +1,6 @@
 //! `data/standards.toml`: discharge standards, their limits, periods and seasonal values.
 
-use crate::{parse, CuratedError, Pollutants};
+use crate::{CuratedError, Pollutants, parse};
 use envgov_dataset::Localized;
 use serde::Deserialize;
 
@@ -74,7 +74,9 @@ pub struct Standard {
 
 impl Standard {
     pub fn limit(&self, pollutant: &str, period: Period) -> Option<&Limit> {
-        self.limits.iter().find(|l| l.pollutant == pollutant && l.period == period)
+        self.limits
+            .iter()
+            .find(|l| l.pollutant == pollutant && l.period == period)
     }
 
     /// The limit a single manual sample is compared with: the sample limit, else the daily,
@@ -96,23 +98,39 @@ pub struct Standards {
 impl Standards {
     pub fn parse(text: &str, pollutants: &Pollutants) -> Result<Self, CuratedError> {
         let s: Standards = parse(FILE, text)?;
-        let invalid = |message: String| CuratedError::Invalid { file: FILE, message };
+        let invalid = |message: String| CuratedError::Invalid {
+            file: FILE,
+            message,
+        };
         for (i, st) in s.list.iter().enumerate() {
             st.title
                 .check(&format!("standard {}", st.id))
                 .map_err(|source| CuratedError::Translation { file: FILE, source })?;
-            if s.list[..i].iter().any(|o| o.id == st.id || o.code == st.code) {
+            if s.list[..i]
+                .iter()
+                .any(|o| o.id == st.id || o.code == st.code)
+            {
                 return Err(invalid(format!("duplicate standard {}", st.id)));
             }
             for (j, l) in st.limits.iter().enumerate() {
                 if pollutants.get(&l.pollutant).is_none() {
-                    return Err(invalid(format!("{}: unknown pollutant {}", st.id, l.pollutant)));
+                    return Err(invalid(format!(
+                        "{}: unknown pollutant {}",
+                        st.id, l.pollutant
+                    )));
                 }
-                if !(l.value > 0.0) || !matches!(l.confidence.as_str(), "V" | "M") {
+                if l.value.is_nan() || l.value <= 0.0 || !matches!(l.confidence.as_str(), "V" | "M")
+                {
                     return Err(invalid(format!("{}: bad limit for {}", st.id, l.pollutant)));
                 }
-                if st.limits[..j].iter().any(|o| o.pollutant == l.pollutant && o.period == l.period) {
-                    return Err(invalid(format!("{}: two {:?} limits for {}", st.id, l.period, l.pollutant)));
+                if st.limits[..j]
+                    .iter()
+                    .any(|o| o.pollutant == l.pollutant && o.period == l.period)
+                {
+                    return Err(invalid(format!(
+                        "{}: two {:?} limits for {}",
+                        st.id, l.period, l.pollutant
+                    )));
                 }
             }
         }
@@ -137,7 +155,12 @@ mod tests {
     #[test]
     fn db11_890_winter_ammonia_applies_december_to_march() {
         let c = Curated::load().unwrap();
-        let l = c.standards.get("DB11-890-2012-new-B").unwrap().limit("w21003", super::Period::Daily).unwrap();
+        let l = c
+            .standards
+            .get("DB11-890-2012-new-B")
+            .unwrap()
+            .limit("w21003", super::Period::Daily)
+            .unwrap();
         // DB11/890-2012 new-plant class B: NH3-N 1.5 mg/L, 2.5 mg/L from 1 Dec to 31 Mar.
         assert_eq!(l.upper_for_month(11), 1.5);
         assert_eq!(l.upper_for_month(12), 2.5);
@@ -149,7 +172,13 @@ mod tests {
     fn incinerator_has_hourly_and_daily_limits() {
         let c = Curated::load().unwrap();
         let s = c.standards.get("GB18485-2014").unwrap();
-        assert_eq!(s.limit("a21002", super::Period::Hourly).unwrap().value, 300.0);
-        assert_eq!(s.limit("a21002", super::Period::Daily).unwrap().value, 250.0);
+        assert_eq!(
+            s.limit("a21002", super::Period::Hourly).unwrap().value,
+            300.0
+        );
+        assert_eq!(
+            s.limit("a21002", super::Period::Daily).unwrap().value,
+            250.0
+        );
     }
 }

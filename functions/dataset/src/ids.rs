@@ -10,7 +10,9 @@ use serde::Serialize;
 
 /// The 31 USCC symbols in value order (0-9, A-Z without I, O, S, V, Z).
 pub const USCC_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 fn uscc_value(c: char) -> Option<u32> {
@@ -36,7 +38,10 @@ pub enum IdError {
 pub fn uscc_check_char(first17: &str) -> Result<char, IdError> {
     let chars: Vec<char> = first17.chars().collect();
     if chars.len() != 17 {
-        return Err(IdError::Length { expected: 17, actual: chars.len() });
+        return Err(IdError::Length {
+            expected: 17,
+            actual: chars.len(),
+        });
     }
     let mut sum = 0u32;
     for (i, &c) in chars.iter().enumerate() {
@@ -51,11 +56,16 @@ pub fn uscc_check_char(first17: &str) -> Result<char, IdError> {
 pub fn org_check_char(body8: &str) -> Result<char, IdError> {
     let chars: Vec<char> = body8.chars().collect();
     if chars.len() != 8 {
-        return Err(IdError::Length { expected: 8, actual: chars.len() });
+        return Err(IdError::Length {
+            expected: 8,
+            actual: chars.len(),
+        });
     }
     let mut sum = 0u32;
     for (i, &c) in chars.iter().enumerate() {
-        let v = c.to_digit(36).ok_or(IdError::Character { pos: i + 9, ch: c })?;
+        let v = c
+            .to_digit(36)
+            .ok_or(IdError::Character { pos: i + 9, ch: c })?;
         sum += v * ORG_WEIGHTS[i];
     }
     Ok(match 11 - sum % 11 {
@@ -73,7 +83,10 @@ pub fn check_uscc(input: &str) -> Result<String, IdError> {
     let code = input.trim().to_ascii_uppercase();
     let chars: Vec<char> = code.chars().collect();
     if chars.len() != 18 {
-        return Err(IdError::Length { expected: 18, actual: chars.len() });
+        return Err(IdError::Length {
+            expected: 18,
+            actual: chars.len(),
+        });
     }
     for (i, &c) in chars.iter().enumerate() {
         if uscc_value(c).is_none() {
@@ -81,15 +94,23 @@ pub fn check_uscc(input: &str) -> Result<String, IdError> {
         }
     }
     if !chars[2..8].iter().all(char::is_ascii_digit) {
-        return Err(IdError::Format("positions 3-8 must be an administrative area code"));
+        return Err(IdError::Format(
+            "positions 3-8 must be an administrative area code",
+        ));
     }
     let expected = uscc_check_char(&code[..17])?;
     if chars[17] != expected {
-        return Err(IdError::CheckCharacter { expected, actual: chars[17] });
+        return Err(IdError::CheckCharacter {
+            expected,
+            actual: chars[17],
+        });
     }
     let org_expected = org_check_char(&code[8..16])?;
     if chars[16] != org_expected {
-        return Err(IdError::OrgCheckCharacter { expected: org_expected, actual: chars[16] });
+        return Err(IdError::OrgCheckCharacter {
+            expected: org_expected,
+            actual: chars[16],
+        });
     }
     Ok(code)
 }
@@ -99,12 +120,17 @@ pub fn check_permit(input: &str) -> Result<String, IdError> {
     let code = input.trim();
     let n = code.chars().count();
     if n != 22 {
-        return Err(IdError::Length { expected: 22, actual: n });
+        return Err(IdError::Length {
+            expected: 22,
+            actual: n,
+        });
     }
     let uscc = check_uscc(&code[..18])?;
     let seq = &code[18..21];
     if !seq.bytes().all(|b| b.is_ascii_digit()) || seq == "000" {
-        return Err(IdError::Format("characters 19-21 must be a sequence 001-999"));
+        return Err(IdError::Format(
+            "characters 19-21 must be a sequence 001-999",
+        ));
     }
     let last = code.as_bytes()[21];
     if !last.is_ascii_uppercase() {
@@ -126,7 +152,10 @@ pub fn check_facility(code: &str) -> Result<Medium, IdError> {
 fn coded(code: &str, lead: char) -> Result<Medium, IdError> {
     let b = code.as_bytes();
     if b.len() != 5 {
-        return Err(IdError::Length { expected: 5, actual: code.chars().count() });
+        return Err(IdError::Length {
+            expected: 5,
+            actual: code.chars().count(),
+        });
     }
     if b[0] as char != lead {
         return Err(IdError::Format("wrong leading letter"));
@@ -167,23 +196,108 @@ pub struct District {
 
 /// Beijing's 16 districts (GB/T 2260) and, last, the Yizhuang development area.
 pub const DISTRICTS: [District; 17] = [
-    District { code: "110101", zh: "东城区", en: "Dongcheng", statutory: true },
-    District { code: "110102", zh: "西城区", en: "Xicheng", statutory: true },
-    District { code: "110105", zh: "朝阳区", en: "Chaoyang", statutory: true },
-    District { code: "110106", zh: "丰台区", en: "Fengtai", statutory: true },
-    District { code: "110107", zh: "石景山区", en: "Shijingshan", statutory: true },
-    District { code: "110108", zh: "海淀区", en: "Haidian", statutory: true },
-    District { code: "110109", zh: "门头沟区", en: "Mentougou", statutory: true },
-    District { code: "110111", zh: "房山区", en: "Fangshan", statutory: true },
-    District { code: "110112", zh: "通州区", en: "Tongzhou", statutory: true },
-    District { code: "110113", zh: "顺义区", en: "Shunyi", statutory: true },
-    District { code: "110114", zh: "昌平区", en: "Changping", statutory: true },
-    District { code: "110115", zh: "大兴区", en: "Daxing", statutory: true },
-    District { code: "110116", zh: "怀柔区", en: "Huairou", statutory: true },
-    District { code: "110117", zh: "平谷区", en: "Pinggu", statutory: true },
-    District { code: "110118", zh: "密云区", en: "Miyun", statutory: true },
-    District { code: "110119", zh: "延庆区", en: "Yanqing", statutory: true },
-    District { code: "BDA", zh: "北京经济技术开发区", en: "Beijing Economic-Technological Development Area (Yizhuang)", statutory: false },
+    District {
+        code: "110101",
+        zh: "东城区",
+        en: "Dongcheng",
+        statutory: true,
+    },
+    District {
+        code: "110102",
+        zh: "西城区",
+        en: "Xicheng",
+        statutory: true,
+    },
+    District {
+        code: "110105",
+        zh: "朝阳区",
+        en: "Chaoyang",
+        statutory: true,
+    },
+    District {
+        code: "110106",
+        zh: "丰台区",
+        en: "Fengtai",
+        statutory: true,
+    },
+    District {
+        code: "110107",
+        zh: "石景山区",
+        en: "Shijingshan",
+        statutory: true,
+    },
+    District {
+        code: "110108",
+        zh: "海淀区",
+        en: "Haidian",
+        statutory: true,
+    },
+    District {
+        code: "110109",
+        zh: "门头沟区",
+        en: "Mentougou",
+        statutory: true,
+    },
+    District {
+        code: "110111",
+        zh: "房山区",
+        en: "Fangshan",
+        statutory: true,
+    },
+    District {
+        code: "110112",
+        zh: "通州区",
+        en: "Tongzhou",
+        statutory: true,
+    },
+    District {
+        code: "110113",
+        zh: "顺义区",
+        en: "Shunyi",
+        statutory: true,
+    },
+    District {
+        code: "110114",
+        zh: "昌平区",
+        en: "Changping",
+        statutory: true,
+    },
+    District {
+        code: "110115",
+        zh: "大兴区",
+        en: "Daxing",
+        statutory: true,
+    },
+    District {
+        code: "110116",
+        zh: "怀柔区",
+        en: "Huairou",
+        statutory: true,
+    },
+    District {
+        code: "110117",
+        zh: "平谷区",
+        en: "Pinggu",
+        statutory: true,
+    },
+    District {
+        code: "110118",
+        zh: "密云区",
+        en: "Miyun",
+        statutory: true,
+    },
+    District {
+        code: "110119",
+        zh: "延庆区",
+        en: "Yanqing",
+        statutory: true,
+    },
+    District {
+        code: "BDA",
+        zh: "北京经济技术开发区",
+        en: "Beijing Economic-Technological Development Area (Yizhuang)",
+        statutory: false,
+    },
 ];
 
 /// Looks a district up by code.
@@ -218,14 +332,23 @@ mod tests {
         );
         assert_eq!(
             check_uscc("91350100M000100Y44"),
-            Err(IdError::CheckCharacter { expected: '3', actual: '4' })
+            Err(IdError::CheckCharacter {
+                expected: '3',
+                actual: '4'
+            })
         );
     }
 
     #[test]
     fn rejects_s_in_uscc_and_upper_cases_input() {
-        assert!(matches!(check_uscc("91110105MA01ABSD5F"), Err(IdError::Character { pos: 13, ch: 'S' })));
-        assert_eq!(check_uscc("91110105ma01abcd5f").as_deref(), Ok("91110105MA01ABCD5F"));
+        assert!(matches!(
+            check_uscc("91110105MA01ABSD5F"),
+            Err(IdError::Character { pos: 13, ch: 'S' })
+        ));
+        assert_eq!(
+            check_uscc("91110105ma01abcd5f").as_deref(),
+            Ok("91110105MA01ABCD5F")
+        );
     }
 
     #[test]

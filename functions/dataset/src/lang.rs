@@ -39,7 +39,10 @@ pub struct Localized {
 
 impl Localized {
     pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { zh: zh.into(), en: en.into() }
+        Self {
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
     pub fn get(&self, lang: Lang) -> &str {
@@ -53,7 +56,10 @@ impl Localized {
     pub fn check(&self, what: &str) -> Result<(), MissingTranslation> {
         for lang in Lang::ALL {
             if self.get(lang).trim().is_empty() {
-                return Err(MissingTranslation { what: what.to_string(), lang });
+                return Err(MissingTranslation {
+                    what: what.to_string(),
+                    lang,
+                });
             }
         }
         Ok(())

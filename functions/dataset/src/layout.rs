@@ -29,7 +29,12 @@ pub struct BadSegment {
 /// starting with a dot, at most 200 bytes. This keeps data-derived names from escaping
 /// their folder or colliding with the layout.
 pub fn check_segment(segment: &str) -> Result<&str, BadSegment> {
-    let bad = |reason| Err(BadSegment { segment: segment.to_string(), reason });
+    let bad = |reason| {
+        Err(BadSegment {
+            segment: segment.to_string(),
+            reason,
+        })
+    };
     if segment.is_empty() {
         return bad("empty");
     }
@@ -54,11 +59,16 @@ pub fn check_date(date: &str) -> Result<&str, BadSegment> {
     let ok = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if ok {
         Ok(date)
     } else {
-        Err(BadSegment { segment: date.to_string(), reason: "not a YYYY-MM-DD date" })
+        Err(BadSegment {
+            segment: date.to_string(),
+            reason: "not a YYYY-MM-DD date",
+        })
     }
 }
 
@@ -67,17 +77,27 @@ pub fn raw_prefix(source: Source) -> String {
 }
 
 pub fn raw_key(source: Source, date: &str, file: &str) -> Result<String, BadSegment> {
-    Ok(format!("raw/{source}/{}/{}", check_date(date)?, check_segment(file)?))
+    Ok(format!(
+        "raw/{source}/{}/{}",
+        check_date(date)?,
+        check_segment(file)?
+    ))
 }
 
 /// Splits a raw key into source, date and file name.
 pub fn parse_raw_key(key: &str) -> Result<(Source, String, String), BadSegment> {
-    let bad = |reason| BadSegment { segment: key.to_string(), reason };
+    let bad = |reason| BadSegment {
+        segment: key.to_string(),
+        reason,
+    };
     let mut parts = key.split('/');
     if parts.next() != Some("raw") {
         return Err(bad("not under raw/"));
     }
-    let source = parts.next().and_then(Source::parse).ok_or_else(|| bad("unknown source"))?;
+    let source = parts
+        .next()
+        .and_then(Source::parse)
+        .ok_or_else(|| bad("unknown source"))?;
     let date = parts.next().ok_or_else(|| bad("no date folder"))?;
     let file = parts.next().ok_or_else(|| bad("no file name"))?;
     if parts.next().is_some() {
@@ -89,16 +109,25 @@ pub fn parse_raw_key(key: &str) -> Result<(Source, String, String), BadSegment> 
 }
 
 pub fn validated_key(source: Source, date: &str) -> Result<String, BadSegment> {
-    Ok(format!("validated/{source}/date={}/part.parquet", check_date(date)?))
+    Ok(format!(
+        "validated/{source}/date={}/part.parquet",
+        check_date(date)?
+    ))
 }
 
 /// The manifest of a validated partition: which raw files (and their hashes) it was made from.
 pub fn validated_manifest_key(source: Source, date: &str) -> Result<String, BadSegment> {
-    Ok(format!("validated/{source}/date={}/manifest.json", check_date(date)?))
+    Ok(format!(
+        "validated/{source}/date={}/manifest.json",
+        check_date(date)?
+    ))
 }
 
 pub fn rejects_key(source: Source, date: &str) -> Result<String, BadSegment> {
-    Ok(format!("rejects/{source}/date={}/rejects.csv", check_date(date)?))
+    Ok(format!(
+        "rejects/{source}/date={}/rejects.csv",
+        check_date(date)?
+    ))
 }
 
 pub fn run_report_key(date: &str) -> Result<String, BadSegment> {
@@ -149,7 +178,11 @@ pub fn datapackage_key(id: &str) -> Result<String, BadSegment> {
 }
 
 pub fn archive_prefix(id: &str, date: &str) -> Result<String, BadSegment> {
-    Ok(format!("datasets/{}/archive/{}/", check_segment(id)?, check_date(date)?))
+    Ok(format!(
+        "datasets/{}/archive/{}/",
+        check_segment(id)?,
+        check_date(date)?
+    ))
 }
 
 /// The catalogue of every published dataset (ids, titles, last update).
@@ -179,7 +212,11 @@ mod tests {
         assert_eq!(key, "raw/self-monitoring/2026-01-31/sm.csv");
         assert_eq!(
             parse_raw_key(&key).unwrap(),
-            (Source::SelfMonitoring, "2026-01-31".to_string(), "sm.csv".to_string())
+            (
+                Source::SelfMonitoring,
+                "2026-01-31".to_string(),
+                "sm.csv".to_string()
+            )
         );
         assert!(parse_raw_key("raw/cems/2026-1-31/x").is_err());
         assert!(parse_raw_key("raw/nope/2026-01-31/x").is_err());
@@ -187,7 +224,10 @@ mod tests {
 
     #[test]
     fn dataset_keys() {
-        assert_eq!(dataset_key("cems-daily", Format::Csv).unwrap(), "datasets/cems-daily/cems-daily.csv");
+        assert_eq!(
+            dataset_key("cems-daily", Format::Csv).unwrap(),
+            "datasets/cems-daily/cems-daily.csv"
+        );
         assert_eq!(
             archive_prefix("cems-daily", "2026-02-01").unwrap(),
             "datasets/cems-daily/archive/2026-02-01/"

@@ -89,7 +89,11 @@ pub struct Field {
     #[serde(rename = "envgov:description")]
     pub descriptions: Localized,
     /// Unit of measurement, e.g. `mg/m3`, `t`, `%`; absent for dimensionless fields.
-    #[serde(rename = "envgov:unit", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "envgov:unit",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub unit: Option<String>,
 }
 

@@ -54,7 +54,9 @@ pub struct RunReport {
 
 /// A broken invariant of the row accounting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("row accounting broken for {what}: read {read} != accepted {accepted} + rejected {rejected}")]
+#[error(
+    "row accounting broken for {what}: read {read} != accepted {accepted} + rejected {rejected}"
+)]
 pub struct AccountingError {
     pub what: String,
     pub read: u64,
@@ -84,7 +86,12 @@ impl RunReport {
             if read == accepted + rejected {
                 Ok(())
             } else {
-                Err(AccountingError { what: what.to_string(), read, accepted, rejected })
+                Err(AccountingError {
+                    what: what.to_string(),
+                    read,
+                    accepted,
+                    rejected,
+                })
             }
         };
         for (name, s) in &self.sources {
@@ -97,7 +104,12 @@ impl RunReport {
                 j += f.rejected;
             }
             if (r, a, j) != (s.read, s.accepted, s.rejected) {
-                return Err(AccountingError { what: format!("{name} (sum of files)"), read: r, accepted: a, rejected: j });
+                return Err(AccountingError {
+                    what: format!("{name} (sum of files)"),
+                    read: r,
+                    accepted: a,
+                    rejected: j,
+                });
             }
         }
         Ok(())
@@ -112,7 +124,13 @@ mod tests {
     fn accounting_detects_a_lost_row() {
         let mut report = RunReport::default();
         let mut s = SourceCounts::default();
-        s.add_file(FileCounts { key: "raw/msw/2026-01-01/a.csv".into(), read: 10, accepted: 8, rejected: 2, ..Default::default() });
+        s.add_file(FileCounts {
+            key: "raw/msw/2026-01-01/a.csv".into(),
+            read: 10,
+            accepted: 8,
+            rejected: 2,
+            ..Default::default()
+        });
         report.sources.insert("msw".into(), s);
         assert!(report.check_accounting().is_ok());
         report.sources.get_mut("msw").unwrap().files[0].accepted = 7;

@@ -163,7 +163,9 @@ pub enum PacketError {
     MissingHeader,
     #[error("packet length field {value:?} is not 4 decimal digits")]
     BadLengthField { value: String },
-    #[error("packet truncated: declares a {declared}-byte data segment, only {available} bytes follow")]
+    #[error(
+        "packet truncated: declares a {declared}-byte data segment, only {available} bytes follow"
+    )]
     Truncated { declared: usize, available: usize },
     #[error("packet length mismatch: declares {declared} bytes, data segment has {actual}")]
     LengthMismatch { declared: usize, actual: usize },
@@ -225,7 +227,9 @@ pub fn unframe(bytes: &[u8]) -> Result<&str, PacketError> {
         .strip_suffix(b"\r\n")
         .or_else(|| bytes.strip_suffix(b"\n"))
         .unwrap_or(bytes);
-    let rest = bytes.strip_prefix(b"##").ok_or(PacketError::MissingHeader)?;
+    let rest = bytes
+        .strip_prefix(b"##")
+        .ok_or(PacketError::MissingHeader)?;
     if rest.len() < 4 {
         return Err(PacketError::BadLengthField {
             value: String::from_utf8_lossy(rest).into_owned(),
@@ -290,7 +294,9 @@ fn clean(field: &str, raw: &str, diagnostics: &mut Vec<Diagnostic>) -> String {
 /// Parses a data segment (`QN=...;ST=...;...;CP=&&...&&`) whose framing was checked.
 pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
     let mut diagnostics = Vec::new();
-    let cp_at = segment.find("CP=").ok_or(PacketError::MissingField { field: "CP" })?;
+    let cp_at = segment
+        .find("CP=")
+        .ok_or(PacketError::MissingField { field: "CP" })?;
     let (head, cp) = segment.split_at(cp_at);
     let payload = cp["CP=".len()..]
         .strip_prefix("&&")
@@ -365,12 +371,14 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
             };
             let m = &mut packet.measurements[idx];
             let number = || {
-                value.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                    PacketError::BadNumber {
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| PacketError::BadNumber {
                         field: name.clone(),
                         value: value.clone(),
-                    }
-                })
+                    })
             };
             match suffix {
                 "Rtd" => m.rtd = Some(number()?),
@@ -380,12 +388,13 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                 "Cou" => m.cou = Some(number()?),
                 "ZsAvg" | "ZsRtd" => m.zs_avg = Some(number()?),
                 "Flag" => {
-                    m.flag = Some(DataFlag::from_code(&value).ok_or_else(|| {
-                        PacketError::BadFlag {
-                            field: name.clone(),
-                            value: value.clone(),
-                        }
-                    })?)
+                    m.flag =
+                        Some(
+                            DataFlag::from_code(&value).ok_or_else(|| PacketError::BadFlag {
+                                field: name.clone(),
+                                value: value.clone(),
+                            })?,
+                        )
                 }
                 "SampleTime" | "EFlag" => {}
                 _ => diagnostics.push(Diagnostic::UnknownFieldSuffix {
@@ -414,7 +423,9 @@ pub struct SegmentBuilder {
 impl SegmentBuilder {
     pub fn new(qn: &str, st: &str, cn: &str, pw: &str, mn: &str, data_time: &str) -> Self {
         Self {
-            head: format!("QN={qn};ST={st};CN={cn};PW={pw};MN={mn};Flag=4;CP=&&DataTime={data_time}"),
+            head: format!(
+                "QN={qn};ST={st};CN={cn};PW={pw};MN={mn};Flag=4;CP=&&DataTime={data_time}"
+            ),
             groups: Vec::new(),
         }
     }
@@ -487,7 +498,10 @@ mod tests {
         assert_eq!(p.cn, "1062");
         assert_eq!(p.st, "32");
         assert_eq!(p.mn, "010000A8900016F000169DC0");
-        assert_eq!(p.parameters, vec![("RtdInterval".to_string(), "30".to_string())]);
+        assert_eq!(
+            p.parameters,
+            vec![("RtdInterval".to_string(), "30".to_string())]
+        );
         assert!(p.diagnostics.is_empty());
     }
 
@@ -501,29 +515,57 @@ mod tests {
     fn rejects_bad_crc() {
         let bad = STANDARD_EXAMPLE.replace("1C80", "1C81");
         let err = parse(bad.as_bytes()).unwrap_err();
-        assert!(matches!(err, PacketError::CrcMismatch { computed: 0x1C80, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                PacketError::CrcMismatch {
+                    computed: 0x1C80,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_truncated_packet() {
         let cut = &STANDARD_EXAMPLE[..60];
         let err = parse(cut.as_bytes()).unwrap_err();
-        assert_eq!(err, PacketError::Truncated { declared: 101, available: 50 });
+        assert_eq!(
+            err,
+            PacketError::Truncated {
+                declared: 101,
+                available: 50
+            }
+        );
     }
 
     #[test]
     fn rejects_wrong_length() {
         let wrong = STANDARD_EXAMPLE.replace("##0101", "##0099");
         let err = parse(wrong.as_bytes()).unwrap_err();
-        assert_eq!(err, PacketError::LengthMismatch { declared: 99, actual: 101 });
+        assert_eq!(
+            err,
+            PacketError::LengthMismatch {
+                declared: 99,
+                actual: 101
+            }
+        );
     }
 
     #[test]
     fn parses_hourly_water_packet_with_flags() {
-        let seg = SegmentBuilder::new("20250101010000000", "32", "2061", "123456", "MN01", "20250101000000")
-            .averaged("w01018", 12.5, 10.0, 15.25, Some(42.0), DataFlag::Normal)
-            .averaged("w21003", 0.8, 0.5, 1.0, None, DataFlag::Calibration)
-            .build();
+        let seg = SegmentBuilder::new(
+            "20250101010000000",
+            "32",
+            "2061",
+            "123456",
+            "MN01",
+            "20250101000000",
+        )
+        .averaged("w01018", 12.5, 10.0, 15.25, Some(42.0), DataFlag::Normal)
+        .averaged("w21003", 0.8, 0.5, 1.0, None, DataFlag::Calibration)
+        .build();
         let p = parse(frame(&seg).as_bytes()).unwrap();
         assert_eq!(p.data_time.as_deref(), Some("20250101000000"));
         assert_eq!(p.measurements.len(), 2);
@@ -539,21 +581,32 @@ mod tests {
         let p = parse(frame(seg).as_bytes()).unwrap();
         assert_eq!(p.mn, "2019");
         assert_eq!(p.measurements[0].rtd, Some(20.9));
-        assert!(p.diagnostics.contains(&Diagnostic::WhitespaceInField { field: "a21004- Rtd".into() }));
+        assert!(p.diagnostics.contains(&Diagnostic::WhitespaceInField {
+            field: "a21004- Rtd".into()
+        }));
     }
 
     #[test]
     fn reports_non_standard_codes() {
         let seg = "QN=1;ST=22;CN=2011;PW=1;MN=X;CP=&&DataTime=20190101000000;O3-Rtd=20&&";
         let p = parse(frame(seg).as_bytes()).unwrap();
-        assert_eq!(p.diagnostics, vec![Diagnostic::NonStandardCode { code: "O3".into() }]);
+        assert_eq!(
+            p.diagnostics,
+            vec![Diagnostic::NonStandardCode { code: "O3".into() }]
+        );
     }
 
     #[test]
     fn rejects_unknown_flag_and_bad_number() {
         let seg = "QN=1;ST=32;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000;w01018-Avg=1,w01018-Flag=Q&&";
         let err = parse(frame(seg).as_bytes()).unwrap_err();
-        assert_eq!(err, PacketError::BadFlag { field: "w01018-Flag".into(), value: "Q".into() });
+        assert_eq!(
+            err,
+            PacketError::BadFlag {
+                field: "w01018-Flag".into(),
+                value: "Q".into()
+            }
+        );
         let seg = "QN=1;ST=32;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000;w01018-Avg=abc&&";
         let err = parse(frame(seg).as_bytes()).unwrap_err();
         assert_eq!(err.field(), "w01018-Avg");

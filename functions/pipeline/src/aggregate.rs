@@ -1,0 +1,628 @@
+//! Aggregation with polars (lazy): validated rows → published tables.
+//!
+//! Stage: aggregate (pure; tables in, tables out). Each function builds one `LazyFrame`
+//! and collects once. Partial aggregates carry sums and counts (`value_sum`, `valid_hours`)
+//! so that they combine correctly across days, months and districts; a mean or a rate is
+//! always a sum over a sum, never an average of averages. Every output is sorted by its key
+//! and its numbers are rounded, so the same inputs give the same bytes.
+
+use crate::frame::{from_frame, to_frame};
+use crate::table::{Cell, Kind, Table, Values, round};
+use polars::prelude::*;
+
+/// Daily validity rule (HJ 75-2017, as commonly implemented): a daily mean needs at least
+/// 20 valid hourly means.
+pub const MIN_VALID_HOURS_PER_DAY: i64 = 20;
+
+fn lf(t: &Table) -> PolarsResult<LazyFrame> {
+    Ok(to_frame(t)?.lazy())
+}
+
+fn f(name: &str) -> Expr {
+    col(name).cast(DataType::Float64)
+}
+
+fn count_true(name: &str) -> Expr {
+    col(name).cast(DataType::Int64).sum()
+}
+
+/// `num / den` when `den > 0`, else null.
+fn ratio(num: Expr, den: Expr) -> Expr {
+    when(den.clone().gt(lit(0.0)))
+        .then(num / den)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn sort_by(frame: LazyFrame, keys: &[&str]) -> LazyFrame {
+    let keys: Vec<PlSmallStr> = keys.iter().map(|k| PlSmallStr::from(*k)).collect();
+    frame.sort(
+        keys,
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+}
+
+/// Collects, rounds every float to `digits` decimals, and converts back.
+fn finish(frame: LazyFrame, digits: i32) -> PolarsResult<Table> {
+    let mut t = from_frame(&frame.collect()?)?;
+    for c in &mut t.columns {
+        if let Values::F64(v) = c {
+            for x in v.iter_mut().flatten() {
+                *x = round(*x, digits);
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Limits in force for a month: one row per standard × pollutant × period.
+pub fn limits_table(curated: &envgov_curated::Curated, month: u32) -> Table {
+    let mut t = Table::new(&[
+        ("standard", Kind::Str),
+        ("pollutant", Kind::Str),
+        ("period", Kind::Str),
+        ("limit", Kind::F64),
+        ("limit_lower", Kind::F64),
+        ("limit_illustrative", Kind::Bool),
+    ]);
+    for s in &curated.standards.list {
+        for l in &s.limits {
+            t.push(vec![
+                Cell::from(s.id.clone()),
+                Cell::from(l.pollutant.clone()),
+                Cell::from(l.period.as_str()),
+                Cell::from(l.upper_for_month(month)),
+                Cell::from(l.lower),
+                Cell::from(l.illustrative()),
+            ]);
+        }
+    }
+    t
+}
+
+fn limits_for(limits: &Table, period: &str, prefix: &str) -> PolarsResult<LazyFrame> {
+    Ok(lf(limits)?.filter(col("period").eq(lit(period))).select([
+        col("standard"),
+        col("pollutant"),
+        col("limit").alias(format!("{prefix}_limit")),
+        col("limit_illustrative").alias(format!("{prefix}_limit_illustrative")),
+    ]))
+}
+
+/// What one day of online monitoring gives: daily values and that day's exceedances.
+pub struct CemsDay {
+    pub daily: Table,
+    pub exceedances: Table,
+}
+
+const DAY_KEYS: [&str; 9] = [
+    "uscc",
+    "permit_no",
+    "district",
+    "industry_code",
+    "outlet",
+    "outlet_id",
+    "standard",
+    "pollutant",
+    "date",
+];
+
+/// Aggregates one day's validated packets (one partition) against the limits in force.
+///
+/// `parameters` are process parameters (O2, temperature, flow), kept out of compliance.
+pub fn cems_day(
+    date: &str,
+    day: &Table,
+    limits: &Table,
+    parameters: &[String],
+) -> PolarsResult<CemsDay> {
+    let pollutant = day.str_column("pollutant");
+    let day = day.filter_rows(|i| {
+        !pollutant[i]
+            .as_ref()
+            .is_some_and(|p| parameters.contains(p))
+    });
+    let base = lf(&day)?;
+    let hourly = base
+        .clone()
+        .filter(col("cn").eq(lit("2061")))
+        .join(
+            limits_for(limits, "hourly", "hourly")?,
+            [col("standard"), col("pollutant")],
+            [col("standard"), col("pollutant")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            col("valid")
+                .and(col("value").gt(col("hourly_limit")))
+                .fill_null(lit(false))
+                .alias("exceeds"),
+        );
+
+    let exceed_hours = hourly.clone().filter(col("exceeds")).select([
+        lit("cems-hourly").alias("record_source"),
+        col("uscc"),
+        col("district"),
+        col("outlet"),
+        col("pollutant"),
+        lit("hourly").alias("period"),
+        col("observed_at"),
+        col("date"),
+        f("value").alias("value"),
+        col("hourly_limit").alias("limit"),
+        ((f("value") - col("hourly_limit")) / col("hourly_limit")).alias("exceedance_multiple"),
+        col("standard"),
+        col("hourly_limit_illustrative").alias("limit_illustrative"),
+        col("raw_key"),
+        col("raw_line"),
+    ]);
+
+    let device_daily = base.filter(col("cn").eq(lit("2031"))).select([
+        col("uscc"),
+        col("outlet"),
+        col("pollutant"),
+        col("zs_avg")
+            .fill_null(col("avg"))
+            .alias("device_daily_avg"),
+    ]);
+
+    let keys: Vec<Expr> = DAY_KEYS.iter().map(|k| col(*k)).collect();
+    let daily = hourly
+        .group_by(keys)
+        .agg([
+            len().cast(DataType::Int64).alias("hours_reported"),
+            count_true("valid").alias("valid_hours"),
+            count_true("flagged").alias("flagged_hours"),
+            (col("valid").not().and(col("flagged").not()))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("excluded_values"),
+            f("value").sum().alias("value_sum"),
+            f("cou").filter(col("valid")).sum().alias("mass_kg"),
+            col("hourly_limit").first().alias("hourly_limit"),
+            count_true("exceeds").alias("hourly_exceedances"),
+            col("raw_key").first().alias("raw_key"),
+        ])
+        .with_columns([
+            (lit(24i64) - col("hours_reported")).alias("missing_hours"),
+            when(col("valid_hours").gt_eq(lit(MIN_VALID_HOURS_PER_DAY)))
+                .then(col("value_sum") / f("valid_hours"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("daily_mean"),
+        ])
+        .join(
+            limits_for(limits, "daily", "daily")?,
+            [col("standard"), col("pollutant")],
+            [col("standard"), col("pollutant")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            col("daily_mean")
+                .lt_eq(col("daily_limit"))
+                .alias("daily_compliant"),
+            when(col("daily_mean").gt(col("daily_limit")))
+                .then((col("daily_mean") - col("daily_limit")) / col("daily_limit"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("daily_exceedance_multiple"),
+        ])
+        .join(
+            device_daily,
+            [col("uscc"), col("outlet"), col("pollutant")],
+            [col("uscc"), col("outlet"), col("pollutant")],
+            JoinArgs::new(JoinType::Left),
+        );
+
+    let daily = sort_by(
+        daily.select([
+            col("date"),
+            lit(date.get(..7).unwrap_or(date).to_string()).alias("month"),
+            lit(date.get(..4).unwrap_or(date).to_string()).alias("year"),
+            col("uscc"),
+            col("permit_no"),
+            col("district"),
+            col("industry_code"),
+            col("outlet"),
+            col("outlet_id"),
+            col("standard"),
+            col("pollutant"),
+            col("hours_reported"),
+            col("valid_hours"),
+            col("flagged_hours"),
+            col("excluded_values"),
+            col("missing_hours"),
+            col("value_sum"),
+            col("daily_mean"),
+            col("device_daily_avg"),
+            col("hourly_limit"),
+            col("hourly_exceedances"),
+            col("daily_limit"),
+            col("daily_compliant"),
+            col("daily_exceedance_multiple"),
+            col("daily_limit_illustrative"),
+            col("mass_kg"),
+            col("raw_key"),
+        ]),
+        &["date", "uscc", "outlet", "pollutant"],
+    );
+    let daily = finish(daily, 6)?;
+
+    let exceed_days = lf(&daily)?
+        .filter(col("daily_compliant").eq(lit(false)))
+        .select([
+            lit("cems-daily").alias("record_source"),
+            col("uscc"),
+            col("district"),
+            col("outlet"),
+            col("pollutant"),
+            lit("daily").alias("period"),
+            col("date").alias("observed_at"),
+            col("date"),
+            col("daily_mean").alias("value"),
+            col("daily_limit").alias("limit"),
+            col("daily_exceedance_multiple").alias("exceedance_multiple"),
+            col("standard"),
+            col("daily_limit_illustrative").alias("limit_illustrative"),
+            col("raw_key"),
+            lit(NULL).cast(DataType::Int64).alias("raw_line"),
+        ]);
+    let exceedances = sort_by(
+        concat([exceed_hours, exceed_days], UnionArgs::default())?,
+        &[
+            "date",
+            "observed_at",
+            "uscc",
+            "outlet",
+            "pollutant",
+            "period",
+        ],
+    );
+    Ok(CemsDay {
+        daily,
+        exceedances: finish(exceedances, 6)?,
+    })
+}
+
+/// Self-monitoring samples over their limit, in the exceedance-register shape.
+pub fn self_monitoring_exceedances(rows: &Table) -> PolarsResult<Table> {
+    let frame = lf(rows)?.filter(col("compliant").eq(lit(false))).select([
+        lit("self-monitoring").alias("record_source"),
+        col("uscc"),
+        col("district"),
+        col("outlet"),
+        col("pollutant"),
+        lit("sample").alias("period"),
+        col("sampled_at").alias("observed_at"),
+        col("date"),
+        col("result").alias("value"),
+        col("limit"),
+        col("exceedance_multiple"),
+        col("standard"),
+        col("limit_illustrative"),
+        col("raw_key"),
+        col("raw_line"),
+    ]);
+    finish(
+        sort_by(
+            frame,
+            &["date", "observed_at", "uscc", "outlet", "pollutant"],
+        ),
+        6,
+    )
+}
+
+/// Totals per unit and pollutant, per month and per year, from daily rows.
+pub fn emission_totals(daily: &Table) -> PolarsResult<Table> {
+    let base = lf(daily)?.with_columns([col("date").cast(DataType::String).alias("date")]);
+    let by = |period_col: Expr, kind: &str| {
+        base.clone()
+            .with_columns([
+                period_col.alias("period"),
+                lit(kind.to_string()).alias("period_type"),
+            ])
+            .group_by([
+                col("uscc"),
+                col("permit_no"),
+                col("district"),
+                col("industry_code"),
+                col("pollutant"),
+                col("period"),
+                col("period_type"),
+            ])
+            .agg([
+                f("mass_kg").sum().alias("mass_kg"),
+                col("valid_hours").sum().alias("valid_hours"),
+                f("value_sum").sum().alias("value_sum"),
+                col("date")
+                    .n_unique()
+                    .cast(DataType::Int64)
+                    .alias("days_with_data"),
+                col("hourly_exceedances").sum().alias("hourly_exceedances"),
+                col("daily_compliant")
+                    .eq(lit(false))
+                    .cast(DataType::Int64)
+                    .sum()
+                    .alias("daily_exceedances"),
+            ])
+    };
+    let month = by(col("month"), "month");
+    let year = by(col("year"), "year");
+    let frame = concat([month, year], UnionArgs::default())?
+        .with_column(ratio(col("value_sum"), f("valid_hours")).alias("mean_concentration"));
+    finish(
+        sort_by(frame, &["uscc", "pollutant", "period_type", "period"]),
+        6,
+    )
+}
+
+/// Compliance and totals grouped by one key (district or industry) and pollutant.
+pub fn area_summary(daily: &Table, key: &str) -> PolarsResult<Table> {
+    let frame = lf(daily)?
+        .group_by([col(key), col("pollutant"), col("year")])
+        .agg([
+            col("uscc").n_unique().cast(DataType::Int64).alias("units"),
+            col("outlet_id")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("outlets"),
+            col("valid_hours").sum().alias("valid_hours"),
+            when(col("hourly_limit").is_not_null())
+                .then(col("valid_hours"))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("hours_checked"),
+            col("hourly_exceedances").sum().alias("hourly_exceedances"),
+            col("daily_compliant")
+                .is_not_null()
+                .cast(DataType::Int64)
+                .sum()
+                .alias("days_checked"),
+            col("daily_compliant")
+                .eq(lit(false))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("daily_exceedances"),
+            f("mass_kg").sum().alias("mass_kg"),
+        ])
+        .with_columns([
+            ratio(
+                f("hours_checked") - f("hourly_exceedances"),
+                f("hours_checked"),
+            )
+            .alias("hourly_compliance_rate"),
+            ratio(
+                f("days_checked") - f("daily_exceedances"),
+                f("days_checked"),
+            )
+            .alias("daily_compliance_rate"),
+        ]);
+    finish(sort_by(frame, &[key, "pollutant", "year"]), 6)
+}
+
+/// Fleet indicators by sector and by operator: electrification (BEV, FCEV, PHEV kept
+/// apart), China VI share among vehicles that have an emission stage, inspection pass rate.
+pub fn vehicle_fleets(vehicles: &Table) -> PolarsResult<Table> {
+    let base = lf(vehicles)?.with_columns([
+        col("fuel").eq(lit("bev")).alias("is_bev"),
+        col("fuel").eq(lit("fcev")).alias("is_fcev"),
+        col("fuel").eq(lit("phev")).alias("is_phev"),
+        col("emission_stage")
+            .neq(lit("not-applicable"))
+            .alias("has_stage"),
+        col("emission_stage")
+            .eq(lit("china6"))
+            .or(col("emission_stage").eq(lit("china6a")))
+            .or(col("emission_stage").eq(lit("china6b")))
+            .alias("is_china6"),
+    ]);
+    let metrics = || {
+        vec![
+            len().cast(DataType::Int64).alias("vehicles"),
+            count_true("is_bev").alias("bev"),
+            count_true("is_fcev").alias("fcev"),
+            count_true("is_phev").alias("phev"),
+            count_true("has_stage").alias("with_emission_stage"),
+            count_true("is_china6").alias("china6"),
+            count_true("inspection_passed").alias("inspections_passed"),
+        ]
+    };
+    let sector = base
+        .clone()
+        .group_by([col("sector")])
+        .agg(metrics())
+        .with_columns([
+            lit("sector").alias("level"),
+            lit(NULL).cast(DataType::String).alias("operator_uscc"),
+            lit(NULL).cast(DataType::String).alias("operator_name"),
+        ]);
+    let operator = base
+        .group_by([col("sector"), col("operator_uscc")])
+        .agg({
+            let mut m = metrics();
+            m.push(col("operator_name").first().alias("operator_name"));
+            m
+        })
+        .with_column(lit("operator").alias("level"));
+    let cols = [
+        "level",
+        "sector",
+        "operator_uscc",
+        "operator_name",
+        "vehicles",
+        "bev",
+        "fcev",
+        "phev",
+        "with_emission_stage",
+        "china6",
+        "inspections_passed",
+    ];
+    let frame = concat(
+        [sector.select(cols.map(col)), operator.select(cols.map(col))],
+        UnionArgs::default(),
+    )?
+    .with_columns([
+        ratio(f("bev") + f("fcev") + f("phev"), f("vehicles")).alias("electrification_share"),
+        ratio(f("china6"), f("with_emission_stage")).alias("china6_share"),
+        ratio(f("inspections_passed"), f("vehicles")).alias("inspection_pass_rate"),
+    ]);
+    finish(sort_by(frame, &["level", "sector", "operator_uscc"]), 6)
+}
+
+/// Sewage plants' effluent compliance per plant and month: each (day, parameter) with a
+/// limit is one check; NH3-N uses the winter limit from December to March.
+pub fn sewage_compliance(rows: &Table, curated: &envgov_curated::Curated) -> PolarsResult<Table> {
+    // Unpivot by hand into (plant, day, parameter) checks: the limit depends on the month.
+    let params = [
+        ("cod_mg_l", "w01018"),
+        ("bod5_mg_l", "w01017"),
+        ("ss_mg_l", "w01012"),
+        ("nh3n_mg_l", "w21003"),
+        ("tn_mg_l", "w21001"),
+        ("tp_mg_l", "w21011"),
+    ];
+    let mut checks = Table::new(&[
+        ("uscc", Kind::Str),
+        ("plant_name", Kind::Str),
+        ("standard", Kind::Str),
+        ("month", Kind::Str),
+        ("date", Kind::Str),
+        ("flow_m3_d", Kind::F64),
+        ("pollutant", Kind::Str),
+        ("value", Kind::F64),
+        ("limit", Kind::F64),
+    ]);
+    let (uscc, name, standard, date, flow) = (
+        rows.str_column("uscc"),
+        rows.str_column("plant_name"),
+        rows.str_column("standard"),
+        rows.str_column("date"),
+        rows.f64_column("flow_m3_d"),
+    );
+    for i in 0..rows.rows() {
+        let d = date[i].clone().unwrap_or_default();
+        let month: u32 = d.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+        let st = standard[i]
+            .as_deref()
+            .and_then(|s| curated.standards.get(s));
+        for (column, code) in params {
+            let limit = st
+                .and_then(|s| s.limit(code, envgov_curated::Period::Daily))
+                .map(|l| l.upper_for_month(month));
+            checks.push(vec![
+                Cell::from(uscc[i].clone()),
+                Cell::from(name[i].clone()),
+                Cell::from(standard[i].clone()),
+                Cell::from(d.get(..7).unwrap_or("").to_string()),
+                Cell::from(d.clone()),
+                Cell::from(flow[i]),
+                Cell::from(code),
+                Cell::from(rows.f64_column(column)[i]),
+                Cell::from(limit),
+            ]);
+        }
+    }
+    let frame = lf(&checks)?
+        .filter(col("limit").is_not_null())
+        .with_column(col("value").gt(col("limit")).alias("exceeds"))
+        .group_by([
+            col("uscc"),
+            col("plant_name"),
+            col("standard"),
+            col("month"),
+        ])
+        .agg([
+            col("date").n_unique().cast(DataType::Int64).alias("days"),
+            len().cast(DataType::Int64).alias("checks"),
+            count_true("exceeds").alias("exceedances"),
+            col("value")
+                .filter(col("pollutant").eq(lit("w21003")).and(col("exceeds")))
+                .count()
+                .cast(DataType::Int64)
+                .alias("nh3n_exceedances"),
+        ])
+        .with_column(ratio(f("checks") - f("exceedances"), f("checks")).alias("compliance_rate"));
+    let flows = lf(rows)?
+        .with_column(col("date").cast(DataType::String))
+        .group_by([col("uscc"), col("month")])
+        .agg([f("flow_m3_d").sum().alias("flow_m3")]);
+    let frame = frame.join(
+        flows,
+        [col("uscc"), col("month")],
+        [col("uscc"), col("month")],
+        JoinArgs::new(JoinType::Left),
+    );
+    finish(sort_by(frame, &["uscc", "month"]), 6)
+}
+
+/// Sums of tonnages by keys, with a rate of two of them.
+fn tonnage(
+    rows: &Table,
+    keys: &[&str],
+    sums: &[&str],
+    rate: Option<(&str, &str, &str)>,
+) -> PolarsResult<Table> {
+    let mut frame = lf(rows)?
+        .group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
+        .agg({
+            let mut a: Vec<Expr> = sums.iter().map(|s| f(s).sum().alias(*s)).collect();
+            a.push(col("date").n_unique().cast(DataType::Int64).alias("days"));
+            a
+        });
+    if let Some((num, den, name)) = rate {
+        frame = frame.with_column(ratio(col(num), col(den)).alias(name));
+    }
+    finish(sort_by(frame, keys), 6)
+}
+
+/// MSW throughput and harmless-treatment rate per facility, method and month.
+pub fn msw_treatment(rows: &Table) -> PolarsResult<Table> {
+    tonnage(
+        rows,
+        &["month", "method", "uscc", "facility_name"],
+        &["received_t", "harmless_t", "products_t"],
+        Some(("harmless_t", "received_t", "harmless_treatment_rate")),
+    )
+}
+
+/// Medical waste collected vs treated per district and month.
+pub fn medical_waste(rows: &Table) -> PolarsResult<Table> {
+    tonnage(
+        rows,
+        &["month", "district"],
+        &["collected_t", "treated_t"],
+        Some(("treated_t", "collected_t", "treated_share")),
+    )
+}
+
+/// Construction waste received and recycled products per facility, product and month.
+pub fn construction_waste(rows: &Table) -> PolarsResult<Table> {
+    tonnage(
+        rows,
+        &["month", "district", "uscc", "facility_name", "product_type"],
+        &["received_t", "recycled_products_t"],
+        Some(("recycled_products_t", "received_t", "recycling_rate")),
+    )
+}
+
+/// Livestock: facility equipping rate and manure utilisation rate by district.
+pub fn livestock_manure(farms: &Table) -> PolarsResult<Table> {
+    let frame = lf(farms)?
+        .group_by([col("district")])
+        .agg([
+            len().cast(DataType::Int64).alias("farms"),
+            f("pig_equivalents").sum().alias("pig_equivalents"),
+            count_true("facilities_equipped").alias("farms_equipped"),
+            col("facilities_equipped")
+                .and(col("facilities_operating"))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("farms_operating"),
+            count_true("third_party").alias("farms_third_party"),
+            f("manure_produced_t").sum().alias("manure_produced_t"),
+            f("utilised_t").sum().alias("manure_utilised_t"),
+            f("third_party_t").sum().alias("third_party_t"),
+        ])
+        .with_columns([
+            ratio(f("farms_equipped"), f("farms")).alias("equipping_rate"),
+            ratio(col("manure_utilised_t"), col("manure_produced_t")).alias("utilisation_rate"),
+        ]);
+    finish(sort_by(frame, &["district"]), 6)
+}

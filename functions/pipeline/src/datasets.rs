@@ -1,0 +1,634 @@
+//! Building every published table from the validated partitions.
+//!
+//! Stage: aggregate (reads validated partitions through the store, then pure functions of
+//! `aggregate` do the work). The ids here must match `data/datasets.toml`; `jobs` fails a run
+//! where they disagree. The period of the time-based datasets is the calendar year of the run
+//! date, up to and including the run date.
+
+use crate::aggregate;
+use crate::frame::read_parquet_as;
+use crate::jobs::{JobError, Progress};
+use crate::store::Store;
+use crate::table::{Cell, Kind, Table, Values, round};
+use crate::validate::{self, Registry};
+use chrono::{Datelike, NaiveDate};
+use envgov_curated::Curated;
+use envgov_dataset::{Source, ids, layout};
+use std::collections::BTreeMap;
+
+fn polars(what: &str) -> impl FnOnce(polars::error::PolarsError) -> JobError + '_ {
+    move |source| JobError::Polars {
+        what: what.to_string(),
+        source,
+    }
+}
+
+fn partition(
+    store: &dyn Store,
+    source: Source,
+    date: NaiveDate,
+) -> Result<Option<Table>, JobError> {
+    let key = layout::validated_key(source, &date.to_string())
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    match store.get(&key)? {
+        None => Ok(None),
+        Some(b) => read_parquet_as(&b, validate::schema(source))
+            .map(Some)
+            .map_err(|e| JobError::Corrupt {
+                key,
+                message: e.to_string(),
+            }),
+    }
+}
+
+/// Appends a constant string column.
+fn with_const(mut t: Table, name: &str, value: &str) -> Table {
+    let n = t.rows();
+    t.names.push(name.to_string());
+    t.columns
+        .push(Values::Str(vec![Some(value.to_string()); n]));
+    t
+}
+
+/// Inserts string columns computed from another string column, right after it.
+fn with_lookup(
+    mut t: Table,
+    from: &str,
+    names: &[&str],
+    f: impl Fn(&str) -> Vec<Option<String>>,
+) -> Table {
+    let at = t
+        .names
+        .iter()
+        .position(|n| n == from)
+        .expect("lookup column");
+    let keys = t.str_column(from).to_vec();
+    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(keys.len()); names.len()];
+    for k in &keys {
+        let vals = k
+            .as_deref()
+            .map(&f)
+            .unwrap_or_else(|| vec![None; names.len()]);
+        for (c, v) in cols.iter_mut().zip(vals) {
+            c.push(v);
+        }
+    }
+    for (i, (name, c)) in names.iter().zip(cols).enumerate() {
+        t.names.insert(at + 1 + i, name.to_string());
+        t.columns.insert(at + 1 + i, Values::Str(c));
+    }
+    t
+}
+
+fn with_unit_names(t: Table, registry: &Registry) -> Table {
+    with_lookup(t, "uscc", &["name_zh", "name_en"], |u| {
+        match registry.unit(u) {
+            Some(x) => vec![Some(x.name_zh.clone()), Some(x.name_en.clone())],
+            None => vec![None, None],
+        }
+    })
+}
+
+fn with_district_names(t: Table) -> Table {
+    with_lookup(
+        t,
+        "district",
+        &["district_zh", "district_en"],
+        |d| match ids::district(d) {
+            Some(x) => vec![Some(x.zh.to_string()), Some(x.en.to_string())],
+            None => vec![None, None],
+        },
+    )
+}
+
+/// Concatenates a source's partitions over dates, adding `month`.
+fn concat(store: &dyn Store, source: Source, dates: &[NaiveDate]) -> Result<Table, JobError> {
+    let mut schema: Vec<(&str, Kind)> = validate::schema(source).to_vec();
+    schema.push(("month", Kind::Str));
+    let mut out = Table::new(&schema);
+    for d in dates {
+        if let Some(t) = partition(store, source, *d)? {
+            out.extend(with_const(t, "month", &d.format("%Y-%m").to_string()));
+        }
+    }
+    Ok(out)
+}
+
+fn latest(store: &dyn Store, source: Source, dates: &[NaiveDate]) -> Result<Table, JobError> {
+    for d in dates.iter().rev() {
+        if let Some(t) = partition(store, source, *d)? {
+            return Ok(t);
+        }
+    }
+    Ok(Table::new(validate::schema(source)))
+}
+
+fn registry_tables(registry: &Registry, curated: &Curated) -> (Table, Table, Table) {
+    let mut units = Table::new(&[
+        ("uscc", Kind::Str),
+        ("permit_no", Kind::Str),
+        ("name_zh", Kind::Str),
+        ("name_en", Kind::Str),
+        ("district", Kind::Str),
+        ("industry_code", Kind::Str),
+        ("industry_zh", Kind::Str),
+        ("industry_en", Kind::Str),
+        ("source_type", Kind::Str),
+        ("address_zh", Kind::Str),
+        ("address_en", Kind::Str),
+        ("lon", Kind::F64),
+        ("lat", Kind::F64),
+        ("disclosure_url", Kind::Str),
+        ("outlets", Kind::I64),
+        ("cems_outlets", Kind::I64),
+        ("facilities", Kind::I64),
+        ("facilities_operating", Kind::I64),
+        ("raw_key", Kind::Str),
+        ("raw_line", Kind::I64),
+    ]);
+    let mut outlets = Table::new(&[
+        ("uscc", Kind::Str),
+        ("permit_no", Kind::Str),
+        ("outlet", Kind::Str),
+        ("outlet_id", Kind::Str),
+        ("outlet_name_zh", Kind::Str),
+        ("outlet_name_en", Kind::Str),
+        ("medium", Kind::Str),
+        ("mn", Kind::Str),
+        ("cems", Kind::Bool),
+        ("discharge_method_zh", Kind::Str),
+        ("discharge_method_en", Kind::Str),
+        ("destination_zh", Kind::Str),
+        ("destination_en", Kind::Str),
+        ("standard", Kind::Str),
+        ("standard_code", Kind::Str),
+        ("pollutant", Kind::Str),
+        ("pollutant_zh", Kind::Str),
+        ("pollutant_en", Kind::Str),
+        ("unit", Kind::Str),
+        ("hourly_limit", Kind::F64),
+        ("daily_limit", Kind::F64),
+        ("daily_limit_winter", Kind::F64),
+        ("sample_limit", Kind::F64),
+        ("limit_illustrative", Kind::Bool),
+    ]);
+    let mut facilities = Table::new(&[
+        ("uscc", Kind::Str),
+        ("facility", Kind::Str),
+        ("name_zh", Kind::Str),
+        ("name_en", Kind::Str),
+        ("outlet", Kind::Str),
+        ("status", Kind::Str),
+        ("commissioned", Kind::Str),
+    ]);
+    use envgov_curated::Period;
+    for (uscc, u) in &registry.units {
+        let (raw_key, raw_line) = registry.origins.get(uscc).cloned().unwrap_or_default();
+        units.push(vec![
+            u.uscc.clone().into(),
+            u.permit_no.clone().into(),
+            u.name_zh.clone().into(),
+            u.name_en.clone().into(),
+            u.district.clone().into(),
+            u.industry_code.clone().into(),
+            u.industry_zh.clone().into(),
+            u.industry_en.clone().into(),
+            u.source_type.clone().into(),
+            u.address_zh.clone().into(),
+            u.address_en.clone().into(),
+            u.lon.into(),
+            u.lat.into(),
+            u.disclosure_url.clone().into(),
+            (u.outlets.len() as i64).into(),
+            (u.outlets.iter().filter(|o| o.cems).count() as i64).into(),
+            (u.facilities.len() as i64).into(),
+            (u.facilities
+                .iter()
+                .filter(|f| f.status == "operating")
+                .count() as i64)
+                .into(),
+            raw_key.into(),
+            raw_line.into(),
+        ]);
+        for o in &u.outlets {
+            let standard = curated.standards.get(&o.standard);
+            for p in &o.pollutants {
+                let pol = curated.pollutants.get(p);
+                let lim = |period| standard.and_then(|s| s.limit(p, period));
+                let any_illustrative = [Period::Hourly, Period::Daily, Period::Sample]
+                    .into_iter()
+                    .filter_map(lim)
+                    .any(|l| l.illustrative());
+                outlets.push(vec![
+                    u.uscc.clone().into(),
+                    u.permit_no.clone().into(),
+                    o.code.clone().into(),
+                    format!("{}-{}", u.permit_no, o.code).into(),
+                    o.name_zh.clone().into(),
+                    o.name_en.clone().into(),
+                    o.medium.clone().into(),
+                    Cell::from(o.mn.clone()),
+                    o.cems.into(),
+                    o.discharge_method_zh.clone().into(),
+                    o.discharge_method_en.clone().into(),
+                    o.destination_zh.clone().into(),
+                    o.destination_en.clone().into(),
+                    o.standard.clone().into(),
+                    Cell::from(standard.map(|s| s.code.clone())),
+                    p.clone().into(),
+                    Cell::from(pol.map(|x| x.name.zh.clone())),
+                    Cell::from(pol.map(|x| x.name.en.clone())),
+                    Cell::from(pol.map(|x| x.unit.clone())),
+                    Cell::from(lim(Period::Hourly).map(|l| l.value)),
+                    Cell::from(lim(Period::Daily).map(|l| l.value)),
+                    Cell::from(lim(Period::Daily).and_then(|l| l.winter)),
+                    Cell::from(lim(Period::Sample).map(|l| l.value)),
+                    any_illustrative.into(),
+                ]);
+            }
+        }
+        for f in &u.facilities {
+            facilities.push(vec![
+                u.uscc.clone().into(),
+                f.code.clone().into(),
+                f.name_zh.clone().into(),
+                f.name_en.clone().into(),
+                f.outlet.clone().into(),
+                f.status.clone().into(),
+                Cell::from(f.commissioned.clone()),
+            ]);
+        }
+    }
+    (with_district_names(units), outlets, facilities)
+}
+
+fn sum(t: &Table, col: &str) -> f64 {
+    match t.column(col) {
+        Some(Values::F64(v)) => v.iter().flatten().sum(),
+        Some(Values::I64(v)) => v.iter().flatten().map(|x| *x as f64).sum(),
+        _ => 0.0,
+    }
+}
+
+fn sum_where(t: &Table, col: &str, key: &str, value: &str) -> f64 {
+    let k = t.str_column(key);
+    let filtered = t.filter_rows(|i| k[i].as_deref() == Some(value));
+    sum(&filtered, col)
+}
+
+/// The plan indicators that the data feeds: every rate is a sum over a sum.
+fn plan_indicators(
+    tables: &BTreeMap<String, Table>,
+    curated: &Curated,
+    run_date: NaiveDate,
+) -> Table {
+    let mut t = Table::new(&[
+        ("indicator", Kind::Str),
+        ("period", Kind::Str),
+        ("value", Kind::F64),
+        ("numerator", Kind::F64),
+        ("denominator", Kind::F64),
+        ("unit", Kind::Str),
+        ("source_dataset", Kind::Str),
+    ]);
+    let period = format!("{}-01-01/{run_date}", run_date.year());
+    let mut push = |id: &str, num: f64, den: Option<f64>, unit: &str, source: &str| {
+        let value = match den {
+            Some(d) if d > 0.0 => Some(round(num / d, 6)),
+            Some(_) => None,
+            None => Some(round(num, 6)),
+        };
+        t.push(vec![
+            id.into(),
+            period.clone().into(),
+            value.into(),
+            round(num, 6).into(),
+            Cell::from(den.map(|d| round(d, 6))),
+            unit.into(),
+            source.into(),
+        ]);
+    };
+    let districts = &tables["district-summary"];
+    let checked = sum(districts, "hours_checked");
+    push(
+        "cems_hourly_compliance_rate",
+        checked - sum(districts, "hourly_exceedances"),
+        Some(checked),
+        "ratio",
+        "district-summary",
+    );
+    push(
+        "exceedance_count",
+        tables["exceedances"].rows() as f64,
+        None,
+        "count",
+        "exceedances",
+    );
+    let units = &tables["enterprises"];
+    let disclosing = units
+        .str_column("disclosure_url")
+        .iter()
+        .filter(|u| u.is_some())
+        .count() as f64;
+    push(
+        "units_disclosing",
+        disclosing,
+        Some(units.rows() as f64),
+        "ratio",
+        "enterprises",
+    );
+    push(
+        "permit_coverage",
+        units
+            .str_column("permit_no")
+            .iter()
+            .filter(|p| p.is_some())
+            .count() as f64,
+        Some(units.rows() as f64),
+        "ratio",
+        "enterprises",
+    );
+    let sm = &tables["self-monitoring"];
+    let with_result = sm
+        .f64_column("result")
+        .iter()
+        .zip(sm.str_column("not_monitored_reason"))
+        .filter(|(_, r)| r.is_none())
+        .count() as f64;
+    push(
+        "self_monitoring_completeness",
+        with_result,
+        Some(sm.rows() as f64),
+        "ratio",
+        "self-monitoring",
+    );
+    push(
+        "facility_operating_rate",
+        sum(units, "facilities_operating"),
+        Some(sum(units, "facilities")),
+        "ratio",
+        "enterprises",
+    );
+    let fleets = &tables["vehicle-fleets"];
+    let sector = fleets.str_column("level");
+    let sectors = fleets.filter_rows(|i| sector[i].as_deref() == Some("sector"));
+    push(
+        "vehicle_electrification_share",
+        sum(&sectors, "bev") + sum(&sectors, "fcev") + sum(&sectors, "phev"),
+        Some(sum(&sectors, "vehicles")),
+        "ratio",
+        "vehicle-fleets",
+    );
+    push(
+        "vehicle_china6_share",
+        sum(&sectors, "china6"),
+        Some(sum(&sectors, "with_emission_stage")),
+        "ratio",
+        "vehicle-fleets",
+    );
+    push(
+        "vehicle_inspection_pass_rate",
+        sum(&sectors, "inspections_passed"),
+        Some(sum(&sectors, "vehicles")),
+        "ratio",
+        "vehicle-fleets",
+    );
+    let sewage = &tables["sewage-compliance"];
+    push(
+        "sewage_effluent_compliance_rate",
+        sum(sewage, "checks") - sum(sewage, "exceedances"),
+        Some(sum(sewage, "checks")),
+        "ratio",
+        "sewage-compliance",
+    );
+    let msw = &tables["msw-treatment"];
+    push(
+        "msw_harmless_treatment_rate",
+        sum(msw, "harmless_t"),
+        Some(sum(msw, "received_t")),
+        "ratio",
+        "msw-treatment",
+    );
+    push(
+        "construction_waste_recycled_products_t",
+        sum(&tables["construction-waste"], "recycled_products_t"),
+        None,
+        "t",
+        "construction-waste",
+    );
+    push(
+        "kitchen_waste_compost_t",
+        sum_where(msw, "products_t", "method", "kitchen-compost"),
+        None,
+        "t",
+        "msw-treatment",
+    );
+    let med = &tables["medical-waste"];
+    push(
+        "medical_waste_treated_share",
+        sum(med, "treated_t"),
+        Some(sum(med, "collected_t")),
+        "ratio",
+        "medical-waste",
+    );
+    let farms = &tables["livestock-manure"];
+    push(
+        "livestock_facility_equipping_rate",
+        sum(farms, "farms_equipped"),
+        Some(sum(farms, "farms")),
+        "ratio",
+        "livestock-manure",
+    );
+    push(
+        "livestock_manure_utilisation_rate",
+        sum(farms, "manure_utilised_t"),
+        Some(sum(farms, "manure_produced_t")),
+        "ratio",
+        "livestock-manure",
+    );
+    let held = curated
+        .open_days
+        .list
+        .iter()
+        .filter(|e| {
+            e.end
+                .get(..10)
+                .is_some_and(|d| d <= run_date.to_string().as_str())
+        })
+        .count() as f64;
+    push("open_days_held", held, None, "count", "open-days");
+    t
+}
+
+/// Builds every dataset for a run date.
+pub fn build(
+    store: &dyn Store,
+    curated: &Curated,
+    registry: &Registry,
+    dates: &[NaiveDate],
+    run_date: NaiveDate,
+    progress: Option<&dyn Progress>,
+) -> Result<BTreeMap<String, Table>, JobError> {
+    let year: Vec<NaiveDate> = dates
+        .iter()
+        .copied()
+        .filter(|d| d.year() == run_date.year() && *d <= run_date)
+        .collect();
+    let mut out = BTreeMap::new();
+    let (units, outlets, facilities) = registry_tables(registry, curated);
+    out.insert("enterprises".to_string(), units);
+    out.insert("outlets".to_string(), outlets);
+    out.insert("treatment-facilities".to_string(), facilities);
+
+    // Online monitoring, one day at a time: memory stays bounded by one day's packets.
+    let parameters: Vec<String> = curated
+        .pollutants
+        .list
+        .iter()
+        .filter(|p| p.parameter)
+        .map(|p| p.code.clone())
+        .collect();
+    let mut daily: Option<Table> = None;
+    let mut exceed: Option<Table> = None;
+    if let Some(p) = progress {
+        p.stage("aggregate", year.len() as u64);
+    }
+    for d in &year {
+        if let Some(day) = partition(store, Source::Cems, *d)? {
+            let limits = aggregate::limits_table(curated, d.month());
+            let r = aggregate::cems_day(&d.to_string(), &day, &limits, &parameters)
+                .map_err(polars("aggregating online monitoring"))?;
+            match daily.as_mut() {
+                Some(t) => t.extend(r.daily),
+                None => daily = Some(r.daily),
+            }
+            match exceed.as_mut() {
+                Some(t) => t.extend(r.exceedances),
+                None => exceed = Some(r.exceedances),
+            }
+        }
+        if let Some(p) = progress {
+            p.advance(1);
+        }
+    }
+    let empty_day = aggregate::cems_day(
+        "1970-01-01",
+        &Table::new(validate::schema(Source::Cems)),
+        &aggregate::limits_table(curated, 1),
+        &parameters,
+    )
+    .map_err(polars("aggregating online monitoring"))?;
+    let daily = daily.unwrap_or(empty_day.daily);
+    let cems_exceed = exceed.unwrap_or(empty_day.exceedances);
+
+    let sm = concat(store, Source::SelfMonitoring, &year)?;
+    let sm_exceed = aggregate::self_monitoring_exceedances(&sm)
+        .map_err(polars("self-monitoring exceedances"))?;
+    let mut register = cems_exceed;
+    register.extend(sm_exceed);
+    // Sort the register and give each row a stable id.
+    let mut order: Vec<usize> = (0..register.rows()).collect();
+    let key = |i: usize| {
+        [
+            "date",
+            "observed_at",
+            "uscc",
+            "outlet",
+            "pollutant",
+            "period",
+            "record_source",
+        ]
+        .map(|c| register.str_column(c)[i].clone().unwrap_or_default())
+    };
+    order.sort_by_key(|&i| key(i));
+    let mut sorted = Table::new(
+        &register
+            .schema()
+            .iter()
+            .map(|(n, k)| (n.as_str(), *k))
+            .collect::<Vec<_>>(),
+    );
+    let mut ids_col = Vec::with_capacity(order.len());
+    for &i in &order {
+        sorted.push(register.columns.iter().map(|c| c.cell(i)).collect());
+        let k = key(i);
+        ids_col.push(Some(format!(
+            "{}:{}:{}:{}:{}:{}",
+            k[6], k[2], k[3], k[4], k[5], k[1]
+        )));
+    }
+    sorted.names.insert(0, "exceedance_id".into());
+    sorted.columns.insert(0, Values::Str(ids_col));
+    out.insert("exceedances".to_string(), with_unit_names(sorted, registry));
+
+    out.insert(
+        "emission-totals".to_string(),
+        with_unit_names(
+            aggregate::emission_totals(&daily).map_err(polars("emission totals"))?,
+            registry,
+        ),
+    );
+    out.insert(
+        "district-summary".to_string(),
+        with_district_names(
+            aggregate::area_summary(&daily, "district").map_err(polars("district summary"))?,
+        ),
+    );
+    let industry =
+        aggregate::area_summary(&daily, "industry_code").map_err(polars("industry summary"))?;
+    let industry = with_lookup(
+        industry,
+        "industry_code",
+        &["industry_zh", "industry_en"],
+        |code| {
+            registry
+                .units
+                .values()
+                .find(|u| u.industry_code == code)
+                .map_or(vec![None, None], |u| {
+                    vec![Some(u.industry_zh.clone()), Some(u.industry_en.clone())]
+                })
+        },
+    );
+    out.insert("industry-summary".to_string(), industry);
+    out.insert("cems-daily".to_string(), daily);
+    out.insert("self-monitoring".to_string(), sm);
+
+    let vehicles = latest(store, Source::Vehicles, &year)?;
+    out.insert(
+        "vehicle-fleets".to_string(),
+        aggregate::vehicle_fleets(&vehicles).map_err(polars("vehicle fleets"))?,
+    );
+    let sewage = concat(store, Source::Sewage, &year)?;
+    out.insert(
+        "sewage-compliance".to_string(),
+        aggregate::sewage_compliance(&sewage, curated).map_err(polars("sewage compliance"))?,
+    );
+    out.insert(
+        "msw-treatment".to_string(),
+        aggregate::msw_treatment(&concat(store, Source::Msw, &year)?)
+            .map_err(polars("MSW treatment"))?,
+    );
+    out.insert(
+        "medical-waste".to_string(),
+        with_district_names(
+            aggregate::medical_waste(&concat(store, Source::MedicalWaste, &year)?)
+                .map_err(polars("medical waste"))?,
+        ),
+    );
+    out.insert(
+        "construction-waste".to_string(),
+        aggregate::construction_waste(&concat(store, Source::ConstructionWaste, &year)?)
+            .map_err(polars("construction waste"))?,
+    );
+    out.insert(
+        "livestock-manure".to_string(),
+        with_district_names(
+            aggregate::livestock_manure(&latest(store, Source::Livestock, &year)?)
+                .map_err(polars("livestock manure"))?,
+        ),
+    );
+    let indicators = plan_indicators(&out, curated, run_date);
+    out.insert("plan-indicators".to_string(), indicators);
+    Ok(out)
+}

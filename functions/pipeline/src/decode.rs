@@ -1,0 +1,85 @@
+//! Text decoding of delivered files: strict UTF-8 (BOM stripped) first, then GB18030.
+//!
+//! Stage: ingest (pure). Never lossy: a file that is neither valid UTF-8 nor valid GB18030
+//! is refused whole, with the byte offset where decoding failed. GB18030 is never tried
+//! first, since almost any UTF-8 byte stream also decodes as GB18030 into mojibake.
+
+/// How a file was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Gb18030,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+            Encoding::Gb18030 => "gb18030",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not valid UTF-8 (invalid at byte {utf8_error_at}) nor valid GB18030")]
+pub struct DecodeError {
+    pub utf8_error_at: usize,
+}
+
+/// Decodes a delivered text file.
+pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), DecodeError> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return std::str::from_utf8(rest)
+            .map(|s| (s.to_string(), Encoding::Utf8Bom))
+            .map_err(|e| DecodeError {
+                utf8_error_at: e.valid_up_to() + 3,
+            });
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok((s.to_string(), Encoding::Utf8)),
+        Err(e) => {
+            match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+                Some(t) => Ok((t.into_owned(), Encoding::Gb18030)),
+                None => Err(DecodeError {
+                    utf8_error_at: e.valid_up_to(),
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf8_with_and_without_bom() {
+        assert_eq!(
+            decode("氨氮".as_bytes()).unwrap(),
+            ("氨氮".to_string(), Encoding::Utf8)
+        );
+        let mut b = vec![0xEF, 0xBB, 0xBF];
+        b.extend_from_slice("氨氮".as_bytes());
+        assert_eq!(decode(&b).unwrap(), ("氨氮".to_string(), Encoding::Utf8Bom));
+    }
+
+    #[test]
+    fn decodes_gb18030() {
+        // 氨氮 in GB18030 (GBK range): B0 B1 B5 AA.
+        assert_eq!(
+            decode(&[0xB0, 0xB1, 0xB5, 0xAA]).unwrap(),
+            ("氨氮".to_string(), Encoding::Gb18030)
+        );
+    }
+
+    #[test]
+    fn refuses_bytes_that_are_neither() {
+        // 0x80 alone is invalid in UTF-8 and in GB18030; 0xFF is never valid.
+        assert_eq!(
+            decode(b"ok,\xFF\xFF"),
+            Err(DecodeError { utf8_error_at: 3 })
+        );
+    }
+}

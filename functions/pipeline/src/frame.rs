@@ -1,0 +1,113 @@
+//! The boundary between envgov's [`Table`] and polars: conversions and Parquet I/O on bytes.
+//!
+//! Stage: values (pure; bytes in, bytes out). With `aggregate`, the only module that names
+//! polars. Parquet is written from a single chunk, uncompressed-statistics-free of wall-clock
+//! data, so the same table always gives the same bytes.
+
+use crate::table::{Kind, Table, Values};
+use polars::prelude::*;
+use std::io::Cursor;
+
+pub fn to_frame(table: &Table) -> PolarsResult<DataFrame> {
+    let columns: Vec<Column> = table
+        .names
+        .iter()
+        .zip(&table.columns)
+        .map(|(name, values)| {
+            let name = PlSmallStr::from(name.as_str());
+            match values {
+                Values::Str(v) => {
+                    Column::new(name, v.iter().map(|x| x.as_deref()).collect::<Vec<_>>())
+                }
+                Values::F64(v) => Column::new(name, v),
+                Values::I64(v) => Column::new(name, v),
+                Values::Bool(v) => Column::new(name, v),
+            }
+        })
+        .collect();
+    DataFrame::new(table.rows(), columns)
+}
+
+pub fn from_frame(df: &DataFrame) -> PolarsResult<Table> {
+    let mut names = Vec::new();
+    let mut columns = Vec::new();
+    for c in df.columns() {
+        names.push(c.name().to_string());
+        let s = c.as_materialized_series();
+        columns.push(match s.dtype() {
+            DataType::String => {
+                Values::Str(s.str()?.iter().map(|x| x.map(str::to_string)).collect())
+            }
+            DataType::Float64 => Values::F64(s.f64()?.iter().collect()),
+            DataType::Float32 => Values::F64(s.cast(&DataType::Float64)?.f64()?.iter().collect()),
+            DataType::Boolean => Values::Bool(s.bool()?.iter().collect()),
+            DataType::Int64 => Values::I64(s.i64()?.iter().collect()),
+            DataType::Int32
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::UInt8
+            | DataType::UInt16 => Values::I64(s.cast(&DataType::Int64)?.i64()?.iter().collect()),
+            DataType::Null => Values::Str(vec![None; s.len()]),
+            other => polars_bail!(ComputeError: "column {} has unsupported type {other}", c.name()),
+        });
+    }
+    Ok(Table { names, columns })
+}
+
+/// Writes a table as Parquet (zstd, one row group per 64k rows).
+pub fn write_parquet(table: &Table) -> PolarsResult<Vec<u8>> {
+    let mut df = to_frame(table)?;
+    df.rechunk_mut();
+    let mut out = Vec::new();
+    ParquetWriter::new(&mut out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_row_group_size(Some(65_536))
+        .set_parallel(false)
+        .finish(&mut df)?;
+    Ok(out)
+}
+
+pub fn read_parquet(bytes: &[u8]) -> PolarsResult<Table> {
+    let df = ParquetReader::new(Cursor::new(bytes)).finish()?;
+    from_frame(&df)
+}
+
+/// Reads a partition and checks it has the expected schema (names and kinds).
+pub fn read_parquet_as(bytes: &[u8], schema: &[(&str, Kind)]) -> PolarsResult<Table> {
+    let t = read_parquet(bytes)?;
+    let got: Vec<(String, Kind)> = t.schema();
+    let want: Vec<(String, Kind)> = schema.iter().map(|(n, k)| (n.to_string(), *k)).collect();
+    if got != want {
+        polars_bail!(SchemaMismatch: "partition schema {got:?} differs from {want:?}");
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+
+    #[test]
+    fn parquet_round_trip_is_lossless_and_deterministic() {
+        let mut t = Table::new(&[
+            ("a", Kind::Str),
+            ("b", Kind::F64),
+            ("c", Kind::I64),
+            ("d", Kind::Bool),
+        ]);
+        t.push(vec!["北京".into(), 0.1.into(), 3i64.into(), true.into()]);
+        t.push(vec![
+            Cell::Str(None),
+            Cell::F64(None),
+            Cell::I64(None),
+            Cell::Bool(None),
+        ]);
+        let a = write_parquet(&t).unwrap();
+        let b = write_parquet(&t).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(read_parquet(&a).unwrap(), t);
+    }
+}

@@ -1,0 +1,184 @@
+//! Validation: raw records → typed rows or rejections.
+//!
+//! Stage: validate (pure). Each source's validator takes a raw file's key and bytes (and the
+//! reference data it needs) and returns a [`FileResult`]: the accepted rows as a [`Table`],
+//! the rejections with file, line, field, value and reason, and the file's counts, for which
+//! `read == accepted + rejected` holds by construction. Validators never touch storage.
+
+pub mod cems;
+pub mod registry;
+pub mod tabular;
+
+use crate::decode::{Encoding, decode};
+use crate::table::{Kind, Table};
+use chrono::NaiveDate;
+use envgov_dataset::Source;
+use envgov_dataset::report::FileCounts;
+
+pub use registry::{Outlet, Registry, Unit};
+
+/// Whether a rejection removed a whole record or only one value inside an accepted record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The record (row, packet, line) was rejected; it counts in `rejected`.
+    Record,
+    /// One value was excluded from an accepted record (a sentinel, an impossible value).
+    Value,
+    /// An irregularity that was tolerated (whitespace inside an HJ 212 field).
+    Warning,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Record => "record",
+            Scope::Value => "value",
+            Scope::Warning => "warning",
+        }
+    }
+}
+
+/// Why a record or value was refused, and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub raw_key: String,
+    /// Line number in the file (packets are one per line; the CSV header is line 1).
+    pub line: u64,
+    pub field: String,
+    pub value: String,
+    /// A stable machine-readable reason code (`bad_crc`, `malformed_uscc`, ...).
+    pub reason_code: &'static str,
+    /// A readable explanation.
+    pub reason: String,
+    pub scope: Scope,
+}
+
+/// The outcome of validating one raw file.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub counts: FileCounts,
+    pub accepted: Table,
+    pub rejections: Vec<Rejection>,
+}
+
+/// What a validator needs besides the file itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub curated: &'a envgov_curated::Curated,
+    /// The registry in force on the file's date (empty for the registry itself).
+    pub registry: &'a Registry,
+    /// The date of the folder the file was delivered in.
+    pub date: NaiveDate,
+}
+
+/// The accepted-row schema of a source's validated partition.
+pub fn schema(source: Source) -> &'static [(&'static str, Kind)] {
+    match source {
+        Source::Enterprises => registry::SCHEMA,
+        Source::Cems => cems::SCHEMA,
+        other => tabular::spec(other).schema,
+    }
+}
+
+/// Validates one raw file of a source.
+pub fn validate_file(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
+    let mut result = match source {
+        Source::Enterprises => registry::validate(key, bytes, ctx),
+        Source::Cems => cems::validate(key, bytes, ctx),
+        other => tabular::validate(other, key, bytes, ctx),
+    };
+    result.counts.key = key.to_string();
+    result.counts.bytes = bytes.len() as u64;
+    result.counts.sha256 = crate::ledger::sha256_hex(bytes);
+    debug_assert_eq!(
+        result.counts.read,
+        result.counts.accepted + result.counts.rejected
+    );
+    result
+}
+
+/// Rejects a file whole: every one of its lines counts as rejected (counted by newline
+/// bytes, which are the same in every encoding envgov accepts), so nothing vanishes from
+/// the accounting.
+pub(crate) fn reject_whole_file(
+    key: &str,
+    bytes: &[u8],
+    schema: &[(&str, Kind)],
+    message: String,
+) -> FileResult {
+    let lines = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
+        .max(1) as u64;
+    FileResult {
+        counts: FileCounts {
+            read: lines,
+            rejected: lines,
+            encoding: "unknown".into(),
+            file_error: Some(message.clone()),
+            ..FileCounts::default()
+        },
+        accepted: Table::new(schema),
+        rejections: vec![Rejection {
+            raw_key: key.to_string(),
+            line: 0,
+            field: "file".into(),
+            value: String::new(),
+            reason_code: "undecodable_file",
+            reason: format!("{message}; every line of the file is rejected"),
+            scope: Scope::Record,
+        }],
+    }
+}
+
+/// Decodes a text file, or rejects it whole.
+pub(crate) fn decode_or_reject(
+    key: &str,
+    bytes: &[u8],
+    schema: &[(&str, Kind)],
+) -> Result<(String, Encoding), Box<FileResult>> {
+    decode(bytes).map_err(|e| Box::new(reject_whole_file(key, bytes, schema, e.to_string())))
+}
+
+/// Parses a local (UTC+08:00) timestamp in the forms the sources use.
+pub fn parse_local_datetime(s: &str) -> Option<chrono::NaiveDateTime> {
+    let s = s.trim();
+    [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y%m%d%H%M%S",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+}
+
+/// Parses a date in the forms the sources use (`2026-01-05`, `2026/01/05`, `20260105`).
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+}
+
+/// Formats a local time with its explicit offset (`2026-01-05T13:00:00+08:00`).
+pub fn local_iso(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S+08:00").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_date_forms_seen_in_government_files() {
+        let d = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        for s in ["2026-01-05", "2026/01/05", "20260105", " 2026-01-05 "] {
+            assert_eq!(parse_date(s), Some(d), "{s}");
+        }
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert!(parse_local_datetime("2026-01-05 10:00").is_some());
+        assert!(parse_local_datetime("2026-01-05 25:00").is_none());
+    }
+}

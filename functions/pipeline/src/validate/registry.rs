@@ -1,0 +1,451 @@
+//! The registry of key polluting units (`raw/enterprises/*/registry.jsonl`).
+//!
+//! Stage: validate (pure). One JSON object per line; a line is accepted only when every
+//! identifier checks out (USCC, permit, district, outlet and facility codes, device ids,
+//! standards and pollutant codes). The validated [`Registry`] is what the other validators
+//! look units, outlets and devices up in.
+
+use super::{Context, FileResult, Rejection, Scope};
+use crate::table::{Cell, Kind, Table};
+use envgov_dataset::ids::{self, Medium};
+use envgov_dataset::report::FileCounts;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A key polluting unit as delivered and, once validated, as used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unit {
+    pub uscc: String,
+    pub permit_no: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub district: String,
+    pub industry_code: String,
+    pub industry_zh: String,
+    pub industry_en: String,
+    pub source_type: String,
+    pub address_zh: String,
+    pub address_en: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub disclosure_url: String,
+    pub outlets: Vec<Outlet>,
+    pub facilities: Vec<Facility>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outlet {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub medium: String,
+    #[serde(default)]
+    pub mn: Option<String>,
+    pub standard: String,
+    pub discharge_method_zh: String,
+    pub discharge_method_en: String,
+    pub destination_zh: String,
+    pub destination_en: String,
+    pub pollutants: Vec<String>,
+    pub cems: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facility {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub outlet: String,
+    pub status: String,
+    #[serde(default)]
+    pub commissioned: Option<String>,
+}
+
+pub const SOURCE_TYPES: [&str; 7] = [
+    "boiler",
+    "industrial",
+    "sewage-plant",
+    "msw-incinerator",
+    "hospital",
+    "livestock-farm",
+    "hazardous-waste",
+];
+pub const FACILITY_STATUSES: [&str; 3] = ["operating", "stopped", "maintenance"];
+
+pub const SCHEMA: &[(&str, Kind)] = &[
+    ("uscc", Kind::Str),
+    ("permit_no", Kind::Str),
+    ("unit_json", Kind::Str),
+    ("raw_key", Kind::Str),
+    ("raw_line", Kind::I64),
+];
+
+/// The validated registry: units by USCC and devices by MN.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    pub units: BTreeMap<String, Unit>,
+    /// MN → (USCC, outlet code).
+    pub devices: BTreeMap<String, (String, String)>,
+    /// Where each unit's record came from (raw key, line).
+    pub origins: BTreeMap<String, (String, i64)>,
+}
+
+impl Registry {
+    /// Rebuilds the registry from a validated partition.
+    pub fn from_table(table: &Table) -> Result<Self, serde_json::Error> {
+        let mut reg = Registry::default();
+        let json = table.str_column("unit_json");
+        let keys = table.str_column("raw_key");
+        let lines = table.i64_column("raw_line");
+        for i in 0..table.rows() {
+            let unit: Unit = serde_json::from_str(json[i].as_deref().unwrap_or("null"))?;
+            reg.origins.insert(
+                unit.uscc.clone(),
+                (keys[i].clone().unwrap_or_default(), lines[i].unwrap_or(0)),
+            );
+            reg.insert(unit);
+        }
+        Ok(reg)
+    }
+
+    fn insert(&mut self, unit: Unit) {
+        for o in &unit.outlets {
+            if let Some(mn) = &o.mn {
+                self.devices
+                    .insert(mn.clone(), (unit.uscc.clone(), o.code.clone()));
+            }
+        }
+        self.units.insert(unit.uscc.clone(), unit);
+    }
+
+    pub fn unit(&self, uscc: &str) -> Option<&Unit> {
+        self.units.get(uscc)
+    }
+
+    pub fn device(&self, mn: &str) -> Option<(&Unit, &Outlet)> {
+        let (uscc, code) = self.devices.get(mn)?;
+        let unit = self.units.get(uscc)?;
+        let outlet = unit.outlets.iter().find(|o| &o.code == code)?;
+        Some((unit, outlet))
+    }
+}
+
+struct Problem {
+    field: String,
+    value: String,
+    code: &'static str,
+    reason: String,
+}
+
+fn problem(
+    field: impl Into<String>,
+    value: impl Into<String>,
+    code: &'static str,
+    reason: impl Into<String>,
+) -> Problem {
+    Problem {
+        field: field.into(),
+        value: value.into(),
+        code,
+        reason: reason.into(),
+    }
+}
+
+fn check_unit(
+    unit: &mut Unit,
+    ctx: &Context<'_>,
+    seen_mn: &BTreeMap<String, String>,
+) -> Result<(), Problem> {
+    unit.uscc = ids::check_uscc(&unit.uscc)
+        .map_err(|e| problem("uscc", unit.uscc.clone(), "malformed_uscc", e.to_string()))?;
+    unit.permit_no = ids::check_permit(&unit.permit_no).map_err(|e| {
+        problem(
+            "permit_no",
+            unit.permit_no.clone(),
+            "malformed_permit",
+            e.to_string(),
+        )
+    })?;
+    if !unit.permit_no.starts_with(&unit.uscc) {
+        return Err(problem(
+            "permit_no",
+            unit.permit_no.clone(),
+            "permit_uscc_mismatch",
+            "permit number does not begin with the unit's USCC",
+        ));
+    }
+    if ids::district(&unit.district).is_none() {
+        return Err(problem(
+            "district",
+            unit.district.clone(),
+            "unknown_district",
+            "not a Beijing district code (GB/T 2260) nor BDA",
+        ));
+    }
+    for (field, value) in [
+        ("name_zh", &unit.name_zh),
+        ("name_en", &unit.name_en),
+        ("industry_zh", &unit.industry_zh),
+        ("industry_en", &unit.industry_en),
+    ] {
+        if value.trim().is_empty() {
+            return Err(problem(
+                field,
+                "",
+                "missing_value",
+                "required text is empty",
+            ));
+        }
+    }
+    if unit.industry_code.len() != 4 || !unit.industry_code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(problem(
+            "industry_code",
+            unit.industry_code.clone(),
+            "bad_industry_code",
+            "must be a 4-digit GB/T 4754 code",
+        ));
+    }
+    if !SOURCE_TYPES.contains(&unit.source_type.as_str()) {
+        return Err(problem(
+            "source_type",
+            unit.source_type.clone(),
+            "unknown_source_type",
+            format!("must be one of {}", SOURCE_TYPES.join(", ")),
+        ));
+    }
+    if !(115.4..=117.6).contains(&unit.lon) || !(39.4..=41.1).contains(&unit.lat) {
+        return Err(problem(
+            "lon/lat",
+            format!("{},{}", unit.lon, unit.lat),
+            "outside_beijing",
+            "coordinates are outside Beijing (115.4-117.6 E, 39.4-41.1 N)",
+        ));
+    }
+    if !(unit.disclosure_url.starts_with("https://") || unit.disclosure_url.starts_with("http://"))
+    {
+        return Err(problem(
+            "disclosure_url",
+            unit.disclosure_url.clone(),
+            "bad_url",
+            "must be an http(s) address",
+        ));
+    }
+    let mut codes = Vec::new();
+    for (i, o) in unit.outlets.iter().enumerate() {
+        let field = |f: &str| format!("outlets[{i}].{f}");
+        let medium = ids::check_outlet(&o.code).map_err(|e| {
+            problem(
+                field("code"),
+                o.code.clone(),
+                "bad_outlet_code",
+                e.to_string(),
+            )
+        })?;
+        let expected = match medium {
+            Medium::Air => "air",
+            _ => "water",
+        };
+        if o.medium != expected {
+            return Err(problem(
+                field("medium"),
+                o.medium.clone(),
+                "medium_mismatch",
+                format!("outlet {} is a {expected} outlet", o.code),
+            ));
+        }
+        if codes.contains(&o.code) {
+            return Err(problem(
+                field("code"),
+                o.code.clone(),
+                "duplicate_outlet",
+                "outlet code appears twice",
+            ));
+        }
+        codes.push(o.code.clone());
+        let standard = ctx.curated.standards.get(&o.standard).ok_or_else(|| {
+            problem(
+                field("standard"),
+                o.standard.clone(),
+                "unknown_standard",
+                "not a standard id in data/standards.toml",
+            )
+        })?;
+        if standard.medium != o.medium {
+            return Err(problem(
+                field("standard"),
+                o.standard.clone(),
+                "medium_mismatch",
+                "standard is for another medium",
+            ));
+        }
+        for p in &o.pollutants {
+            match ctx.curated.pollutants.get(p) {
+                Some(x) if x.medium == o.medium => {}
+                _ => {
+                    return Err(problem(
+                        field("pollutants"),
+                        p.clone(),
+                        "unknown_pollutant",
+                        "not a pollutant code of this medium in data/pollutants.toml",
+                    ));
+                }
+            }
+        }
+        match (&o.mn, o.cems) {
+            (Some(mn), _) => {
+                if mn.is_empty() || mn.len() > 24 || !mn.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return Err(problem(
+                        field("mn"),
+                        mn.clone(),
+                        "bad_device_id",
+                        "device id must be 1-24 ASCII letters or digits",
+                    ));
+                }
+                if let Some(other) = seen_mn.get(mn) {
+                    return Err(problem(
+                        field("mn"),
+                        mn.clone(),
+                        "duplicate_device",
+                        format!("device id already used by unit {other}"),
+                    ));
+                }
+            }
+            (None, true) => {
+                return Err(problem(
+                    field("mn"),
+                    "",
+                    "missing_value",
+                    "an outlet with online monitoring needs its device id",
+                ));
+            }
+            (None, false) => {}
+        }
+    }
+    for (i, f) in unit.facilities.iter().enumerate() {
+        let field = |x: &str| format!("facilities[{i}].{x}");
+        ids::check_facility(&f.code).map_err(|e| {
+            problem(
+                field("code"),
+                f.code.clone(),
+                "bad_facility_code",
+                e.to_string(),
+            )
+        })?;
+        if !FACILITY_STATUSES.contains(&f.status.as_str()) {
+            return Err(problem(
+                field("status"),
+                f.status.clone(),
+                "unknown_status",
+                format!("must be one of {}", FACILITY_STATUSES.join(", ")),
+            ));
+        }
+        if !codes.contains(&f.outlet) {
+            return Err(problem(
+                field("outlet"),
+                f.outlet.clone(),
+                "unknown_outlet",
+                "facility names an outlet the unit does not have",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a registry file.
+pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
+    let mut accepted = Table::new(SCHEMA);
+    let mut rejections = Vec::new();
+    let mut counts = FileCounts {
+        encoding: "utf-8".into(),
+        ..FileCounts::default()
+    };
+    let text = match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)) {
+        Ok(t) => t,
+        Err(e) => {
+            // JSON is UTF-8 by definition (RFC 8259); anything else is refused whole.
+            return super::reject_whole_file(
+                key,
+                bytes,
+                SCHEMA,
+                format!("registry is not UTF-8 JSON Lines ({e})"),
+            );
+        }
+    };
+    let mut seen_uscc: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen_mn: BTreeMap<String, String> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        counts.read += 1;
+        let reject = |p: Problem| Rejection {
+            raw_key: key.to_string(),
+            line: line_no,
+            field: p.field,
+            value: p.value,
+            reason_code: p.code,
+            reason: p.reason,
+            scope: Scope::Record,
+        };
+        let mut unit: Unit = match serde_json::from_str(line) {
+            Ok(u) => u,
+            Err(e) => {
+                rejections.push(reject(problem(
+                    "json",
+                    truncate(line, 80),
+                    "malformed_json",
+                    e.to_string(),
+                )));
+                counts.rejected += 1;
+                continue;
+            }
+        };
+        if let Err(p) = check_unit(&mut unit, &ctx, &seen_mn) {
+            rejections.push(reject(p));
+            counts.rejected += 1;
+            continue;
+        }
+        if let Some(first) = seen_uscc.get(&unit.uscc) {
+            rejections.push(reject(problem(
+                "uscc",
+                unit.uscc.clone(),
+                "duplicate",
+                format!("unit already listed on line {first}"),
+            )));
+            counts.rejected += 1;
+            continue;
+        }
+        seen_uscc.insert(unit.uscc.clone(), line_no);
+        for o in &unit.outlets {
+            if let Some(mn) = &o.mn {
+                seen_mn.insert(mn.clone(), unit.uscc.clone());
+            }
+        }
+        accepted.push(vec![
+            Cell::from(unit.uscc.clone()),
+            Cell::from(unit.permit_no.clone()),
+            Cell::from(serde_json::to_string(&unit).expect("a unit serialises")),
+            Cell::from(key),
+            Cell::from(line_no as i64),
+        ]);
+        counts.accepted += 1;
+    }
+    FileResult {
+        counts,
+        accepted,
+        rejections,
+    }
+}
+
+pub(crate) fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
+}

@@ -1,0 +1,904 @@
+//! The CSV sources: self-monitoring, vehicles, sewage, MSW, medical waste, construction
+//! waste and livestock (formats in `data/raw-formats.md`).
+//!
+//! Stage: validate (pure). A file is decoded (UTF-8, else GB18030, never lossily), its header
+//! must be exactly the source's; then each row is checked field by field and accepted as a
+//! typed row or rejected with its line, field (the Chinese column name), value and reason.
+
+use super::{Context, FileResult, Rejection, Scope};
+use crate::table::{Cell, Kind, Table, round};
+use envgov_dataset::report::FileCounts;
+use envgov_dataset::{Source, ids};
+use std::collections::BTreeMap;
+
+/// A CSV source's header and accepted-row schema.
+pub struct Spec {
+    pub headers: &'static [&'static str],
+    pub schema: &'static [(&'static str, Kind)],
+}
+
+const ORIGIN: [(&str, Kind); 2] = [("raw_key", Kind::Str), ("raw_line", Kind::I64)];
+
+macro_rules! schema {
+    ($($name:literal : $kind:ident),* $(,)?) => {
+        &[$(($name, Kind::$kind),)* ORIGIN[0], ORIGIN[1]]
+    };
+}
+
+const SELF_MONITORING: Spec = Spec {
+    headers: &[
+        "统一社会信用代码",
+        "企业名称",
+        "监测点位",
+        "监测时间",
+        "监测项目",
+        "监测结果",
+        "标准限值",
+        "单位",
+        "是否达标",
+        "超标倍数",
+        "执行标准",
+        "排放去向",
+        "排放方式",
+        "未监测原因",
+    ],
+    schema: schema!(
+        "uscc": Str, "enterprise_name": Str, "district": Str, "outlet": Str, "sampled_at": Str, "date": Str,
+        "pollutant": Str, "item_zh": Str, "result": F64, "detected": Bool, "not_monitored_reason": Str,
+        "unit": Str, "declared_limit": F64, "declared_compliant": Bool, "declared_multiple": F64,
+        "standard": Str, "standard_code": Str, "destination": Str, "discharge_method": Str,
+        "limit": F64, "limit_lower": F64, "limit_illustrative": Bool, "compliant": Bool,
+        "exceedance_multiple": F64, "declaration_consistent": Bool,
+    ),
+};
+
+const VEHICLES: Spec = Spec {
+    headers: &[
+        "运营单位统一社会信用代码",
+        "运营单位名称",
+        "行业",
+        "车辆编号",
+        "燃料类型",
+        "排放阶段",
+        "检验日期",
+        "检验方法",
+        "检验结果",
+    ],
+    schema: schema!(
+        "operator_uscc": Str, "operator_name": Str, "sector": Str, "vehicle_id": Str, "fuel": Str,
+        "emission_stage": Str, "inspection_date": Str, "inspection_method": Str, "inspection_passed": Bool,
+    ),
+};
+
+const SEWAGE: Spec = Spec {
+    headers: &[
+        "统一社会信用代码",
+        "污水处理厂名称",
+        "日期",
+        "执行标准",
+        "处理水量(m3/d)",
+        "化学需氧量(mg/L)",
+        "五日生化需氧量(mg/L)",
+        "悬浮物(mg/L)",
+        "氨氮(mg/L)",
+        "总氮(mg/L)",
+        "总磷(mg/L)",
+    ],
+    schema: schema!(
+        "uscc": Str, "plant_name": Str, "date": Str, "standard": Str, "flow_m3_d": F64, "cod_mg_l": F64,
+        "bod5_mg_l": F64, "ss_mg_l": F64, "nh3n_mg_l": F64, "tn_mg_l": F64, "tp_mg_l": F64,
+    ),
+};
+
+const MSW: Spec = Spec {
+    headers: &[
+        "统一社会信用代码",
+        "设施名称",
+        "日期",
+        "处理方式",
+        "进场量(t)",
+        "无害化处理量(t)",
+        "资源化产品量(t)",
+    ],
+    schema: schema!(
+        "uscc": Str, "facility_name": Str, "date": Str, "method": Str, "received_t": F64, "harmless_t": F64, "products_t": F64,
+    ),
+};
+
+const MEDICAL_WASTE: Spec = Spec {
+    headers: &[
+        "区",
+        "日期",
+        "处置单位统一社会信用代码",
+        "收集量(t)",
+        "处置量(t)",
+    ],
+    schema: schema!("district": Str, "date": Str, "treatment_uscc": Str, "collected_t": F64, "treated_t": F64),
+};
+
+const CONSTRUCTION_WASTE: Spec = Spec {
+    headers: &[
+        "统一社会信用代码",
+        "设施名称",
+        "区",
+        "日期",
+        "进场量(t)",
+        "再生产品量(t)",
+        "再生产品类型",
+    ],
+    schema: schema!(
+        "uscc": Str, "facility_name": Str, "district": Str, "date": Str, "received_t": F64, "recycled_products_t": F64, "product_type": Str,
+    ),
+};
+
+const LIVESTOCK: Spec = Spec {
+    headers: &[
+        "统一社会信用代码",
+        "养殖场名称",
+        "区",
+        "畜种",
+        "存栏量",
+        "粪污处理设施配套",
+        "设施正常运行",
+        "粪污产生量(t)",
+        "还田利用量(t)",
+        "有机肥利用量(t)",
+        "能源化利用量(t)",
+        "委托第三方处理",
+        "第三方处理量(t)",
+    ],
+    schema: schema!(
+        "uscc": Str, "farm_name": Str, "district": Str, "snapshot_date": Str, "species": Str, "herd": I64,
+        "pig_equivalents": F64, "facilities_equipped": Bool, "facilities_operating": Bool, "manure_produced_t": F64,
+        "field_use_t": F64, "fertiliser_t": F64, "energy_t": F64, "third_party": Bool, "third_party_t": F64,
+        "utilised_t": F64,
+    ),
+};
+
+pub fn spec(source: Source) -> &'static Spec {
+    match source {
+        Source::SelfMonitoring => &SELF_MONITORING,
+        Source::Vehicles => &VEHICLES,
+        Source::Sewage => &SEWAGE,
+        Source::Msw => &MSW,
+        Source::MedicalWaste => &MEDICAL_WASTE,
+        Source::ConstructionWaste => &CONSTRUCTION_WASTE,
+        Source::Livestock => &LIVESTOCK,
+        Source::Enterprises | Source::Cems => unreachable!("{source} is not a CSV source"),
+    }
+}
+
+/// Sector codes and their names in the files.
+pub const SECTORS: [(&str, &str); 6] = [
+    ("bus", "公交"),
+    ("road-transport", "道路运输"),
+    ("sanitation", "环卫"),
+    ("postal", "邮政"),
+    ("express", "快递"),
+    ("taxi", "出租"),
+];
+pub const FUELS: [(&str, &str); 6] = [
+    ("gasoline", "汽油"),
+    ("diesel", "柴油"),
+    ("natural-gas", "天然气"),
+    ("bev", "纯电动"),
+    ("phev", "插电式混合动力"),
+    ("fcev", "燃料电池"),
+];
+const METHODS: [(&str, &str); 6] = [
+    ("two-speed-idle", "双怠速法"),
+    ("simple-transient", "简易瞬态工况法"),
+    ("free-acceleration", "自由加速法"),
+    ("lug-down", "加载减速法"),
+    ("obd", "OBD检查"),
+    ("not-applicable", "不适用"),
+];
+const MSW_METHODS: [(&str, &str); 4] = [
+    ("incineration", "焚烧"),
+    ("landfill", "卫生填埋"),
+    ("kitchen-compost", "厨余堆肥"),
+    ("kitchen-anaerobic", "厨余厌氧消化"),
+];
+const PRODUCT_TYPES: [(&str, &str); 4] = [
+    ("recycled-aggregate", "再生骨料"),
+    ("recycled-brick", "再生砖"),
+    ("recycled-concrete", "再生混凝土"),
+    ("recycled-inorganic", "再生无机料"),
+];
+/// Species and their pig-equivalent factor (GB 18596-2001 conversion: 30 layers or 60
+/// broilers = 1 pig; 1 dairy cow = 10 pigs; 1 beef cattle = 5 pigs).
+pub const SPECIES: [(&str, &str, f64); 5] = [
+    ("pig", "生猪", 1.0),
+    ("dairy", "奶牛", 10.0),
+    ("beef", "肉牛", 5.0),
+    ("layer", "蛋鸡", 1.0 / 30.0),
+    ("broiler", "肉鸡", 1.0 / 60.0),
+];
+
+/// Normalises an emission stage as written (国Ⅵb, 国VIb, 国6b ...) to a code.
+pub fn emission_stage(s: &str) -> Option<&'static str> {
+    let t: String = s
+        .trim()
+        .replace('Ⅲ', "III")
+        .replace('Ⅳ', "IV")
+        .replace('Ⅴ', "V")
+        .replace(['Ⅵ', '６'], "VI")
+        .to_ascii_lowercase();
+    Some(match t.as_str() {
+        "国iii" | "国3" => "china3",
+        "国iv" | "国4" => "china4",
+        "国v" | "国5" => "china5",
+        "国vi" | "国6" => "china6",
+        "国via" | "国6a" => "china6a",
+        "国vib" | "国6b" => "china6b",
+        "不适用" => "not-applicable",
+        _ => return None,
+    })
+}
+
+struct Problem {
+    column: usize,
+    code: &'static str,
+    reason: String,
+}
+
+type Checked<T> = Result<T, Problem>;
+
+/// One CSV row, with the helpers that turn its cells into typed values or problems.
+struct Row<'a> {
+    cells: &'a csv::StringRecord,
+}
+
+impl Row<'_> {
+    fn raw(&self, i: usize) -> &str {
+        self.cells.get(i).unwrap_or("").trim()
+    }
+
+    fn problem<T>(&self, i: usize, code: &'static str, reason: impl Into<String>) -> Checked<T> {
+        Err(Problem {
+            column: i,
+            code,
+            reason: reason.into(),
+        })
+    }
+
+    fn text(&self, i: usize) -> Checked<String> {
+        match self.raw(i) {
+            "" => self.problem(i, "missing_value", "required value is empty"),
+            s => Ok(s.to_string()),
+        }
+    }
+
+    fn opt_text(&self, i: usize) -> Option<String> {
+        Some(self.raw(i))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+
+    fn uscc(&self, i: usize) -> Checked<String> {
+        ids::check_uscc(self.raw(i)).or_else(|e| self.problem(i, "malformed_uscc", e.to_string()))
+    }
+
+    fn district(&self, i: usize) -> Checked<String> {
+        let s = self.raw(i);
+        match ids::DISTRICTS.iter().find(|d| d.code == s || d.zh == s) {
+            Some(d) => Ok(d.code.to_string()),
+            None => self.problem(
+                i,
+                "unknown_district",
+                "not a Beijing district (code or name) nor BDA",
+            ),
+        }
+    }
+
+    fn opt_number(&self, i: usize) -> Checked<Option<f64>> {
+        let s = self.raw(i);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => self.problem(i, "bad_number", "not a number"),
+        }
+    }
+
+    /// A required number within `min..=max`; values below zero get `negative_value`.
+    fn number(&self, i: usize, min: f64, max: f64) -> Checked<f64> {
+        match self.opt_number(i)? {
+            None => self.problem(i, "missing_value", "required value is empty"),
+            Some(v) if v < 0.0 && min >= 0.0 => {
+                self.problem(i, "negative_value", "a quantity cannot be negative")
+            }
+            Some(v) if v < min || v > max => self.problem(
+                i,
+                "impossible_value",
+                format!("outside the possible range {min}..{max}"),
+            ),
+            Some(v) => Ok(v),
+        }
+    }
+
+    fn date(&self, i: usize) -> Checked<chrono::NaiveDate> {
+        super::parse_date(self.raw(i)).map_or_else(
+            || self.problem(i, "bad_date", "not a valid date (YYYY-MM-DD)"),
+            Ok,
+        )
+    }
+
+    fn on_date(&self, i: usize, date: chrono::NaiveDate) -> Checked<String> {
+        let d = self.date(i)?;
+        if d != date {
+            return self.problem(
+                i,
+                "outside_delivery_date",
+                format!("date is not the delivery date {date}"),
+            );
+        }
+        Ok(d.to_string())
+    }
+
+    fn yes_no(&self, i: usize) -> Checked<bool> {
+        match self.raw(i) {
+            "是" => Ok(true),
+            "否" => Ok(false),
+            _ => self.problem(i, "bad_value", "must be 是 or 否"),
+        }
+    }
+
+    fn one_of(
+        &self,
+        i: usize,
+        table: &[(&'static str, &str)],
+        code: &'static str,
+    ) -> Checked<&'static str> {
+        let s = self.raw(i);
+        match table.iter().find(|(_, zh)| *zh == s) {
+            Some((c, _)) => Ok(c),
+            None => self.problem(
+                i,
+                code,
+                format!(
+                    "must be one of {}",
+                    table.iter().map(|(_, z)| *z).collect::<Vec<_>>().join("、")
+                ),
+            ),
+        }
+    }
+}
+
+/// Checks a row and returns its cells (without the origin columns) and, for duplicate
+/// detection, its key.
+type RowCheck = fn(&Row<'_>, &Context<'_>, &str) -> Checked<(Vec<Cell>, String)>;
+
+fn check_self_monitoring(
+    r: &Row<'_>,
+    ctx: &Context<'_>,
+    _file: &str,
+) -> Checked<(Vec<Cell>, String)> {
+    let uscc = r.uscc(0)?;
+    let Some(unit) = ctx.registry.unit(&uscc) else {
+        return r.problem(
+            0,
+            "unknown_unit",
+            "not a key polluting unit in the registry",
+        );
+    };
+    let point = r.text(2)?;
+    if !unit.outlets.iter().any(|o| o.code == point) {
+        return r.problem(
+            2,
+            "unknown_point",
+            format!("unit {uscc} has no outlet {point}"),
+        );
+    }
+    let Some(t) = super::parse_local_datetime(r.raw(3)) else {
+        return r.problem(
+            3,
+            "bad_timestamp",
+            "not a valid local time (YYYY-MM-DD HH:MM)",
+        );
+    };
+    if t.date() != ctx.date {
+        return r.problem(
+            3,
+            "outside_delivery_date",
+            format!("time is not on the delivery date {}", ctx.date),
+        );
+    }
+    let item = r.text(4)?;
+    let Some(pollutant) = ctx.curated.pollutants.by_item(&item) else {
+        return r.problem(
+            4,
+            "unknown_item",
+            "not a monitoring item envgov knows (data/pollutants.toml)",
+        );
+    };
+    let reason = r.opt_text(13);
+    let (result, detected) = match r.raw(5) {
+        "ND" | "未检出" => (None, false),
+        "" if reason.is_some() => (None, true),
+        "" => {
+            return r.problem(
+                5,
+                "missing_value",
+                "no result and no reason for not monitoring",
+            );
+        }
+        _ => {
+            let v = r.opt_number(5)?.expect("non-empty");
+            if v < pollutant.min || v > pollutant.max {
+                return r.problem(
+                    5,
+                    "impossible_value",
+                    format!(
+                        "outside the possible range {}..{} {}",
+                        pollutant.min, pollutant.max, pollutant.unit
+                    ),
+                );
+            }
+            (Some(v), true)
+        }
+    };
+    let unit_text = r.text(7)?;
+    let normalised = unit_text
+        .replace('³', "3")
+        .replace("·", "-")
+        .replace(' ', "");
+    if normalised != pollutant.unit.replace(' ', "") {
+        return r.problem(
+            7,
+            "unit_mismatch",
+            format!("{item} is reported in {}", pollutant.unit),
+        );
+    }
+    let declared_limit = r.opt_number(6)?;
+    let declared_compliant = if r.raw(8).is_empty() && result.is_none() {
+        None
+    } else {
+        Some(r.yes_no(8)?)
+    };
+    let declared_multiple = r.opt_number(9)?;
+    let standard_code = r.text(10)?;
+    let Some(standard) = ctx.curated.standards.by_code(&standard_code) else {
+        return r.problem(
+            10,
+            "unknown_standard",
+            "not a standard code envgov knows (data/standards.toml)",
+        );
+    };
+    use chrono::Datelike;
+    let limit = standard.sample_limit(&pollutant.code);
+    let upper = limit
+        .map(|l| l.upper_for_month(t.month()))
+        .or(declared_limit);
+    let lower = limit.and_then(|l| l.lower);
+    let compliant = match (result, upper) {
+        (Some(v), Some(u)) => Some(v <= u && lower.is_none_or(|lo| v >= lo)),
+        (None, Some(_)) if !detected => Some(true),
+        _ => None,
+    };
+    let multiple = match (result, upper) {
+        (Some(v), Some(u)) if v > u => Some(round((v - u) / u, 4)),
+        _ => None,
+    };
+    let consistent = match (declared_compliant, compliant) {
+        (Some(a), Some(b)) => Some(a == b),
+        _ => None,
+    };
+    let key = format!("{uscc}|{point}|{}|{}", pollutant.code, t);
+    Ok((
+        vec![
+            Cell::from(uscc),
+            Cell::from(r.opt_text(1)),
+            Cell::from(unit.district.clone()),
+            Cell::from(point),
+            Cell::from(super::local_iso(t)),
+            Cell::from(t.date().to_string()),
+            Cell::from(pollutant.code.clone()),
+            Cell::from(item),
+            Cell::from(result),
+            Cell::from(detected),
+            Cell::from(reason),
+            Cell::from(pollutant.unit.clone()),
+            Cell::from(declared_limit),
+            Cell::from(declared_compliant),
+            Cell::from(declared_multiple),
+            Cell::from(standard.id.clone()),
+            Cell::from(standard.code.clone()),
+            Cell::from(r.opt_text(11)),
+            Cell::from(r.opt_text(12)),
+            Cell::from(upper),
+            Cell::from(lower),
+            Cell::Bool(limit.map(|l| l.illustrative())),
+            Cell::from(compliant),
+            Cell::from(multiple),
+            Cell::from(consistent),
+        ],
+        key,
+    ))
+}
+
+fn check_vehicles(r: &Row<'_>, ctx: &Context<'_>, file: &str) -> Checked<(Vec<Cell>, String)> {
+    let uscc = r.uscc(0)?;
+    let sector = r.one_of(2, &SECTORS, "unknown_sector")?;
+    if file.strip_suffix(".csv") != Some(sector) {
+        return r.problem(
+            2,
+            "sector_mismatch",
+            format!("a {file} file may only list that sector"),
+        );
+    }
+    let vehicle = r.text(3)?;
+    let fuel = r.one_of(4, &FUELS, "unknown_fuel")?;
+    let Some(stage) = emission_stage(r.raw(5)) else {
+        return r.problem(
+            5,
+            "unknown_emission_stage",
+            "not an emission stage (国III … 国VIb, 不适用)",
+        );
+    };
+    let electric = matches!(fuel, "bev" | "fcev");
+    if electric != (stage == "not-applicable") {
+        return r.problem(
+            5,
+            "stage_fuel_mismatch",
+            "battery-electric and fuel-cell vehicles have no emission stage; others must have one",
+        );
+    }
+    let date = r.date(6)?;
+    if date > ctx.date || date < ctx.date - chrono::Duration::days(3 * 366) {
+        return r.problem(
+            6,
+            "bad_date",
+            "inspection date is in the future or more than three years old",
+        );
+    }
+    let method = r.one_of(7, &METHODS, "unknown_method")?;
+    let passed = match r.raw(8) {
+        "合格" => true,
+        "不合格" => false,
+        _ => return r.problem(8, "bad_value", "must be 合格 or 不合格"),
+    };
+    Ok((
+        vec![
+            Cell::from(uscc),
+            Cell::from(r.opt_text(1)),
+            Cell::from(sector),
+            Cell::from(vehicle.clone()),
+            Cell::from(fuel),
+            Cell::from(stage),
+            Cell::from(date.to_string()),
+            Cell::from(method),
+            Cell::from(passed),
+        ],
+        vehicle,
+    ))
+}
+
+fn check_sewage(r: &Row<'_>, ctx: &Context<'_>, _file: &str) -> Checked<(Vec<Cell>, String)> {
+    let uscc = r.uscc(0)?;
+    let name = r.text(1)?;
+    let date = r.on_date(2, ctx.date)?;
+    let standard = r.text(3)?;
+    match ctx.curated.standards.get(&standard) {
+        Some(s) if s.medium == "water" => {}
+        _ => {
+            return r.problem(
+                3,
+                "unknown_standard",
+                "not a water standard id in data/standards.toml",
+            );
+        }
+    }
+    let flow = r.number(4, 0.0, 5.0e6)?;
+    let mut cells = vec![
+        Cell::from(uscc.clone()),
+        Cell::from(name),
+        Cell::from(date.clone()),
+        Cell::from(standard),
+        Cell::from(flow),
+    ];
+    for (i, code) in [
+        (5, "w01018"),
+        (6, "w01017"),
+        (7, "w01012"),
+        (8, "w21003"),
+        (9, "w21001"),
+        (10, "w21011"),
+    ] {
+        let p = ctx.curated.pollutants.get(code).expect("curated pollutant");
+        cells.push(Cell::from(r.number(i, p.min, p.max)?));
+    }
+    Ok((cells, format!("{uscc}|{date}")))
+}
+
+fn check_msw(r: &Row<'_>, ctx: &Context<'_>, _file: &str) -> Checked<(Vec<Cell>, String)> {
+    let uscc = r.uscc(0)?;
+    let name = r.text(1)?;
+    let date = r.on_date(2, ctx.date)?;
+    let method = r.one_of(3, &MSW_METHODS, "unknown_method")?;
+    let received = r.number(4, 0.0, 20_000.0)?;
+    let harmless = r.number(5, 0.0, 20_000.0)?;
+    if harmless > received {
+        return r.problem(
+            5,
+            "treated_exceeds_received",
+            "harmlessly treated tonnage exceeds tonnage received",
+        );
+    }
+    let products = r.opt_number(6)?.unwrap_or(0.0);
+    if products < 0.0 {
+        return r.problem(6, "negative_value", "a quantity cannot be negative");
+    }
+    Ok((
+        vec![
+            Cell::from(uscc.clone()),
+            Cell::from(name),
+            Cell::from(date.clone()),
+            Cell::from(method),
+            Cell::from(received),
+            Cell::from(harmless),
+            Cell::from(products),
+        ],
+        format!("{uscc}|{date}|{method}"),
+    ))
+}
+
+fn check_medical(r: &Row<'_>, ctx: &Context<'_>, _file: &str) -> Checked<(Vec<Cell>, String)> {
+    let district = r.district(0)?;
+    let date = r.on_date(1, ctx.date)?;
+    let uscc = r.uscc(2)?;
+    let collected = r.number(3, 0.0, 1000.0)?;
+    let treated = r.number(4, 0.0, 1000.0)?;
+    Ok((
+        vec![
+            Cell::from(district.clone()),
+            Cell::from(date.clone()),
+            Cell::from(uscc.clone()),
+            Cell::from(collected),
+            Cell::from(treated),
+        ],
+        format!("{district}|{date}|{uscc}"),
+    ))
+}
+
+fn check_construction(r: &Row<'_>, ctx: &Context<'_>, _file: &str) -> Checked<(Vec<Cell>, String)> {
+    let uscc = r.uscc(0)?;
+    let name = r.text(1)?;
+    let district = r.district(2)?;
+    let date = r.on_date(3, ctx.date)?;
+    let received = r.number(4, 0.0, 100_000.0)?;
+    let products = r.number(5, 0.0, 100_000.0)?;
+    if products > received {
+        return r.problem(
+            5,
+            "products_exceed_received",
+            "recycled products exceed the waste received",
+        );
+    }
+    let product = r.one_of(6, &PRODUCT_TYPES, "unknown_product_type")?;
+    Ok((
+        vec![
+            Cell::from(uscc.clone()),
+            Cell::from(name),
+            Cell::from(district),
+            Cell::from(date.clone()),
+            Cell::from(received),
+            Cell::from(products),
+            Cell::from(product),
+        ],
+        format!("{uscc}|{date}|{product}"),
+    ))
+}
+
+fn check_livestock(r: &Row<'_>, ctx: &Context<'_>, _file: &str) -> Checked<(Vec<Cell>, String)> {
+    let uscc = r.uscc(0)?;
+    let name = r.text(1)?;
+    let district = r.district(2)?;
+    let species_zh = r.raw(3);
+    let Some((species, _, factor)) = SPECIES.iter().find(|(_, zh, _)| *zh == species_zh) else {
+        return r.problem(
+            3,
+            "unknown_species",
+            "must be one of 生猪、奶牛、肉牛、蛋鸡、肉鸡",
+        );
+    };
+    let herd = r.number(4, 0.0, 5.0e6)?;
+    if herd.fract() != 0.0 {
+        return r.problem(4, "bad_number", "a herd size is a whole number");
+    }
+    let equipped = r.yes_no(5)?;
+    let operating = r.yes_no(6)?;
+    let produced = r.number(7, 0.0, 1.0e6)?;
+    let field = r.number(8, 0.0, 1.0e6)?;
+    let fertiliser = r.number(9, 0.0, 1.0e6)?;
+    let energy = r.number(10, 0.0, 1.0e6)?;
+    let third_party = r.yes_no(11)?;
+    let third = r.opt_number(12)?.unwrap_or(0.0);
+    if third < 0.0 {
+        return r.problem(12, "negative_value", "a quantity cannot be negative");
+    }
+    let utilised = field + fertiliser + energy + third;
+    if utilised > produced * (1.0 + 1e-9) {
+        return r.problem(
+            7,
+            "utilised_exceeds_produced",
+            format!("utilised {utilised} t exceeds manure produced"),
+        );
+    }
+    Ok((
+        vec![
+            Cell::from(uscc.clone()),
+            Cell::from(name),
+            Cell::from(district),
+            Cell::from(ctx.date.to_string()),
+            Cell::from(*species),
+            Cell::from(herd as i64),
+            Cell::from(round(herd * factor, 2)),
+            Cell::from(equipped),
+            Cell::from(operating),
+            Cell::from(produced),
+            Cell::from(field),
+            Cell::from(fertiliser),
+            Cell::from(energy),
+            Cell::from(third_party),
+            Cell::from(third),
+            Cell::from(round(utilised, 6)),
+        ],
+        format!("{uscc}|{species}"),
+    ))
+}
+
+fn row_check(source: Source) -> RowCheck {
+    match source {
+        Source::SelfMonitoring => check_self_monitoring,
+        Source::Vehicles => check_vehicles,
+        Source::Sewage => check_sewage,
+        Source::Msw => check_msw,
+        Source::MedicalWaste => check_medical,
+        Source::ConstructionWaste => check_construction,
+        Source::Livestock => check_livestock,
+        Source::Enterprises | Source::Cems => unreachable!("{source} is not a CSV source"),
+    }
+}
+
+/// Validates one CSV file of a source.
+pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
+    let spec = spec(source);
+    let (text, encoding) = match super::decode_or_reject(key, bytes, spec.schema) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let mut counts = FileCounts {
+        encoding: encoding.as_str().into(),
+        ..FileCounts::default()
+    };
+    let mut accepted = Table::new(spec.schema);
+    let mut rejections = Vec::new();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header_ok = match records.next() {
+        Some(Ok(h)) => h.iter().map(str::trim).eq(spec.headers.iter().copied()),
+        _ => false,
+    };
+    if !header_ok {
+        let mut r = super::reject_whole_file(
+            key,
+            text.as_bytes(),
+            spec.schema,
+            format!(
+                "header is not the {source} header: {}",
+                spec.headers.join(",")
+            ),
+        );
+        // The header line itself is not a record.
+        r.counts.read = r.counts.read.saturating_sub(1);
+        r.counts.rejected = r.counts.read;
+        r.counts.encoding = encoding.as_str().into();
+        r.rejections[0].reason_code = "bad_header";
+        return r;
+    }
+    let check = row_check(source);
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    for record in records {
+        counts.read += 1;
+        let (line, outcome) = match record {
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                (
+                    line,
+                    Err(("", String::new(), "malformed_csv", e.to_string())),
+                )
+            }
+            Ok(cells) => {
+                let line = cells.position().map_or(0, |p| p.line());
+                if cells.len() != spec.headers.len() {
+                    (
+                        line,
+                        Err((
+                            "row",
+                            cells.iter().collect::<Vec<_>>().join(","),
+                            "ragged_row",
+                            format!(
+                                "expected {} fields, found {}",
+                                spec.headers.len(),
+                                cells.len()
+                            ),
+                        )),
+                    )
+                } else {
+                    let row = Row { cells: &cells };
+                    match check(&row, &ctx, file) {
+                        Ok((cells_out, dup_key)) => match seen.get(&dup_key) {
+                            Some(first) => (
+                                line,
+                                Err((
+                                    "row",
+                                    dup_key,
+                                    "duplicate",
+                                    format!("same record as line {first}"),
+                                )),
+                            ),
+                            None => {
+                                seen.insert(dup_key, line);
+                                let mut out = cells_out;
+                                out.push(Cell::from(key));
+                                out.push(Cell::from(line as i64));
+                                accepted.push(out);
+                                (line, Ok(()))
+                            }
+                        },
+                        Err(p) => (
+                            line,
+                            Err((
+                                spec.headers[p.column],
+                                row.raw(p.column).to_string(),
+                                p.code,
+                                p.reason,
+                            )),
+                        ),
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => counts.accepted += 1,
+            Err((field, value, code, reason)) => {
+                counts.rejected += 1;
+                rejections.push(Rejection {
+                    raw_key: key.to_string(),
+                    line,
+                    field: field.to_string(),
+                    value,
+                    reason_code: code,
+                    reason,
+                    scope: Scope::Record,
+                });
+            }
+        }
+    }
+    FileResult {
+        counts,
+        accepted,
+        rejections,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_emission_stages_with_roman_numerals() {
+        assert_eq!(emission_stage("国Ⅵb"), Some("china6b"));
+        assert_eq!(emission_stage("国VIa"), Some("china6a"));
+        assert_eq!(emission_stage("国V"), Some("china5"));
+        assert_eq!(emission_stage("国Ⅲ"), Some("china3"));
+        assert_eq!(emission_stage("不适用"), Some("not-applicable"));
+        assert_eq!(emission_stage("欧VI"), None);
+    }
+}
