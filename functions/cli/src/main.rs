@@ -1,1 +1,220 @@
-fn main() {}
+//! `envgov`: the command line over the pipeline's jobs.
+//!
+//! Thin by design: parses arguments, sets up logging and progress bars, opens the store,
+//! and calls the same library functions the Lambda functions call.
+
+use anyhow::{bail, Context as _, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use envgov_curated::Curated;
+use envgov_dataset::{layout, Source};
+use envgov_pipeline::jobs::{self, NightlyOptions, Progress};
+use envgov_pipeline::store::{LocalStore, Store};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The default store: a folder inside the repository that git ignores.
+const DEFAULT_STORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../store");
+
+#[derive(Parser)]
+#[command(name = "envgov", version, about = "Beijing environmental governance open data: sample data, validation, the nightly pipeline")]
+struct Cli {
+    /// Log format: `text` for people, `json` for machines.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate deterministic, realistic sample raw data into the store's raw/ folder.
+    Generate {
+        /// The store folder (laid out like the S3 bucket).
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: PathBuf,
+        /// Number of key polluting units.
+        #[arg(long, default_value_t = 300)]
+        units: usize,
+        /// Number of days of data, ending on --end.
+        #[arg(long, default_value_t = 31)]
+        days: u32,
+        /// Last day of the sample window.
+        #[arg(long, default_value = "2026-01-31")]
+        end: NaiveDate,
+        /// Random seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 2021)]
+        seed: u64,
+        /// Generate clean data, without injected defects.
+        #[arg(long)]
+        clean: bool,
+    },
+    /// Check raw files as a data provider would before delivering them.
+    ///
+    /// The source is taken from the path (`raw/{source}/{date}/file`) or given with --source;
+    /// unit and device look-ups use the registry validated in --store, if any.
+    Validate {
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        source: Option<String>,
+        /// The delivery date (default: from the path, else today's date is NOT assumed).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: PathBuf,
+    },
+    /// Run the nightly job: ingest, validate, aggregate and publish datasets.
+    Nightly {
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: PathBuf,
+        /// The run date; default: the latest date that has raw data.
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Fail when more than this share of a source's new records is rejected.
+        #[arg(long, default_value_t = 0.05)]
+        max_reject_rate: f64,
+        /// Generate the default sample data first when the store has no raw data.
+        #[arg(long)]
+        sample_if_empty: bool,
+    },
+}
+
+struct Bars {
+    bar: ProgressBar,
+}
+
+impl Bars {
+    fn new() -> Self {
+        let bar = ProgressBar::hidden();
+        if std::io::stderr().is_terminal() {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {elapsed}").expect("template").progress_chars("=> "));
+        Self { bar }
+    }
+}
+
+impl Progress for Bars {
+    fn stage(&self, name: &str, total: u64) {
+        self.bar.reset();
+        self.bar.set_prefix(name.to_string());
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+    }
+    fn advance(&self, n: u64) {
+        self.bar.inc(n);
+    }
+    fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn generate(store: &dyn Store, config: &envgov_sample_data::SampleConfig) -> Result<u64> {
+    let mut n = 0u64;
+    let mut failure = None;
+    let ledger = envgov_sample_data::generate(config, &mut |key, bytes| {
+        if failure.is_none() {
+            if let Err(e) = store.put(&key, &bytes) {
+                failure = Some(e);
+            }
+            n += 1;
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let mut bytes = serde_json::to_vec_pretty(&ledger)?;
+    bytes.push(b'\n');
+    store.put("runs/sample-defects.json", &bytes)?;
+    Ok(n)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let curated = Curated::load().context("loading the curated tables in data/")?;
+    match cli.command {
+        Command::Generate { store, units, days, end, seed, clean } => {
+            let store = LocalStore::new(store);
+            let mut config = envgov_sample_data::SampleConfig { units, days, seed, end_date: end, ..Default::default() };
+            if clean {
+                config.defects = envgov_sample_data::DefectRates::none();
+            }
+            let n = generate(&store, &config)?;
+            eprintln!("wrote {n} raw files to {}", store.describe());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { files, source, date, store } => {
+            if files.is_empty() {
+                bail!("give at least one file to check");
+            }
+            let store = LocalStore::new(store);
+            let mut failed = false;
+            for path in files {
+                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let shown = path.to_string_lossy().replace('\\', "/");
+                let from_path = shown.find("raw/").and_then(|i| layout::parse_raw_key(&shown[i..]).ok());
+                let source = match (&source, &from_path) {
+                    (Some(s), _) => Source::parse(s).with_context(|| format!("unknown source {s}"))?,
+                    (None, Some((s, _, _))) => *s,
+                    (None, None) => bail!("cannot tell the source of {shown}: give --source or use a raw/{{source}}/{{date}}/ path"),
+                };
+                let date = match (date, &from_path) {
+                    (Some(d), _) => d,
+                    (None, Some((_, d, _))) => d.parse().context("date in path")?,
+                    (None, None) => bail!("cannot tell the delivery date of {shown}: give --date"),
+                };
+                let registry = jobs::registry_on(&store, date)?;
+                let checked = jobs::check_file(&shown, source, date, &bytes, &curated, &registry);
+                let c = &checked.result.counts;
+                println!("{shown} ({source}, {date}, {}): {} read, {} accepted, {} rejected, {} warnings", c.encoding, c.read, c.accepted, c.rejected, c.warnings);
+                for r in &checked.result.rejections {
+                    println!("  line {}: [{}] {} {} = {:?}: {}", r.line, r.scope.as_str(), r.reason_code, r.field, r.value, r.reason);
+                }
+                failed |= c.rejected > 0;
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Nightly { store, date, max_reject_rate, sample_if_empty } => {
+            let store = LocalStore::new(store);
+            if sample_if_empty && store.list("raw/")?.is_empty() {
+                tracing::info!(store = %store.describe(), "store has no raw data: generating the default sample");
+                generate(&store, &envgov_sample_data::SampleConfig::default())?;
+            }
+            let bars = Bars::new();
+            let opts = NightlyOptions { date, max_reject_rate, progress: Some(&bars) };
+            let report = jobs::nightly(&store, &curated, &opts)?;
+            bars.done();
+            let (read, accepted, rejected) = report.totals();
+            println!(
+                "run {}: {read} records read, {accepted} accepted, {rejected} rejected; {} datasets published to {}/datasets",
+                report.run_date,
+                report.datasets.len(),
+                store.describe()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
