@@ -1,0 +1,448 @@
+//! Daily operating statistics of treatment facilities: `sewage.csv` (municipal sewage
+//! plants' effluent), `msw.csv` (municipal solid waste by treatment method),
+//! `medical-waste.csv` (collected and disposed per district) and `construction-waste.csv`
+//! (received and recycled). Each file is built in memory; no I/O.
+
+use crate::defects::*;
+use crate::geography::AREAS;
+use crate::identity::{NameBook, Registrant, UsccBook};
+use crate::levels::{band, decimals_for, in_band};
+use crate::registry::{SourceType, Unit};
+use crate::streams::{Stream, log_uniform, pick, stream, uniform, weighted, wobble};
+use crate::table::{CsvText, TextEncoding, drop_leading_zero, iso_date, num};
+use crate::world::World;
+use chrono::{Datelike, NaiveDate};
+use rand::Rng;
+
+pub(crate) const SEWAGE_HEADER: [&str; 11] = [
+    "统一社会信用代码",
+    "污水处理厂名称",
+    "日期",
+    "执行标准",
+    "处理水量(m3/d)",
+    "化学需氧量(mg/L)",
+    "五日生化需氧量(mg/L)",
+    "悬浮物(mg/L)",
+    "氨氮(mg/L)",
+    "总氮(mg/L)",
+    "总磷(mg/L)",
+];
+pub(crate) const MSW_HEADER: [&str; 7] = [
+    "统一社会信用代码",
+    "设施名称",
+    "日期",
+    "处理方式",
+    "进场量(t)",
+    "无害化处理量(t)",
+    "资源化产品量(t)",
+];
+pub(crate) const MEDICAL_HEADER: [&str; 5] = [
+    "区",
+    "日期",
+    "处置单位统一社会信用代码",
+    "收集量(t)",
+    "处置量(t)",
+];
+pub(crate) const CONSTRUCTION_HEADER: [&str; 7] = [
+    "统一社会信用代码",
+    "设施名称",
+    "区",
+    "日期",
+    "进场量(t)",
+    "再生产品量(t)",
+    "再生产品类型",
+];
+
+/// The pollutants of `sewage.csv`, in column order.
+const SEWAGE_POLLUTANTS: [&str; 6] = ["w01018", "w01017", "w01012", "w21003", "w21001", "w21011"];
+
+/// A facility of `msw.csv`.
+pub(crate) struct MswSite {
+    uscc: String,
+    name: String,
+    method: &'static str,
+    /// Typical daily intake, t.
+    capacity: f64,
+}
+
+/// A facility of `construction-waste.csv`.
+pub(crate) struct ConstructionSite {
+    uscc: String,
+    name: String,
+    district: &'static str,
+    capacity: f64,
+    product: &'static str,
+}
+
+const PRODUCTS: [&str; 4] = ["再生骨料", "再生砖", "再生混凝土", "再生无机料"];
+
+/// The registry's incinerators plus landfills and kitchen-waste plants.
+pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<MswSite> {
+    let mut rng = stream(seed, "msw-sites", &[units.len() as u64]);
+    let mut sites: Vec<MswSite> = units
+        .iter()
+        .filter(|u| u.source_type == SourceType::MswIncinerator)
+        .map(|u| MswSite {
+            uscc: u.uscc.clone(),
+            name: u.name_zh.clone(),
+            method: "焚烧",
+            capacity: uniform(&mut rng, 1000.0, 3000.0).round(),
+        })
+        .collect();
+    let mut names = NameBook::default();
+    let outer: Vec<f64> = AREAS.iter().map(|a| a.farm_weight).collect();
+    let landfills = (2 + units.len() / 300).min(5);
+    let kitchens = (3 + units.len() / 150).min(10);
+    for i in 0..landfills + kitchens {
+        let area = &AREAS[weighted(&mut rng, &outer)];
+        let (method, word_zh, word_en, cap) = if i < landfills {
+            (
+                "卫生填埋",
+                "垃圾卫生填埋场",
+                "Sanitary Landfill",
+                (200.0, 1500.0),
+            )
+        } else if rng.random_bool(0.4) {
+            (
+                "厨余堆肥",
+                "厨余垃圾处理厂",
+                "Kitchen Waste Plant",
+                (100.0, 500.0),
+            )
+        } else {
+            (
+                "厨余厌氧消化",
+                "厨余垃圾处理厂",
+                "Kitchen Waste Plant",
+                (200.0, 800.0),
+            )
+        };
+        sites.push(MswSite {
+            uscc: usccs.issue(&mut rng, area.region, Registrant::Enterprise),
+            name: names.plant(&mut rng, word_zh, word_en).0,
+            method,
+            capacity: uniform(&mut rng, cap.0, cap.1).round(),
+        });
+    }
+    sites
+}
+
+/// 10-20 construction-waste recycling facilities.
+pub(crate) fn construction_sites(
+    seed: u64,
+    units: usize,
+    usccs: &mut UsccBook,
+) -> Vec<ConstructionSite> {
+    let mut rng = stream(seed, "construction-sites", &[units as u64]);
+    let mut names = NameBook::default();
+    let weights: Vec<f64> = AREAS
+        .iter()
+        .map(|a| {
+            if a.farm_weight > 0.0 {
+                a.unit_weight
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    (0..(10 + units / 100).min(20))
+        .map(|_| {
+            let area = &AREAS[weighted(&mut rng, &weights)];
+            ConstructionSite {
+                uscc: usccs.issue(&mut rng, area.region, Registrant::Enterprise),
+                name: names
+                    .company(&mut rng, "建筑垃圾资源化", "Construction Waste Recycling")
+                    .0,
+                district: area.district.code,
+                capacity: log_uniform(&mut rng, 700.0, 5000.0),
+                product: pick(&mut rng, &PRODUCTS),
+            }
+        })
+        .collect()
+}
+
+/// Places kinds that have not occurred yet on rows without a defect.
+fn force(pending: &mut Pending, defects: &mut [Option<&'static str>]) {
+    for kind in pending.kinds().to_vec() {
+        if let Some(slot) = defects.iter_mut().find(|d| d.is_none()) {
+            *slot = Some(kind);
+            pending.done(kind);
+        }
+    }
+}
+
+fn csv_encoding(rng: &mut Stream) -> (TextEncoding, bool) {
+    let encoding = if rng.random_bool(0.8) {
+        TextEncoding::Utf8
+    } else {
+        TextEncoding::Utf8Bom
+    };
+    (encoding, rng.random_bool(0.5))
+}
+
+/// `sewage.csv`: one row per municipal sewage plant of the registry.
+pub(crate) fn sewage(
+    world: &World,
+    date: NaiveDate,
+    rates: &DefectRates,
+    ledger: &mut DefectLedger,
+    pending: &mut Pending,
+    out: &mut dyn FnMut(String, Vec<u8>),
+) {
+    let plants: Vec<&Unit> = world
+        .units
+        .iter()
+        .filter(|u| u.source_type == SourceType::SewagePlant)
+        .collect();
+    if plants.is_empty() {
+        return;
+    }
+    let ord = date.num_days_from_ce() as u64;
+    let month = date.month();
+    let mut rng = stream(world.seed, "sewage", &[ord]);
+    let kinds = [SEWAGE_IMPOSSIBLE, SEWAGE_MISSING, SEWAGE_TRUE_EXCEEDANCE];
+    let mut defects: Vec<Option<&'static str>> = plants
+        .iter()
+        .map(|_| draw_one(&mut rng, rates, &kinds))
+        .collect();
+    force(pending, &mut defects);
+    let (encoding, crlf) = csv_encoding(&mut rng);
+    let mut csv = CsvText::new(&SEWAGE_HEADER, crlf);
+    for (plant, defect) in plants.iter().zip(defects) {
+        let outlet = &plant.outlets[0];
+        let standard = world
+            .curated
+            .standards
+            .get(&outlet.standard)
+            .expect("registry standards exist");
+        let mut values: Vec<f64> = SEWAGE_POLLUTANTS
+            .iter()
+            .map(|p| {
+                let level = outlet
+                    .pollutants
+                    .iter()
+                    .position(|x| x == p)
+                    .map_or(0.5, |i| outlet.levels[i]);
+                in_band(band(standard, p, month), level, 0.12 * wobble(&mut rng))
+            })
+            .collect();
+        let mut flow = (outlet.flow * (1.0 + 0.08 * wobble(&mut rng))).round();
+        let mut missing = None;
+        if let Some(kind) = defect {
+            ledger.add(kind, 1);
+            match kind {
+                SEWAGE_TRUE_EXCEEDANCE => {
+                    let i = if crate::levels::is_winter(month) && rng.random_bool(0.6) {
+                        3
+                    } else {
+                        rng.random_range(0..6)
+                    };
+                    let limit = standard
+                        .sample_limit(SEWAGE_POLLUTANTS[i])
+                        .map(|l| l.upper_for_month(month))
+                        .expect("DB11/890 limits every column");
+                    values[i] = limit * uniform(&mut rng, 1.15, 2.0);
+                }
+                SEWAGE_IMPOSSIBLE => {
+                    if rng.random_bool(0.2) {
+                        flow = -flow;
+                    } else {
+                        let i = rng.random_range(0..6);
+                        values[i] = -values[i].max(0.5);
+                    }
+                }
+                SEWAGE_MISSING => missing = Some(pick(&mut rng, &[4usize, 5, 8, 10])),
+                _ => {}
+            }
+        }
+        let mut cells = vec![
+            plant.uscc.clone(),
+            plant.name_zh.clone(),
+            iso_date(date),
+            outlet.standard.clone(),
+            num(flow, 0),
+        ];
+        for v in values {
+            let s = num(v, decimals_for(v));
+            cells.push(if rng.random_bool(0.2) {
+                drop_leading_zero(s)
+            } else {
+                s
+            });
+        }
+        if let Some(i) = missing {
+            cells[i].clear();
+        }
+        csv.row(&cells);
+    }
+    out("sewage.csv".to_string(), csv.finish(encoding));
+}
+
+/// `msw.csv`: incinerators, landfills and kitchen-waste plants.
+pub(crate) fn msw(
+    world: &World,
+    date: NaiveDate,
+    rates: &DefectRates,
+    ledger: &mut DefectLedger,
+    pending: &mut Pending,
+    out: &mut dyn FnMut(String, Vec<u8>),
+) {
+    if world.msw_sites.is_empty() {
+        return;
+    }
+    let mut rng = stream(world.seed, "msw", &[date.num_days_from_ce() as u64]);
+    let mut defects: Vec<Option<&'static str>> = world
+        .msw_sites
+        .iter()
+        .map(|_| draw_one(&mut rng, rates, &[MSW_TREATED_EXCEEDS]))
+        .collect();
+    force(pending, &mut defects);
+    let (encoding, crlf) = csv_encoding(&mut rng);
+    let mut csv = CsvText::new(&MSW_HEADER, crlf);
+    for (site, defect) in world.msw_sites.iter().zip(defects) {
+        let received = (site.capacity * uniform(&mut rng, 0.8, 1.05) * 10.0).round() / 10.0;
+        let mut treated = if rng.random_bool(0.7) {
+            received
+        } else {
+            (received * uniform(&mut rng, 0.97, 1.0) * 10.0).floor() / 10.0
+        };
+        let products = if site.method.starts_with("厨余") {
+            received * uniform(&mut rng, 0.05, 0.15)
+        } else {
+            0.0
+        };
+        if let Some(kind) = defect {
+            ledger.add(kind, 1);
+            treated = (received * uniform(&mut rng, 1.02, 1.2) * 10.0).round() / 10.0;
+        }
+        csv.row(&[
+            site.uscc.clone(),
+            site.name.clone(),
+            iso_date(date),
+            site.method.to_string(),
+            num(received, 1),
+            num(treated, 1),
+            num(products, 1),
+        ]);
+    }
+    out("msw.csv".to_string(), csv.finish(encoding));
+}
+
+/// `medical-waste.csv`: one row per district, disposed by one of the first two
+/// hazardous-waste units of the registry.
+pub(crate) fn medical(
+    world: &World,
+    date: NaiveDate,
+    rates: &DefectRates,
+    ledger: &mut DefectLedger,
+    pending: &mut Pending,
+    out: &mut dyn FnMut(String, Vec<u8>),
+) {
+    let disposers: Vec<&Unit> = world
+        .units
+        .iter()
+        .filter(|u| u.source_type == SourceType::HazardousWaste)
+        .take(2)
+        .collect();
+    if disposers.is_empty() {
+        return;
+    }
+    let mut rng = stream(
+        world.seed,
+        "medical-waste",
+        &[date.num_days_from_ce() as u64],
+    );
+    let mut defects: Vec<Option<&'static str>> = AREAS
+        .iter()
+        .map(|_| draw_one(&mut rng, rates, &[MEDICAL_NEGATIVE]))
+        .collect();
+    force(pending, &mut defects);
+    let weekend = date.weekday().number_from_monday() >= 6;
+    let (encoding, crlf) = csv_encoding(&mut rng);
+    let mut csv = CsvText::new(&MEDICAL_HEADER, crlf);
+    for (i, (area, defect)) in AREAS.iter().zip(defects).enumerate() {
+        let disposer = disposers[i % disposers.len()];
+        let mut collected =
+            area.medical_t * uniform(&mut rng, 0.85, 1.15) * if weekend { 0.8 } else { 1.0 };
+        let mut disposed = collected * uniform(&mut rng, 0.9, 1.1);
+        if let Some(kind) = defect {
+            ledger.add(kind, 1);
+            if rng.random_bool(0.5) {
+                collected = -collected;
+            } else {
+                disposed = -disposed;
+            }
+        }
+        csv.row(&[
+            area.district.code.to_string(),
+            iso_date(date),
+            disposer.uscc.clone(),
+            num(collected, 2),
+            num(disposed, 2),
+        ]);
+    }
+    out("medical-waste.csv".to_string(), csv.finish(encoding));
+}
+
+/// `construction-waste.csv`: received and recycled per facility.
+pub(crate) fn construction(
+    world: &World,
+    date: NaiveDate,
+    rates: &DefectRates,
+    ledger: &mut DefectLedger,
+    pending: &mut Pending,
+    out: &mut dyn FnMut(String, Vec<u8>),
+) {
+    if world.construction_sites.is_empty() {
+        return;
+    }
+    let mut rng = stream(
+        world.seed,
+        "construction-waste",
+        &[date.num_days_from_ce() as u64],
+    );
+    let mut defects: Vec<Option<&'static str>> = world
+        .construction_sites
+        .iter()
+        .map(|_| draw_one(&mut rng, rates, &[CONSTRUCTION_BAD_DISTRICT]))
+        .collect();
+    force(pending, &mut defects);
+    let (encoding, crlf) = csv_encoding(&mut rng);
+    let mut csv = CsvText::new(&CONSTRUCTION_HEADER, crlf);
+    for (site, defect) in world.construction_sites.iter().zip(defects) {
+        let received = (site.capacity * uniform(&mut rng, 0.6, 1.0)).clamp(500.0, 5000.0);
+        let recycled = received * uniform(&mut rng, 0.6, 0.9);
+        let product = if rng.random_bool(0.85) {
+            site.product
+        } else {
+            pick(&mut rng, &PRODUCTS)
+        };
+        let mut district = site.district.to_string();
+        if let Some(kind) = defect {
+            ledger.add(kind, 1);
+            district = pick(&mut rng, &["110110", "110103", "999999", "朝阳"]).to_string();
+        }
+        csv.row(&[
+            site.uscc.clone(),
+            site.name.clone(),
+            district,
+            iso_date(date),
+            num(received, 1),
+            num(recycled, 1),
+            product.to_string(),
+        ]);
+    }
+    out("construction-waste.csv".to_string(), csv.finish(encoding));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_counts_scale_with_units_within_bounds() {
+        let mut book = UsccBook::default();
+        assert_eq!(construction_sites(1, 300, &mut book).len(), 13);
+        assert_eq!(construction_sites(1, 5000, &mut book).len(), 20);
+    }
+}
