@@ -23,14 +23,20 @@ impl Drop for TempDir {
 /// Reads a published CSV (UTF-8 with BOM) into header-keyed rows.
 pub fn read_csv(bytes: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
     let text = std::str::from_utf8(bytes).expect("utf-8");
-    let text = text.strip_prefix('\u{feff}').expect("published CSV starts with a BOM");
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("published CSV starts with a BOM");
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().expect("header").clone();
     reader
         .records()
         .map(|r| {
             let r = r.expect("record");
-            headers.iter().map(str::to_string).zip(r.iter().map(str::to_string)).collect()
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
         })
         .collect()
 }

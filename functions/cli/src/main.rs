@@ -3,11 +3,11 @@
 //! Thin by design: parses arguments, sets up logging and progress bars, opens the store,
 //! and calls the same library functions the Lambda functions call.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use envgov_curated::Curated;
-use envgov_dataset::{layout, Source};
+use envgov_dataset::{Source, layout};
 use envgov_pipeline::jobs::{self, NightlyOptions, Progress};
 use envgov_pipeline::store::{LocalStore, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -19,7 +19,11 @@ use std::process::ExitCode;
 const DEFAULT_STORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../store");
 
 #[derive(Parser)]
-#[command(name = "envgov", version, about = "Beijing environmental governance open data: sample data, validation, the nightly pipeline")]
+#[command(
+    name = "envgov",
+    version,
+    about = "Beijing environmental governance open data: sample data, validation, the nightly pipeline"
+)]
 struct Cli {
     /// Log format: `text` for people, `json` for machines.
     #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -91,7 +95,11 @@ impl Bars {
         if std::io::stderr().is_terminal() {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
-        bar.set_style(ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {elapsed}").expect("template").progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {elapsed}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
         Self { bar }
     }
 }
@@ -112,8 +120,11 @@ impl Progress for Bars {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -144,9 +155,22 @@ fn generate(store: &dyn Store, config: &envgov_sample_data::SampleConfig) -> Res
 fn run(cli: Cli) -> Result<ExitCode> {
     let curated = Curated::load().context("loading the curated tables in data/")?;
     match cli.command {
-        Command::Generate { store, units, days, end, seed, clean } => {
+        Command::Generate {
+            store,
+            units,
+            days,
+            end,
+            seed,
+            clean,
+        } => {
             let store = LocalStore::new(store);
-            let mut config = envgov_sample_data::SampleConfig { units, days, seed, end_date: end, ..Default::default() };
+            let mut config = envgov_sample_data::SampleConfig {
+                units,
+                days,
+                seed,
+                end_date: end,
+                ..Default::default()
+            };
             if clean {
                 config.defects = envgov_sample_data::DefectRates::none();
             }
@@ -154,20 +178,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("wrote {n} raw files to {}", store.describe());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { files, source, date, store } => {
+        Command::Validate {
+            files,
+            source,
+            date,
+            store,
+        } => {
             if files.is_empty() {
                 bail!("give at least one file to check");
             }
             let store = LocalStore::new(store);
             let mut failed = false;
             for path in files {
-                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 let shown = path.to_string_lossy().replace('\\', "/");
-                let from_path = shown.find("raw/").and_then(|i| layout::parse_raw_key(&shown[i..]).ok());
+                let from_path = shown
+                    .find("raw/")
+                    .and_then(|i| layout::parse_raw_key(&shown[i..]).ok());
                 let source = match (&source, &from_path) {
-                    (Some(s), _) => Source::parse(s).with_context(|| format!("unknown source {s}"))?,
+                    (Some(s), _) => {
+                        Source::parse(s).with_context(|| format!("unknown source {s}"))?
+                    }
                     (None, Some((s, _, _))) => *s,
-                    (None, None) => bail!("cannot tell the source of {shown}: give --source or use a raw/{{source}}/{{date}}/ path"),
+                    (None, None) => bail!(
+                        "cannot tell the source of {shown}: give --source or use a raw/{{source}}/{{date}}/ path"
+                    ),
                 };
                 let date = match (date, &from_path) {
                     (Some(d), _) => d,
@@ -177,22 +213,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let registry = jobs::registry_on(&store, date)?;
                 let checked = jobs::check_file(&shown, source, date, &bytes, &curated, &registry);
                 let c = &checked.result.counts;
-                println!("{shown} ({source}, {date}, {}): {} read, {} accepted, {} rejected, {} warnings", c.encoding, c.read, c.accepted, c.rejected, c.warnings);
+                println!(
+                    "{shown} ({source}, {date}, {}): {} read, {} accepted, {} rejected, {} warnings",
+                    c.encoding, c.read, c.accepted, c.rejected, c.warnings
+                );
                 for r in &checked.result.rejections {
-                    println!("  line {}: [{}] {} {} = {:?}: {}", r.line, r.scope.as_str(), r.reason_code, r.field, r.value, r.reason);
+                    println!(
+                        "  line {}: [{}] {} {} = {:?}: {}",
+                        r.line,
+                        r.scope.as_str(),
+                        r.reason_code,
+                        r.field,
+                        r.value,
+                        r.reason
+                    );
                 }
                 failed |= c.rejected > 0;
             }
-            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Nightly { store, date, max_reject_rate, sample_if_empty } => {
+        Command::Nightly {
+            store,
+            date,
+            max_reject_rate,
+            sample_if_empty,
+        } => {
             let store = LocalStore::new(store);
             if sample_if_empty && store.list("raw/")?.is_empty() {
                 tracing::info!(store = %store.describe(), "store has no raw data: generating the default sample");
                 generate(&store, &envgov_sample_data::SampleConfig::default())?;
             }
             let bars = Bars::new();
-            let opts = NightlyOptions { date, max_reject_rate, progress: Some(&bars) };
+            let opts = NightlyOptions {
+                date,
+                max_reject_rate,
+                progress: Some(&bars),
+            };
             let report = jobs::nightly(&store, &curated, &opts)?;
             bars.done();
             let (read, accepted, rejected) = report.totals();

@@ -102,9 +102,9 @@ pub const DEFECT_KINDS: &[DefectKind] = &[
     kind(SEWAGE_IMPOSSIBLE, 0.005, "row"),
     kind(SEWAGE_MISSING, 0.005, "row"),
     kind(SEWAGE_TRUE_EXCEEDANCE, 0.01, "row"),
-    kind(MSW_TREATED_EXCEEDS, 0.01, "row"),
+    kind(MSW_TREATED_EXCEEDS, 0.005, "row"),
     kind(MEDICAL_NEGATIVE, 0.005, "row"),
-    kind(CONSTRUCTION_BAD_DISTRICT, 0.01, "row"),
+    kind(CONSTRUCTION_BAD_DISTRICT, 0.005, "row"),
     kind(LIVESTOCK_UTILISED_EXCEEDS, 0.01, "row"),
     kind(LIVESTOCK_UNKNOWN_SPECIES, 0.01, "row"),
 ];
@@ -247,9 +247,94 @@ pub(crate) fn draw_one(
     None
 }
 
+/// Plans the defects of a file's rows: at most one per row, drawn at the rates (only kinds
+/// `eligible` for the row count). Kinds still pending are forced with as little extra
+/// damage as possible: a kind that was drawn anyway counts as placed; otherwise it takes
+/// over a row whose drawn kind occurs more than once in the file, else a clean row.
+pub(crate) fn plan_rows(
+    rng: &mut crate::streams::Stream,
+    rates: &DefectRates,
+    kinds: &[&'static str],
+    rows: usize,
+    pending: &mut Pending,
+    eligible: impl Fn(usize, &str) -> bool,
+) -> Vec<Option<&'static str>> {
+    let mut plan: Vec<Option<&'static str>> = (0..rows)
+        .map(|i| draw_one(rng, rates, kinds).filter(|k| eligible(i, k)))
+        .collect();
+    let wanted: Vec<&'static str> = pending
+        .kinds()
+        .iter()
+        .copied()
+        .filter(|k| kinds.contains(k))
+        .collect();
+    for kind in &wanted {
+        if plan.contains(&Some(*kind)) {
+            pending.done(kind);
+        }
+    }
+    for kind in wanted {
+        if !pending.contains(kind) {
+            continue;
+        }
+        let surplus = (0..rows).find(|&i| {
+            plan[i].is_some_and(|d| d != kind && plan.iter().filter(|x| **x == Some(d)).count() > 1)
+                && eligible(i, kind)
+        });
+        let slot = surplus.or_else(|| (0..rows).find(|&i| plan[i].is_none() && eligible(i, kind)));
+        if let Some(i) = slot {
+            plan[i] = Some(kind);
+            pending.done(kind);
+        }
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forced_kinds_reuse_drawn_defects_before_damaging_clean_rows() {
+        let rates = DefectRates::none().with("msw/treated_exceeds_received", 1.0);
+        let mut pending = Pending::new(&rates, "msw");
+        let mut rng = crate::streams::stream(1, "t", &[]);
+        let plan = plan_rows(
+            &mut rng,
+            &rates,
+            &[MSW_TREATED_EXCEEDS],
+            3,
+            &mut pending,
+            |_, _| true,
+        );
+        assert!(plan.iter().all(|d| *d == Some(MSW_TREATED_EXCEEDS)));
+        assert!(pending.kinds().is_empty());
+
+        let rates = DefectRates::none()
+            .with(VEH_BAD_DATE, 1.0)
+            .with(VEH_UNKNOWN_FUEL, 1e-9);
+        let mut pending = Pending::new(&rates, "vehicles");
+        let plan = plan_rows(
+            &mut rng,
+            &rates,
+            &[VEH_BAD_DATE, VEH_UNKNOWN_FUEL],
+            4,
+            &mut pending,
+            |_, _| true,
+        );
+        assert_eq!(
+            plan.iter().filter(|d| d.is_some()).count(),
+            4,
+            "no clean row was damaged"
+        );
+        assert_eq!(
+            plan.iter()
+                .filter(|d| **d == Some(VEH_UNKNOWN_FUEL))
+                .count(),
+            1
+        );
+        assert!(pending.kinds().is_empty());
+    }
 
     #[test]
     fn keys_are_unique_and_prefixed_with_a_known_source() {

@@ -1,6 +1,6 @@
 //! Large-scale livestock and poultry farms: the monthly `farms.csv` snapshot with herd sizes
 //! above the scale thresholds, manure produced and how it was used. The registry's farms
-//! appear with the same USCC; more farms (about one per three units) are added, mostly in
+//! appear with the same USCC; more farms (one per three units, at least 80) are added, mostly in
 //! the outer districts. Builds the file in memory; no I/O.
 
 use crate::defects::*;
@@ -27,6 +27,9 @@ pub(crate) const HEADER: [&str; 13] = [
     "委托第三方处理",
     "第三方处理量(t)",
 ];
+
+/// Beijing keeps a few hundred large-scale farms; small samples still list this many.
+const MIN_FARMS: usize = 80;
 
 const KINDS: [&str; 2] = [LIVESTOCK_UTILISED_EXCEEDS, LIVESTOCK_UNKNOWN_SPECIES];
 
@@ -87,7 +90,7 @@ fn new_farm(
     }
 }
 
-/// The registry's farms plus generated ones, about one farm per three units.
+/// The registry's farms plus generated ones: one farm per three units, at least 80.
 pub(crate) fn farms(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<Farm> {
     let mut rng = stream(seed, "farms", &[units.len() as u64]);
     let mut farms: Vec<Farm> = units
@@ -113,7 +116,7 @@ pub(crate) fn farms(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<Farm
         ("蛋鸡", 0.25),
         ("肉鸡", 0.1),
     ];
-    while farms.len() < units.len() / 3 {
+    while farms.len() < (units.len() / 3).max(MIN_FARMS) {
         let area = &AREAS[weighted(&mut rng, &weights)];
         let sp = pick_weighted(&mut rng, &species);
         let (word_zh, word_en) = match sp {
@@ -147,16 +150,7 @@ pub(crate) fn snapshot(
     }
     let ord = date.num_days_from_ce() as u64;
     let mut rng = stream(seed, "livestock", &[ord]);
-    let mut defects: Vec<Option<&'static str>> = farms
-        .iter()
-        .map(|_| draw_one(&mut rng, rates, &KINDS))
-        .collect();
-    for kind in pending.kinds().to_vec() {
-        if let Some(slot) = defects.iter_mut().find(|d| d.is_none()) {
-            *slot = Some(kind);
-            pending.done(kind);
-        }
-    }
+    let defects = plan_rows(&mut rng, rates, &KINDS, farms.len(), pending, |_, _| true);
     let mut csv = CsvText::new(&HEADER, rng.random_bool(0.5));
     for (farm, defect) in farms.iter().zip(defects) {
         let (threshold, _, manure_kg) = species_facts(farm.species);

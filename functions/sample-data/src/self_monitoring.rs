@@ -13,6 +13,7 @@ use crate::table::{CsvText, TextEncoding, drop_leading_zero, iso_date, num};
 use crate::world::World;
 use chrono::{Datelike, Days, NaiveDate};
 use envgov_curated::Standard;
+use envgov_dataset::ids::Medium;
 use rand::Rng;
 
 pub(crate) const HEADER: [&str; 14] = [
@@ -98,17 +99,11 @@ pub(crate) fn day(
             continue;
         }
         let mut rng = stream(world.seed, "sm-file", &[ord, d_idx as u64]);
-        for row in rows.iter_mut() {
-            row.defect = draw_one(&mut rng, rates, &KINDS).filter(|k| eligible(row, k));
-        }
-        for kind in pending.kinds().to_vec() {
-            if let Some(row) = rows
-                .iter_mut()
-                .find(|r| r.defect.is_none() && eligible(r, kind))
-            {
-                row.defect = Some(kind);
-                pending.done(kind);
-            }
+        let plan = plan_rows(&mut rng, rates, &KINDS, rows.len(), pending, |i, k| {
+            eligible(&rows[i], k)
+        });
+        for (row, defect) in rows.iter_mut().zip(plan) {
+            row.defect = defect;
         }
         let encoding = TextEncoding::from_draw(rng.random_range(0..3));
         let crlf = encoding == TextEncoding::Gb18030 || rng.random_bool(0.5);
@@ -148,57 +143,66 @@ fn unit_rows<'a>(
             .standards
             .get(&outlet.standard)
             .expect("registry standards exist");
-        let time = format!(
-            "{} {:02}:{:02}",
-            iso_date(date),
-            rng.random_range(8..18),
-            rng.random_range(0..60)
-        );
         let not_monitored = rng
             .random_bool(0.02)
             .then(|| pick(rng, &["停产", "设备检修", "季节性停运"]));
-        for (p, level) in outlet.pollutants.iter().zip(&outlet.levels) {
-            if PERIODIC.contains(&p.as_str())
-                && (unit.source_type != SourceType::MswIncinerator || date.day() > 10)
-            {
-                continue;
-            }
-            let pollutant = world
-                .curated
-                .pollutants
-                .get(p)
-                .expect("registry pollutants exist");
-            let item = if pollutant.item_zh.len() > 1 && rng.random_bool(0.1) {
-                pollutant.item_zh[1].clone()
-            } else {
-                pollutant.item_zh[0].clone()
-            };
-            let limit = standard.sample_limit(p);
-            let result = if let Some(reason) = not_monitored {
-                Outcome::NotMonitored(reason)
-            } else if p != "w01001" && rng.random_bool(0.02) {
-                Outcome::NotDetected(pick(rng, &["ND", "未检出"]))
-            } else {
-                let v = in_band(band(standard, p, month), *level, 0.15 * wobble(rng));
-                Outcome::Value {
-                    v,
-                    decimals: decimals_for(v),
-                    no_leading_zero: rng.random_bool(0.3),
+        // Stack testing takes three samples an hour apart; wastewater two to four grab
+        // samples two hours apart. Each sample is a row per item.
+        let (samples, step) = match (not_monitored, outlet.medium) {
+            (Some(_), _) => (1, 0),
+            (None, Medium::Air) => (3, 60),
+            (None, _) => (rng.random_range(2..=4), 120),
+        };
+        let start = rng.random_range(8 * 60..12 * 60);
+        for sample in 0..samples {
+            let minute = start + sample * step + rng.random_range(0..5);
+            let time = format!("{} {:02}:{:02}", iso_date(date), minute / 60, minute % 60);
+            for (p, level) in outlet.pollutants.iter().zip(&outlet.levels) {
+                // Dioxins and mercury: one long sample in the first ten days of a month.
+                if PERIODIC.contains(&p.as_str())
+                    && (unit.source_type != SourceType::MswIncinerator
+                        || date.day() > 10
+                        || sample > 0)
+                {
+                    continue;
                 }
-            };
-            rows.push(Row {
-                unit,
-                outlet,
-                standard,
-                pollutant: p,
-                item,
-                unit_of_measure: &pollutant.unit,
-                time: time.clone(),
-                result,
-                limit: limit.map(|l| l.upper_for_month(month)),
-                lower: limit.and_then(|l| l.lower),
-                defect: None,
-            });
+                let pollutant = world
+                    .curated
+                    .pollutants
+                    .get(p)
+                    .expect("registry pollutants exist");
+                let item = if pollutant.item_zh.len() > 1 && rng.random_bool(0.1) {
+                    pollutant.item_zh[1].clone()
+                } else {
+                    pollutant.item_zh[0].clone()
+                };
+                let limit = standard.sample_limit(p);
+                let result = if let Some(reason) = not_monitored {
+                    Outcome::NotMonitored(reason)
+                } else if p != "w01001" && rng.random_bool(0.02) {
+                    Outcome::NotDetected(pick(rng, &["ND", "未检出"]))
+                } else {
+                    let v = in_band(band(standard, p, month), *level, 0.15 * wobble(rng));
+                    Outcome::Value {
+                        v,
+                        decimals: decimals_for(v),
+                        no_leading_zero: rng.random_bool(0.3),
+                    }
+                };
+                rows.push(Row {
+                    unit,
+                    outlet,
+                    standard,
+                    pollutant: p,
+                    item,
+                    unit_of_measure: &pollutant.unit,
+                    time: time.clone(),
+                    result,
+                    limit: limit.map(|l| l.upper_for_month(month)),
+                    lower: limit.and_then(|l| l.lower),
+                    defect: None,
+                });
+            }
         }
     }
 }

@@ -276,17 +276,14 @@ pub(crate) fn snapshot(
         let mut rng = stream(seed, "vehicles", &[ord as u64, s_idx as u64]);
         let encoding = TextEncoding::from_draw(rng.random_range(0..3));
         let crlf = encoding == TextEncoding::Gb18030 || rng.random_bool(0.5);
-        let mut defects: Vec<Option<&'static str>> = sf
-            .vehicles
-            .iter()
-            .map(|_| draw_one(&mut rng, rates, &KINDS))
-            .collect();
-        for kind in pending.kinds().to_vec() {
-            if let Some(slot) = defects.iter_mut().find(|d| d.is_none()) {
-                *slot = Some(kind);
-                pending.done(kind);
-            }
-        }
+        let defects = plan_rows(
+            &mut rng,
+            rates,
+            &KINDS,
+            sf.vehicles.len(),
+            pending,
+            |_, _| true,
+        );
         let mut csv = CsvText::new(&HEADER, crlf);
         for (v, defect) in sf.vehicles.iter().zip(defects) {
             // The latest inspection before the snapshot date.

@@ -8,7 +8,7 @@ use crate::geography::AREAS;
 use crate::identity::{NameBook, Registrant, UsccBook};
 use crate::levels::{band, decimals_for, in_band};
 use crate::registry::{SourceType, Unit};
-use crate::streams::{Stream, log_uniform, pick, stream, uniform, weighted, wobble};
+use crate::streams::{Stream, log_uniform, pick, pick_weighted, stream, uniform, weighted, wobble};
 use crate::table::{CsvText, TextEncoding, drop_leading_zero, iso_date, num};
 use crate::world::World;
 use chrono::{Datelike, NaiveDate};
@@ -56,6 +56,70 @@ pub(crate) const CONSTRUCTION_HEADER: [&str; 7] = [
 /// The pollutants of `sewage.csv`, in column order.
 const SEWAGE_POLLUTANTS: [&str; 6] = ["w01018", "w01017", "w01012", "w21003", "w21001", "w21011"];
 
+/// A plant of `sewage.csv`.
+pub(crate) struct SewageSite {
+    uscc: String,
+    name: String,
+    /// Standard id in `data/standards.toml`.
+    standard: String,
+    /// Operating point per [`SEWAGE_POLLUTANTS`] column.
+    levels: [f64; 6],
+    /// Typical flow, m3/d.
+    flow: f64,
+}
+
+/// The registry's sewage plants (the key units, with the levels of their outlet) and, as
+/// in the municipal statistics, smaller town plants that are not key units: at least 20
+/// plants, plus one per 25 registered units.
+pub(crate) fn sewage_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<SewageSite> {
+    let mut sites: Vec<SewageSite> = units
+        .iter()
+        .filter(|u| u.source_type == SourceType::SewagePlant)
+        .map(|u| {
+            let outlet = &u.outlets[0];
+            let levels = SEWAGE_POLLUTANTS.map(|p| {
+                outlet
+                    .pollutants
+                    .iter()
+                    .position(|x| x == p)
+                    .map_or(0.5, |i| outlet.levels[i])
+            });
+            SewageSite {
+                uscc: u.uscc.clone(),
+                name: u.name_zh.clone(),
+                standard: outlet.standard.clone(),
+                levels,
+                flow: outlet.flow,
+            }
+        })
+        .collect();
+    let mut rng = stream(seed, "sewage-sites", &[units.len() as u64]);
+    let mut names = NameBook::default();
+    let outer: Vec<f64> = AREAS.iter().map(|a| a.farm_weight).collect();
+    let extra = 20usize.saturating_sub(sites.len()) + units.len() / 25;
+    for _ in 0..extra {
+        let area = &AREAS[weighted(&mut rng, &outer)];
+        let standard = pick_weighted(
+            &mut rng,
+            &[
+                ("DB11-890-2012-existing-B", 0.5),
+                ("DB11-890-2012-new-B", 0.35),
+                ("DB11-890-2012-new-A", 0.15),
+            ],
+        );
+        sites.push(SewageSite {
+            uscc: usccs.issue(&mut rng, area.region, Registrant::Enterprise),
+            name: names
+                .plant(&mut rng, "污水处理厂", "Sewage Treatment Plant")
+                .0,
+            standard: standard.to_string(),
+            levels: [0.0; 6].map(|_| uniform(&mut rng, 0.15, 0.85)),
+            flow: log_uniform(&mut rng, 10_000.0, 100_000.0),
+        });
+    }
+    sites
+}
+
 /// A facility of `msw.csv`.
 pub(crate) struct MswSite {
     uscc: String,
@@ -91,8 +155,8 @@ pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<
         .collect();
     let mut names = NameBook::default();
     let outer: Vec<f64> = AREAS.iter().map(|a| a.farm_weight).collect();
-    let landfills = (2 + units.len() / 300).min(5);
-    let kitchens = (3 + units.len() / 150).min(10);
+    let landfills = (3 + units.len() / 300).min(6);
+    let kitchens = (6 + units.len() / 100).min(15);
     for i in 0..landfills + kitchens {
         let area = &AREAS[weighted(&mut rng, &outer)];
         let (method, word_zh, word_en, cap) = if i < landfills {
@@ -127,7 +191,7 @@ pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<
     sites
 }
 
-/// 10-20 construction-waste recycling facilities.
+/// 12-30 construction-waste recycling facilities.
 pub(crate) fn construction_sites(
     seed: u64,
     units: usize,
@@ -145,7 +209,7 @@ pub(crate) fn construction_sites(
             }
         })
         .collect();
-    (0..(10 + units / 100).min(20))
+    (0..(12 + units / 50).min(30))
         .map(|_| {
             let area = &AREAS[weighted(&mut rng, &weights)];
             ConstructionSite {
@@ -159,16 +223,6 @@ pub(crate) fn construction_sites(
             }
         })
         .collect()
-}
-
-/// Places kinds that have not occurred yet on rows without a defect.
-fn force(pending: &mut Pending, defects: &mut [Option<&'static str>]) {
-    for kind in pending.kinds().to_vec() {
-        if let Some(slot) = defects.iter_mut().find(|d| d.is_none()) {
-            *slot = Some(kind);
-            pending.done(kind);
-        }
-    }
 }
 
 fn csv_encoding(rng: &mut Stream) -> (TextEncoding, bool) {
@@ -189,11 +243,7 @@ pub(crate) fn sewage(
     pending: &mut Pending,
     out: &mut dyn FnMut(String, Vec<u8>),
 ) {
-    let plants: Vec<&Unit> = world
-        .units
-        .iter()
-        .filter(|u| u.source_type == SourceType::SewagePlant)
-        .collect();
+    let plants = &world.sewage_sites;
     if plants.is_empty() {
         return;
     }
@@ -201,32 +251,21 @@ pub(crate) fn sewage(
     let month = date.month();
     let mut rng = stream(world.seed, "sewage", &[ord]);
     let kinds = [SEWAGE_IMPOSSIBLE, SEWAGE_MISSING, SEWAGE_TRUE_EXCEEDANCE];
-    let mut defects: Vec<Option<&'static str>> = plants
-        .iter()
-        .map(|_| draw_one(&mut rng, rates, &kinds))
-        .collect();
-    force(pending, &mut defects);
+    let defects = plan_rows(&mut rng, rates, &kinds, plants.len(), pending, |_, _| true);
     let (encoding, crlf) = csv_encoding(&mut rng);
     let mut csv = CsvText::new(&SEWAGE_HEADER, crlf);
     for (plant, defect) in plants.iter().zip(defects) {
-        let outlet = &plant.outlets[0];
         let standard = world
             .curated
             .standards
-            .get(&outlet.standard)
-            .expect("registry standards exist");
+            .get(&plant.standard)
+            .expect("sewage standards exist");
         let mut values: Vec<f64> = SEWAGE_POLLUTANTS
             .iter()
-            .map(|p| {
-                let level = outlet
-                    .pollutants
-                    .iter()
-                    .position(|x| x == p)
-                    .map_or(0.5, |i| outlet.levels[i]);
-                in_band(band(standard, p, month), level, 0.12 * wobble(&mut rng))
-            })
+            .zip(plant.levels)
+            .map(|(p, level)| in_band(band(standard, p, month), level, 0.12 * wobble(&mut rng)))
             .collect();
-        let mut flow = (outlet.flow * (1.0 + 0.08 * wobble(&mut rng))).round();
+        let mut flow = (plant.flow * (1.0 + 0.08 * wobble(&mut rng))).round();
         let mut missing = None;
         if let Some(kind) = defect {
             ledger.add(kind, 1);
@@ -257,9 +296,9 @@ pub(crate) fn sewage(
         }
         let mut cells = vec![
             plant.uscc.clone(),
-            plant.name_zh.clone(),
+            plant.name.clone(),
             iso_date(date),
-            outlet.standard.clone(),
+            plant.standard.clone(),
             num(flow, 0),
         ];
         for v in values {
@@ -291,12 +330,14 @@ pub(crate) fn msw(
         return;
     }
     let mut rng = stream(world.seed, "msw", &[date.num_days_from_ce() as u64]);
-    let mut defects: Vec<Option<&'static str>> = world
-        .msw_sites
-        .iter()
-        .map(|_| draw_one(&mut rng, rates, &[MSW_TREATED_EXCEEDS]))
-        .collect();
-    force(pending, &mut defects);
+    let defects = plan_rows(
+        &mut rng,
+        rates,
+        &[MSW_TREATED_EXCEEDS],
+        world.msw_sites.len(),
+        pending,
+        |_, _| true,
+    );
     let (encoding, crlf) = csv_encoding(&mut rng);
     let mut csv = CsvText::new(&MSW_HEADER, crlf);
     for (site, defect) in world.msw_sites.iter().zip(defects) {
@@ -352,11 +393,14 @@ pub(crate) fn medical(
         "medical-waste",
         &[date.num_days_from_ce() as u64],
     );
-    let mut defects: Vec<Option<&'static str>> = AREAS
-        .iter()
-        .map(|_| draw_one(&mut rng, rates, &[MEDICAL_NEGATIVE]))
-        .collect();
-    force(pending, &mut defects);
+    let defects = plan_rows(
+        &mut rng,
+        rates,
+        &[MEDICAL_NEGATIVE],
+        AREAS.len(),
+        pending,
+        |_, _| true,
+    );
     let weekend = date.weekday().number_from_monday() >= 6;
     let (encoding, crlf) = csv_encoding(&mut rng);
     let mut csv = CsvText::new(&MEDICAL_HEADER, crlf);
@@ -401,12 +445,14 @@ pub(crate) fn construction(
         "construction-waste",
         &[date.num_days_from_ce() as u64],
     );
-    let mut defects: Vec<Option<&'static str>> = world
-        .construction_sites
-        .iter()
-        .map(|_| draw_one(&mut rng, rates, &[CONSTRUCTION_BAD_DISTRICT]))
-        .collect();
-    force(pending, &mut defects);
+    let defects = plan_rows(
+        &mut rng,
+        rates,
+        &[CONSTRUCTION_BAD_DISTRICT],
+        world.construction_sites.len(),
+        pending,
+        |_, _| true,
+    );
     let (encoding, crlf) = csv_encoding(&mut rng);
     let mut csv = CsvText::new(&CONSTRUCTION_HEADER, crlf);
     for (site, defect) in world.construction_sites.iter().zip(defects) {
@@ -442,7 +488,7 @@ mod tests {
     #[test]
     fn site_counts_scale_with_units_within_bounds() {
         let mut book = UsccBook::default();
-        assert_eq!(construction_sites(1, 300, &mut book).len(), 13);
-        assert_eq!(construction_sites(1, 5000, &mut book).len(), 20);
+        assert_eq!(construction_sites(1, 300, &mut book).len(), 18);
+        assert_eq!(construction_sites(1, 5000, &mut book).len(), 30);
     }
 }

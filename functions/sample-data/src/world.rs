@@ -6,7 +6,7 @@ use crate::identity::UsccBook;
 use crate::livestock::Farm;
 use crate::registry::{self, Unit};
 use crate::vehicles::Fleet;
-use crate::waste::{ConstructionSite, MswSite};
+use crate::waste::{ConstructionSite, MswSite, SewageSite};
 use envgov_curated::Curated;
 use std::collections::BTreeSet;
 
@@ -16,6 +16,7 @@ pub(crate) struct World {
     pub units: Vec<Unit>,
     /// Every registered device id (`mn`).
     pub mns: BTreeSet<String>,
+    pub sewage_sites: Vec<SewageSite>,
     pub msw_sites: Vec<MswSite>,
     pub construction_sites: Vec<ConstructionSite>,
     pub farms: Vec<Farm>,
@@ -31,6 +32,7 @@ impl World {
             .iter()
             .flat_map(|u| u.outlets.iter().filter_map(|o| o.mn.clone()))
             .collect();
+        let sewage_sites = crate::waste::sewage_sites(seed, &units, &mut usccs);
         let msw_sites = crate::waste::msw_sites(seed, &units, &mut usccs);
         let construction_sites = crate::waste::construction_sites(seed, units.len(), &mut usccs);
         let farms = crate::livestock::farms(seed, &units, &mut usccs);
@@ -40,6 +42,7 @@ impl World {
             curated,
             units,
             mns,
+            sewage_sites,
             msw_sites,
             construction_sites,
             farms,
