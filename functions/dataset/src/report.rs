@@ -43,6 +43,10 @@ pub struct RunReport {
     pub envgov_version: String,
     /// Dates whose raw files were validated in this run (history already validated is reused).
     pub validated_dates: Vec<String>,
+    /// Keys under `raw/` that do not follow `raw/{source}/{YYYY-MM-DD}/{file}`: not read,
+    /// listed here so that nothing delivered goes unnoticed.
+    #[serde(default)]
+    pub unrecognised_raw_keys: Vec<String>,
     pub sources: BTreeMap<String, SourceCounts>,
     pub datasets: BTreeMap<String, u64>,
     pub reject_rate: f64,

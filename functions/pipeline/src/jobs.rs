@@ -376,6 +376,7 @@ pub fn nightly(
         }
     }
     report.validated_dates = validated_dates.into_iter().collect();
+    report.unrecognised_raw_keys = unrecognised;
     let (read, _, rejected) = report.totals();
     report.reject_rate = if read == 0 {
         0.0

@@ -188,7 +188,7 @@ impl Store for LocalStore {
     }
 
     fn describe(&self) -> String {
-        self.root.display().to_string()
+        std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone()).display().to_string()
     }
 }
 

@@ -117,6 +117,11 @@ fn observe(files: &Files) -> BTreeMap<String, u64> {
         }
     }
     let usccs: BTreeSet<&str> = units.iter().map(|u| u["uscc"].as_str().unwrap()).collect();
+    let plants: Vec<&str> = units
+        .iter()
+        .filter(|u| u["source_type"] == "sewage-plant")
+        .map(|u| u["uscc"].as_str().unwrap())
+        .collect();
     for (key, bytes) in files {
         let (source, date, file) = parse_raw_key(key).unwrap();
         let day = NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap();
@@ -279,8 +284,11 @@ fn observe(files: &Files) -> BTreeMap<String, u64> {
                 let (header, rows) = rows(bytes);
                 assert_eq!(header, waste::SEWAGE_HEADER);
                 let codes = ["w01018", "w01017", "w01012", "w21003", "w21001", "w21011"];
-                for r in rows {
-                    assert!(usccs.contains(r[0].as_str()));
+                // Every registered sewage plant reports; smaller town plants may too.
+                let listed: BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+                assert!(plants.iter().all(|p| listed.contains(p)), "{key}");
+                for r in &rows {
+                    assert!(check_uscc(&r[0]).is_ok());
                     let st = curated.standards.get(&r[3]).unwrap();
                     if r.iter().any(String::is_empty) {
                         add("sewage/missing_value");
