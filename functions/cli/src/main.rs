@@ -15,6 +15,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod serve;
+
 /// The default store: a folder inside the repository that git ignores.
 const DEFAULT_STORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../store");
 
@@ -82,6 +84,14 @@ enum Command {
         /// Generate the default sample data first when the store has no raw data.
         #[arg(long)]
         sample_if_empty: bool,
+    },
+    /// Serve the live site release (and the datasets) on 127.0.0.1 for preview.
+    Serve {
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: PathBuf,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
     },
 }
 
@@ -262,6 +272,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.datasets.len(),
                 store.describe()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { store, port } => {
+            serve::serve(&store, port)?;
             Ok(ExitCode::SUCCESS)
         }
     }
