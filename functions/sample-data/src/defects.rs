@@ -4,7 +4,9 @@
 //! Ledger keys are `{source}/{kind}` (`cems/bad_crc`, `self-monitoring/ragged_row`). Every
 //! kind with a rate above zero is also forced to occur at least once, at the earliest place
 //! it fits (normally the first day of the window), so even a small configuration exercises
-//! every rule of the validator. Pure data: no I/O.
+//! every rule of the validator. In the CSV sources a forced occurrence takes the place of
+//! the kind's first random one (a later random draw of it is skipped), so forcing does not
+//! raise the reject rate of small sources. Pure data: no I/O.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -193,10 +195,13 @@ impl DefectLedger {
     }
 }
 
-/// Kinds of one source that still have to be forced to occur once.
+/// Kinds of one source that still have to be forced to occur once, and the forced
+/// occurrences that later random draws of the same kind give back (so that forcing moves
+/// the first occurrence earlier instead of adding one: small sources keep their rates).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pending {
     kinds: Vec<&'static str>,
+    credit: Vec<&'static str>,
 }
 
 impl Pending {
@@ -207,7 +212,10 @@ impl Pending {
             .filter(|k| k.key.split('/').next() == Some(source) && rates.rate(k.key) > 0.0)
             .map(|k| k.key)
             .collect();
-        Self { kinds }
+        Self {
+            kinds,
+            credit: Vec::new(),
+        }
     }
 
     pub(crate) fn contains(&self, key: &str) -> bool {
@@ -262,6 +270,14 @@ pub(crate) fn plan_rows(
     let mut plan: Vec<Option<&'static str>> = (0..rows)
         .map(|i| draw_one(rng, rates, kinds).filter(|k| eligible(i, k)))
         .collect();
+    for slot in plan.iter_mut() {
+        if let Some(k) = *slot
+            && let Some(c) = pending.credit.iter().position(|x| *x == k)
+        {
+            pending.credit.remove(c);
+            *slot = None;
+        }
+    }
     let wanted: Vec<&'static str> = pending
         .kinds()
         .iter()
@@ -281,7 +297,11 @@ pub(crate) fn plan_rows(
             plan[i].is_some_and(|d| d != kind && plan.iter().filter(|x| **x == Some(d)).count() > 1)
                 && eligible(i, kind)
         });
-        let slot = surplus.or_else(|| (0..rows).find(|&i| plan[i].is_none() && eligible(i, kind)));
+        let clean = || (0..rows).find(|&i| plan[i].is_none() && eligible(i, kind));
+        let slot = match surplus {
+            Some(i) => Some(i),
+            None => clean().inspect(|_| pending.credit.push(kind)),
+        };
         if let Some(i) = slot {
             plan[i] = Some(kind);
             pending.done(kind);

@@ -1,7 +1,8 @@
 //! Manual self-monitoring results: `sm-{district}.csv` per district and day, one row per
-//! outlet × item for every unit whose sampling day it is (each unit every 7-10 days), as on
-//! Beijing's disclosure platform; a third of the files in GB18030, the rest UTF-8 with or
-//! without BOM. Builds one file in memory at a time; no I/O.
+//! outlet × item × sample time (three stack samples an hour apart, two to four wastewater
+//! grab samples two hours apart) for every unit whose sampling day it is (each unit every
+//! 7-10 days), as on Beijing's disclosure platform; a third of the files in GB18030, the
+//! rest UTF-8 with or without BOM. Builds one file in memory at a time; no I/O.
 
 use crate::defects::*;
 use crate::geography::AREAS;

@@ -1,5 +1,5 @@
 //! Daily operating statistics of treatment facilities: `sewage.csv` (municipal sewage
-//! plants' effluent), `msw.csv` (municipal solid waste by treatment method),
+//! plants' effluent: the registry's plants plus smaller town plants), `msw.csv` (municipal solid waste by treatment method),
 //! `medical-waste.csv` (collected and disposed per district) and `construction-waste.csv`
 //! (received and recycled). Each file is built in memory; no I/O.
 
