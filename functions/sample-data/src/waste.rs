@@ -166,7 +166,7 @@ pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<
                 "Sanitary Landfill",
                 (200.0, 1500.0),
             )
-        } else if rng.random_bool(0.4) {
+        } else if (i - landfills) % 3 != 2 {
             (
                 "厨余堆肥",
                 "厨余垃圾处理厂",

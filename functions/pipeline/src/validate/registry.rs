@@ -449,3 +449,116 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
         s.chars().take(n).collect::<String>() + "…"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut v = serde_json::json!({
+            "uscc": "91110105MA01ABCD5F", "permit_no": "91110105MA01ABCD5F001P", "name_zh": "示例热电", "name_en": "Example Heat",
+            "district": "110105", "industry_code": "4430", "industry_zh": "热力生产和供应", "industry_en": "Heat supply",
+            "source_type": "boiler", "address_zh": "北京市朝阳区", "address_en": "Chaoyang, Beijing", "lon": 116.45, "lat": 39.92,
+            "disclosure_url": "https://example.org/x",
+            "outlets": [{"code": "DA001", "name_zh": "烟囱", "name_en": "Stack", "medium": "air", "mn": "MN1", "standard": "DB11-139-2015",
+                "discharge_method_zh": "有组织", "discharge_method_en": "Stack", "destination_zh": "大气", "destination_en": "Air",
+                "pollutants": ["a21002"], "cems": true}],
+            "facilities": [{"code": "TA001", "name_zh": "低氮燃烧", "name_en": "Low-NOx burner", "outlet": "DA001", "status": "operating"}]
+        });
+        edit(&mut v);
+        v.to_string()
+    }
+
+    fn check(text: &str) -> FileResult {
+        let curated = envgov_curated::Curated::load().unwrap();
+        let registry = Registry::default();
+        let ctx = Context {
+            curated: &curated,
+            registry: &registry,
+            date: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        };
+        validate(
+            "raw/enterprises/2026-01-01/registry.jsonl",
+            text.as_bytes(),
+            ctx,
+        )
+    }
+
+    fn reason(edit: impl FnOnce(&mut serde_json::Value)) -> (&'static str, String) {
+        let r = check(&line(edit));
+        assert_eq!((r.counts.read, r.counts.rejected), (1, 1));
+        (r.rejections[0].reason_code, r.rejections[0].field.clone())
+    }
+
+    #[test]
+    fn accepts_a_valid_unit_and_indexes_its_device() {
+        let r = check(&line(|_| {}));
+        assert_eq!((r.counts.read, r.counts.accepted), (1, 1));
+        let reg = Registry::from_table(&r.accepted).unwrap();
+        assert_eq!(
+            reg.device("MN1")
+                .map(|(u, o)| (u.uscc.as_str(), o.code.as_str())),
+            Some(("91110105MA01ABCD5F", "DA001"))
+        );
+        assert_eq!(
+            reg.origins["91110105MA01ABCD5F"],
+            ("raw/enterprises/2026-01-01/registry.jsonl".to_string(), 1)
+        );
+    }
+
+    #[test]
+    fn rejects_each_broken_identifier_with_its_field() {
+        assert_eq!(
+            reason(|v| v["uscc"] = "91110105MA01ABCD5G".into()),
+            ("malformed_uscc", "uscc".into())
+        );
+        assert_eq!(
+            reason(|v| v["permit_no"] = "9111010810200001XR001P".into()),
+            ("permit_uscc_mismatch", "permit_no".into())
+        );
+        assert_eq!(
+            reason(|v| v["district"] = "110103".into()),
+            ("unknown_district", "district".into())
+        );
+        assert_eq!(
+            reason(|v| v["lat"] = 31.2.into()),
+            ("outside_beijing", "lon/lat".into())
+        );
+        assert_eq!(
+            reason(|v| v["outlets"][0]["code"] = "DW001".into()),
+            ("medium_mismatch", "outlets[0].medium".into())
+        );
+        assert_eq!(
+            reason(|v| v["outlets"][0]["standard"] = "GB0000".into()),
+            ("unknown_standard", "outlets[0].standard".into())
+        );
+        assert_eq!(
+            reason(|v| v["outlets"][0]["pollutants"][0] = "w01018".into()),
+            ("unknown_pollutant", "outlets[0].pollutants".into())
+        );
+        assert_eq!(
+            reason(|v| v["facilities"][0]["status"] = "broken".into()),
+            ("unknown_status", "facilities[0].status".into())
+        );
+        assert_eq!(
+            reason(|v| v["extra"] = 1.into()),
+            ("malformed_json", "json".into())
+        );
+    }
+
+    #[test]
+    fn rejects_a_device_id_used_twice() {
+        let a = line(|_| {});
+        let b = line(|v| {
+            v["uscc"] = "9111010810200001XR".into();
+            v["permit_no"] = "9111010810200001XR001P".into();
+        });
+        let r = check(&format!("{a}\n{b}\n"));
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (2, 1, 1)
+        );
+        assert_eq!(r.rejections[0].reason_code, "duplicate_device");
+        assert_eq!(r.rejections[0].line, 2);
+    }
+}

@@ -902,3 +902,111 @@ mod tests {
         assert_eq!(emission_stage("欧VI"), None);
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+    use crate::validate::Registry;
+
+    fn check(source: Source, name: &str, bytes: &[u8]) -> FileResult {
+        let curated = envgov_curated::Curated::load().unwrap();
+        let registry = Registry::default();
+        let ctx = Context {
+            curated: &curated,
+            registry: &registry,
+            date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        };
+        validate(
+            source,
+            &format!("raw/{source}/2026-01-05/{name}"),
+            bytes,
+            ctx,
+        )
+    }
+
+    const MEDICAL: &str = "区,日期,处置单位统一社会信用代码,收集量(t),处置量(t)\n";
+
+    #[test]
+    fn a_wrong_header_rejects_every_row_of_the_file() {
+        let r = check(
+            Source::MedicalWaste,
+            "m.csv",
+            "区,日期\n110105,2026-01-05\n110106,2026-01-05\n".as_bytes(),
+        );
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (2, 0, 2)
+        );
+        assert_eq!(r.rejections[0].reason_code, "bad_header");
+    }
+
+    #[test]
+    fn accepts_district_names_and_leading_dot_numbers() {
+        let r = check(
+            Source::MedicalWaste,
+            "m.csv",
+            format!("{MEDICAL}朝阳区,2026-01-05,91110105MA01ABCD5F,.75,.7\n").as_bytes(),
+        );
+        assert_eq!(r.counts.accepted, 1, "{:?}", r.rejections);
+        assert_eq!(
+            r.accepted.str_column("district"),
+            &[Some("110105".to_string())]
+        );
+        assert_eq!(r.accepted.f64_column("collected_t"), &[Some(0.75)]);
+    }
+
+    #[test]
+    fn rejects_nan_infinite_and_negative_numbers() {
+        for (v, code) in [
+            ("NaN", "bad_number"),
+            ("inf", "bad_number"),
+            ("-1", "negative_value"),
+            ("1e9", "impossible_value"),
+        ] {
+            let r = check(
+                Source::MedicalWaste,
+                "m.csv",
+                format!("{MEDICAL}110105,2026-01-05,91110105MA01ABCD5F,{v},1\n").as_bytes(),
+            );
+            assert_eq!(r.rejections[0].reason_code, code, "{v}");
+            assert_eq!(
+                (
+                    r.rejections[0].field.as_str(),
+                    r.rejections[0].value.as_str(),
+                    r.rejections[0].line
+                ),
+                ("收集量(t)", v, 2)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_a_file_that_is_neither_utf8_nor_gb18030() {
+        let mut bytes = MEDICAL.as_bytes().to_vec();
+        bytes.extend_from_slice(b"110105,2026-01-05,\xFF\xFE,1,1\n110106,2026-01-05,x,1,1\n");
+        let r = check(Source::MedicalWaste, "m.csv", &bytes);
+        assert!(r.counts.file_error.is_some());
+        assert_eq!(r.counts.read, r.counts.rejected);
+        assert_eq!(r.rejections[0].reason_code, "undecodable_file");
+    }
+
+    #[test]
+    fn vehicles_must_match_their_file_sector_and_fuel_stage_rules() {
+        let head = "运营单位统一社会信用代码,运营单位名称,行业,车辆编号,燃料类型,排放阶段,检验日期,检验方法,检验结果\n";
+        let rows = "91110105MA01ABCD5F,公交公司,公交,京A·1**23,纯电动,不适用,2025-06-01,不适用,合格\n\
+                    91110105MA01ABCD5F,公交公司,出租,京B·2**34,汽油,国Ⅵb,2025-06-01,双怠速法,合格\n\
+                    91110105MA01ABCD5F,公交公司,公交,京A·3**45,柴油,不适用,2025-06-01,自由加速法,合格\n\
+                    91110105MA01ABCD5F,公交公司,公交,京A·4**56,柴油,国VIb,2027-06-01,自由加速法,合格\n";
+        let r = check(
+            Source::Vehicles,
+            "bus.csv",
+            format!("{head}{rows}").as_bytes(),
+        );
+        let codes: Vec<_> = r.rejections.iter().map(|x| x.reason_code).collect();
+        assert_eq!(
+            codes,
+            ["sector_mismatch", "stage_fuel_mismatch", "bad_date"]
+        );
+        assert_eq!(r.counts.accepted, 1);
+    }
+}
