@@ -1,0 +1,206 @@
+//! The exceedance register: every value over its limit, newest first, each linked to its
+//! unit and showing the raw record it comes from; with static filtered lists by district,
+//! pollutant and period.
+
+use super::{ExceedanceView, FilterLink, Site};
+use crate::output::Output;
+use crate::registry::sort_exceedances;
+use crate::rows::{EXCEEDANCES, Exceedance};
+use crate::urls::{self, Feed, RecordPeriod, Route, Slug};
+use crate::{SiteError, format};
+use envgov_dataset::Lang;
+use envgov_dataset::ids::DISTRICTS;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Filters {
+    districts: Vec<FilterLink>,
+    pollutants: Vec<FilterLink>,
+    periods: Vec<FilterLink>,
+}
+
+#[derive(Serialize)]
+struct RegisterPage {
+    summary: String,
+    filtered: bool,
+    all_href: String,
+    filters: Filters,
+    rows: Vec<ExceedanceView>,
+    feed_href: String,
+    dataset_href: String,
+}
+
+enum Filter<'s> {
+    All,
+    District(&'s str),
+    Pollutant(&'s str),
+    Period(RecordPeriod),
+}
+
+fn bad_id(field: &'static str, value: &str, reason: String) -> SiteError {
+    SiteError::BadId {
+        dataset: EXCEEDANCES.into(),
+        field,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+/// The pollutant codes present, checked for use in paths, in code order.
+fn pollutants(site: &Site<'_>) -> Result<Vec<Slug>, SiteError> {
+    let mut codes: Vec<&str> = site.rows.exceedances.iter().map(|r| r.pollutant).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+        .into_iter()
+        .map(|c| Slug::new(c).map_err(|r| bad_id("pollutant", c, r)))
+        .collect()
+}
+
+fn filters(
+    site: &Site<'_>,
+    lang: Lang,
+    pollutant_slugs: &[Slug],
+    current: &Filter<'_>,
+) -> Result<Filters, SiteError> {
+    let rows = &site.rows.exceedances;
+    let count = |f: &dyn Fn(&Exceedance<'_>) -> bool| {
+        format::integer(lang, rows.iter().filter(|r| f(r)).count() as i64)
+    };
+    let mut districts = Vec::new();
+    for d in DISTRICTS {
+        let slug = Slug::new(d.code).map_err(|r| bad_id("district", d.code, r))?;
+        districts.push(FilterLink {
+            href: urls::page(lang, &Route::ExceedancesByDistrict(slug)),
+            text: super::pick(lang, d.zh, d.en).to_string(),
+            count: count(&|r| r.district == d.code),
+            current: matches!(current, Filter::District(c) if *c == d.code),
+        });
+    }
+    let mut pollutants = Vec::new();
+    for p in pollutant_slugs {
+        pollutants.push(FilterLink {
+            href: urls::page(lang, &Route::ExceedancesByPollutant(p.clone())),
+            text: site.pollutant_name(lang, p.as_str()),
+            count: count(&|r| r.pollutant == p.as_str()),
+            current: matches!(current, Filter::Pollutant(c) if *c == p.as_str()),
+        });
+    }
+    let mut periods = Vec::new();
+    for p in RecordPeriod::ALL {
+        periods.push(FilterLink {
+            href: urls::page(lang, &Route::ExceedancesByPeriod(p)),
+            text: site.t(lang, &format!("period.{}", p.as_str()))?,
+            count: count(&|r| r.period == p.as_str()),
+            current: matches!(current, Filter::Period(c) if *c == p),
+        });
+    }
+    Ok(Filters {
+        districts,
+        pollutants,
+        periods,
+    })
+}
+
+fn register(
+    site: &Site<'_>,
+    out: &mut Output,
+    pollutant_slugs: &[Slug],
+    route: Route,
+    filter: Filter<'_>,
+) -> Result<(), SiteError> {
+    let mut rows: Vec<&Exceedance<'_>> = site
+        .rows
+        .exceedances
+        .iter()
+        .filter(|r| match &filter {
+            Filter::All => true,
+            Filter::District(d) => r.district == *d,
+            Filter::Pollutant(p) => r.pollutant == *p,
+            Filter::Period(p) => r.period == p.as_str(),
+        })
+        .collect();
+    sort_exceedances(&mut rows);
+    for lang in Lang::ALL {
+        let n = format::integer(lang, rows.len() as i64);
+        let what = match &filter {
+            Filter::All => None,
+            Filter::District(d) => Some(site.district_name(lang, d)),
+            Filter::Pollutant(p) => Some(site.pollutant_name(lang, p)),
+            Filter::Period(p) => Some(site.t(lang, &format!("period.{}", p.as_str()))?),
+        };
+        let (title, summary, crumbs) = match &what {
+            Some(what) => (
+                site.tf(lang, "exceedances.filtered_title", &[("what", what)])?,
+                site.tf(
+                    lang,
+                    "exceedances.filtered_summary",
+                    &[("n", &n), ("what", what)],
+                )?,
+                site.crumbs(lang, &[(Route::Exceedances, "nav.exceedances")])?,
+            ),
+            None => (
+                site.t(lang, "exceedances.title")?,
+                site.tf(lang, "exceedances.summary", &[("n", &n)])?,
+                site.crumbs(lang, &[])?,
+            ),
+        };
+        let page = RegisterPage {
+            summary: summary.clone(),
+            filtered: what.is_some(),
+            all_href: urls::page(lang, &Route::Exceedances),
+            filters: filters(site, lang, pollutant_slugs, &filter)?,
+            rows: site.exceedance_views(lang, &rows)?,
+            feed_href: urls::feed(lang, Feed::Exceedances),
+            dataset_href: urls::page(
+                lang,
+                &Route::Dataset(Slug::new(EXCEEDANCES).expect("dataset id is a slug")),
+            ),
+        };
+        site.render_page(
+            out,
+            lang,
+            &route,
+            "exceedances.html",
+            title,
+            summary,
+            crumbs,
+            &page,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
+    let pollutant_slugs = pollutants(site)?;
+    register(site, out, &pollutant_slugs, Route::Exceedances, Filter::All)?;
+    for d in DISTRICTS {
+        let slug = Slug::new(d.code).map_err(|r| bad_id("district", d.code, r))?;
+        register(
+            site,
+            out,
+            &pollutant_slugs,
+            Route::ExceedancesByDistrict(slug),
+            Filter::District(d.code),
+        )?;
+    }
+    for p in &pollutant_slugs {
+        register(
+            site,
+            out,
+            &pollutant_slugs,
+            Route::ExceedancesByPollutant(p.clone()),
+            Filter::Pollutant(p.as_str()),
+        )?;
+    }
+    for p in RecordPeriod::ALL {
+        register(
+            site,
+            out,
+            &pollutant_slugs,
+            Route::ExceedancesByPeriod(p),
+            Filter::Period(p),
+        )?;
+    }
+    Ok(())
+}

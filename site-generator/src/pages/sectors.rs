@@ -1,0 +1,494 @@
+//! Sector pages: vehicles (six fleet sectors), waste treatment (sewage effluent, municipal
+//! solid waste, medical waste, construction waste) and livestock manure, each with its plan
+//! indicators and tables from the datasets; and an index of the three.
+
+use super::{IndicatorView, Link, Site};
+use crate::output::Output;
+use crate::rows;
+use crate::urls::{self, Route, Sector, Slug};
+use crate::{SiteError, format};
+use envgov_dataset::Lang;
+use serde::Serialize;
+
+/// A column of a data table.
+#[derive(Debug, Serialize)]
+pub struct Column {
+    pub label: String,
+    pub numeric: bool,
+}
+
+/// A cell, optionally a link.
+#[derive(Debug, Serialize)]
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+/// A table of published rows with its caption and the dataset it comes from.
+#[derive(Debug, Serialize)]
+pub struct TableView {
+    pub id: String,
+    pub caption: String,
+    pub note: Option<String>,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+    pub dataset: Link,
+}
+
+#[derive(Serialize)]
+struct SectorPage {
+    intro: String,
+    indicators: Vec<IndicatorView>,
+    tables: Vec<TableView>,
+    others: Vec<Link>,
+}
+
+#[derive(Serialize)]
+struct SectorCard {
+    link: Link,
+    intro: String,
+    indicators: Vec<IndicatorView>,
+}
+
+#[derive(Serialize)]
+struct SectorsPage {
+    sectors: Vec<SectorCard>,
+}
+
+fn indicator_ids(sector: Sector) -> &'static [&'static str] {
+    match sector {
+        Sector::Vehicles => &[
+            "vehicle_electrification_share",
+            "vehicle_china6_share",
+            "vehicle_inspection_pass_rate",
+        ],
+        Sector::Waste => &[
+            "sewage_effluent_compliance_rate",
+            "msw_harmless_treatment_rate",
+            "kitchen_waste_compost_t",
+            "medical_waste_treated_share",
+            "construction_waste_recycled_products_t",
+        ],
+        Sector::Livestock => &[
+            "livestock_facility_equipping_rate",
+            "livestock_manure_utilisation_rate",
+        ],
+    }
+}
+
+fn key(sector: Sector) -> &'static str {
+    match sector {
+        Sector::Vehicles => "sectors.vehicles",
+        Sector::Waste => "sectors.waste",
+        Sector::Livestock => "sectors.livestock",
+    }
+}
+
+fn intro_key(sector: Sector) -> &'static str {
+    match sector {
+        Sector::Vehicles => "sectors.vehicles_intro",
+        Sector::Waste => "sectors.waste_intro",
+        Sector::Livestock => "sectors.livestock_intro",
+    }
+}
+
+fn text(s: impl Into<String>) -> Cell {
+    Cell {
+        text: s.into(),
+        href: None,
+    }
+}
+
+fn rate(lang: Lang, r: Option<f64>) -> Cell {
+    text(r.map_or_else(|| "—".to_string(), |r| format::percent(lang, r)))
+}
+
+fn int(lang: Lang, n: u64) -> Cell {
+    text(format::integer(lang, n as i64))
+}
+
+fn tonnes(lang: Lang, t: f64) -> Cell {
+    text(format::decimal(lang, t, 1))
+}
+
+struct Builder<'s, 'a> {
+    site: &'s Site<'a>,
+    lang: Lang,
+}
+
+impl Builder<'_, '_> {
+    fn columns(&self, cols: &[(&str, bool)]) -> Result<Vec<Column>, SiteError> {
+        cols.iter()
+            .map(|(key, numeric)| {
+                Ok(Column {
+                    label: self.site.t(self.lang, key)?,
+                    numeric: *numeric,
+                })
+            })
+            .collect()
+    }
+
+    fn dataset(&self, id: &str) -> Link {
+        let slug = Slug::new(id).expect("dataset ids are slugs");
+        let title = self
+            .site
+            .inputs
+            .packages
+            .get(id)
+            .map(|p| p.titles.get(self.lang).to_string())
+            .unwrap_or_else(|| id.to_string());
+        Link {
+            href: urls::page(self.lang, &Route::Dataset(slug)),
+            text: title,
+        }
+    }
+
+    /// A facility or operator named in the data, linked when it is a registered unit.
+    fn named(&self, name: &str, uscc: Option<&str>) -> Cell {
+        Cell {
+            text: name.to_string(),
+            href: uscc.and_then(|u| self.site.unit_href(self.lang, u)),
+        }
+    }
+
+    fn month(&self, m: &str) -> Cell {
+        text(
+            format::parse_month(m)
+                .map(|d| format::month(self.lang, d))
+                .unwrap_or_else(|| m.to_string()),
+        )
+    }
+
+    fn label(&self, prefix: &str, value: &str) -> Result<Cell, SiteError> {
+        Ok(text(self.site.t(self.lang, &format!("{prefix}.{value}"))?))
+    }
+
+    fn table(
+        &self,
+        id: &str,
+        caption: &str,
+        note: Option<&str>,
+        cols: &[(&str, bool)],
+        rows: Vec<Vec<Cell>>,
+        dataset: &str,
+    ) -> Result<TableView, SiteError> {
+        Ok(TableView {
+            id: id.to_string(),
+            caption: self.site.t(self.lang, caption)?,
+            note: note.map(|k| self.site.t(self.lang, k)).transpose()?,
+            columns: self.columns(cols)?,
+            rows,
+            dataset: self.dataset(dataset),
+        })
+    }
+
+    fn vehicles(&self) -> Result<Vec<TableView>, SiteError> {
+        let l = self.lang;
+        let mut sectors = Vec::new();
+        let mut operators = Vec::new();
+        let mut fleets: Vec<_> = self.site.rows.vehicle_fleets.iter().collect();
+        fleets.sort_by(|a, b| {
+            (a.sector, a.operator_uscc.unwrap_or(""))
+                .cmp(&(b.sector, b.operator_uscc.unwrap_or("")))
+        });
+        for r in fleets {
+            let sector = self.label("vehicle_sector", r.sector)?;
+            let mut row = vec![
+                sector,
+                int(l, r.vehicles),
+                int(l, r.bev),
+                int(l, r.fcev),
+                int(l, r.phev),
+                rate(l, r.electrification_share),
+                rate(l, r.china6_share),
+                rate(l, r.inspection_pass_rate),
+            ];
+            if r.level == "sector" {
+                sectors.push(row);
+            } else {
+                row.insert(
+                    0,
+                    self.named(r.operator_name.unwrap_or("—"), r.operator_uscc),
+                );
+                operators.push(row);
+            }
+        }
+        let cols = [
+            ("vehicles.vehicles", true),
+            ("vehicles.bev", true),
+            ("vehicles.fcev", true),
+            ("vehicles.phev", true),
+            ("vehicles.electrification_share", true),
+            ("vehicles.china6_share", true),
+            ("vehicles.inspection_pass_rate", true),
+        ];
+        let mut sector_cols = vec![("vehicles.sector", false)];
+        sector_cols.extend(cols);
+        let mut operator_cols = vec![("vehicles.operator", false), ("vehicles.sector", false)];
+        operator_cols.extend(cols);
+        Ok(vec![
+            self.table(
+                "fleet-sectors",
+                "vehicles.by_sector",
+                Some("vehicles.note"),
+                &sector_cols,
+                sectors,
+                rows::VEHICLE_FLEETS,
+            )?,
+            self.table(
+                "fleet-operators",
+                "vehicles.by_operator",
+                None,
+                &operator_cols,
+                operators,
+                rows::VEHICLE_FLEETS,
+            )?,
+        ])
+    }
+
+    fn waste(&self) -> Result<Vec<TableView>, SiteError> {
+        let l = self.lang;
+        let site = self.site;
+        let mut sewage: Vec<_> = site.rows.sewage.iter().collect();
+        sewage.sort_by(|a, b| (a.month, a.uscc).cmp(&(b.month, b.uscc)));
+        let sewage_rows = sewage
+            .into_iter()
+            .map(|r| {
+                vec![
+                    self.named(r.plant_name, Some(r.uscc)),
+                    self.month(r.month),
+                    text(site.standard_code(r.standard)),
+                    int(l, r.days),
+                    int(l, r.checks),
+                    int(l, r.exceedances),
+                    int(l, r.nh3n_exceedances),
+                    rate(l, r.compliance_rate),
+                    text(format::decimal(l, r.flow_m3, 0)),
+                ]
+            })
+            .collect();
+        let mut msw: Vec<_> = site.rows.msw.iter().collect();
+        msw.sort_by(|a, b| (a.month, a.method, a.uscc).cmp(&(b.month, b.method, b.uscc)));
+        let mut msw_rows = Vec::new();
+        for r in msw {
+            msw_rows.push(vec![
+                self.named(r.facility_name, Some(r.uscc)),
+                self.label("msw_method", r.method)?,
+                self.month(r.month),
+                tonnes(l, r.received_t),
+                tonnes(l, r.harmless_t),
+                tonnes(l, r.products_t),
+                rate(l, r.harmless_treatment_rate),
+            ]);
+        }
+        let mut medical: Vec<_> = site.rows.medical_waste.iter().collect();
+        medical.sort_by(|a, b| {
+            (a.month, crate::registry::district_rank(a.district))
+                .cmp(&(b.month, crate::registry::district_rank(b.district)))
+        });
+        let medical_rows = medical
+            .into_iter()
+            .map(|r| {
+                vec![
+                    text(site.district_name(l, r.district)),
+                    self.month(r.month),
+                    int(l, r.days),
+                    tonnes(l, r.collected_t),
+                    tonnes(l, r.treated_t),
+                    rate(l, r.treated_share),
+                ]
+            })
+            .collect();
+        let mut construction: Vec<_> = site.rows.construction_waste.iter().collect();
+        construction.sort_by(|a, b| {
+            (a.month, a.uscc, a.product_type).cmp(&(b.month, b.uscc, b.product_type))
+        });
+        let mut construction_rows = Vec::new();
+        for r in construction {
+            construction_rows.push(vec![
+                self.named(r.facility_name, Some(r.uscc)),
+                text(site.district_name(l, r.district)),
+                self.label("product_type", r.product_type)?,
+                self.month(r.month),
+                tonnes(l, r.received_t),
+                tonnes(l, r.recycled_products_t),
+                rate(l, r.recycling_rate),
+            ]);
+        }
+        Ok(vec![
+            self.table(
+                "sewage",
+                "waste.sewage",
+                Some("waste.sewage_note"),
+                &[
+                    ("waste.plant", false),
+                    ("common.month", false),
+                    ("waste.standard", false),
+                    ("waste.days", true),
+                    ("waste.checks", true),
+                    ("waste.exceedances", true),
+                    ("waste.nh3n_exceedances", true),
+                    ("waste.compliance_rate", true),
+                    ("waste.flow_m3", true),
+                ],
+                sewage_rows,
+                rows::SEWAGE_COMPLIANCE,
+            )?,
+            self.table(
+                "msw",
+                "waste.msw",
+                None,
+                &[
+                    ("waste.facility", false),
+                    ("waste.method", false),
+                    ("common.month", false),
+                    ("waste.received_t", true),
+                    ("waste.harmless_t", true),
+                    ("waste.products_t", true),
+                    ("waste.harmless_rate", true),
+                ],
+                msw_rows,
+                rows::MSW_TREATMENT,
+            )?,
+            self.table(
+                "medical-waste",
+                "waste.medical",
+                None,
+                &[
+                    ("common.district", false),
+                    ("common.month", false),
+                    ("waste.days", true),
+                    ("waste.collected_t", true),
+                    ("waste.treated_t", true),
+                    ("waste.treated_share", true),
+                ],
+                medical_rows,
+                rows::MEDICAL_WASTE,
+            )?,
+            self.table(
+                "construction-waste",
+                "waste.construction",
+                None,
+                &[
+                    ("waste.facility", false),
+                    ("common.district", false),
+                    ("waste.product_type", false),
+                    ("common.month", false),
+                    ("waste.received_t", true),
+                    ("waste.recycled_t", true),
+                    ("waste.recycling_rate", true),
+                ],
+                construction_rows,
+                rows::CONSTRUCTION_WASTE,
+            )?,
+        ])
+    }
+
+    fn livestock(&self) -> Result<Vec<TableView>, SiteError> {
+        let l = self.lang;
+        let mut rows: Vec<_> = self.site.rows.livestock.iter().collect();
+        rows.sort_by_key(|r| crate::registry::district_rank(r.district));
+        let table_rows = rows
+            .into_iter()
+            .map(|r| {
+                vec![
+                    text(self.site.district_name(l, r.district)),
+                    int(l, r.farms),
+                    text(format::decimal(l, r.pig_equivalents, 0)),
+                    int(l, r.farms_equipped),
+                    int(l, r.farms_operating),
+                    int(l, r.farms_third_party),
+                    tonnes(l, r.manure_produced_t),
+                    tonnes(l, r.manure_utilised_t),
+                    rate(l, r.equipping_rate),
+                    rate(l, r.utilisation_rate),
+                ]
+            })
+            .collect();
+        Ok(vec![self.table(
+            "livestock-districts",
+            "livestock.by_district",
+            Some("livestock.note"),
+            &[
+                ("common.district", false),
+                ("livestock.farms", true),
+                ("livestock.pig_equivalents", true),
+                ("livestock.equipped", true),
+                ("livestock.operating", true),
+                ("livestock.third_party", true),
+                ("livestock.produced_t", true),
+                ("livestock.utilised_t", true),
+                ("livestock.equipping_rate", true),
+                ("livestock.utilisation_rate", true),
+            ],
+            table_rows,
+            rows::LIVESTOCK_MANURE,
+        )?])
+    }
+}
+
+fn indicators(
+    site: &Site<'_>,
+    lang: Lang,
+    sector: Sector,
+) -> Result<Vec<IndicatorView>, SiteError> {
+    indicator_ids(sector)
+        .iter()
+        .map(|id| site.indicator_view(lang, id))
+        .collect()
+}
+
+pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
+    for lang in Lang::ALL {
+        let mut cards = Vec::new();
+        for s in Sector::ALL {
+            cards.push(SectorCard {
+                link: site.link(lang, &Route::Sector(s), key(s))?,
+                intro: site.t(lang, intro_key(s))?,
+                indicators: indicators(site, lang, s)?,
+            });
+        }
+        site.render_page(
+            out,
+            lang,
+            &Route::Sectors,
+            "sectors.html",
+            site.t(lang, "sectors.title")?,
+            site.t(lang, "sectors.description")?,
+            site.crumbs(lang, &[])?,
+            &SectorsPage { sectors: cards },
+        )?;
+    }
+    for sector in Sector::ALL {
+        for lang in Lang::ALL {
+            let b = Builder { site, lang };
+            let tables = match sector {
+                Sector::Vehicles => b.vehicles()?,
+                Sector::Waste => b.waste()?,
+                Sector::Livestock => b.livestock()?,
+            };
+            let mut others = Vec::new();
+            for s in Sector::ALL.into_iter().filter(|s| *s != sector) {
+                others.push(site.link(lang, &Route::Sector(s), key(s))?);
+            }
+            let intro = site.t(lang, intro_key(sector))?;
+            let page = SectorPage {
+                intro: intro.clone(),
+                indicators: indicators(site, lang, sector)?,
+                tables,
+                others,
+            };
+            site.render_page(
+                out,
+                lang,
+                &Route::Sector(sector),
+                "sector.html",
+                site.t(lang, key(sector))?,
+                intro,
+                site.crumbs(lang, &[(Route::Sectors, "nav.sectors")])?,
+                &page,
+            )?;
+        }
+    }
+    Ok(())
+}

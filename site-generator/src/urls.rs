@@ -1,0 +1,323 @@
+//! Every URL of the site, and the only place paths are put together.
+//!
+//! Pages are addressed by a language-independent [`Route`]; [`page`] turns a route and a
+//! language into its path, so a page's twin in the other language is always the same route.
+//! Data-derived parts enter a path only as a [`Slug`] (checked with
+//! [`envgov_dataset::layout::check_segment`]) or a [`Uscc`] (checked with
+//! [`envgov_dataset::ids::check_uscc`]). Every URL is an absolute path from the site root
+//! (`/zh/index.html`); the file written for it is the same path without the leading `/`.
+//! Published dataset files live beside the site under `/datasets/`.
+
+use envgov_dataset::Lang;
+use envgov_dataset::ids::check_uscc;
+use envgov_dataset::layout::{Format, check_date, check_segment};
+use serde::Serialize;
+use std::fmt;
+
+/// The origin the site is published at, used where a format demands absolute URLs
+/// (`sitemap.xml`, `robots.txt`, Atom ids, iCalendar URLs).
+pub const DEFAULT_ORIGIN: &str = "https://envgov.example.org";
+
+/// A path segment that passed [`check_segment`]: ASCII letters, digits, `-`, `_`, `.`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn new(s: &str) -> Result<Slug, String> {
+        check_segment(s)
+            .map(|s| Slug(s.to_string()))
+            .map_err(|e| e.reason.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Unified Social Credit Code that passed [`check_uscc`] and is in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Uscc(String);
+
+impl Uscc {
+    pub fn new(s: &str) -> Result<Uscc, String> {
+        match check_uscc(s) {
+            Ok(canonical) if canonical == s => Ok(Uscc(canonical)),
+            Ok(_) => Err("not in canonical upper-case form".to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A `YYYY-MM-DD` date that passed [`check_date`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct DateSlug(String);
+
+impl DateSlug {
+    pub fn new(s: &str) -> Result<DateSlug, String> {
+        check_date(s)
+            .map(|s| DateSlug(s.to_string()))
+            .map_err(|e| e.reason.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The three sector pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Sector {
+    Vehicles,
+    Waste,
+    Livestock,
+}
+
+impl Sector {
+    pub const ALL: [Sector; 3] = [Sector::Vehicles, Sector::Waste, Sector::Livestock];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Sector::Vehicles => "vehicles",
+            Sector::Waste => "waste",
+            Sector::Livestock => "livestock",
+        }
+    }
+}
+
+/// The averaging periods of the exceedance register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordPeriod {
+    Hourly,
+    Daily,
+    Sample,
+}
+
+impl RecordPeriod {
+    pub const ALL: [RecordPeriod; 3] = [
+        RecordPeriod::Hourly,
+        RecordPeriod::Daily,
+        RecordPeriod::Sample,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordPeriod::Hourly => "hourly",
+            RecordPeriod::Daily => "daily",
+            RecordPeriod::Sample => "sample",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecordPeriod> {
+        RecordPeriod::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A page that exists in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    Home,
+    Enterprises,
+    EnterprisesByDistrict(Slug),
+    EnterprisesByIndustry(Slug),
+    EnterprisesByType(Slug),
+    Enterprise(Uscc),
+    OpenDays,
+    OpenDay(Slug),
+    Plan,
+    Measure(Slug),
+    Sectors,
+    Sector(Sector),
+    Exceedances,
+    ExceedancesByDistrict(Slug),
+    ExceedancesByPollutant(Slug),
+    ExceedancesByPeriod(RecordPeriod),
+    Datasets,
+    Dataset(Slug),
+    /// A markdown page from `content/` (`methodology`, `about`, `contact`).
+    Content(Slug),
+}
+
+/// The path of a page in a language.
+pub fn page(lang: Lang, route: &Route) -> String {
+    let l = lang.code();
+    match route {
+        Route::Home => format!("/{l}/index.html"),
+        Route::Enterprises => format!("/{l}/enterprises/index.html"),
+        Route::EnterprisesByDistrict(code) => format!("/{l}/enterprises/district/{code}.html"),
+        Route::EnterprisesByIndustry(code) => format!("/{l}/enterprises/industry/{code}.html"),
+        Route::EnterprisesByType(t) => format!("/{l}/enterprises/type/{t}.html"),
+        Route::Enterprise(uscc) => format!("/{l}/enterprises/{uscc}.html"),
+        Route::OpenDays => format!("/{l}/open-days/index.html"),
+        Route::OpenDay(id) => format!("/{l}/open-days/{id}.html"),
+        Route::Plan => format!("/{l}/plan/index.html"),
+        Route::Measure(id) => format!("/{l}/plan/{id}.html"),
+        Route::Sectors => format!("/{l}/sectors/index.html"),
+        Route::Sector(s) => format!("/{l}/sectors/{}.html", s.slug()),
+        Route::Exceedances => format!("/{l}/exceedances/index.html"),
+        Route::ExceedancesByDistrict(code) => {
+            format!("/{l}/exceedances/district/{code}.html")
+        }
+        Route::ExceedancesByPollutant(code) => {
+            format!("/{l}/exceedances/pollutant/{code}.html")
+        }
+        Route::ExceedancesByPeriod(p) => format!("/{l}/exceedances/period/{}.html", p.as_str()),
+        Route::Datasets => format!("/{l}/datasets/index.html"),
+        Route::Dataset(id) => format!("/{l}/datasets/{id}.html"),
+        Route::Content(slug) => format!("/{l}/{slug}.html"),
+    }
+}
+
+/// A system's section on the plan page.
+pub fn plan_system(lang: Lang, system: &Slug) -> String {
+    format!("{}#system-{system}", page(lang, &Route::Plan))
+}
+
+/// The page that offers the choice of language; also the `x-default` alternate.
+pub fn language_choice() -> String {
+    "/index.html".to_string()
+}
+
+pub fn not_found() -> String {
+    "/404.html".to_string()
+}
+
+pub fn sitemap() -> String {
+    "/sitemap.xml".to_string()
+}
+
+pub fn robots() -> String {
+    "/robots.txt".to_string()
+}
+
+pub fn stylesheet() -> String {
+    "/assets/site.css".to_string()
+}
+
+/// The Atom feeds of a language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    Updates,
+    Exceedances,
+}
+
+impl Feed {
+    pub const ALL: [Feed; 2] = [Feed::Updates, Feed::Exceedances];
+}
+
+pub fn feed(lang: Lang, feed: Feed) -> String {
+    let name = match feed {
+        Feed::Updates => "updates",
+        Feed::Exceedances => "exceedances",
+    };
+    format!("/{}/feeds/{name}.xml", lang.code())
+}
+
+/// The iCalendar file of one open day.
+pub fn open_day_ics(id: &Slug) -> String {
+    format!("/open-days/{id}.ics")
+}
+
+/// The calendar of every open day.
+pub fn open_days_ics() -> String {
+    "/open-days/open-days.ics".to_string()
+}
+
+/// One unit's own records of a dataset, as CSV.
+pub fn unit_download(uscc: &Uscc, dataset: &Slug) -> String {
+    format!("/downloads/enterprises/{uscc}/{dataset}.csv")
+}
+
+/// A published dataset file (served from the store's `datasets/` beside the site).
+pub fn dataset_file(id: &Slug, format: Format) -> String {
+    format!("/datasets/{id}/{id}.{}", format.extension())
+}
+
+pub fn datapackage(id: &Slug) -> String {
+    format!("/datasets/{id}/datapackage.json")
+}
+
+/// The folder of a dataset, as cited.
+pub fn dataset_folder(id: &Slug) -> String {
+    format!("/datasets/{id}/")
+}
+
+/// A file of a dated archive snapshot.
+pub fn archive_file(id: &Slug, date: &DateSlug, format: Format) -> String {
+    format!(
+        "/datasets/{id}/archive/{}/{id}.{}",
+        date.as_str(),
+        format.extension()
+    )
+}
+
+pub fn archive_datapackage(id: &Slug, date: &DateSlug) -> String {
+    format!("/datasets/{id}/archive/{}/datapackage.json", date.as_str())
+}
+
+/// An absolute URL on the published origin (for formats that require one).
+pub fn absolute(origin: &str, path: &str) -> String {
+    format!("{}{path}", origin.trim_end_matches('/'))
+}
+
+/// The file an URL is written to: the path without its leading `/`.
+pub fn file_path(url: &str) -> &str {
+    url.trim_start_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twins_differ_only_in_the_language_prefix() {
+        let uscc = Uscc::new("91110105MA01ABCD5F").unwrap();
+        let r = Route::Enterprise(uscc);
+        assert_eq!(
+            page(Lang::Zh, &r),
+            "/zh/enterprises/91110105MA01ABCD5F.html"
+        );
+        assert_eq!(
+            page(Lang::En, &r),
+            "/en/enterprises/91110105MA01ABCD5F.html"
+        );
+    }
+
+    #[test]
+    fn refuses_unchecked_parts() {
+        assert!(Slug::new("../etc").is_err());
+        assert!(Slug::new("a/b").is_err());
+        assert!(Uscc::new("<script>").is_err());
+        assert!(Uscc::new("91110105ma01abcd5f").is_err());
+        assert!(DateSlug::new("2026-1-1").is_err());
+    }
+
+    #[test]
+    fn dataset_files_sit_beside_the_site() {
+        let id = Slug::new("cems-daily").unwrap();
+        assert_eq!(
+            dataset_file(&id, Format::Parquet),
+            "/datasets/cems-daily/cems-daily.parquet"
+        );
+        let d = DateSlug::new("2026-01-31").unwrap();
+        assert_eq!(
+            archive_file(&id, &d, Format::Csv),
+            "/datasets/cems-daily/archive/2026-01-31/cems-daily.csv"
+        );
+    }
+}

@@ -1,0 +1,592 @@
+//! Render tests over the generator's outputs, from the small fixture in `tests/fixtures/`
+//! (derived from a sample-data run: a few rows per dataset, including units named with XSS
+//! payloads) and the real `content/` pages.
+
+use envgov_curated::Curated;
+use envgov_dataset::manifest::{Catalogue, DataPackage};
+use envgov_dataset::report::RunReport;
+use envgov_site::{SiteError, SiteInputs, build, load_content};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn content() -> Vec<envgov_site::ContentPage> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    files.sort();
+    load_content(files).unwrap()
+}
+
+/// Reads the fixture the way the CLI reads a store.
+fn inputs() -> SiteInputs {
+    let root = fixtures();
+    let catalogue: Catalogue = read_json(&root.join("datasets/catalogue.json"));
+    let mut packages = BTreeMap::new();
+    let mut tables = BTreeMap::new();
+    let mut archives = BTreeMap::new();
+    for entry in &catalogue.datasets {
+        let dir = root.join("datasets").join(&entry.id);
+        let package: DataPackage = read_json(&dir.join("datapackage.json"));
+        archives.insert(entry.id.clone(), package.archives.clone());
+        packages.insert(entry.id.clone(), package);
+        let rows = dir.join(format!("{}.json", entry.id));
+        if rows.exists() {
+            tables.insert(entry.id.clone(), read_json(&rows));
+        }
+    }
+    let report: RunReport = read_json(&root.join("runs/2026-01-31/report.json"));
+    SiteInputs {
+        data_date: catalogue.data_date.clone(),
+        catalogue,
+        packages,
+        tables,
+        archives,
+        content: content(),
+        report: Some(report),
+    }
+}
+
+fn curated() -> &'static Curated {
+    static C: OnceLock<Curated> = OnceLock::new();
+    C.get_or_init(|| Curated::load().unwrap())
+}
+
+/// The site built once from the fixture.
+fn site() -> &'static BTreeMap<String, Vec<u8>> {
+    static SITE: OnceLock<BTreeMap<String, Vec<u8>>> = OnceLock::new();
+    SITE.get_or_init(|| {
+        let files = build(&inputs(), curated()).unwrap_or_else(|e| panic!("build failed: {e}"));
+        let paths: Vec<&String> = files.iter().map(|(p, _)| p).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted, "outputs are sorted by path");
+        files.into_iter().collect()
+    })
+}
+
+fn text(path: &str) -> &'static str {
+    std::str::from_utf8(site().get(path).unwrap_or_else(|| panic!("no {path}"))).unwrap()
+}
+
+fn pages() -> impl Iterator<Item = (&'static String, &'static str)> {
+    site()
+        .iter()
+        .filter(|(p, _)| p.ends_with(".html"))
+        .map(|(p, b)| (p, std::str::from_utf8(b).unwrap()))
+}
+
+/// The values of every `name="..."` attribute, HTML entities for quotes and `&` decoded.
+fn attrs(html: &str, name: &str) -> Vec<String> {
+    let needle = format!(" {name}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&needle) {
+        rest = &rest[i + needle.len()..];
+        let end = rest.find('"').expect("attribute closes");
+        out.push(
+            rest[..end]
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'"),
+        );
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// The published dataset files the fixture's packages and archives list.
+fn published_files() -> BTreeSet<String> {
+    let inputs = inputs();
+    let mut files = BTreeSet::new();
+    for (id, p) in &inputs.packages {
+        files.insert(format!("datasets/{id}/datapackage.json"));
+        for r in &p.resources {
+            files.insert(format!("datasets/{id}/{}", r.path));
+        }
+        for date in inputs.archives.get(id).into_iter().flatten() {
+            files.insert(format!("datasets/{id}/archive/{date}/datapackage.json"));
+            for r in &p.resources {
+                files.insert(format!("datasets/{id}/archive/{date}/{}", r.path));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn both_languages_have_the_same_pages() {
+    let zh: BTreeSet<&str> = site()
+        .keys()
+        .filter_map(|p| p.strip_prefix("zh/"))
+        .collect();
+    let en: BTreeSet<&str> = site()
+        .keys()
+        .filter_map(|p| p.strip_prefix("en/"))
+        .collect();
+    assert_eq!(zh, en);
+    for required in [
+        "index.html",
+        "enterprises/index.html",
+        "open-days/index.html",
+        "plan/index.html",
+        "plan/m01.html",
+        "plan/m11.html",
+        "sectors/vehicles.html",
+        "sectors/waste.html",
+        "sectors/livestock.html",
+        "exceedances/index.html",
+        "exceedances/period/hourly.html",
+        "exceedances/period/daily.html",
+        "exceedances/period/sample.html",
+        "exceedances/district/BDA.html",
+        "datasets/index.html",
+        "datasets/cems-daily.html",
+        "methodology.html",
+        "about.html",
+        "contact.html",
+        "feeds/updates.xml",
+        "feeds/exceedances.xml",
+        "enterprises/12110000180648321X.html",
+        "enterprises/district/110114.html",
+        "enterprises/type/hospital.html",
+        "open-days/2026-01-changping-sewage-plant.html",
+    ] {
+        assert!(zh.contains(required), "missing {required}");
+    }
+    for neutral in [
+        "index.html",
+        "404.html",
+        "sitemap.xml",
+        "robots.txt",
+        "assets/site.css",
+        "open-days/open-days.ics",
+        "open-days/2026-01-changping-sewage-plant.ics",
+        "downloads/enterprises/12110000180648321X/cems-daily.csv",
+    ] {
+        assert!(site().contains_key(neutral), "missing {neutral}");
+    }
+    let html_pages = pages().count();
+    let enterprises = inputs().tables["enterprises"].len();
+    assert!(
+        html_pages > 2 * (enterprises + 40),
+        "{html_pages} pages for {enterprises} units"
+    );
+    eprintln!(
+        "fixture site: {} files, {html_pages} HTML pages",
+        site().len()
+    );
+}
+
+#[test]
+fn every_internal_link_resolves() {
+    let published = published_files();
+    let mut checked = 0;
+    for (path, html) in pages() {
+        for value in attrs(html, "href").into_iter().chain(attrs(html, "src")) {
+            if value.starts_with("https://") || value.starts_with("http://") {
+                continue;
+            }
+            let target = value.split('#').next().unwrap();
+            if target.is_empty() {
+                // A fragment on the same page: the id must exist.
+                let id = &value[1..];
+                assert!(
+                    html.contains(&format!(" id=\"{id}\"")),
+                    "{path}: no element with id {id:?}"
+                );
+                continue;
+            }
+            assert!(
+                target.starts_with('/'),
+                "{path}: link {value:?} is not an absolute path"
+            );
+            let file = &target[1..];
+            assert!(
+                site().contains_key(file) || published.contains(file),
+                "{path}: link {value:?} resolves to nothing"
+            );
+            if let Some((_, frag)) = value.split_once('#') {
+                let page = text(file);
+                assert!(
+                    page.contains(&format!(" id=\"{frag}\"")),
+                    "{path}: {value:?} names a missing fragment"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} links checked");
+}
+
+#[test]
+fn download_links_point_at_published_files() {
+    let published = published_files();
+    let html = text("en/datasets/cems-daily.html");
+    let downloads: Vec<String> = attrs(html, "href")
+        .into_iter()
+        .filter(|h| h.starts_with("/datasets/"))
+        .collect();
+    for needed in [
+        "/datasets/cems-daily/cems-daily.csv",
+        "/datasets/cems-daily/cems-daily.parquet",
+        "/datasets/cems-daily/cems-daily.json",
+        "/datasets/cems-daily/datapackage.json",
+        "/datasets/cems-daily/archive/2026-01-31/cems-daily.csv",
+    ] {
+        assert!(downloads.iter().any(|d| d == needed), "missing {needed}");
+    }
+    for d in downloads {
+        assert!(published.contains(&d[1..]), "{d} is not a published file");
+    }
+    // Two dated archives, newest first.
+    let html = text("zh/datasets/enterprises.html");
+    let a = html.find("archive/2026-01-31/").unwrap();
+    let b = html.find("archive/2026-01-30/").unwrap();
+    assert!(a < b);
+}
+
+#[test]
+fn every_page_has_lang_one_h1_a_language_switch_to_its_twin_and_alternates() {
+    for (path, html) in pages() {
+        assert_eq!(html.matches("<h1").count(), 1, "{path}: not exactly one h1");
+        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\""), "{path}");
+        let (lang, other, tag, other_tag) = if let Some(rest) = path.strip_prefix("zh/") {
+            ("zh", format!("/en/{rest}"), "zh-Hans-CN", "en")
+        } else if let Some(rest) = path.strip_prefix("en/") {
+            ("en", format!("/zh/{rest}"), "en", "zh-Hans-CN")
+        } else {
+            // The language choice and the 404 page are bilingual.
+            assert!(
+                ["index.html", "404.html"].contains(&path.as_str()),
+                "{path}"
+            );
+            assert!(html.contains("href=\"/zh/index.html\""), "{path}");
+            assert!(html.contains("href=\"/en/index.html\""), "{path}");
+            continue;
+        };
+        assert!(
+            html.contains(&format!("<html lang=\"{tag}\">")),
+            "{path}: lang attribute"
+        );
+        let own = format!("/{path}");
+        for (hreflang, href) in [
+            (tag, own.as_str()),
+            (other_tag, other.as_str()),
+            ("x-default", "/index.html"),
+        ] {
+            let link = format!("<link rel=\"alternate\" hreflang=\"{hreflang}\" href=\"{href}\">");
+            assert!(html.contains(&link), "{path}: missing {link}");
+        }
+        let switch = format!("<a class=\"lang-switch\" href=\"{other}\" hreflang=\"{other_tag}\"");
+        assert!(html.contains(&switch), "{path}: no switch to {other}");
+        assert!(
+            html.contains("<a class=\"skip-link\" href=\"#main\">"),
+            "{path}"
+        );
+        assert!(html.contains("<main id=\"main\""), "{path}");
+        assert!(html.contains("rel=\"license\""), "{path}: licence");
+        let date = if lang == "zh" {
+            "2026年1月31日"
+        } else {
+            "31 January 2026"
+        };
+        assert!(html.contains(date), "{path}: data date {date}");
+    }
+}
+
+#[test]
+fn numbers_and_dates_follow_each_language() {
+    let zh = text("zh/index.html");
+    let en = text("en/index.html");
+    // cems_hourly_compliance_rate = 430648 / 430704 = 0.99987.
+    assert!(zh.contains("99.99%") && en.contains("99.99%"));
+    assert!(zh.contains("430,648 / 430,704"), "zh fraction");
+    assert!(en.contains("430,648 of 430,704"), "en fraction");
+    assert!(zh.contains("统计期：2026年1月1日至2026年1月31日"));
+    assert!(en.contains("Period: 1 January 2026 to 31 January 2026"));
+    let od = text("en/open-days/2026-01-changping-sewage-plant.html");
+    assert!(od.contains("24 January 2026, 09:30–11:30"), "event time");
+    let od = text("zh/open-days/2026-01-changping-sewage-plant.html");
+    assert!(od.contains("2026年1月24日 09:30–11:30"), "event time");
+}
+
+#[test]
+fn enterprise_page_shows_its_published_information() {
+    let html = text("en/enterprises/91110106177886783N.html");
+    // Seven days of daily means per outlet and pollutant, not eight.
+    assert!(html.contains("datetime=\"2026-01-25\""));
+    assert!(
+        !html.contains("datetime=\"2026-01-24\""),
+        "older than 7 days"
+    );
+    // The day with 19 valid hours has no daily mean and is not judged.
+    assert!(html.contains("Not judged: too few valid hours"));
+    assert!(html.contains("19 of"));
+    for section in [
+        "id=\"outlets\"",
+        "id=\"recent\"",
+        "id=\"totals\"",
+        "id=\"facilities\"",
+        "id=\"exceedances\"",
+        "id=\"downloads\"",
+        "Discharge permit number",
+        "/downloads/enterprises/91110106177886783N/exceedances.csv",
+        "/downloads/enterprises/91110106177886783N/self-monitoring.csv",
+    ] {
+        assert!(html.contains(section), "missing {section}");
+    }
+    // The open day host links to its unit page, and the unit lists the event.
+    let host = text("zh/enterprises/91110114MA0EX10K62.html");
+    assert!(host.contains("/zh/open-days/2026-01-changping-sewage-plant.html"));
+    let event = text("zh/open-days/2026-01-changping-sewage-plant.html");
+    assert!(event.contains("href=\"/zh/enterprises/91110114MA0EX10K62.html\""));
+    // Exceedance rows show their record source.
+    let register = text("zh/exceedances/index.html");
+    assert!(register.contains("raw/self-monitoring/2026-01-"));
+    assert!(register.contains("第 "));
+}
+
+#[test]
+fn unit_downloads_are_bom_crlf_csv_with_formulas_neutralised() {
+    let mut seen = 0;
+    for (path, bytes) in site() {
+        if !path.starts_with("downloads/") {
+            continue;
+        }
+        seen += 1;
+        assert!(path.ends_with(".csv"), "{path}");
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert!(text.starts_with('\u{feff}'), "{path}: BOM");
+        assert!(text.ends_with("\r\n"), "{path}: CRLF");
+        assert!(!text.replace("\r\n", "").contains('\n'), "{path}: bare LF");
+    }
+    assert!(seen >= 4 * 7, "{seen} download files");
+    let sm = site()
+        .iter()
+        .filter(|(p, _)| p.ends_with("/self-monitoring.csv"))
+        .map(|(_, b)| std::str::from_utf8(b).unwrap())
+        .find(|t| t.contains("HYPERLINK"))
+        .expect("the fixture's formula cell");
+    assert!(sm.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{sm}");
+    let header = text("downloads/enterprises/12110000180648321X/cems-daily.csv")
+        .lines()
+        .next()
+        .unwrap();
+    assert!(
+        header.starts_with("\u{feff}date,month,year,uscc,"),
+        "{header}"
+    );
+}
+
+#[test]
+fn calendars_are_well_formed_rfc5545() {
+    let mut calendars = 0;
+    for (path, bytes) in site() {
+        if !path.ends_with(".ics") {
+            continue;
+        }
+        calendars += 1;
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert!(text.ends_with("\r\n"), "{path}");
+        let lines: Vec<&str> = text.strip_suffix("\r\n").unwrap().split("\r\n").collect();
+        for l in &lines {
+            assert!(
+                !l.contains('\n') && !l.contains('\r'),
+                "{path}: bare line end"
+            );
+            assert!(l.len() <= 75, "{path}: {} octets: {l}", l.len());
+        }
+        // Unfold, then check BEGIN/END nesting.
+        let mut logical: Vec<String> = Vec::new();
+        for l in lines {
+            if let Some(cont) = l.strip_prefix(' ') {
+                logical
+                    .last_mut()
+                    .expect("continuation follows a line")
+                    .push_str(cont);
+            } else {
+                logical.push(l.to_string());
+            }
+        }
+        let mut stack = Vec::new();
+        for l in &logical {
+            assert!(l.contains(':'), "{path}: {l}");
+            if let Some(c) = l.strip_prefix("BEGIN:") {
+                stack.push(c.to_string());
+            } else if let Some(c) = l.strip_prefix("END:") {
+                assert_eq!(stack.pop().as_deref(), Some(c), "{path}");
+            }
+        }
+        assert!(stack.is_empty(), "{path}: unclosed {stack:?}");
+        assert_eq!(logical.first().map(String::as_str), Some("BEGIN:VCALENDAR"));
+        assert!(logical.iter().any(|l| l == "VERSION:2.0"));
+        assert!(logical.iter().any(|l| l.starts_with("PRODID:")));
+        let events = logical.iter().filter(|l| *l == "BEGIN:VEVENT").count();
+        for key in ["UID:", "DTSTAMP:", "DTSTART:", "DTEND:", "SUMMARY:"] {
+            assert_eq!(
+                logical.iter().filter(|l| l.starts_with(key)).count(),
+                events,
+                "{path}: one {key} per event"
+            );
+        }
+        assert!(logical.iter().any(|l| l == "DTSTAMP:20260130T160000Z"));
+    }
+    let all = text("open-days/open-days.ics");
+    assert_eq!(
+        all.matches("BEGIN:VEVENT").count(),
+        curated().open_days.list.len()
+    );
+    let one = text("open-days/2026-01-changping-sewage-plant.ics").replace("\r\n ", "");
+    assert!(one.contains("UID:2026-01-changping-sewage-plant@envgov"));
+    // 09:30 Beijing time is 01:30 UTC.
+    assert!(one.contains("DTSTART:20260124T013000Z"));
+    assert!(one.contains("DTEND:20260124T033000Z"));
+    assert!(one.contains("\\,") || one.contains("\\;"), "TEXT escaping");
+    assert_eq!(calendars, curated().open_days.list.len() + 1);
+}
+
+#[test]
+fn feeds_and_sitemap_are_well_formed() {
+    for lang in ["zh", "en"] {
+        for feed in ["updates", "exceedances"] {
+            let xml = text(&format!("{lang}/feeds/{feed}.xml"));
+            assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\""));
+            assert!(xml.contains("<updated>2026-01-31T00:00:00+08:00</updated>"));
+            let entries = xml.matches("<entry>").count();
+            assert!(entries > 0, "{lang} {feed}");
+            assert_eq!(xml.matches("</entry>").count(), entries);
+            for tag in ["<id>", "<title>", "<updated>", "<link rel=\"alternate\""] {
+                assert_eq!(xml.matches(tag).count(), entries + 1, "{lang} {feed} {tag}");
+            }
+            assert!(!xml.contains("<script"), "{lang} {feed}");
+        }
+    }
+    let sitemap = text("sitemap.xml");
+    let mut locs = 0;
+    for part in sitemap.split("<loc>").skip(1) {
+        let url = &part[..part.find("</loc>").unwrap()];
+        let path = url.strip_prefix("https://envgov.example.org/").unwrap();
+        assert!(site().contains_key(path), "sitemap lists missing {path}");
+        locs += 1;
+    }
+    let html_pages = pages().filter(|(p, _)| p.as_str() != "404.html").count();
+    assert_eq!(locs, html_pages);
+    assert!(sitemap.contains("hreflang=\"x-default\""));
+    assert!(text("robots.txt").contains("Sitemap: https://envgov.example.org/sitemap.xml"));
+}
+
+#[test]
+fn xss_payloads_render_as_text() {
+    let unit = text("en/enterprises/91110115MA016NC935.html");
+    assert!(unit.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    let unit = text("zh/enterprises/91110115MA016NC935.html");
+    assert!(unit.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Every rendered page, feed, calendar and sitemap; the CSV downloads keep the data as
+    // published (a spreadsheet does not run markup).
+    for (path, bytes) in site().iter().filter(|(p, _)| !p.ends_with(".csv")) {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("<script"), "{path}: <script");
+        assert!(!text.contains("<img src=x"), "{path}: <img src=x");
+        assert!(
+            !text.contains("onerror=alert(1)>"),
+            "{path}: unescaped attribute"
+        );
+    }
+}
+
+#[test]
+fn chinese_soft_breaks_add_no_spaces() {
+    let is_cjk = envgov_site::markdown::is_cjk;
+    let mut joins = 0;
+    for page in inputs()
+        .content
+        .iter()
+        .filter(|p| p.lang == envgov_dataset::Lang::Zh)
+    {
+        let html = text(&format!("zh/{}.html", page.slug));
+        let lines: Vec<&str> = page.markdown.lines().collect();
+        for w in lines.windows(2) {
+            let (Some(a), Some(b)) = (
+                w[0].trim_end().chars().last(),
+                w[1].trim_start().chars().next(),
+            ) else {
+                continue;
+            };
+            if is_cjk(a) && is_cjk(b) {
+                let joined: String = [a, b].iter().collect();
+                let spaced = format!("{a} {b}");
+                assert!(html.contains(&joined), "{}: {joined} not joined", page.slug);
+                assert!(!html.contains(&spaced), "{}: {spaced}", page.slug);
+                joins += 1;
+            }
+        }
+    }
+    assert!(
+        joins >= 5,
+        "the Chinese content has only {joins} CJK line joins"
+    );
+}
+
+#[test]
+fn same_inputs_give_identical_bytes() {
+    let again = build(&inputs(), curated()).unwrap();
+    assert_eq!(again.len(), site().len());
+    for (path, bytes) in &again {
+        assert!(site().get(path) == Some(bytes), "{path} differs");
+    }
+}
+
+#[test]
+fn a_renamed_column_fails_naming_dataset_row_and_column() {
+    let mut inputs = inputs();
+    let row = &mut inputs.tables.get_mut("exceedances").unwrap()[0];
+    let v = row.remove("raw_line").unwrap();
+    row.insert("source_line".into(), v);
+    let err = build(&inputs, curated()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, SiteError::Row { .. }), "{msg}");
+    assert!(
+        msg.contains("exceedances") && msg.contains("row 1") && msg.contains("raw_line"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_invalid_credit_code_never_becomes_a_path() {
+    let mut inputs = inputs();
+    inputs.tables.get_mut("enterprises").unwrap()[0]
+        .insert("uscc".into(), "../../etc/passwd".into());
+    let err = build(&inputs, curated()).unwrap_err();
+    assert!(
+        matches!(err, SiteError::BadId { field: "uscc", .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_content_page_in_one_language_fails_the_build() {
+    let mut inputs = inputs();
+    inputs
+        .content
+        .retain(|p| !(p.slug == "contact" && p.lang == envgov_dataset::Lang::En));
+    let err = build(&inputs, curated()).unwrap_err();
+    assert!(err.to_string().contains("contact.en.md"), "{err}");
+}
