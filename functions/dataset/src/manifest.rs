@@ -53,6 +53,9 @@ pub struct SourceRef {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
+    /// `tabular-data-resource` for the CSV, `data-resource` for the other formats.
+    #[serde(default = "data_resource")]
+    pub profile: String,
     pub name: String,
     pub path: String,
     pub format: String,
@@ -111,4 +114,8 @@ pub struct CatalogueEntry {
     pub description: Localized,
     pub rows: u64,
     pub data_date: String,
+}
+
+fn data_resource() -> String {
+    "data-resource".into()
 }

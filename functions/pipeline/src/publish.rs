@@ -136,6 +136,7 @@ pub fn render(
             Format::Parquet => parquet.clone(),
         };
         resources.push(Resource {
+            profile: if format == Format::Csv { "tabular-data-resource" } else { "data-resource" }.into(),
             name: format!("{}-{}", def.id, format.extension()),
             path: name.clone(),
             format: format.extension().into(),
@@ -149,7 +150,7 @@ pub fn render(
         files.push((name, bytes));
     }
     let package = DataPackage {
-        profile: "tabular-data-package".into(),
+        profile: "data-package".into(),
         name: def.id.clone(),
         title: def.title.en.clone(),
         description: def.description.en.clone(),
