@@ -154,12 +154,13 @@ pub fn integer(lang: Lang, value: i64) -> String {
     }
 }
 
-/// A count that arrived as a JSON number (always integral in the data).
+/// A count or total that arrived as a JSON number: an integer when it is one, else one
+/// decimal (tonnes summed from reports).
 pub fn count(lang: Lang, value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 9.0e15 {
         integer(lang, value as i64)
     } else {
-        decimal(lang, value, 2)
+        decimal(lang, value, 1)
     }
 }
 
@@ -235,6 +236,7 @@ mod tests {
         assert_eq!(decimal(Lang::En, 501694.1, 1), "501,694.1");
         assert_eq!(decimal(Lang::En, -0.04, 1), "0.0");
         assert_eq!(count(Lang::Zh, 430704.0), "430,704");
+        assert_eq!(count(Lang::En, 839553.6), "839,553.6");
         assert_eq!(measurement(Lang::En, 7.748833), "7.75");
         assert_eq!(measurement(Lang::En, 12.0), "12");
         assert_eq!(measurement(Lang::En, 0.05), "0.05");

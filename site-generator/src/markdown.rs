@@ -1,7 +1,8 @@
 //! Markdown to HTML: the one function that owns the pulldown-cmark options.
 //!
 //! - A soft line break between two CJK characters becomes nothing (Chinese does not put
-//!   spaces between words); any other soft break becomes one space.
+//!   spaces between words), and so does one next to full-width punctuation (`，` `。` `、`
+//!   never take a space on either side); any other soft break becomes one space.
 //! - Raw HTML is never passed through: inline HTML and HTML blocks are turned into text,
 //!   which the renderer escapes.
 //! - Level-1 headings are refused (a page's only `h1` comes from its front-matter title),
@@ -24,7 +25,9 @@ pub fn render(markdown: &str) -> Result<String, String> {
             Event::SoftBreak => {
                 let joined = last_char_before(&events, i)
                     .zip(first_char_after(&events, i))
-                    .is_some_and(|(a, b)| is_cjk(a) && is_cjk(b));
+                    .is_some_and(|(a, b)| {
+                        (is_cjk(a) && is_cjk(b)) || is_cjk_punctuation(a) || is_cjk_punctuation(b)
+                    });
                 if joined {
                     continue;
                 }
@@ -105,6 +108,11 @@ fn first_char_after(events: &[Event<'_>], i: usize) -> Option<char> {
         .and_then(|s| s.chars().next())
 }
 
+/// Full-width punctuation (`，。、：；！？（）「」《》`), which takes no space beside it.
+pub fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x303F | 0xFE30..=0xFE4F | 0xFF01..=0xFF0F | 0xFF1A..=0xFF20 | 0xFF3B..=0xFF40 | 0xFF5B..=0xFF65)
+}
+
 /// Han ideographs, CJK punctuation, kana and full-width forms: scripts written without
 /// spaces between words.
 pub fn is_cjk(c: char) -> bool {
@@ -133,6 +141,8 @@ mod tests {
         assert_eq!(html, "<p>日均值需要至少二十个有效小时均值。</p>\n");
         let html = render("超标倍数的计算，\n见下文。").unwrap();
         assert!(html.contains("计算，见下文"), "{html}");
+        let html = render("含组织机构代码校验）、\n22位编号").unwrap();
+        assert!(html.contains("校验）、22位"), "{html}");
     }
 
     #[test]

@@ -37,7 +37,11 @@ fn content() -> Vec<envgov_site::ContentPage> {
 
 /// Reads the fixture the way the CLI reads a store.
 fn inputs() -> SiteInputs {
-    let root = fixtures();
+    load_store(&fixtures())
+}
+
+/// Reads a published store folder (`datasets/`, `runs/{date}/report.json`).
+fn load_store(root: &Path) -> SiteInputs {
     let catalogue: Catalogue = read_json(&root.join("datasets/catalogue.json"));
     let mut packages = BTreeMap::new();
     let mut tables = BTreeMap::new();
@@ -52,7 +56,8 @@ fn inputs() -> SiteInputs {
             tables.insert(entry.id.clone(), read_json(&rows));
         }
     }
-    let report: RunReport = read_json(&root.join("runs/2026-01-31/report.json"));
+    let report_path = root.join(format!("runs/{}/report.json", catalogue.data_date));
+    let report: Option<RunReport> = report_path.exists().then(|| read_json(&report_path));
     SiteInputs {
         data_date: catalogue.data_date.clone(),
         catalogue,
@@ -60,7 +65,7 @@ fn inputs() -> SiteInputs {
         tables,
         archives,
         content: content(),
-        report: Some(report),
+        report,
     }
 }
 
@@ -78,8 +83,21 @@ fn site() -> &'static BTreeMap<String, Vec<u8>> {
         let mut sorted = paths.clone();
         sorted.sort();
         assert_eq!(paths, sorted, "outputs are sorted by path");
+        keep(&files);
         files.into_iter().collect()
     })
+}
+
+/// `ENVGOV_SITE_OUT=DIR` keeps a rendered site for inspection (and for the HTML checker
+/// and browser tests of later stages).
+fn keep(files: &[(String, Vec<u8>)]) {
+    if let Some(dir) = std::env::var_os("ENVGOV_SITE_OUT") {
+        for (path, bytes) in files {
+            let target = Path::new(&dir).join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, bytes).unwrap();
+        }
+    }
 }
 
 fn text(path: &str) -> &'static str {
@@ -589,4 +607,29 @@ fn a_content_page_in_one_language_fails_the_build() {
         .retain(|p| !(p.slug == "contact" && p.lang == envgov_dataset::Lang::En));
     let err = build(&inputs, curated()).unwrap_err();
     assert!(err.to_string().contains("contact.en.md"), "{err}");
+}
+
+/// Renders a whole published store and reports the page count and the time taken:
+/// `ENVGOV_STORE=store cargo test -p envgov-site --release --test site -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs a published store: set ENVGOV_STORE"]
+fn renders_a_published_store() {
+    let root = PathBuf::from(std::env::var_os("ENVGOV_STORE").expect("set ENVGOV_STORE"));
+    let started = std::time::Instant::now();
+    let inputs = load_store(&root);
+    let loaded = started.elapsed();
+    let files = build(&inputs, curated()).unwrap_or_else(|e| panic!("build failed: {e}"));
+    let built = started.elapsed() - loaded;
+    keep(&files);
+    let html = files.iter().filter(|(p, _)| p.ends_with(".html")).count();
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    eprintln!(
+        "{}: {} units, {} files ({html} HTML pages, {} MB); load {:.2?}, build {:.2?}",
+        root.display(),
+        inputs.tables["enterprises"].len(),
+        files.len(),
+        bytes / 1_000_000,
+        loaded,
+        built
+    );
 }

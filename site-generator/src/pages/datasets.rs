@@ -74,6 +74,8 @@ struct DatasetPage {
     last_updated: String,
     last_updated_iso: String,
     next_update: String,
+    /// Set when the text is the package's own English words, not a translation.
+    next_update_lang: Option<&'static str>,
     keywords: Vec<String>,
     archives: Vec<ArchiveView>,
 }
@@ -271,11 +273,21 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                     .licenses
                     .iter()
                     .filter(|l| l.path.starts_with("https://") || l.path.starts_with("http://"))
-                    .map(|l| Link {
-                        href: l.path.clone(),
-                        text: format!("{} ({})", l.title, l.name),
+                    .map(|l| -> Result<Link, SiteError> {
+                        // CC BY 4.0 is named in the page's language; others as published.
+                        Ok(if l.name == "CC-BY-4.0" {
+                            Link {
+                                href: super::licence_url(lang).to_string(),
+                                text: site.t(lang, "footer.licence_name")?,
+                            }
+                        } else {
+                            Link {
+                                href: l.path.clone(),
+                                text: format!("{} ({})", l.title, l.name),
+                            }
+                        })
                     })
-                    .collect(),
+                    .collect::<Result<_, _>>()?,
                 citation: site.tf(
                     lang,
                     "dataset.citation_text",
@@ -299,6 +311,8 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 last_updated: format::date(lang, data_date),
                 last_updated_iso: p.data_date.clone(),
                 next_update: next_update(site, lang, p)?,
+                next_update_lang: (!p.next_update.trim_start().starts_with("nightly"))
+                    .then_some(Lang::En.bcp47()),
                 keywords: p.keywords.clone(),
                 archives,
             };

@@ -20,6 +20,7 @@ struct MeasureSummary {
     status: String,
     status_class: &'static str,
     responsible: Vec<String>,
+    milestones: Vec<MilestoneView>,
     indicators: Vec<IndicatorView>,
 }
 
@@ -107,6 +108,23 @@ fn date(what: &str, s: &str) -> Result<chrono::NaiveDate, SiteError> {
     })
 }
 
+fn milestones(lang: Lang, m: &Measure) -> Result<Vec<MilestoneView>, SiteError> {
+    m.milestones
+        .iter()
+        .map(|ms| {
+            Ok(MilestoneView {
+                date: format::date(
+                    lang,
+                    date(&format!("measure {} milestone", m.id), &ms.date)?,
+                ),
+                date_iso: ms.date.clone(),
+                text: ms.text.get(lang).to_string(),
+                illustrative: ms.illustrative,
+            })
+        })
+        .collect()
+}
+
 fn indicators(
     site: &Site<'_>,
     lang: Lang,
@@ -142,6 +160,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                         .iter()
                         .map(|r| r.get(lang).to_string())
                         .collect(),
+                    milestones: milestones(lang, m)?,
                     indicators: indicators(site, lang, &m.indicators)?,
                 });
             }
@@ -192,18 +211,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
         let route = Route::Measure(measure_slug(m)?);
         let system = plan.system(&m.system);
         for lang in Lang::ALL {
-            let mut milestones = Vec::new();
-            for ms in &m.milestones {
-                milestones.push(MilestoneView {
-                    date: format::date(
-                        lang,
-                        date(&format!("measure {} milestone", m.id), &ms.date)?,
-                    ),
-                    date_iso: ms.date.clone(),
-                    text: ms.text.get(lang).to_string(),
-                    illustrative: ms.illustrative,
-                });
-            }
+            let milestones = milestones(lang, m)?;
             let neighbour = |i: usize| -> Result<Link, SiteError> {
                 let n = &plan.measures[i];
                 Ok(Link {
