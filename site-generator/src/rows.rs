@@ -26,6 +26,25 @@ pub const MEDICAL_WASTE: &str = "medical-waste";
 pub const CONSTRUCTION_WASTE: &str = "construction-waste";
 pub const LIVESTOCK_MANURE: &str = "livestock-manure";
 
+/// Every table whose rows [`crate::SiteInputs::tables`] must hold (the site reads no
+/// other rows; dataset pages need only the packages).
+pub const TABLES: [&str; 14] = [
+    ENTERPRISES,
+    OUTLETS,
+    TREATMENT_FACILITIES,
+    CEMS_DAILY,
+    EXCEEDANCES,
+    EMISSION_TOTALS,
+    SELF_MONITORING,
+    PLAN_INDICATORS,
+    VEHICLE_FLEETS,
+    SEWAGE_COMPLIANCE,
+    MSW_TREATMENT,
+    MEDICAL_WASTE,
+    CONSTRUCTION_WASTE,
+    LIVESTOCK_MANURE,
+];
+
 /// One raw row of a published table, as the pipeline wrote it.
 pub type RawRow = Map<String, Value>;
 

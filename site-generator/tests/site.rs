@@ -52,7 +52,7 @@ fn load_store(root: &Path) -> SiteInputs {
         archives.insert(entry.id.clone(), package.archives.clone());
         packages.insert(entry.id.clone(), package);
         let rows = dir.join(format!("{}.json", entry.id));
-        if rows.exists() {
+        if envgov_site::rows::TABLES.contains(&entry.id.as_str()) {
             tables.insert(entry.id.clone(), read_json(&rows));
         }
     }
