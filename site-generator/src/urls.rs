@@ -183,9 +183,14 @@ pub fn page(lang: Lang, route: &Route) -> String {
     }
 }
 
+/// The element id of a system's section on the plan page.
+pub fn plan_system_id(system: &Slug) -> String {
+    format!("system-{system}")
+}
+
 /// A system's section on the plan page.
 pub fn plan_system(lang: Lang, system: &Slug) -> String {
-    format!("{}#system-{system}", page(lang, &Route::Plan))
+    format!("{}#{}", page(lang, &Route::Plan), plan_system_id(system))
 }
 
 /// The page that offers the choice of language; also the `x-default` alternate.

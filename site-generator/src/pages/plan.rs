@@ -27,6 +27,7 @@ struct MeasureSummary {
 #[derive(Serialize)]
 struct SystemView {
     anchor: String,
+    href: String,
     name: String,
     heading: Option<String>,
     measures_in_text: bool,
@@ -165,7 +166,8 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 });
             }
             systems.push(SystemView {
-                anchor: format!("system-{}", system_slug(s)?),
+                anchor: urls::plan_system_id(&system_slug(s)?),
+                href: urls::plan_system(lang, &system_slug(s)?),
                 name: s.name.get(lang).to_string(),
                 heading: s.heading.as_ref().map(|h| h.get(lang).to_string()),
                 measures_in_text: s.measures_in_text,
