@@ -55,7 +55,15 @@ fn generate_then_nightly_publishes_datasets_and_a_report() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = envgov()
-        .args(["nightly", "--store", store, "--log-format", "json"])
+        .args([
+            "nightly",
+            "--store",
+            store,
+            "--log-format",
+            "json",
+            "--max-reject-rate",
+            "0.25",
+        ])
         .output()
         .unwrap();
     assert!(

@@ -343,7 +343,7 @@ mod tests {
     fn rejects_s_in_uscc_and_upper_cases_input() {
         assert!(matches!(
             check_uscc("91110105MA01ABSD5F"),
-            Err(IdError::Character { pos: 13, ch: 'S' })
+            Err(IdError::Character { pos: 15, ch: 'S' })
         ));
         assert_eq!(
             check_uscc("91110105ma01abcd5f").as_deref(),
