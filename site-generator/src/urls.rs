@@ -275,6 +275,14 @@ pub fn archive_datapackage(id: &Slug, date: &DateSlug) -> String {
     format!("/datasets/{id}/archive/{}/datapackage.json", date.as_str())
 }
 
+/// The CC BY 4.0 licence deed in a language (an external page).
+pub fn licence(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "https://creativecommons.org/licenses/by/4.0/deed.zh-hans",
+        Lang::En => "https://creativecommons.org/licenses/by/4.0/",
+    }
+}
+
 /// An absolute URL on the published origin (for formats that require one).
 pub fn absolute(origin: &str, path: &str) -> String {
     format!("{}{path}", origin.trim_end_matches('/'))

@@ -277,7 +277,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                         // CC BY 4.0 is named in the page's language; others as published.
                         Ok(if l.name == "CC-BY-4.0" {
                             Link {
-                                href: super::licence_url(lang).to_string(),
+                                href: urls::licence(lang).to_string(),
                                 text: site.t(lang, "footer.licence_name")?,
                             }
                         } else {

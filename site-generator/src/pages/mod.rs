@@ -153,14 +153,6 @@ pub fn pick<'x>(lang: Lang, zh: &'x str, en: &'x str) -> &'x str {
     }
 }
 
-/// The CC BY 4.0 deed in the page's language.
-pub fn licence_url(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => "https://creativecommons.org/licenses/by/4.0/deed.zh-hans",
-        Lang::En => "https://creativecommons.org/licenses/by/4.0/",
-    }
-}
-
 fn content_slug(slug: &str) -> Slug {
     Slug::new(slug).expect("content slugs are ASCII")
 }
@@ -269,7 +261,7 @@ impl<'a> Site<'a> {
             stylesheet: urls::stylesheet(),
             data_date: format::date(lang, self.data_date),
             data_date_iso: self.data_date.format("%Y-%m-%d").to_string(),
-            licence_url: licence_url(lang),
+            licence_url: urls::licence(lang),
             sample: true,
         })
     }

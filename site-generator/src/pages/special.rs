@@ -38,8 +38,8 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
         data_date_zh: format::date(Lang::Zh, site.data_date),
         data_date_en: format::date(Lang::En, site.data_date),
         data_date_iso: site.data_date.format("%Y-%m-%d").to_string(),
-        zh_licence: super::licence_url(Lang::Zh),
-        en_licence: super::licence_url(Lang::En),
+        zh_licence: urls::licence(Lang::Zh),
+        en_licence: urls::licence(Lang::En),
     };
     for (url, template) in [
         (urls::language_choice(), "language.html"),
