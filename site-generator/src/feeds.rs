@@ -190,7 +190,13 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                         ("multiple", &v.multiple),
                         ("standard", &v.standard),
                         ("source", &v.record_source),
-                        ("raw_key", &v.raw_key),
+                        (
+                            "raw_key",
+                            &match r.raw_line {
+                                Some(line) => format!("{}:{line}", r.raw_key),
+                                None => r.raw_key.to_string(),
+                            },
+                        ),
                     ],
                 )?,
             });
