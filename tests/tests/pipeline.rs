@@ -244,10 +244,18 @@ fn every_raw_record_is_accounted_for() {
     let store = LocalStore::new(&dir.0);
     fill(&store, &small_sample(true));
     // Deliveries outside the layout are not read, but listed: nothing goes unnoticed.
-    store.put("raw/noise-survey/2026-01-31/n.csv", b"a,b\n").unwrap();
+    store
+        .put("raw/noise-survey/2026-01-31/n.csv", b"a,b\n")
+        .unwrap();
     store.put("raw/msw/31-01-2026/msw.csv", b"a,b\n").unwrap();
     let report = nightly(&store).unwrap();
-    assert_eq!(report.unrecognised_raw_keys, vec!["raw/msw/31-01-2026/msw.csv", "raw/noise-survey/2026-01-31/n.csv"]);
+    assert_eq!(
+        report.unrecognised_raw_keys,
+        vec![
+            "raw/msw/31-01-2026/msw.csv",
+            "raw/noise-survey/2026-01-31/n.csv"
+        ]
+    );
     for (source, counts) in &report.sources {
         // Ragged rows with embedded newlines are not generated, so lines == records.
         assert_eq!(counts.read, count_raw_records(&store, source), "{source}");
@@ -274,11 +282,11 @@ fn every_raw_record_is_accounted_for() {
     assert_eq!(stored.sources, report.sources);
 }
 
+/// Every published object: datasets and the rendered site.
 fn datasets_snapshot(store: &dyn Store) -> BTreeMap<String, Vec<u8>> {
-    store
-        .list("datasets/")
-        .unwrap()
-        .into_iter()
+    let mut keys = store.list("datasets/").unwrap();
+    keys.extend(store.list("site/").unwrap());
+    keys.into_iter()
         .map(|k| {
             let b = store.get(&k).unwrap().unwrap();
             (k, b)
@@ -292,8 +300,22 @@ fn two_runs_over_the_same_raw_data_give_byte_identical_datasets() {
     let (sa, sb) = (LocalStore::new(&a.0), LocalStore::new(&b.0));
     fill(&sa, &small_sample(true));
     fill(&sb, &small_sample(true));
-    nightly(&sa).unwrap();
-    nightly(&sb).unwrap();
+    let (ra, rb) = (nightly(&sa).unwrap(), nightly(&sb).unwrap());
+    // The same data gives the same site release, made live by site/current.
+    let release = ra
+        .site_release
+        .clone()
+        .expect("the nightly run renders the site");
+    assert_eq!(rb.site_release.as_ref(), Some(&release));
+    assert_eq!(
+        sa.get("site/current").unwrap(),
+        Some(format!("{release}\n").into_bytes())
+    );
+    assert!(
+        sa.get(&format!("site/releases/{release}/zh/index.html"))
+            .unwrap()
+            .is_some()
+    );
     let (da, db) = (datasets_snapshot(&sa), datasets_snapshot(&sb));
     assert!(da.len() > 40);
     assert_eq!(da.keys().collect::<Vec<_>>(), db.keys().collect::<Vec<_>>());

@@ -84,6 +84,14 @@ enum Command {
         /// Generate the default sample data first when the store has no raw data.
         #[arg(long)]
         sample_if_empty: bool,
+        /// Publish the datasets only; do not render the site.
+        #[arg(long)]
+        no_site: bool,
+    },
+    /// Render the site alone from what is already published, and make it live.
+    Site {
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: PathBuf,
     },
     /// Serve the live site release (and the datasets) on 127.0.0.1 for preview.
     Serve {
@@ -251,6 +259,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             date,
             max_reject_rate,
             sample_if_empty,
+            no_site,
         } => {
             let store = LocalStore::new(store);
             if sample_if_empty && store.list("raw/")?.is_empty() {
@@ -262,6 +271,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 date,
                 max_reject_rate,
                 progress: Some(&bars),
+                render_site: !no_site,
             };
             let report = jobs::nightly(&store, &curated, &opts)?;
             bars.done();
@@ -271,6 +281,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.run_date,
                 report.datasets.len(),
                 store.describe()
+            );
+            if let Some(release) = &report.site_release {
+                println!(
+                    "site release {release} is live: preview it with `envgov serve --store {}`",
+                    store.describe()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Site { store } => {
+            let store = LocalStore::new(store);
+            let release = envgov_pipeline::release::publish(&store, &curated)?;
+            println!(
+                "site release {} is live: {} pages, {} files, {} bytes",
+                release.id, release.pages, release.files, release.bytes
             );
             Ok(ExitCode::SUCCESS)
         }

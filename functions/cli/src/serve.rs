@@ -48,21 +48,38 @@ pub fn resolve(store: &Path, release: &str, url_path: &str) -> Option<PathBuf> {
 }
 
 pub fn serve(store: &Path, port: u16) -> Result<()> {
-    let release = std::fs::read_to_string(store.join(layout::SITE_CURRENT_KEY))
-        .with_context(|| format!("no live release in {} (run `envgov nightly` first)", store.display()))?;
+    let release =
+        std::fs::read_to_string(store.join(layout::SITE_CURRENT_KEY)).with_context(|| {
+            format!(
+                "no live release in {} (run `envgov nightly` first)",
+                store.display()
+            )
+        })?;
     let release = release.trim().to_string();
     layout::check_segment(&release).context("site/current does not name a release")?;
-    let server = tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let addr = server.server_addr().to_ip().map(|a| a.to_string()).unwrap_or_default();
+    let server = tiny_http::Server::http(("127.0.0.1", port))
+        .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     println!("serving release {release} at http://{addr}/ (Ctrl-C to stop)");
     for request in server.incoming_requests() {
         let (status, file) = match resolve(store, &release, request.url()) {
             Some(f) => (200, f),
-            None => (404, store.join("site/releases").join(&release).join("404.html")),
+            None => (
+                404,
+                store.join("site/releases").join(&release).join("404.html"),
+            ),
         };
         let body = std::fs::read(&file).unwrap_or_else(|_| b"not found".to_vec());
-        let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], media_type(&file).as_bytes()).expect("valid header");
-        let response = tiny_http::Response::from_data(body).with_status_code(status).with_header(header);
+        let header =
+            tiny_http::Header::from_bytes(&b"Content-Type"[..], media_type(&file).as_bytes())
+                .expect("valid header");
+        let response = tiny_http::Response::from_data(body)
+            .with_status_code(status)
+            .with_header(header);
         if let Err(e) = request.respond(response) {
             tracing::warn!(error = %e, "response failed");
         }
@@ -83,8 +100,14 @@ mod tests {
         std::fs::write(dir.join("site/releases/r1/en/index.html"), "en").unwrap();
         std::fs::write(dir.join("datasets/x/x.csv"), "a").unwrap();
         std::fs::write(dir.join("raw/msw/secret.csv"), "s").unwrap();
-        assert_eq!(resolve(&dir, "r1", "/en/"), Some(dir.join("site/releases/r1/en/index.html")));
-        assert_eq!(resolve(&dir, "r1", "/datasets/x/x.csv?v=1"), Some(dir.join("datasets/x/x.csv")));
+        assert_eq!(
+            resolve(&dir, "r1", "/en/"),
+            Some(dir.join("site/releases/r1/en/index.html"))
+        );
+        assert_eq!(
+            resolve(&dir, "r1", "/datasets/x/x.csv?v=1"),
+            Some(dir.join("datasets/x/x.csv"))
+        );
         assert_eq!(resolve(&dir, "r1", "/../../raw/msw/secret.csv"), None);
         assert_eq!(resolve(&dir, "r1", "/%2e%2e/raw/msw/secret.csv"), None);
         assert_eq!(resolve(&dir, "r1", "/raw/msw/secret.csv"), None);

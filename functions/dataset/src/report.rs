@@ -43,12 +43,19 @@ pub struct RunReport {
     pub envgov_version: String,
     /// Dates whose raw files were validated in this run (history already validated is reused).
     pub validated_dates: Vec<String>,
+    /// Data dates of the raw files first seen in this run's date (from the ledger): what
+    /// "last night" brought. Unlike `validated_dates`, the same on a retry of the same night.
+    #[serde(default)]
+    pub new_data_dates: Vec<String>,
     /// Keys under `raw/` that do not follow `raw/{source}/{YYYY-MM-DD}/{file}`: not read,
     /// listed here so that nothing delivered goes unnoticed.
     #[serde(default)]
     pub unrecognised_raw_keys: Vec<String>,
     pub sources: BTreeMap<String, SourceCounts>,
     pub datasets: BTreeMap<String, u64>,
+    /// The site release this run made live, if it rendered the site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_release: Option<String>,
     pub reject_rate: f64,
     pub reject_rate_limit: f64,
     /// Wall-clock seconds per stage. The only non-deterministic part of a run's outputs,

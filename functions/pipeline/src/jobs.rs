@@ -84,6 +84,8 @@ pub struct NightlyOptions<'a> {
     /// Highest acceptable share of rejected records per source, among newly validated files.
     pub max_reject_rate: f64,
     pub progress: Option<&'a dyn Progress>,
+    /// Render the site and make it live after publishing the datasets.
+    pub render_site: bool,
 }
 
 impl Default for NightlyOptions<'_> {
@@ -92,6 +94,7 @@ impl Default for NightlyOptions<'_> {
             date: None,
             max_reject_rate: 0.05,
             progress: None,
+            render_site: true,
         }
     }
 }
@@ -377,6 +380,14 @@ pub fn nightly(
     }
     report.validated_dates = validated_dates.into_iter().collect();
     report.unrecognised_raw_keys = unrecognised;
+    report.new_data_dates = ledger
+        .files
+        .iter()
+        .filter(|(_, e)| e.first_seen_run == run)
+        .filter_map(|(k, _)| layout::parse_raw_key(k).ok().map(|(_, d, _)| d))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let (read, _, rejected) = report.totals();
     report.reject_rate = if read == 0 {
         0.0
@@ -442,6 +453,14 @@ pub fn nightly(
     }
     put_json(store, layout::CATALOGUE_KEY, &catalogue)?;
     timings.insert("publish".to_string(), t.elapsed().as_secs_f64());
+    if opts.render_site {
+        let t = Instant::now();
+        // The site reads this run's report (freshness of each source).
+        put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
+        let release = crate::release::publish(store, curated)?;
+        report.site_release = Some(release.id);
+        timings.insert("site".to_string(), t.elapsed().as_secs_f64());
+    }
     timings.insert("total".to_string(), started.elapsed().as_secs_f64());
     report.timings_s = timings;
     put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod jobs;
 pub mod ledger;
 pub mod publish;
+pub mod release;
 pub mod store;
 pub mod table;
 pub mod validate;

@@ -79,10 +79,7 @@ fn freshness(site: &Site<'_>, lang: Lang) -> Result<Option<Freshness>, SiteError
                 value: s.to_string(),
             })
     };
-    let validated = match (
-        report.validated_dates.first(),
-        report.validated_dates.last(),
-    ) {
+    let validated = match (report.new_data_dates.first(), report.new_data_dates.last()) {
         (Some(a), Some(b)) if a == b => date_text(a)?,
         (Some(a), Some(b)) => site.tf(
             lang,
@@ -92,7 +89,7 @@ fn freshness(site: &Site<'_>, lang: Lang) -> Result<Option<Freshness>, SiteError
                 ("to", &date_text(b)?),
                 (
                     "n",
-                    &format::integer(lang, report.validated_dates.len() as i64),
+                    &format::integer(lang, report.new_data_dates.len() as i64),
                 ),
             ],
         )?,
