@@ -1,4 +1,5 @@
-//! Storage: one trait over the bucket layout, with a local-folder and an in-memory backend.
+//! Storage: one trait over the bucket layout, with a local-folder and an in-memory backend
+//! here and the S3 backend in [`crate::s3`]; [`open_store`] picks one from a location.
 //!
 //! Stage: I/O edge. Everything else in the pipeline takes and returns values; only the job
 //! runner talks to a [`Store`]. Keys are `/`-separated and relative (`raw/cems/...`); the
@@ -19,6 +20,20 @@ pub enum StoreError {
     },
     #[error("invalid storage key {key:?}: {reason}")]
     BadKey { key: String, reason: &'static str },
+    /// An S3 operation failed after the SDK's own retries.
+    #[error("S3 {op} of {key} failed ({}): {message}", if *retryable { "retryable" } else { "not retryable" })]
+    S3 {
+        key: String,
+        /// The S3 operation (`GetObject`, `PutObject`, ...).
+        op: &'static str,
+        /// Throttling, a server error, a timeout or a connection failure: trying again later
+        /// may succeed. Access denied, a missing bucket or a bad request will not.
+        retryable: bool,
+        message: String,
+    },
+    /// A store location that cannot be opened (malformed `s3://` URL, no region, ...).
+    #[error("cannot open the store {location}: {message}")]
+    Config { location: String, message: String },
 }
 
 impl StoreError {
@@ -31,7 +46,8 @@ impl StoreError {
                     | std::io::ErrorKind::TimedOut
                     | std::io::ErrorKind::WouldBlock
             ),
-            StoreError::BadKey { .. } => false,
+            StoreError::BadKey { .. } | StoreError::Config { .. } => false,
+            StoreError::S3 { retryable, .. } => *retryable,
         }
     }
 }
@@ -46,11 +62,37 @@ pub trait Store: Send + Sync {
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
     /// Deletes an object; deleting a missing object is not an error.
     fn delete(&self, key: &str) -> Result<(), StoreError>;
-    /// A human-readable description (`/path/to/store`, `memory`).
+    /// A human-readable description (`/path/to/store`, `memory`, `s3://bucket/prefix`).
     fn describe(&self) -> String;
+
+    /// Writes an object whose sha256 (lowercase hex) the caller has already computed, so
+    /// that [`Store::stored_hash`] can later tell whether the content changed without reading
+    /// it back. S3 keeps the hash in user metadata (`x-amz-meta-sha256`).
+    fn put_with_hash(&self, key: &str, bytes: &[u8], sha256_hex: &str) -> Result<(), StoreError> {
+        let _ = sha256_hex;
+        self.put(key, bytes)
+    }
+
+    /// The sha256 (lowercase hex) of an object's content, `Ok(None)` when it does not exist
+    /// or (S3) was written without a recorded hash. The default reads and hashes the object.
+    fn stored_hash(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(key)?
+            .map(|bytes| crate::ledger::sha256_hex(&bytes)))
+    }
 }
 
-fn check_key(key: &str) -> Result<(), StoreError> {
+/// Opens a store from a location: `s3://BUCKET[/PREFIX]` is an [`crate::s3::S3Store`] (see
+/// its blocking rules), anything else a [`LocalStore`] rooted at that folder.
+pub fn open_store(location: &str) -> Result<Box<dyn Store>, StoreError> {
+    if location.starts_with("s3://") {
+        Ok(Box::new(crate::s3::S3Store::open(location)?))
+    } else {
+        Ok(Box::new(LocalStore::new(location)))
+    }
+}
+
+pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
     let bad = |reason| {
         Err(StoreError::BadKey {
             key: key.to_string(),
@@ -188,7 +230,10 @@ impl Store for LocalStore {
     }
 
     fn describe(&self) -> String {
-        std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone()).display().to_string()
+        std::fs::canonicalize(&self.root)
+            .unwrap_or_else(|_| self.root.clone())
+            .display()
+            .to_string()
     }
 }
 
@@ -262,6 +307,14 @@ mod tests {
         assert_eq!(store.list("raw/").unwrap(), vec!["raw/a/2026-01-02/y.csv"]);
         assert!(store.put("../escape", b"x").is_err());
         assert!(store.get("raw//x").is_err());
+        assert_eq!(store.stored_hash("raw/a/2026-01-01/x.csv").unwrap(), None);
+        let hash = crate::ledger::sha256_hex(b"2");
+        assert_eq!(
+            store.stored_hash("raw/a/2026-01-02/y.csv").unwrap(),
+            Some(hash.clone())
+        );
+        store.put_with_hash("site/current", b"2", &hash).unwrap();
+        assert_eq!(store.stored_hash("site/current").unwrap(), Some(hash));
     }
 
     #[test]
