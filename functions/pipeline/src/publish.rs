@@ -136,7 +136,12 @@ pub fn render(
             Format::Parquet => parquet.clone(),
         };
         resources.push(Resource {
-            profile: if format == Format::Csv { "tabular-data-resource" } else { "data-resource" }.into(),
+            profile: if format == Format::Csv {
+                "tabular-data-resource"
+            } else {
+                "data-resource"
+            }
+            .into(),
             name: format!("{}-{}", def.id, format.extension()),
             path: name.clone(),
             format: format.extension().into(),
