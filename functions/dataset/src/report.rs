@@ -56,6 +56,13 @@ pub struct RunReport {
     /// The site release this run made live, if it rendered the site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_release: Option<String>,
+    /// Site objects uploaded (new or changed content) and skipped (same content hash).
+    #[serde(default)]
+    pub site_uploaded: u64,
+    #[serde(default)]
+    pub site_uploaded_bytes: u64,
+    #[serde(default)]
+    pub site_skipped: u64,
     pub reject_rate: f64,
     pub reject_rate_limit: f64,
     /// Wall-clock seconds per stage. The only non-deterministic part of a run's outputs,

@@ -459,6 +459,9 @@ pub fn nightly(
         put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
         let release = crate::release::publish(store, curated)?;
         report.site_release = Some(release.id);
+        report.site_uploaded = release.uploaded as u64;
+        report.site_uploaded_bytes = release.uploaded_bytes;
+        report.site_skipped = release.skipped as u64;
         timings.insert("site".to_string(), t.elapsed().as_secs_f64());
     }
     timings.insert("total".to_string(), started.elapsed().as_secs_f64());

@@ -43,6 +43,11 @@ pub struct Release {
     pub pages: usize,
     pub files: usize,
     pub bytes: u64,
+    /// Objects written because their content was new or changed, and their bytes.
+    pub uploaded: usize,
+    pub uploaded_bytes: u64,
+    /// Objects already stored with the same content hash (not uploaded again).
+    pub skipped: usize,
 }
 
 fn json<T: for<'de> serde::Deserialize<'de>>(store: &dyn Store, key: &str) -> Result<T, JobError> {
@@ -124,25 +129,37 @@ pub fn publish(store: &dyn Store, curated: &Curated) -> Result<Release, JobError
     let (id, files) = render(store, curated)?;
     let prefix =
         layout::site_release_prefix(&id).map_err(|e| JobError::Definition(e.to_string()))?;
-    let mut bytes = 0u64;
+    let (mut bytes, mut uploaded, mut uploaded_bytes, mut skipped) = (0u64, 0usize, 0u64, 0usize);
     for (path, content) in &files {
         if path.split('/').any(|s| layout::check_segment(s).is_err()) {
             return Err(JobError::Definition(format!(
                 "rendered path {path:?} is not a safe key"
             )));
         }
-        store.put(&format!("{prefix}{path}"), content)?;
         bytes += content.len() as u64;
+        // Content hashes, not timestamps or sizes, decide what is uploaded again.
+        let key = format!("{prefix}{path}");
+        let sha = crate::ledger::sha256_hex(content);
+        if store.stored_hash(&key)?.as_deref() == Some(sha.as_str()) {
+            skipped += 1;
+            continue;
+        }
+        store.put_with_hash(&key, content, &sha)?;
+        uploaded += 1;
+        uploaded_bytes += content.len() as u64;
     }
     // Only now, with every file in place, does the release go live.
     store.put(layout::SITE_CURRENT_KEY, format!("{id}\n").as_bytes())?;
     let pages = files.iter().filter(|(p, _)| p.ends_with(".html")).count();
-    tracing::info!(release = %id, pages, files = files.len(), bytes, "site release published");
+    tracing::info!(release = %id, pages, files = files.len(), bytes, uploaded, uploaded_bytes, skipped, "site release published");
     Ok(Release {
         id,
         pages,
         files: files.len(),
         bytes,
+        uploaded,
+        uploaded_bytes,
+        skipped,
     })
 }
 
