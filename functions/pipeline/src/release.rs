@@ -61,11 +61,12 @@ fn json<T: for<'de> serde::Deserialize<'de>>(store: &dyn Store, key: &str) -> Re
     })
 }
 
+/// A rendered site: relative paths and their bytes.
+pub type SiteFiles = Vec<(String, Vec<u8>)>;
+
 /// Reads the published datasets and renders the site (pure apart from the reads).
-pub fn render(
-    store: &dyn Store,
-    curated: &Curated,
-) -> Result<(String, Vec<(String, Vec<u8>)>), JobError> {
+/// Returns the release id and the files.
+pub fn render(store: &dyn Store, curated: &Curated) -> Result<(String, SiteFiles), JobError> {
     let catalogue: Catalogue = json(store, layout::CATALOGUE_KEY)?;
     let mut packages = BTreeMap::new();
     let mut tables = BTreeMap::new();
