@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use envgov_curated::Curated;
 use envgov_dataset::{Source, layout};
 use envgov_pipeline::jobs::{self, NightlyOptions, Progress};
-use envgov_pipeline::store::{LocalStore, Store};
+use envgov_pipeline::store::{Store, open_store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -39,8 +39,9 @@ enum Command {
     /// Generate deterministic, realistic sample raw data into the store's raw/ folder.
     Generate {
         /// The store folder (laid out like the S3 bucket).
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
         #[arg(long, default_value = DEFAULT_STORE)]
-        store: PathBuf,
+        store: String,
         /// Number of key polluting units.
         #[arg(long, default_value_t = 300)]
         units: usize,
@@ -68,13 +69,15 @@ enum Command {
         /// The delivery date (default: from the path, else today's date is NOT assumed).
         #[arg(long)]
         date: Option<NaiveDate>,
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
         #[arg(long, default_value = DEFAULT_STORE)]
-        store: PathBuf,
+        store: String,
     },
     /// Run the nightly job: ingest, validate, aggregate and publish datasets.
     Nightly {
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
         #[arg(long, default_value = DEFAULT_STORE)]
-        store: PathBuf,
+        store: String,
         /// The run date; default: the latest date that has raw data.
         #[arg(long)]
         date: Option<NaiveDate>,
@@ -90,8 +93,9 @@ enum Command {
     },
     /// Render the site alone from what is already published, and make it live.
     Site {
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
         #[arg(long, default_value = DEFAULT_STORE)]
-        store: PathBuf,
+        store: String,
     },
     /// Serve the live site release (and the datasets) on 127.0.0.1 for preview.
     Serve {
@@ -181,7 +185,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             seed,
             clean,
         } => {
-            let store = LocalStore::new(store);
+            let store = open_store(&store)?;
+            let store: &dyn Store = store.as_ref();
             let mut config = envgov_sample_data::SampleConfig {
                 units,
                 days,
@@ -192,7 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if clean {
                 config.defects = envgov_sample_data::DefectRates::none();
             }
-            let n = generate(&store, &config)?;
+            let n = generate(store, &config)?;
             eprintln!("wrote {n} raw files to {}", store.describe());
             Ok(ExitCode::SUCCESS)
         }
@@ -205,7 +210,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if files.is_empty() {
                 bail!("give at least one file to check");
             }
-            let store = LocalStore::new(store);
+            let store = open_store(&store)?;
+            let store: &dyn Store = store.as_ref();
             let mut failed = false;
             for path in files {
                 let bytes =
@@ -228,7 +234,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     (None, Some((_, d, _))) => d.parse().context("date in path")?,
                     (None, None) => bail!("cannot tell the delivery date of {shown}: give --date"),
                 };
-                let registry = jobs::registry_on(&store, date)?;
+                let registry = jobs::registry_on(store, date)?;
                 let checked = jobs::check_file(&shown, source, date, &bytes, &curated, &registry);
                 let c = &checked.result.counts;
                 println!(
@@ -261,10 +267,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sample_if_empty,
             no_site,
         } => {
-            let store = LocalStore::new(store);
+            let store = open_store(&store)?;
+            let store: &dyn Store = store.as_ref();
             if sample_if_empty && store.list("raw/")?.is_empty() {
                 tracing::info!(store = %store.describe(), "store has no raw data: generating the default sample");
-                generate(&store, &envgov_sample_data::SampleConfig::default())?;
+                generate(store, &envgov_sample_data::SampleConfig::default())?;
             }
             let bars = Bars::new();
             let opts = NightlyOptions {
@@ -273,7 +280,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 progress: Some(&bars),
                 render_site: !no_site,
             };
-            let report = jobs::nightly(&store, &curated, &opts)?;
+            let report = jobs::nightly(store, &curated, &opts)?;
             bars.done();
             let (read, accepted, rejected) = report.totals();
             println!(
@@ -291,8 +298,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Site { store } => {
-            let store = LocalStore::new(store);
-            let release = envgov_pipeline::release::publish(&store, &curated)?;
+            let store = open_store(&store)?;
+            let store: &dyn Store = store.as_ref();
+            let release = envgov_pipeline::release::publish(store, &curated)?;
             println!(
                 "site release {} is live: {} pages, {} files, {} bytes",
                 release.id, release.pages, release.files, release.bytes
