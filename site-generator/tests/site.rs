@@ -608,28 +608,3 @@ fn a_content_page_in_one_language_fails_the_build() {
     let err = build(&inputs, curated()).unwrap_err();
     assert!(err.to_string().contains("contact.en.md"), "{err}");
 }
-
-/// Renders a whole published store and reports the page count and the time taken:
-/// `ENVGOV_STORE=store cargo test -p envgov-site --release --test site -- --ignored --nocapture`.
-#[test]
-#[ignore = "needs a published store: set ENVGOV_STORE"]
-fn renders_a_published_store() {
-    let root = PathBuf::from(std::env::var_os("ENVGOV_STORE").expect("set ENVGOV_STORE"));
-    let started = std::time::Instant::now();
-    let inputs = load_store(&root);
-    let loaded = started.elapsed();
-    let files = build(&inputs, curated()).unwrap_or_else(|e| panic!("build failed: {e}"));
-    let built = started.elapsed() - loaded;
-    keep(&files);
-    let html = files.iter().filter(|(p, _)| p.ends_with(".html")).count();
-    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
-    eprintln!(
-        "{}: {} units, {} files ({html} HTML pages, {} MB); load {:.2?}, build {:.2?}",
-        root.display(),
-        inputs.tables["enterprises"].len(),
-        files.len(),
-        bytes / 1_000_000,
-        loaded,
-        built
-    );
-}

@@ -687,28 +687,3 @@ fn a_kind_with_zero_rate_is_never_forced() {
     assert_eq!(ledger.get("msw/treated_exceeds_received"), 0);
     assert!(ledger.get("cems/bad_crc") >= 1);
 }
-
-/// Times the default configuration: `cargo test -p envgov-sample-data -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn default_config_timing() {
-    let config = SampleConfig::default();
-    let started = std::time::Instant::now();
-    let (mut n, mut bytes) = (0u64, 0u64);
-    let ledger = generate(&config, &mut |_, b| {
-        n += 1;
-        bytes += b.len() as u64;
-    });
-    let elapsed = started.elapsed();
-    println!(
-        "default config: {n} files, {:.1} MB, {} defects, {:.2?} ({:.2?} per day)",
-        bytes as f64 / 1e6,
-        ledger.total(),
-        elapsed,
-        elapsed / config.days
-    );
-    for k in DEFECT_KINDS {
-        assert!(ledger.get(k.key) >= 1, "{}", k.key);
-    }
-    println!("{}", serde_json::to_string_pretty(&ledger).unwrap());
-}
