@@ -8,6 +8,7 @@ pub mod ids;
 pub mod lang;
 pub mod layout;
 pub mod manifest;
+pub mod raw_headers;
 pub mod report;
 pub mod source;
 

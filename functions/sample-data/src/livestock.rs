@@ -12,21 +12,7 @@ use crate::table::{CsvText, TextEncoding, num};
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 
-pub(crate) const HEADER: [&str; 13] = [
-    "统一社会信用代码",
-    "养殖场名称",
-    "区",
-    "畜种",
-    "存栏量",
-    "粪污处理设施配套",
-    "设施正常运行",
-    "粪污产生量(t)",
-    "还田利用量(t)",
-    "有机肥利用量(t)",
-    "能源化利用量(t)",
-    "委托第三方处理",
-    "第三方处理量(t)",
-];
+pub(crate) const HEADER: [&str; 13] = envgov_dataset::raw_headers::LIVESTOCK;
 
 /// Beijing keeps a few hundred large-scale farms; small samples still list this many.
 const MIN_FARMS: usize = 80;

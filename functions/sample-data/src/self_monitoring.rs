@@ -17,22 +17,7 @@ use envgov_curated::Standard;
 use envgov_dataset::ids::Medium;
 use rand::Rng;
 
-pub(crate) const HEADER: [&str; 14] = [
-    "统一社会信用代码",
-    "企业名称",
-    "监测点位",
-    "监测时间",
-    "监测项目",
-    "监测结果",
-    "标准限值",
-    "单位",
-    "是否达标",
-    "超标倍数",
-    "执行标准",
-    "排放去向",
-    "排放方式",
-    "未监测原因",
-];
+pub(crate) const HEADER: [&str; 14] = envgov_dataset::raw_headers::SELF_MONITORING;
 
 const KINDS: [&str; 6] = [
     SM_RAGGED_ROW,

@@ -11,17 +11,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use rand::Rng;
 use std::collections::BTreeSet;
 
-pub(crate) const HEADER: [&str; 9] = [
-    "运营单位统一社会信用代码",
-    "运营单位名称",
-    "行业",
-    "车辆编号",
-    "燃料类型",
-    "排放阶段",
-    "检验日期",
-    "检验方法",
-    "检验结果",
-];
+pub(crate) const HEADER: [&str; 9] = envgov_dataset::raw_headers::VEHICLES;
 
 const KINDS: [&str; 4] = [
     VEH_MALFORMED_USCC,

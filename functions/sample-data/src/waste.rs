@@ -14,44 +14,10 @@ use crate::world::World;
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 
-pub(crate) const SEWAGE_HEADER: [&str; 11] = [
-    "统一社会信用代码",
-    "污水处理厂名称",
-    "日期",
-    "执行标准",
-    "处理水量(m3/d)",
-    "化学需氧量(mg/L)",
-    "五日生化需氧量(mg/L)",
-    "悬浮物(mg/L)",
-    "氨氮(mg/L)",
-    "总氮(mg/L)",
-    "总磷(mg/L)",
-];
-pub(crate) const MSW_HEADER: [&str; 7] = [
-    "统一社会信用代码",
-    "设施名称",
-    "日期",
-    "处理方式",
-    "进场量(t)",
-    "无害化处理量(t)",
-    "资源化产品量(t)",
-];
-pub(crate) const MEDICAL_HEADER: [&str; 5] = [
-    "区",
-    "日期",
-    "处置单位统一社会信用代码",
-    "收集量(t)",
-    "处置量(t)",
-];
-pub(crate) const CONSTRUCTION_HEADER: [&str; 7] = [
-    "统一社会信用代码",
-    "设施名称",
-    "区",
-    "日期",
-    "进场量(t)",
-    "再生产品量(t)",
-    "再生产品类型",
-];
+pub(crate) const SEWAGE_HEADER: [&str; 11] = envgov_dataset::raw_headers::SEWAGE;
+pub(crate) const MSW_HEADER: [&str; 7] = envgov_dataset::raw_headers::MSW;
+pub(crate) const MEDICAL_HEADER: [&str; 5] = envgov_dataset::raw_headers::MEDICAL_WASTE;
+pub(crate) const CONSTRUCTION_HEADER: [&str; 7] = envgov_dataset::raw_headers::CONSTRUCTION_WASTE;
 
 /// The pollutants of `sewage.csv`, in column order.
 const SEWAGE_POLLUTANTS: [&str; 6] = ["w01018", "w01017", "w01012", "w21003", "w21001", "w21011"];

@@ -8,7 +8,7 @@
 use super::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table, round};
 use envgov_dataset::report::FileCounts;
-use envgov_dataset::{Source, ids};
+use envgov_dataset::{Source, ids, raw_headers};
 use std::collections::BTreeMap;
 
 /// A CSV source's header and accepted-row schema.
@@ -26,22 +26,7 @@ macro_rules! schema {
 }
 
 const SELF_MONITORING: Spec = Spec {
-    headers: &[
-        "统一社会信用代码",
-        "企业名称",
-        "监测点位",
-        "监测时间",
-        "监测项目",
-        "监测结果",
-        "标准限值",
-        "单位",
-        "是否达标",
-        "超标倍数",
-        "执行标准",
-        "排放去向",
-        "排放方式",
-        "未监测原因",
-    ],
+    headers: &raw_headers::SELF_MONITORING,
     schema: schema!(
         "uscc": Str, "enterprise_name": Str, "district": Str, "outlet": Str, "sampled_at": Str, "date": Str,
         "pollutant": Str, "item_zh": Str, "result": F64, "detected": Bool, "not_monitored_reason": Str,
@@ -53,17 +38,7 @@ const SELF_MONITORING: Spec = Spec {
 };
 
 const VEHICLES: Spec = Spec {
-    headers: &[
-        "运营单位统一社会信用代码",
-        "运营单位名称",
-        "行业",
-        "车辆编号",
-        "燃料类型",
-        "排放阶段",
-        "检验日期",
-        "检验方法",
-        "检验结果",
-    ],
+    headers: &raw_headers::VEHICLES,
     schema: schema!(
         "operator_uscc": Str, "operator_name": Str, "sector": Str, "vehicle_id": Str, "fuel": Str,
         "emission_stage": Str, "inspection_date": Str, "inspection_method": Str, "inspection_passed": Bool,
@@ -71,19 +46,7 @@ const VEHICLES: Spec = Spec {
 };
 
 const SEWAGE: Spec = Spec {
-    headers: &[
-        "统一社会信用代码",
-        "污水处理厂名称",
-        "日期",
-        "执行标准",
-        "处理水量(m3/d)",
-        "化学需氧量(mg/L)",
-        "五日生化需氧量(mg/L)",
-        "悬浮物(mg/L)",
-        "氨氮(mg/L)",
-        "总氮(mg/L)",
-        "总磷(mg/L)",
-    ],
+    headers: &raw_headers::SEWAGE,
     schema: schema!(
         "uscc": Str, "plant_name": Str, "date": Str, "standard": Str, "flow_m3_d": F64, "cod_mg_l": F64,
         "bod5_mg_l": F64, "ss_mg_l": F64, "nh3n_mg_l": F64, "tn_mg_l": F64, "tp_mg_l": F64,
@@ -91,62 +54,26 @@ const SEWAGE: Spec = Spec {
 };
 
 const MSW: Spec = Spec {
-    headers: &[
-        "统一社会信用代码",
-        "设施名称",
-        "日期",
-        "处理方式",
-        "进场量(t)",
-        "无害化处理量(t)",
-        "资源化产品量(t)",
-    ],
+    headers: &raw_headers::MSW,
     schema: schema!(
         "uscc": Str, "facility_name": Str, "date": Str, "method": Str, "received_t": F64, "harmless_t": F64, "products_t": F64,
     ),
 };
 
 const MEDICAL_WASTE: Spec = Spec {
-    headers: &[
-        "区",
-        "日期",
-        "处置单位统一社会信用代码",
-        "收集量(t)",
-        "处置量(t)",
-    ],
+    headers: &raw_headers::MEDICAL_WASTE,
     schema: schema!("district": Str, "date": Str, "treatment_uscc": Str, "collected_t": F64, "treated_t": F64),
 };
 
 const CONSTRUCTION_WASTE: Spec = Spec {
-    headers: &[
-        "统一社会信用代码",
-        "设施名称",
-        "区",
-        "日期",
-        "进场量(t)",
-        "再生产品量(t)",
-        "再生产品类型",
-    ],
+    headers: &raw_headers::CONSTRUCTION_WASTE,
     schema: schema!(
         "uscc": Str, "facility_name": Str, "district": Str, "date": Str, "received_t": F64, "recycled_products_t": F64, "product_type": Str,
     ),
 };
 
 const LIVESTOCK: Spec = Spec {
-    headers: &[
-        "统一社会信用代码",
-        "养殖场名称",
-        "区",
-        "畜种",
-        "存栏量",
-        "粪污处理设施配套",
-        "设施正常运行",
-        "粪污产生量(t)",
-        "还田利用量(t)",
-        "有机肥利用量(t)",
-        "能源化利用量(t)",
-        "委托第三方处理",
-        "第三方处理量(t)",
-    ],
+    headers: &raw_headers::LIVESTOCK,
     schema: schema!(
         "uscc": Str, "farm_name": Str, "district": Str, "snapshot_date": Str, "species": Str, "herd": I64,
         "pig_equivalents": F64, "facilities_equipped": Bool, "facilities_operating": Bool, "manure_produced_t": F64,
