@@ -90,12 +90,16 @@ enum Command {
         /// Publish the datasets only; do not render the site.
         #[arg(long)]
         no_site: bool,
+        #[command(flatten)]
+        release: ReleaseArgs,
     },
     /// Render the site alone from what is already published, and make it live.
     Site {
         /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
         #[arg(long, default_value = DEFAULT_STORE)]
         store: String,
+        #[command(flatten)]
+        release: ReleaseArgs,
     },
     /// Serve the live site release (and the datasets) on 127.0.0.1 for preview.
     Serve {
@@ -105,6 +109,23 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+}
+
+/// How a site release is published (flags, or the same environment as the Lambda function).
+#[derive(clap::Args, Debug, Clone)]
+struct ReleaseArgs {
+    /// The public origin of the site, for absolute URLs (sitemap, feeds, calendars, citations).
+    #[arg(long, env = "ENVGOV_SITE_ORIGIN")]
+    site_origin: Option<String>,
+}
+
+impl ReleaseArgs {
+    fn options(&self) -> envgov_pipeline::release::ReleaseOptions {
+        envgov_pipeline::release::ReleaseOptions {
+            site_origin: self.site_origin.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 struct Bars {
@@ -266,6 +287,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             max_reject_rate,
             sample_if_empty,
             no_site,
+            release,
         } => {
             let store = open_store(&store)?;
             let store: &dyn Store = store.as_ref();
@@ -279,6 +301,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 max_reject_rate,
                 progress: Some(&bars),
                 render_site: !no_site,
+                release: release.options(),
             };
             let report = jobs::nightly(store, &curated, &opts)?;
             bars.done();
@@ -297,10 +320,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Site { store } => {
+        Command::Site { store, release } => {
             let store = open_store(&store)?;
             let store: &dyn Store = store.as_ref();
-            let release = envgov_pipeline::release::publish(store, &curated)?;
+            let release = envgov_pipeline::release::publish(store, &curated, &release.options())?;
             println!(
                 "site release {} is live: {} pages, {} files, {} bytes",
                 release.id, release.pages, release.files, release.bytes

@@ -86,6 +86,8 @@ pub struct NightlyOptions<'a> {
     pub progress: Option<&'a dyn Progress>,
     /// Render the site and make it live after publishing the datasets.
     pub render_site: bool,
+    /// How the site release is published.
+    pub release: crate::release::ReleaseOptions,
 }
 
 impl Default for NightlyOptions<'_> {
@@ -95,6 +97,7 @@ impl Default for NightlyOptions<'_> {
             max_reject_rate: 0.05,
             progress: None,
             render_site: true,
+            release: Default::default(),
         }
     }
 }
@@ -457,7 +460,7 @@ pub fn nightly(
         let t = Instant::now();
         // The site reads this run's report (freshness of each source).
         put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
-        let release = crate::release::publish(store, curated)?;
+        let release = crate::release::publish(store, curated, &opts.release)?;
         report.site_release = Some(release.id);
         report.site_uploaded = release.uploaded as u64;
         report.site_uploaded_bytes = release.uploaded_bytes;

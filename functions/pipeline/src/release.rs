@@ -61,12 +61,29 @@ fn json<T: for<'de> serde::Deserialize<'de>>(store: &dyn Store, key: &str) -> Re
     })
 }
 
+/// How a site release is published. The CLI takes these from flags, the Lambda function
+/// from its environment (`ENVGOV_SITE_ORIGIN`, `ENVGOV_RELEASES_TO_KEEP`, `ENVGOV_KVS_ARN`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    /// The public origin (`https://envgov.example.org`) for absolute URLs in the sitemap,
+    /// feeds, calendars and citations; `None` uses the site generator's default.
+    pub site_origin: Option<String>,
+    /// How many releases to keep besides the live one; `None` keeps every release.
+    pub releases_to_keep: Option<usize>,
+    /// A CloudFront KeyValueStore whose `site/current` entry mirrors the pointer.
+    pub kvs_arn: Option<String>,
+}
+
 /// A rendered site: relative paths and their bytes.
 pub type SiteFiles = Vec<(String, Vec<u8>)>;
 
 /// Reads the published datasets and renders the site (pure apart from the reads).
 /// Returns the release id and the files.
-pub fn render(store: &dyn Store, curated: &Curated) -> Result<(String, SiteFiles), JobError> {
+pub fn render(
+    store: &dyn Store,
+    curated: &Curated,
+    options: &ReleaseOptions,
+) -> Result<(String, SiteFiles), JobError> {
     let catalogue: Catalogue = json(store, layout::CATALOGUE_KEY)?;
     let mut packages = BTreeMap::new();
     let mut tables = BTreeMap::new();
@@ -109,7 +126,13 @@ pub fn render(store: &dyn Store, curated: &Curated) -> Result<(String, SiteFiles
         content,
         report,
     };
-    let files = envgov_site::build(&inputs, curated)
+    let site_options = match &options.site_origin {
+        Some(origin) => envgov_site::SiteOptions {
+            origin: origin.clone(),
+        },
+        None => envgov_site::SiteOptions::default(),
+    };
+    let files = envgov_site::build_with(&inputs, curated, &site_options)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let mut hash = Sha256::new();
     for (path, bytes) in &files {
@@ -126,8 +149,12 @@ pub fn render(store: &dyn Store, curated: &Curated) -> Result<(String, SiteFiles
 }
 
 /// Renders the site, uploads the release completely, then switches `site/current` to it.
-pub fn publish(store: &dyn Store, curated: &Curated) -> Result<Release, JobError> {
-    let (id, files) = render(store, curated)?;
+pub fn publish(
+    store: &dyn Store,
+    curated: &Curated,
+    options: &ReleaseOptions,
+) -> Result<Release, JobError> {
+    let (id, files) = render(store, curated, options)?;
     let prefix =
         layout::site_release_prefix(&id).map_err(|e| JobError::Definition(e.to_string()))?;
     let (mut bytes, mut uploaded, mut uploaded_bytes, mut skipped) = (0u64, 0usize, 0u64, 0usize);
