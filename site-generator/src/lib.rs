@@ -36,8 +36,11 @@ use envgov_dataset::report::RunReport;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The stylesheet, the site's only asset.
+/// The stylesheet.
 const STYLESHEET: &str = include_str!("../assets/site.css");
+
+/// The search page's script (progressive enhancement; see `pages::search`).
+const SEARCH_SCRIPT: &str = include_str!("../assets/search.js");
 
 /// Everything the site is built from, besides the curated tables.
 #[derive(Debug, Clone)]
@@ -117,6 +120,7 @@ pub fn build_with(
     pages::sectors::render(&site, &mut out)?;
     pages::datasets::render(&site, &mut out)?;
     pages::content::render(&site, &mut out)?;
+    pages::search::render(&site, &mut out)?;
 
     let events = curated
         .open_days
@@ -142,5 +146,6 @@ pub fn build_with(
     feeds::render(&site, &mut out)?;
     sitemap::render(&mut out, &options.origin, &inputs.data_date)?;
     out.add(&urls::stylesheet(), STYLESHEET.as_bytes().to_vec())?;
+    out.add(&urls::search_script(), SEARCH_SCRIPT.as_bytes().to_vec())?;
     Ok(out.into_files())
 }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// The embedded templates, by name.
-pub const TEMPLATES: [(&str, &str); 19] = [
+pub const TEMPLATES: [(&str, &str); 20] = [
     ("base.html", include_str!("../templates/base.html")),
     ("language.html", include_str!("../templates/language.html")),
     ("404.html", include_str!("../templates/404.html")),
@@ -41,6 +41,7 @@ pub const TEMPLATES: [(&str, &str); 19] = [
     ("measure.html", include_str!("../templates/measure.html")),
     ("sectors.html", include_str!("../templates/sectors.html")),
     ("sector.html", include_str!("../templates/sector.html")),
+    ("search.html", include_str!("../templates/search.html")),
     (
         "exceedances.html",
         include_str!("../templates/exceedances.html"),

@@ -151,6 +151,8 @@ pub enum Route {
     Dataset(Slug),
     /// A markdown page from `content/` (`methodology`, `about`, `contact`).
     Content(Slug),
+    /// Search of the units by name, credit code or permit number.
+    Search,
 }
 
 /// The path of a page in a language.
@@ -180,6 +182,7 @@ pub fn page(lang: Lang, route: &Route) -> String {
         Route::Datasets => format!("/{l}/datasets/index.html"),
         Route::Dataset(id) => format!("/{l}/datasets/{id}.html"),
         Route::Content(slug) => format!("/{l}/{slug}.html"),
+        Route::Search => format!("/{l}/search/index.html"),
     }
 }
 
@@ -212,6 +215,16 @@ pub fn robots() -> String {
 
 pub fn stylesheet() -> String {
     "/assets/site.css".to_string()
+}
+
+/// The search page's script (the page itself works without it).
+pub fn search_script() -> String {
+    "/assets/search.js".to_string()
+}
+
+/// The search index of a language: one entry per unit.
+pub fn search_index(lang: Lang) -> String {
+    format!("/{}/search/index.json", lang.code())
 }
 
 /// The Atom feeds of a language.

@@ -519,8 +519,16 @@ fn xss_payloads_render_as_text() {
     assert!(unit.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     // Every rendered page, feed, calendar and sitemap; the CSV downloads keep the data as
     // published (a spreadsheet does not run markup).
+    // The search pages load the site's one script, by that exact tag; no other script.
+    let search_tag = r#"<script src="/assets/search.js" defer></script>"#;
     for (path, bytes) in site().iter().filter(|(p, _)| !p.ends_with(".csv")) {
         let text = String::from_utf8_lossy(bytes);
+        let text = if path.ends_with("/search/index.html") {
+            assert_eq!(text.matches(search_tag).count(), 1, "{path}");
+            text.replace(search_tag, "")
+        } else {
+            text.into_owned()
+        };
         assert!(!text.contains("<script"), "{path}: <script");
         assert!(!text.contains("<img src=x"), "{path}: <img src=x");
         assert!(
@@ -607,4 +615,33 @@ fn a_content_page_in_one_language_fails_the_build() {
         .retain(|p| !(p.slug == "contact" && p.lang == envgov_dataset::Lang::En));
     let err = build(&inputs, curated()).unwrap_err();
     assert!(err.to_string().contains("contact.en.md"), "{err}");
+}
+
+#[test]
+fn search_indexes_list_every_unit_with_its_codes_and_page() {
+    let inputs = inputs();
+    let enterprises = &inputs.tables["enterprises"];
+    for (lang, name_col, other_col) in [("zh", "name_zh", "name_en"), ("en", "name_en", "name_zh")]
+    {
+        let index: serde_json::Value =
+            serde_json::from_str(text(&format!("{lang}/search/index.json"))).unwrap();
+        let units = index["units"].as_array().unwrap();
+        assert_eq!(units.len(), enterprises.len(), "{lang}");
+        for row in enterprises {
+            let uscc = row["uscc"].as_str().unwrap();
+            let entry = units
+                .iter()
+                .find(|u| u["c"] == uscc)
+                .unwrap_or_else(|| panic!("{lang}: {uscc} not in the index"));
+            assert_eq!(entry["p"], row["permit_no"], "{uscc}");
+            assert_eq!(entry["n"], row[name_col], "{uscc}");
+            assert_eq!(entry["a"], row[other_col], "{uscc}");
+            let page = format!("/{lang}/enterprises/{uscc}.html");
+            assert_eq!(entry["u"], page.as_str());
+            assert!(site().contains_key(&page[1..]), "{page} is not rendered");
+        }
+        let html = text(&format!("{lang}/search/index.html"));
+        assert!(html.contains(r#"<input id="search-q" name="q" type="search""#));
+        assert!(html.contains(&format!(r#"data-index="/{lang}/search/index.json""#)));
+    }
 }

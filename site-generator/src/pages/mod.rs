@@ -13,6 +13,7 @@ pub mod exceedances;
 pub mod home;
 pub mod open_days;
 pub mod plan;
+pub mod search;
 pub mod sectors;
 pub mod special;
 
@@ -116,6 +117,7 @@ enum Section {
     Sectors,
     Datasets,
     Content(String),
+    Search,
 }
 
 fn section(route: &Route) -> Section {
@@ -135,6 +137,7 @@ fn section(route: &Route) -> Section {
         | Route::ExceedancesByPeriod(_) => Section::Exceedances,
         Route::Datasets | Route::Dataset(_) => Section::Datasets,
         Route::Content(slug) => Section::Content(slug.as_str().to_string()),
+        Route::Search => Section::Search,
     }
 }
 
@@ -184,7 +187,7 @@ impl<'a> Site<'a> {
         breadcrumbs: Vec<Link>,
     ) -> Result<Layout, SiteError> {
         let current = section(route);
-        let nav_items: [(Route, &str, Section); 8] = [
+        let nav_items: [(Route, &str, Section); 9] = [
             (Route::Home, "nav.home", Section::Home),
             (Route::Enterprises, "nav.enterprises", Section::Enterprises),
             (Route::Exceedances, "nav.exceedances", Section::Exceedances),
@@ -197,6 +200,7 @@ impl<'a> Site<'a> {
                 "nav.methodology",
                 Section::Content("methodology".into()),
             ),
+            (Route::Search, "nav.search", Section::Search),
         ];
         let mut nav = Vec::with_capacity(nav_items.len());
         for (r, key, s) in nav_items {
