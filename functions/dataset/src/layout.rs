@@ -5,6 +5,7 @@
 //! validated/{source}/date={YYYY-MM-DD}/part.parquet typed, Hive-style partitions
 //! rejects/{source}/date={YYYY-MM-DD}/rejects.csv    file, line, field, value, reason
 //! runs/{YYYY-MM-DD}/report.json                     row accounting of a run
+//! runs/ingest/{source}/{YYYY-MM-DD}/{file}.json     the ingest report on one raw file
 //! datasets/{id}/{id}.csv|.parquet|.json             latest: the stable URL
 //! datasets/{id}/datapackage.json                    schema, licence, sources, hashes
 //! datasets/{id}/archive/{YYYY-MM-DD}/...            immutable dated snapshot
@@ -134,6 +135,16 @@ pub fn run_report_key(date: &str) -> Result<String, BadSegment> {
     Ok(format!("runs/{}/report.json", check_date(date)?))
 }
 
+/// The ingest function's report on one delivered raw file, readable by its provider:
+/// `runs/ingest/{source}/{YYYY-MM-DD}/{file}.json` for `raw/{source}/{YYYY-MM-DD}/{file}`.
+pub fn ingest_report_key(source: Source, date: &str, file: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "runs/ingest/{source}/{}/{}.json",
+        check_date(date)?,
+        check_segment(file)?
+    ))
+}
+
 /// The ledger of raw files: sha256, size and first-seen run for every raw key.
 pub const RAW_LEDGER_KEY: &str = "runs/raw-ledger.json";
 
@@ -220,6 +231,16 @@ mod tests {
         );
         assert!(parse_raw_key("raw/cems/2026-1-31/x").is_err());
         assert!(parse_raw_key("raw/nope/2026-01-31/x").is_err());
+    }
+
+    #[test]
+    fn ingest_report_keys_mirror_raw_keys() {
+        assert_eq!(
+            ingest_report_key(Source::Msw, "2026-01-31", "msw.csv").unwrap(),
+            "runs/ingest/msw/2026-01-31/msw.csv.json"
+        );
+        assert!(ingest_report_key(Source::Msw, "2026-1-31", "msw.csv").is_err());
+        assert!(ingest_report_key(Source::Msw, "2026-01-31", "../x").is_err());
     }
 
     #[test]

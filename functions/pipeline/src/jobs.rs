@@ -198,8 +198,10 @@ fn rejects_table(rejections: &[Rejection]) -> Table {
 }
 
 /// Validates (or reuses) one source's partition for one date. Returns its manifest, and
-/// whether it was validated in this run.
-fn validate_partition(
+/// whether it was validated in this run. The partition is reused when its manifest lists
+/// exactly `keys` with the sha256 that `ledger` records for them. The ingest function calls
+/// this too (with a ledger of the bytes it just read), so both write the same partitions.
+pub fn validate_partition(
     store: &dyn Store,
     source: Source,
     date: NaiveDate,

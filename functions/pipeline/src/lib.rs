@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod ledger;
 pub mod publish;
 pub mod release;
+pub mod routed;
 pub mod s3;
 pub mod store;
 pub mod table;

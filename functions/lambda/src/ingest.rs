@@ -1,0 +1,473 @@
+//! Ingest of one raw delivery: the work of the `envgov-ingest` function, over a [`Store`].
+//!
+//! Stage: orchestration (the I/O edge), like `envgov_pipeline::jobs`. For a delivered key
+//! `raw/{source}/{date}/{file}` it
+//!
+//! 1. reads every raw file of that source and date (a partition is made of all of them),
+//!    and refuses evidence that changed since it was first seen (the nightly ledger
+//!    `runs/raw-ledger.json`, or this file's earlier ingest report);
+//! 2. validates the partition with `jobs::validate_partition`, the very function the nightly
+//!    run uses, against the registry in force on that date: the same validated partition,
+//!    rejects and manifest. The manifest records each raw file's sha256, so the nightly run
+//!    reuses the partition only while its raw files are unchanged, and a partition whose
+//!    manifest already matches is not rewritten at all;
+//! 3. writes the per-file report `runs/ingest/{source}/{date}/{file}.json` (sha256, size,
+//!    arrival time, counts, reasons and the first rejections), built only from what the
+//!    partition holds, so it is the same whichever of ingest or nightly validated first.
+//!
+//! Delivery semantics: events come at least once and Lambda retries. Every output is a
+//! deterministic function of the raw files (the arrival time is the event's object-creation
+//! time, and the first report's time is kept), so a redelivered event rewrites nothing.
+//!
+//! The ledger stays the nightly run's alone (one writer, reserved concurrency 1): concurrent
+//! ingest invocations updating one shared JSON object would lose each other's entries, and
+//! the ledger's `first_seen_run` means "the night that first saw the file". Ingest reads
+//! it to refuse changed evidence and records its own sighting in the per-file report.
+//!
+//! Invocation errors: storage failures are errors (`Retryable.Storage`; Lambda retries, then
+//! the dead-letter queue). Data problems are a successful invocation whose report says
+//! `rejected` or `invalid-key`: retrying cannot fix a delivery, and an error would bury the
+//! answer the provider needs in a dead-letter queue they cannot read. The one exception is
+//! changed evidence (`InvalidData.ChangedRawFile`), an integrity breach that must raise the
+//! ingest alarm, not a data-quality verdict.
+
+use crate::error::FunctionError;
+use crate::events::EventError;
+use chrono::NaiveDate;
+use envgov_curated::Curated;
+use envgov_dataset::Source;
+use envgov_dataset::layout;
+use envgov_dataset::report::FileCounts;
+use envgov_pipeline::jobs::{self, JobError, PartitionManifest};
+use envgov_pipeline::ledger::{ChangedRawFile, RawLedger, sha256_hex};
+use envgov_pipeline::store::Store;
+use envgov_pipeline::validate::Context;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How many rejections a per-file report lists; all of them are in the rejects CSV.
+pub const REPORT_REJECTIONS: usize = 100;
+
+/// The verdict on one delivered file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every record accepted.
+    Accepted,
+    /// Some records rejected (see `rejections` and the rejects CSV).
+    PartiallyRejected,
+    /// Nothing accepted: the file could not be read, or every record was rejected.
+    Rejected,
+}
+
+/// One rejection as the provider reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedRejection {
+    pub line: u64,
+    pub field: String,
+    pub value: String,
+    pub reason_code: String,
+    pub reason: String,
+    pub scope: String,
+}
+
+/// `runs/ingest/{source}/{date}/{file}.json`: what happened to one delivered file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestReport {
+    pub key: String,
+    pub source: Source,
+    pub date: String,
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// When the file arrived (the S3 event's object-creation time), as first recorded.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub arrived_at: Option<String>,
+    pub status: Status,
+    pub encoding: String,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub warnings: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub file_error: Option<String>,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// The first [`REPORT_REJECTIONS`] rejections, in file order.
+    pub rejections: Vec<ReportedRejection>,
+    /// Where every rejection of the partition is (filter on `raw_key`).
+    pub rejects_key: String,
+    pub validated_key: String,
+    pub validator_version: u32,
+}
+
+/// The result of ingesting one key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The file was validated (now or earlier); its report is at `report_key`.
+    Ingested {
+        report_key: String,
+        report: Box<IngestReport>,
+        /// Whether the partition was (re)validated by this call.
+        validated: bool,
+    },
+    /// The key does not follow `raw/{source}/{YYYY-MM-DD}/{file}`: nothing was read or
+    /// written (the nightly report lists such keys under `unrecognised_raw_keys`).
+    InvalidKey { key: String, reason: String },
+}
+
+impl Outcome {
+    /// A compact JSON summary, the function's response for this key.
+    pub fn summary(&self) -> serde_json::Value {
+        match self {
+            Outcome::Ingested {
+                report_key,
+                report,
+                validated,
+            } => serde_json::json!({
+                "key": report.key,
+                "outcome": report.status,
+                "read": report.read,
+                "accepted": report.accepted,
+                "rejected": report.rejected,
+                "sha256": report.sha256,
+                "report": report_key,
+                "partition_validated": validated,
+            }),
+            Outcome::InvalidKey { key, reason } => serde_json::json!({
+                "key": key,
+                "outcome": "invalid-key",
+                "message": format!(
+                    "{key:?} is not a raw delivery: {reason}; deliver files as raw/{{source}}/{{YYYY-MM-DD}}/{{file}} (file names: ASCII letters, digits, '-', '_', '.')"
+                ),
+            }),
+        }
+    }
+}
+
+fn corrupt(key: &str, message: impl Into<String>) -> JobError {
+    JobError::Corrupt {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+fn get_json<T: for<'de> Deserialize<'de>>(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Option<T>, JobError> {
+    match store.get(key)? {
+        None => Ok(None),
+        Some(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| corrupt(key, e.to_string())),
+    }
+}
+
+/// Ingests one delivered key. `arrived_at` is the event's object-creation time.
+pub fn ingest(
+    store: &dyn Store,
+    curated: &Curated,
+    key: &str,
+    arrived_at: Option<&str>,
+) -> Result<Outcome, FunctionError> {
+    let invalid = |reason: String| {
+        Ok(Outcome::InvalidKey {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    let (source, date_text, file) = match layout::parse_raw_key(key) {
+        Ok(parts) => parts,
+        Err(e) => return invalid(e.reason.to_string()),
+    };
+    let Some(date) = NaiveDate::parse_from_str(&date_text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m-%d").to_string() == date_text)
+    else {
+        return invalid(format!("{date_text} is not a calendar date"));
+    };
+    let partition_prefix = format!("{}{date_text}/", layout::raw_prefix(source));
+    // The partition: every well-formed raw file of this source and date, in key order
+    // (the order the nightly run validates them in).
+    let keys: Vec<String> = store
+        .list(&partition_prefix)?
+        .into_iter()
+        .filter(|k| layout::parse_raw_key(k).is_ok())
+        .collect();
+    if !keys.iter().any(|k| k == key) {
+        // S3 is strongly consistent and evidence cannot be deleted: the event names an
+        // object of another bucket or store than this function reads.
+        return Err(EventError(format!(
+            "{key} is not in the store {}: does the event come from the evidence bucket the function is configured with?",
+            store.describe()
+        ))
+        .into());
+    }
+
+    // Refuse changed evidence; a fresh ledger of the bytes read now decides reuse.
+    let recorded: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let report_key = layout::ingest_report_key(source, &date_text, &file)
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    let previous: Option<IngestReport> = get_json(store, &report_key)?;
+    let mut now = RawLedger::default();
+    let mut delivered = None;
+    for k in &keys {
+        let bytes = store
+            .get(k)?
+            .ok_or_else(|| corrupt(k, "listed but missing"))?;
+        let sha = sha256_hex(&bytes);
+        if let Some(e) = recorded.files.get(k)
+            && e.sha256 != sha
+        {
+            return Err(JobError::from(ChangedRawFile {
+                key: k.clone(),
+                recorded: e.sha256.clone(),
+                now: sha,
+                first_seen_run: e.first_seen_run.clone(),
+            })
+            .into());
+        }
+        if k == key {
+            if let Some(p) = &previous
+                && p.sha256 != sha
+            {
+                return Err(JobError::from(ChangedRawFile {
+                    key: k.clone(),
+                    recorded: p.sha256.clone(),
+                    now: sha,
+                    first_seen_run: format!(
+                        "ingest at {}",
+                        p.arrived_at.as_deref().unwrap_or("an unknown time")
+                    ),
+                })
+                .into());
+            }
+            delivered = Some((sha.clone(), bytes.len() as u64));
+        }
+        now.record(k, &bytes, &date_text).map_err(JobError::from)?;
+    }
+    let (sha256, bytes) = delivered.expect("the key is in the partition");
+
+    // The registry in force: the latest validated one on or before the date (before it,
+    // for the registry itself), as the nightly run uses.
+    let registry_date = if source == Source::Enterprises {
+        date.pred_opt().unwrap_or(date)
+    } else {
+        date
+    };
+    let registry = jobs::registry_on(store, registry_date)?;
+    let ctx = Context {
+        curated,
+        registry: &registry,
+        date,
+    };
+    let mut by_reason = BTreeMap::new();
+    let (manifest, validated) =
+        jobs::validate_partition(store, source, date, &keys, ctx, &now, &mut by_reason)?;
+    if validated {
+        tracing::info!(key, source = %source, date = %date_text, files = keys.len(), "partition validated");
+    } else {
+        tracing::info!(key, source = %source, date = %date_text, "partition already validated from these raw files; reused");
+    }
+
+    let report = build_report(
+        store,
+        &manifest,
+        key,
+        (source, &date_text, &file),
+        (&sha256, bytes),
+        previous
+            .as_ref()
+            .and_then(|p| p.arrived_at.clone())
+            .or(arrived_at.map(str::to_string)),
+    )?;
+    let mut json = serde_json::to_vec_pretty(&report).expect("serialisable");
+    json.push(b'\n');
+    if store.get(&report_key)?.as_deref() != Some(json.as_slice()) {
+        store.put(&report_key, &json)?;
+    }
+    Ok(Outcome::Ingested {
+        report_key,
+        report: Box::new(report),
+        validated,
+    })
+}
+
+/// The per-file report, from the partition's manifest and rejects CSV only.
+fn build_report(
+    store: &dyn Store,
+    manifest: &PartitionManifest,
+    key: &str,
+    (source, date, file): (Source, &str, &str),
+    (sha256, bytes): (&str, u64),
+    arrived_at: Option<String>,
+) -> Result<IngestReport, JobError> {
+    let manifest_key = layout::validated_manifest_key(source, date).expect("checked date");
+    let counts: &FileCounts = manifest
+        .files
+        .iter()
+        .find(|f| f.key == key)
+        .ok_or_else(|| corrupt(&manifest_key, format!("does not list {key}")))?;
+    let rejects_key = layout::rejects_key(source, date).expect("checked date");
+    let mut rejections = Vec::new();
+    let mut rejected_by_reason = BTreeMap::new();
+    if let Some(csv_bytes) = store.get(&rejects_key)? {
+        let text = csv_bytes
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(&csv_bytes);
+        let mut reader = csv::ReaderBuilder::new().from_reader(text);
+        let headers = reader
+            .headers()
+            .map_err(|e| corrupt(&rejects_key, e.to_string()))?
+            .clone();
+        let column = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| corrupt(&rejects_key, format!("no {name} column")))
+        };
+        let [raw_key, line, field, value, code, reason, scope] = [
+            "raw_key",
+            "line",
+            "field",
+            "value",
+            "reason_code",
+            "reason",
+            "scope",
+        ]
+        .map(column);
+        let (raw_key, line, field, value, code, reason, scope) =
+            (raw_key?, line?, field?, value?, code?, reason?, scope?);
+        for record in reader.records() {
+            let r = record.map_err(|e| corrupt(&rejects_key, e.to_string()))?;
+            if r.get(raw_key) != Some(key) {
+                continue;
+            }
+            let cell = |i: usize| r.get(i).unwrap_or("").to_string();
+            *rejected_by_reason.entry(cell(code)).or_insert(0u64) += 1;
+            if rejections.len() < REPORT_REJECTIONS {
+                rejections.push(ReportedRejection {
+                    line: cell(line)
+                        .parse()
+                        .map_err(|_| corrupt(&rejects_key, "a line number is not a number"))?,
+                    field: cell(field),
+                    value: cell(value),
+                    reason_code: cell(code),
+                    reason: cell(reason),
+                    scope: cell(scope),
+                });
+            }
+        }
+    }
+    let status = if counts.rejected == 0 && counts.file_error.is_none() {
+        Status::Accepted
+    } else if counts.accepted == 0 {
+        Status::Rejected
+    } else {
+        Status::PartiallyRejected
+    };
+    Ok(IngestReport {
+        key: key.to_string(),
+        source,
+        date: date.to_string(),
+        file: file.to_string(),
+        sha256: sha256.to_string(),
+        bytes,
+        arrived_at,
+        status,
+        encoding: counts.encoding.clone(),
+        read: counts.read,
+        accepted: counts.accepted,
+        rejected: counts.rejected,
+        warnings: counts.warnings,
+        file_error: counts.file_error.clone(),
+        rejected_by_reason,
+        rejections,
+        rejects_key,
+        validated_key: layout::validated_key(source, date).expect("checked date"),
+        validator_version: manifest.validator_version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envgov_pipeline::store::MemoryStore;
+
+    const MSW_HEADER: &str =
+        "统一社会信用代码,设施名称,日期,处理方式,进场量(t),无害化处理量(t),资源化产品量(t)\n";
+
+    fn curated() -> Curated {
+        Curated::load().expect("curated tables")
+    }
+
+    #[test]
+    fn a_key_outside_the_layout_is_an_invalid_outcome_that_touches_nothing() {
+        let store = MemoryStore::new();
+        let c = curated();
+        for key in [
+            "datasets/x/x.csv",
+            "raw/unknown-source/2026-01-31/a.csv",
+            "raw/msw/2026-02-30/msw.csv",
+            "raw/msw/2026-01-31/sub/msw.csv",
+            "raw/msw/2026-01-31/a b.csv",
+        ] {
+            let outcome = ingest(&store, &c, key, None).unwrap();
+            assert!(
+                matches!(&outcome, Outcome::InvalidKey { key: k, .. } if k == key),
+                "{key}: {outcome:?}"
+            );
+            assert_eq!(outcome.summary()["outcome"], "invalid-key");
+        }
+        assert!(store.list("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_object_is_an_invalid_event() {
+        let store = MemoryStore::new();
+        let err = ingest(&store, &curated(), "raw/msw/2026-01-31/msw.csv", None).unwrap_err();
+        assert_eq!(err.error_type(), "InvalidEvent", "{err}");
+    }
+
+    #[test]
+    fn a_changed_delivery_is_refused_and_the_first_report_kept() {
+        let store = MemoryStore::new();
+        let c = curated();
+        let key = "raw/msw/2026-01-31/msw.csv";
+        store.put(key, MSW_HEADER.as_bytes()).unwrap();
+        let first = ingest(&store, &c, key, Some("2026-02-01T00:00:00Z")).unwrap();
+        let Outcome::Ingested { report_key, .. } = &first else {
+            panic!("{first:?}")
+        };
+        let report_bytes = store.get(report_key).unwrap().unwrap();
+        store
+            .put(
+                key,
+                format!("{MSW_HEADER}x,y,2026-01-31,焚烧,1,1,0\n").as_bytes(),
+            )
+            .unwrap();
+        let err = ingest(&store, &c, key, Some("2026-02-01T01:00:00Z")).unwrap_err();
+        assert_eq!(err.error_type(), "InvalidData.ChangedRawFile", "{err}");
+        assert_eq!(store.get(report_key).unwrap().unwrap(), report_bytes);
+    }
+
+    #[test]
+    fn the_first_arrival_time_is_kept_on_redelivery() {
+        let store = MemoryStore::new();
+        let c = curated();
+        let key = "raw/msw/2026-01-31/msw.csv";
+        store.put(key, MSW_HEADER.as_bytes()).unwrap();
+        ingest(&store, &c, key, Some("2026-02-01T00:00:00Z")).unwrap();
+        let Outcome::Ingested {
+            report, validated, ..
+        } = ingest(&store, &c, key, Some("2026-02-01T05:00:00Z")).unwrap()
+        else {
+            panic!("not ingested")
+        };
+        assert_eq!(report.arrived_at.as_deref(), Some("2026-02-01T00:00:00Z"));
+        assert!(!validated, "an unchanged partition is not validated again");
+        assert_eq!(report.read, 0);
+        assert_eq!(report.status, Status::Accepted);
+    }
+}
