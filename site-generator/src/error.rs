@@ -68,6 +68,8 @@ pub enum SiteError {
     BadDate { what: String, value: String },
 
     /// Two outputs would be written to the same path.
+    #[error("chart {chart}: {message}")]
+    Chart { chart: String, message: String },
     #[error("two outputs would be written to {0}")]
     DuplicatePath(String),
 }

@@ -10,6 +10,7 @@
 //! [`urls`]; UI strings come from `i18n/{zh,en}.toml`; templates are embedded from
 //! `templates/` and rendered by minijinja in strict mode with HTML auto-escaping.
 
+mod charts;
 pub mod content;
 mod downloads;
 mod error;

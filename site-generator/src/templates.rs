@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// The embedded templates, by name.
-pub const TEMPLATES: [(&str, &str); 20] = [
+pub const TEMPLATES: [(&str, &str); 21] = [
     ("base.html", include_str!("../templates/base.html")),
     ("language.html", include_str!("../templates/language.html")),
     ("404.html", include_str!("../templates/404.html")),
@@ -42,6 +42,7 @@ pub const TEMPLATES: [(&str, &str); 20] = [
     ("sectors.html", include_str!("../templates/sectors.html")),
     ("sector.html", include_str!("../templates/sector.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("chart.html", include_str!("../templates/chart.html")),
     (
         "exceedances.html",
         include_str!("../templates/exceedances.html"),

@@ -217,6 +217,11 @@ pub fn stylesheet() -> String {
     "/assets/site.css".to_string()
 }
 
+/// A chart's files (`svg`, `csv`) in a language.
+pub fn chart(lang: Lang, id: &str, extension: &str) -> String {
+    format!("/{}/charts/{id}.{extension}", lang.code())
+}
+
 /// The search page's script (the page itself works without it).
 pub fn search_script() -> String {
     "/assets/search.js".to_string()

@@ -649,3 +649,79 @@ fn search_indexes_list_every_unit_with_its_codes_and_page() {
         assert!(html.contains(&format!(r#"data-index="/{lang}/search/index.json""#)));
     }
 }
+
+#[test]
+fn charts_have_text_alternatives_and_the_csv_of_exactly_the_data_drawn() {
+    let inputs = inputs();
+    // Exceedances per day, counted here from the published register rows.
+    let mut per_day: BTreeMap<String, u64> = BTreeMap::new();
+    for row in &inputs.tables["exceedances"] {
+        *per_day
+            .entry(row["date"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let year = &inputs.data_date[..4];
+    let csv = text("en/charts/exceedances-by-day.csv");
+    let mut lines = csv.trim_start_matches('\u{feff}').split("\r\n");
+    assert_eq!(lines.next(), Some("Date,Exceedances (count)"));
+    let drawn: Vec<(&str, u64)> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (d, n) = l.split_once(',').unwrap();
+            (d, n.parse().unwrap())
+        })
+        .collect();
+    // One bar per day from 1 January to the data date, zero days included.
+    assert_eq!(drawn.first().unwrap().0, format!("{year}-01-01"));
+    assert_eq!(drawn.last().unwrap().0, inputs.data_date);
+    for (day, n) in &drawn {
+        assert_eq!(*n, per_day.get(*day).copied().unwrap_or(0), "{day}");
+    }
+    assert_eq!(
+        drawn.iter().map(|d| d.1).sum::<u64>(),
+        inputs.tables["exceedances"].len() as u64
+    );
+
+    for (page, chart) in [
+        ("exceedances/index.html", "exceedances-by-day"),
+        ("plan/index.html", "plan-rate-indicators"),
+        ("sectors/vehicles.html", "fleet-electrification"),
+    ] {
+        for lang in ["zh", "en"] {
+            let html = text(&format!("{lang}/{page}"));
+            let svg_href = format!("/{lang}/charts/{chart}.svg");
+            let csv_href = format!("/{lang}/charts/{chart}.csv");
+            assert!(
+                html.contains(&format!("<img src=\"{svg_href}\"")),
+                "{lang}/{page}"
+            );
+            assert!(
+                html.contains(&format!("<a href=\"{csv_href}\"")),
+                "{lang}/{page}"
+            );
+            // The figure carries a non-empty alt and the data as a table.
+            let figure = html.split("<figure class=\"chart\"").nth(1).unwrap();
+            let alt = figure
+                .split("alt=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            assert!(alt.chars().count() > 10, "{lang}/{page}: alt {alt:?}");
+            assert!(figure.contains("<table>"));
+            let svg = text(&svg_href[1..]);
+            assert!(svg.contains("<title id=\"chart-title\">") && svg.contains("<desc"));
+            // As many table rows as CSV rows.
+            let csv_rows = text(&csv_href[1..]).trim_end().split("\r\n").count() - 1;
+            let table = figure
+                .split("<tbody>")
+                .nth(1)
+                .unwrap()
+                .split("</tbody>")
+                .next()
+                .unwrap();
+            assert_eq!(table.matches("<tr>").count(), csv_rows, "{lang}/{page}");
+        }
+    }
+}

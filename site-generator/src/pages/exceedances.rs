@@ -3,6 +3,7 @@
 //! pollutant and period.
 
 use super::{ExceedanceView, FilterLink, Site};
+use crate::charts::{self, BarChart, ChartView};
 use crate::output::Output;
 use crate::registry::sort_exceedances;
 use crate::rows::{EXCEEDANCES, Exceedance};
@@ -28,6 +29,8 @@ struct RegisterPage {
     rows: Vec<ExceedanceView>,
     feed_href: String,
     dataset_href: String,
+    /// Exceedances by day (by month over long periods), on the unfiltered register.
+    chart: Option<ChartView>,
 }
 
 enum Filter<'s> {
@@ -145,7 +148,16 @@ fn register(
                 site.crumbs(lang, &[])?,
             ),
         };
+        let chart = match filter {
+            Filter::All => Some(charts::render(
+                out,
+                lang,
+                &by_day_chart(site, lang, &rows)?,
+            )?),
+            _ => None,
+        };
         let page = RegisterPage {
+            chart,
             summary: summary.clone(),
             filtered: what.is_some(),
             all_href: urls::page(lang, &Route::Exceedances),
@@ -169,6 +181,121 @@ fn register(
         )?;
     }
     Ok(())
+}
+
+/// Longest period drawn day by day; longer ones are drawn by month.
+const MAX_DAYS_BY_DAY: i64 = 62;
+
+/// Exceedances per day (or month) of the data year up to the data date, zeros included.
+fn by_day_chart(
+    site: &Site<'_>,
+    lang: Lang,
+    rows: &[&Exceedance<'_>],
+) -> Result<BarChart, SiteError> {
+    use chrono::Datelike;
+    let to = site.data_date;
+    let from = to.with_ordinal(1).expect("1 January exists");
+    let by_month = (to - from).num_days() + 1 > MAX_DAYS_BY_DAY;
+    let key = |d: chrono::NaiveDate| -> chrono::NaiveDate {
+        if by_month {
+            d.with_day(1).expect("day 1 exists")
+        } else {
+            d
+        }
+    };
+    let mut counts: std::collections::BTreeMap<chrono::NaiveDate, u64> = Default::default();
+    let mut d = from;
+    while d <= to {
+        counts.entry(key(d)).or_insert(0);
+        d = d.succ_opt().expect("dates go on");
+    }
+    for r in rows {
+        let date = format::parse_date(r.date).ok_or_else(|| SiteError::BadDate {
+            what: "exceedance date".into(),
+            value: r.date.to_string(),
+        })?;
+        if let Some(c) = counts.get_mut(&key(date)) {
+            *c += 1;
+        }
+    }
+    let label = |d: chrono::NaiveDate| {
+        if by_month {
+            d.format("%Y-%m").to_string()
+        } else {
+            d.format("%m-%d").to_string()
+        }
+    };
+    let total: u64 = counts.values().sum();
+    let (max_day, max) = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(d, c)| (*d, *c))
+        .unwrap_or((to, 0));
+    let from_s = format::date(lang, from);
+    let to_s = format::date(lang, to);
+    let summary = if total == 0 {
+        site.tf(
+            lang,
+            "chart.exceedances_none",
+            &[("from", &from_s), ("to", &to_s)],
+        )?
+    } else {
+        let max_day = if by_month {
+            format::month(lang, max_day)
+        } else {
+            format::date(lang, max_day)
+        };
+        site.tf(
+            lang,
+            "chart.exceedances_summary",
+            &[
+                ("n", &format::integer(lang, total as i64)),
+                ("from", &from_s),
+                ("to", &to_s),
+                ("max", &format::integer(lang, max as i64)),
+                ("max_day", &max_day),
+            ],
+        )?
+    };
+    let bars: Vec<(String, f64, String)> = counts
+        .iter()
+        .map(|(d, c)| {
+            (
+                if by_month {
+                    label(*d)
+                } else {
+                    d.format("%Y-%m-%d").to_string()
+                },
+                *c as f64,
+                format::integer(lang, *c as i64),
+            )
+        })
+        .collect();
+    let every = (bars.len() / 10).max(1);
+    // The axis shows month-day; the CSV and the table the full date.
+    let mut chart = BarChart {
+        id: "exceedances-by-day",
+        title: site.t(
+            lang,
+            if by_month {
+                "chart.exceedances_month_title"
+            } else {
+                "chart.exceedances_title"
+            },
+        )?,
+        summary,
+        category_axis: site.t(lang, if by_month { "chart.month" } else { "chart.day" })?,
+        value_axis: site.t(lang, "chart.exceedances_axis")?,
+        category_column: site.t(lang, if by_month { "chart.month" } else { "chart.day" })?,
+        value_column: site.t(lang, "chart.exceedances_axis")?,
+        bars,
+        horizontal: false,
+        min_top: 0.0,
+        label_every: every,
+        axis_labels: None,
+    };
+    chart.axis_labels = Some(counts.keys().map(|d| label(*d)).collect());
+    Ok(chart)
 }
 
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {

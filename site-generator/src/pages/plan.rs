@@ -4,6 +4,7 @@
 //! labelled as such.
 
 use super::{IndicatorView, Link, Site};
+use crate::charts::{self, BarChart, ChartView};
 use crate::output::Output;
 use crate::urls::{self, Route, Slug};
 use crate::{SiteError, format};
@@ -49,6 +50,8 @@ struct PlanPage {
     systems: Vec<SystemView>,
     indicators: Vec<IndicatorView>,
     dataset_href: String,
+    /// The rate indicators with values, as a bar chart.
+    chart: Option<ChartView>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +78,54 @@ struct MeasurePage {
     indicators: Vec<IndicatorView>,
     previous: Option<Link>,
     next: Option<Link>,
+}
+
+/// The plan's rate indicators that have a published value, in percent, in plan order.
+fn rates_chart(site: &Site<'_>, lang: Lang, ids: &[String]) -> Result<Option<BarChart>, SiteError> {
+    let mut bars = Vec::new();
+    let mut period = None;
+    for id in ids {
+        let Some(row) = site.indicator_value(id) else {
+            continue;
+        };
+        let (Some(v), "ratio") = (row.value, row.unit) else {
+            continue;
+        };
+        let view = site.indicator_view(lang, id)?;
+        period = period.or(view.period.clone());
+        bars.push((view.name, v * 100.0, format::percent(lang, v)));
+    }
+    let Some((low, high)) = charts::extremes(&bars) else {
+        return Ok(None);
+    };
+    let summary = site.tf(
+        lang,
+        "chart.rates_summary",
+        &[
+            ("low", &low.2),
+            ("low_name", &low.0),
+            ("high", &high.2),
+            ("high_name", &high.0),
+        ],
+    )?;
+    Ok(Some(BarChart {
+        id: "plan-rate-indicators",
+        title: site.tf(
+            lang,
+            "chart.rates_title",
+            &[("period", period.as_deref().unwrap_or(""))],
+        )?,
+        summary,
+        category_axis: site.t(lang, "chart.indicator")?,
+        value_axis: site.t(lang, "chart.share_axis")?,
+        category_column: site.t(lang, "chart.indicator")?,
+        value_column: site.t(lang, "chart.share_axis")?,
+        bars,
+        horizontal: true,
+        min_top: 100.0,
+        label_every: 1,
+        axis_labels: None,
+    }))
 }
 
 fn numeral(lang: Lang, m: &Measure, index: usize) -> String {
@@ -191,6 +242,9 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
             status_note: info.status_note.get(lang).to_string(),
             statuses_illustrative: info.statuses_illustrative,
             systems,
+            chart: rates_chart(site, lang, &all_ids)?
+                .map(|c| charts::render(out, lang, &c))
+                .transpose()?,
             indicators: indicators(site, lang, &all_ids)?,
             dataset_href: urls::page(
                 lang,

@@ -3,6 +3,7 @@
 //! indicators and tables from the datasets; and an index of the three.
 
 use super::{IndicatorView, Link, Site};
+use crate::charts::{self, BarChart, ChartView};
 use crate::output::Output;
 use crate::rows;
 use crate::urls::{self, Route, Sector, Slug};
@@ -38,6 +39,7 @@ pub struct TableView {
 #[derive(Serialize)]
 struct SectorPage {
     intro: String,
+    charts: Vec<ChartView>,
     indicators: Vec<IndicatorView>,
     tables: Vec<TableView>,
     others: Vec<Link>,
@@ -180,6 +182,56 @@ impl Builder<'_, '_> {
             rows,
             dataset: self.dataset(dataset),
         })
+    }
+
+    /// The electrified share of each fleet sector (sector totals), in percent.
+    fn fleet_chart(&self) -> Result<Option<BarChart>, SiteError> {
+        let l = self.lang;
+        let mut totals: Vec<_> = self
+            .site
+            .rows
+            .vehicle_fleets
+            .iter()
+            .filter(|r| r.level == "sector")
+            .collect();
+        totals.sort_by(|a, b| a.sector.cmp(b.sector));
+        let mut bars = Vec::new();
+        for r in totals {
+            if let Some(share) = r.electrification_share {
+                bars.push((
+                    self.label("vehicle_sector", r.sector)?.text,
+                    share * 100.0,
+                    format::percent(l, share),
+                ));
+            }
+        }
+        let Some((low, high)) = charts::extremes(&bars) else {
+            return Ok(None);
+        };
+        let summary = self.site.tf(
+            l,
+            "chart.fleets_summary",
+            &[
+                ("low", &low.2),
+                ("low_name", &low.0),
+                ("high", &high.2),
+                ("high_name", &high.0),
+            ],
+        )?;
+        Ok(Some(BarChart {
+            id: "fleet-electrification",
+            title: self.site.t(l, "chart.fleets_title")?,
+            summary,
+            category_axis: self.site.t(l, "chart.sector")?,
+            value_axis: self.site.t(l, "chart.share_axis")?,
+            category_column: self.site.t(l, "chart.sector")?,
+            value_column: self.site.t(l, "chart.share_axis")?,
+            bars,
+            horizontal: true,
+            min_top: 100.0,
+            label_every: 1,
+            axis_labels: None,
+        }))
     }
 
     fn vehicles(&self) -> Result<Vec<TableView>, SiteError> {
@@ -472,7 +524,17 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 others.push(site.link(lang, &Route::Sector(s), key(s))?);
             }
             let intro = site.t(lang, intro_key(sector))?;
+            let charts = match sector {
+                Sector::Vehicles => b
+                    .fleet_chart()?
+                    .map(|c| charts::render(out, lang, &c))
+                    .transpose()?
+                    .into_iter()
+                    .collect(),
+                Sector::Waste | Sector::Livestock => Vec::new(),
+            };
             let page = SectorPage {
+                charts,
                 intro: intro.clone(),
                 indicators: indicators(site, lang, sector)?,
                 tables,
