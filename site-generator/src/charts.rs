@@ -90,6 +90,8 @@ fn axis_top(max: f64, min_top: f64) -> f64 {
 /// Renders the chart's SVG.
 pub fn svg(chart: &BarChart) -> Result<String, SiteError> {
     let n = chart.bars.len().max(1) as u32;
+    // A segmented range `0..k` has segments 0 to k inclusive: `0..n - 1` gives one per bar.
+    let segments = n.saturating_sub(1).max(1);
     let height = if chart.horizontal { 90 + 30 * n } else { 380 };
     let top = axis_top(
         chart.bars.iter().map(|b| b.1).fold(0.0, f64::max),
@@ -104,6 +106,11 @@ pub fn svg(chart: &BarChart) -> Result<String, SiteError> {
         match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
                 let i = *i as usize;
+                let i = if chart.horizontal {
+                    (n as usize - 1).saturating_sub(i)
+                } else {
+                    i
+                };
                 if i.is_multiple_of(every) {
                     labels.get(i).map(|s| s.to_string()).unwrap_or_default()
                 } else {
@@ -134,7 +141,7 @@ pub fn svg(chart: &BarChart) -> Result<String, SiteError> {
             let mut c = builder
                 .x_label_area_size(44)
                 .y_label_area_size(250)
-                .build_cartesian_2d(0f64..top, (0u32..n).into_segmented())
+                .build_cartesian_2d(0f64..top, (0u32..segments).into_segmented())
                 .map_err(|e| chart_error(chart.id, e))?;
             c.configure_mesh()
                 .disable_y_mesh()
@@ -157,7 +164,7 @@ pub fn svg(chart: &BarChart) -> Result<String, SiteError> {
                     Histogram::horizontal(&c)
                         .style(BAR.filled())
                         .margin(6)
-                        .data([(i as u32, b.1)]),
+                        .data([(n - 1 - i as u32, b.1)]),
                 )
                 .map_err(|e| chart_error(chart.id, e))?;
             }
@@ -165,7 +172,7 @@ pub fn svg(chart: &BarChart) -> Result<String, SiteError> {
             let mut c = builder
                 .x_label_area_size(56)
                 .y_label_area_size(64)
-                .build_cartesian_2d((0u32..n).into_segmented(), 0f64..top)
+                .build_cartesian_2d((0u32..segments).into_segmented(), 0f64..top)
                 .map_err(|e| chart_error(chart.id, e))?;
             c.configure_mesh()
                 .disable_x_mesh()
