@@ -60,6 +60,9 @@ pub struct SiteInputs {
     pub content: Vec<ContentPage>,
     /// `runs/{date}/report.json` of the run that published the data, when there is one.
     pub report: Option<RunReport>,
+    /// The data is the generated sample (the store holds the generator's ledger,
+    /// `runs/sample-defects.json`): every page then says so.
+    pub sample: bool,
 }
 
 /// How a build is published.

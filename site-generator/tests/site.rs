@@ -66,6 +66,7 @@ fn load_store(root: &Path) -> SiteInputs {
         archives,
         content: content(),
         report,
+        sample: true,
     }
 }
 
@@ -723,5 +724,23 @@ fn charts_have_text_alternatives_and_the_csv_of_exactly_the_data_drawn() {
                 .unwrap();
             assert_eq!(table.matches("<tr>").count(), csv_rows, "{lang}/{page}");
         }
+    }
+}
+
+#[test]
+fn the_sample_notice_follows_the_inputs() {
+    let banner = "class=\"sample-banner\"";
+    assert!(text("zh/index.html").contains(banner));
+    assert!(text("en/enterprises/index.html").contains(banner));
+    assert!(text("index.html").contains("sample-footer"));
+    let mut real = inputs();
+    real.sample = false;
+    let files = build(&real, curated()).unwrap();
+    for (path, bytes) in files.iter().filter(|(p, _)| p.ends_with(".html")) {
+        let html = String::from_utf8_lossy(bytes);
+        assert!(
+            !html.contains("sample-banner") && !html.contains("sample-footer"),
+            "{path}"
+        );
     }
 }

@@ -191,7 +191,7 @@ fn generate(store: &dyn Store, config: &envgov_sample_data::SampleConfig) -> Res
     }
     let mut bytes = serde_json::to_vec_pretty(&ledger)?;
     bytes.push(b'\n');
-    store.put("runs/sample-defects.json", &bytes)?;
+    store.put(envgov_dataset::layout::SAMPLE_LEDGER_KEY, &bytes)?;
     Ok(n)
 }
 

@@ -148,6 +148,10 @@ pub fn ingest_report_key(source: Source, date: &str, file: &str) -> Result<Strin
 /// The ledger of raw files: sha256, size and first-seen run for every raw key.
 pub const RAW_LEDGER_KEY: &str = "runs/raw-ledger.json";
 
+/// The sample generator's ledger of injected defects. Its presence marks a store filled
+/// with generated sample data, which the site then labels as such.
+pub const SAMPLE_LEDGER_KEY: &str = "runs/sample-defects.json";
+
 /// The formats every dataset is published in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

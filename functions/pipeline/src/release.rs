@@ -125,6 +125,7 @@ pub fn render(
         archives,
         content,
         report,
+        sample: store.get(layout::SAMPLE_LEDGER_KEY)?.is_some(),
     };
     let site_options = match &options.site_origin {
         Some(origin) => envgov_site::SiteOptions {

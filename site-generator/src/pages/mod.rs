@@ -266,7 +266,7 @@ impl<'a> Site<'a> {
             data_date: format::date(lang, self.data_date),
             data_date_iso: self.data_date.format("%Y-%m-%d").to_string(),
             licence_url: urls::licence(lang),
-            sample: true,
+            sample: self.inputs.sample,
         })
     }
 

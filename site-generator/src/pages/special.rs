@@ -24,6 +24,7 @@ struct NeutralPage {
     data_date_iso: String,
     zh_licence: &'static str,
     en_licence: &'static str,
+    sample: bool,
 }
 
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
@@ -40,6 +41,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
         data_date_iso: site.data_date.format("%Y-%m-%d").to_string(),
         zh_licence: urls::licence(Lang::Zh),
         en_licence: urls::licence(Lang::En),
+        sample: site.inputs.sample,
     };
     for (url, template) in [
         (urls::language_choice(), "language.html"),
