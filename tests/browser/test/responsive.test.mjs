@@ -1,4 +1,5 @@
-// The main page kinds at a phone's width (375 CSS px, mobile viewport) and at desktop width:
+// The main page kinds at a phone's width (375 CSS px, mobile viewport), at desktop width and
+// in print:
 // nothing makes the page scroll sideways (wide tables scroll inside their own box), and a
 // full-page PNG of each is kept under the test output folder's screenshots/.
 
@@ -109,4 +110,38 @@ for (const w of WIDTHS) {
             assert.deepEqual(errors, [], `console errors on ${page.path}:\n${errors.join('\n')}`);
         });
     }
+}
+
+// Print: the same pages under print media at the width of an A4 page's printable area
+// (190 mm = 718 CSS px). Nothing may pass the right edge, not even inside a box that scrolls
+// on screen: paper does not scroll, so it would be cut off.
+const PRINT_WIDTH = 718;
+const PRINT_OVERFLOW = `
+  const vw = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > vw + 1) {
+      out.push(el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+    }
+  }
+  return { viewport: vw, scrollWidth: document.documentElement.scrollWidth, offenders: out.slice(0, 15) };
+`;
+
+for (const page of pages) {
+    test(`print ${PRINT_WIDTH}px ${page.path}: nothing is cut off at the page's edge`, async () => {
+        await drainLog(driver);
+        await setViewport(driver, PRINT_WIDTH, 1000, false);
+        await driver.sendAndGetDevToolsCommand('Emulation.setEmulatedMedia', { media: 'print' });
+        try {
+            await open(driver, page.path);
+            const m = await driver.executeScript(PRINT_OVERFLOW);
+            assert.equal(m.viewport, PRINT_WIDTH);
+            assert.deepEqual(m.offenders, [], `${page.path} in print is ${m.scrollWidth}px wide:\n  ${m.offenders.join('\n  ')}`);
+        } finally {
+            await driver.sendAndGetDevToolsCommand('Emulation.setEmulatedMedia', { media: '' });
+        }
+        const errors = await consoleErrors(driver);
+        assert.deepEqual(errors, [], `console errors on ${page.path}:\n${errors.join('\n')}`);
+    });
 }
