@@ -101,6 +101,28 @@ enum Command {
         #[command(flatten)]
         release: ReleaseArgs,
     },
+    /// Make an earlier site release live again (checked complete against its manifest
+    /// first), and mirror it to the KeyValueStore when --kvs-arn / ENVGOV_KVS_ARN is set.
+    Rollback {
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: String,
+        /// The release to make live; default: the release live before the current one.
+        #[arg(long)]
+        to: Option<String>,
+        /// The CloudFront KeyValueStore whose `site/current` key mirrors the live release.
+        #[arg(long, env = "ENVGOV_KVS_ARN")]
+        kvs_arn: Option<String>,
+    },
+    /// List the stored site releases, oldest data first; the live one is marked with `*`.
+    Releases {
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the live site release (and the datasets) on 127.0.0.1 for preview.
     Serve {
         #[arg(long, default_value = DEFAULT_STORE)]
@@ -117,13 +139,22 @@ struct ReleaseArgs {
     /// The public origin of the site, for absolute URLs (sitemap, feeds, calendars, citations).
     #[arg(long, env = "ENVGOV_SITE_ORIGIN")]
     site_origin: Option<String>,
+    /// Site releases to keep, the live one included; older ones are pruned after the
+    /// switch (default: keep every release).
+    #[arg(long, env = "ENVGOV_RELEASES_TO_KEEP", value_parser = clap::value_parser!(u32).range(1..))]
+    releases_to_keep: Option<u32>,
+    /// The CloudFront KeyValueStore whose `site/current` key mirrors the live release
+    /// (empty: none).
+    #[arg(long, env = "ENVGOV_KVS_ARN")]
+    kvs_arn: Option<String>,
 }
 
 impl ReleaseArgs {
     fn options(&self) -> envgov_pipeline::release::ReleaseOptions {
         envgov_pipeline::release::ReleaseOptions {
-            site_origin: self.site_origin.clone(),
-            ..Default::default()
+            site_origin: self.site_origin.clone().filter(|o| !o.is_empty()),
+            releases_to_keep: self.releases_to_keep.map(|n| n as usize),
+            kvs_arn: self.kvs_arn.clone().filter(|a| !a.trim().is_empty()),
         }
     }
 }
@@ -325,9 +356,74 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let store: &dyn Store = store.as_ref();
             let release = envgov_pipeline::release::publish(store, &curated, &release.options())?;
             println!(
-                "site release {} is live: {} pages, {} files, {} bytes",
-                release.id, release.pages, release.files, release.bytes
+                "site release {} {}: {} pages, {} files, {} bytes; {} objects uploaded, {} unchanged{}",
+                release.id,
+                if release.live {
+                    "is live"
+                } else {
+                    "is uploaded but NOT live (a release of a later data date is live)"
+                },
+                release.pages,
+                release.files,
+                release.bytes,
+                release.uploaded,
+                release.skipped,
+                if release.pruned.is_empty() {
+                    String::new()
+                } else {
+                    format!("; pruned {}", release.pruned.join(", "))
+                }
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rollback { store, to, kvs_arn } => {
+            let store = open_store(&store)?;
+            let store: &dyn Store = store.as_ref();
+            let options = envgov_pipeline::release::ReleaseOptions {
+                kvs_arn: kvs_arn.filter(|a| !a.trim().is_empty()),
+                ..Default::default()
+            };
+            let done = envgov_pipeline::release::rollback(store, to.as_deref(), &options)?;
+            println!(
+                "site release {} is live (was {}); {} files verified against its manifest{}",
+                done.to,
+                done.from.as_deref().unwrap_or("none"),
+                done.files,
+                match &options.kvs_arn {
+                    Some(arn) => format!("; KeyValueStore {arn} updated"),
+                    None => String::new(),
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Releases { store, json } => {
+            let store = open_store(&store)?;
+            let store: &dyn Store = store.as_ref();
+            let releases = envgov_pipeline::release::list(store)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&releases)?);
+            } else if releases.is_empty() {
+                println!("no site releases in {}", store.describe());
+            } else {
+                for r in &releases {
+                    println!(
+                        "{} {}  {}  {} objects{}",
+                        if r.live { "*" } else { " " },
+                        r.id,
+                        if r.complete {
+                            "complete  "
+                        } else {
+                            "INCOMPLETE"
+                        },
+                        r.objects,
+                        if r.last_live.is_some() {
+                            ""
+                        } else {
+                            "  (never live)"
+                        }
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { store, port } => {

@@ -44,6 +44,8 @@ pub enum JobError {
     Corrupt { key: String, message: String },
     #[error("{0}")]
     Definition(String),
+    #[error(transparent)]
+    Release(crate::release::ReleaseError),
     #[error(
         "reject rate too high for {source_name}: {rejected} of {read} records rejected ({rate:.2}%), limit {limit:.2}%; see rejects/{source_name}/ and runs/{date}/report.json"
     )]
@@ -61,7 +63,11 @@ impl JobError {
     /// Whether running again unchanged may succeed (storage hiccups), as opposed to data
     /// that needs a provider's correction.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, JobError::Store(e) if e.is_retryable())
+        match self {
+            JobError::Store(e) => e.is_retryable(),
+            JobError::Release(e) => e.is_retryable(),
+            _ => false,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod datasets;
 pub mod decode;
 pub mod frame;
 pub mod jobs;
+pub mod kvs;
 pub mod ledger;
 pub mod publish;
 pub mod release;

@@ -4,15 +4,54 @@
 //! Stage: publish (the I/O edge around the pure `envgov_site::build`). The release id is the
 //! data date plus a hash of every rendered file, so the same inputs give the same release,
 //! and a retried night rewrites identical bytes.
+//!
+//! # The switch, in order
+//!
+//! 1. `site/current` is read with its version *before* anything is uploaded.
+//! 2. Every file is uploaded under `site/releases/{id}/` (skipping objects whose stored
+//!    sha256 already matches), then the release manifest
+//!    `site/releases/{id}/release-manifest.json` (every file and its sha256): a release
+//!    with a manifest is complete, and [`verify`] checks it file by file.
+//! 3. `site/current` is written *conditionally* on the version read in step 1
+//!    (`If-Match`, or `If-None-Match: *` when there was none). Only that write makes the
+//!    release live.
+//! 4. The CloudFront KeyValueStore key `site/current` is set to the id when a
+//!    [`LiveMirror`] is configured (`ReleaseOptions::kvs_arn`).
+//! 5. The release's `404.html` is copied to `site/errors/404.html` (CloudFront's error
+//!    page, fetched without the router).
+//! 6. The switch is appended to the history `site/releases.json`.
+//! 7. Releases beyond `ReleaseOptions::releases_to_keep` are pruned ([`prune`]).
+//!
+//! A crash anywhere before step 3 leaves the previous release live and complete; a crash
+//! after it leaves the new one live, and the re-run (same inputs, same id) uploads nothing,
+//! finds the release already live and redoes steps 4 to 7, which are idempotent.
+//!
+//! # Which release may replace which
+//!
+//! Nights can overlap (a slow night and its Lambda retry, an operator re-running a night by
+//! hand while the schedule fires) and finish in any order. The rule: **a publish never
+//! replaces a live release of a later data date.** Releases of the same date replace each
+//! other (a re-render with new templates goes live). Going back to older data is what
+//! [`rollback`] is for, an explicit act. The conditional write enforces the rule against
+//! a concurrent switch: a run that loses the race re-reads the pointer and applies the
+//! rule to what is live now. A publish that the rule stops is *not an error*: its release
+//! is uploaded and complete (available to `rollback`), its datasets are published, and the
+//! newer release simply stays live; failing the run would make Lambda retry it and alarm
+//! over a situation that is correct. It is logged, and [`Release::live`] says so.
+//!
+//! The conditional writes are enforced by AWS S3, the local folder and the memory store;
+//! Garage accepts and ignores them, so on Garage the rule holds only for runs that do not
+//! overlap (see `../../shared/reference/s3-test-servers.md`).
 
 use crate::jobs::JobError;
-use crate::store::Store;
+use crate::store::{Conditional, Store, StoreError, Version};
 use envgov_curated::Curated;
 use envgov_dataset::layout;
 use envgov_dataset::manifest::{Catalogue, DataPackage};
 use envgov_dataset::report::RunReport;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The markdown pages of `content/`, embedded so that the Lambda function needs no files.
 pub const CONTENT: &[(&str, &str)] = &[
@@ -48,6 +87,11 @@ pub struct Release {
     pub uploaded_bytes: u64,
     /// Objects already stored with the same content hash (not uploaded again).
     pub skipped: usize,
+    /// Whether this release is live after the publish (`false` when a release of a later
+    /// data date was live and stays live; see the module docs).
+    pub live: bool,
+    /// Releases pruned after the switch.
+    pub pruned: Vec<String>,
 }
 
 fn json<T: for<'de> serde::Deserialize<'de>>(store: &dyn Store, key: &str) -> Result<T, JobError> {
@@ -68,7 +112,9 @@ pub struct ReleaseOptions {
     /// The public origin (`https://envgov.example.org`) for absolute URLs in the sitemap,
     /// feeds, calendars and citations; `None` uses the site generator's default.
     pub site_origin: Option<String>,
-    /// How many releases to keep besides the live one; `None` keeps every release.
+    /// How many releases to keep, the live one included (the most recently live ones; the
+    /// live release and the one just published are never pruned); `None` keeps every
+    /// release.
     pub releases_to_keep: Option<usize>,
     /// A CloudFront KeyValueStore whose `site/current` entry mirrors the pointer.
     pub kvs_arn: Option<String>,
@@ -149,18 +195,261 @@ pub fn render(
     Ok((id, files))
 }
 
-/// Renders the site, uploads the release completely, then switches `site/current` to it.
+/// The name of a release's manifest, at the root of its folder. The site generator never
+/// renders a file of that name (checked at publish).
+pub const MANIFEST_NAME: &str = "release-manifest.json";
+/// The history of switches, in the order releases went live.
+pub const HISTORY_KEY: &str = "site/releases.json";
+/// CloudFront's error page: a copy of the live release's `404.html`.
+pub const ERROR_PAGE_KEY: &str = "site/errors/404.html";
+/// The error page inside a release.
+pub const RELEASE_ERROR_PAGE: &str = "404.html";
+const RELEASES_PREFIX: &str = "site/releases/";
+/// How many switches the history keeps (the oldest are dropped).
+const HISTORY_LIMIT: usize = 1000;
+/// Attempts of a conditional write that keeps losing to concurrent writers.
+const CAS_ATTEMPTS: usize = 5;
+
+/// What a release is made of: written after every file, before the switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub release: String,
+    pub data_date: String,
+    /// Relative path → its sha256 and size.
+    pub files: BTreeMap<String, ManifestFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// `site/releases.json`: every switch of `site/current`, oldest first. Deterministic (no
+/// clock): the same switches give the same bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    pub switches: Vec<Switch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    pub release: String,
+    pub data_date: String,
+    /// `publish` (a night or `envgov site`) or `rollback`.
+    pub by: SwitchKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SwitchKind {
+    Publish,
+    Rollback,
+}
+
+/// A failure of the release machinery itself (the store's failures are [`StoreError`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error("release {release} is not complete: {problem}")]
+    Incomplete { release: String, problem: String },
+    #[error("no release to roll back to: {0}")]
+    NoRollbackTarget(String),
+    #[error(
+        "site/current changed while switching to {release} (it is now {now}); nothing was switched: check `envgov releases` and run again"
+    )]
+    Contended { release: String, now: String },
+    #[error("stored {key} is corrupt: {message}")]
+    Corrupt { key: String, message: String },
+    /// Setting the CloudFront KeyValueStore key failed. The store's `site/current` is
+    /// already switched; running again (the same release) repeats the mirror.
+    #[error("mirroring site/current to the KeyValueStore {arn}: {message}")]
+    Mirror {
+        arn: String,
+        retryable: bool,
+        message: String,
+    },
+}
+
+impl ReleaseError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ReleaseError::Contended { .. } => true,
+            ReleaseError::Mirror { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+}
+
+impl From<ReleaseError> for JobError {
+    fn from(e: ReleaseError) -> Self {
+        JobError::Release(e)
+    }
+}
+
+/// A copy of the live pointer outside the store, kept in step with `site/current`: the
+/// CloudFront KeyValueStore that the edge router reads ([`crate::kvs::KvsMirror`]).
+pub trait LiveMirror {
+    /// Makes `release_id` the live release there.
+    fn set_live(&self, release_id: &str) -> Result<(), ReleaseError>;
+    fn describe(&self) -> String;
+}
+
+/// The data date of a release id (`{YYYY-MM-DD}-{hash}`), if it has that shape.
+pub fn data_date_of(release_id: &str) -> Option<&str> {
+    let date = release_id.get(..10)?;
+    let ok = date.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    (ok && release_id.as_bytes().get(10) == Some(&b'-')).then_some(date)
+}
+
+fn corrupt(key: &str, e: impl std::fmt::Display) -> ReleaseError {
+    ReleaseError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn release_prefix(id: &str) -> Result<String, JobError> {
+    layout::site_release_prefix(id).map_err(|e| JobError::Definition(e.to_string()))
+}
+
+/// The manifest key of a release.
+pub fn manifest_key(id: &str) -> Result<String, JobError> {
+    Ok(format!("{}{MANIFEST_NAME}", release_prefix(id)?))
+}
+
+/// Pretty JSON with a final newline: the same value, the same bytes.
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Uploads `bytes` unless the stored object already has their sha256. Returns whether it
+/// uploaded.
+fn put_if_changed(store: &dyn Store, key: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+    let sha = crate::ledger::sha256_hex(bytes);
+    if store.stored_hash(key)?.as_deref() == Some(sha.as_str()) {
+        return Ok(false);
+    }
+    store.put_with_hash(key, bytes, &sha)?;
+    Ok(true)
+}
+
+/// The live pointer as read, with the version to switch it from.
+#[derive(Debug, Clone)]
+struct Pointer {
+    /// `None` when `site/current` does not exist.
+    read: Option<(String, Version)>,
+}
+
+impl Pointer {
+    fn read(store: &dyn Store) -> Result<Self, StoreError> {
+        Ok(Pointer {
+            read: store
+                .get_versioned(layout::SITE_CURRENT_KEY)?
+                .map(|(b, v)| (String::from_utf8_lossy(&b).trim().to_string(), v)),
+        })
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.read.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    fn shown(&self) -> String {
+        self.id().unwrap_or("(none)").to_string()
+    }
+
+    /// Writes `id` if the pointer is still what was read.
+    fn swap(&self, store: &dyn Store, id: &str) -> Result<Conditional, StoreError> {
+        let bytes = format!("{id}\n");
+        match &self.read {
+            None => store.put_if_absent(layout::SITE_CURRENT_KEY, bytes.as_bytes()),
+            Some((_, version)) => {
+                store.put_if_match(layout::SITE_CURRENT_KEY, bytes.as_bytes(), version)
+            }
+        }
+    }
+}
+
+/// How a switch ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Switched {
+    /// This call wrote the pointer; it was the given release before.
+    Now(Option<String>),
+    /// The release was live already (a re-run, or a concurrent run of the same inputs).
+    Already,
+    /// A release of a later data date is live and stays live.
+    KeptNewer(String),
+}
+
+/// The publish rule: switch unless a release of a later data date is live. `before` is the
+/// pointer read before the upload began; a lost race re-reads it and decides again.
+fn switch_forward(store: &dyn Store, id: &str, before: Pointer) -> Result<Switched, JobError> {
+    let date = data_date_of(id);
+    let mut pointer = before;
+    for _ in 0..CAS_ATTEMPTS {
+        match pointer.id() {
+            Some(live) if live == id => return Ok(Switched::Already),
+            Some(live) if data_date_of(live).is_some() && data_date_of(live) > date => {
+                return Ok(Switched::KeptNewer(live.to_string()));
+            }
+            _ => {}
+        }
+        match pointer.swap(store, id)? {
+            Conditional::Written => return Ok(Switched::Now(pointer.id().map(str::to_string))),
+            Conditional::Conflict => {
+                tracing::info!(release = %id, was = %pointer.shown(), "site/current changed during the publish: reading it again");
+                pointer = Pointer::read(store)?;
+            }
+        }
+    }
+    Err(ReleaseError::Contended {
+        release: id.to_string(),
+        now: pointer.shown(),
+    }
+    .into())
+}
+
+/// Renders the site, uploads the release completely, then switches `site/current` to it
+/// (see the module docs), mirroring to the KeyValueStore of `options.kvs_arn` if set.
 pub fn publish(
     store: &dyn Store,
     curated: &Curated,
     options: &ReleaseOptions,
 ) -> Result<Release, JobError> {
+    let mirror = crate::kvs::mirror_from_options(options)?;
+    publish_with(store, curated, options, mirror.as_deref())
+}
+
+/// [`publish`] with an explicit mirror of the live pointer (or none).
+pub fn publish_with(
+    store: &dyn Store,
+    curated: &Curated,
+    options: &ReleaseOptions,
+    mirror: Option<&dyn LiveMirror>,
+) -> Result<Release, JobError> {
     let (id, files) = render(store, curated, options)?;
-    let prefix =
-        layout::site_release_prefix(&id).map_err(|e| JobError::Definition(e.to_string()))?;
+    let prefix = release_prefix(&id)?;
+    let data_date = data_date_of(&id)
+        .ok_or_else(|| JobError::Definition(format!("release id {id:?} has no data date")))?
+        .to_string();
+    // Read before anything is uploaded: the switch is conditional on this version.
+    let before = Pointer::read(store)?;
     let (mut bytes, mut uploaded, mut uploaded_bytes, mut skipped) = (0u64, 0usize, 0u64, 0usize);
+    let mut manifest = Manifest {
+        release: id.clone(),
+        data_date: data_date.clone(),
+        files: BTreeMap::new(),
+    };
     for (path, content) in &files {
-        if path.split('/').any(|s| layout::check_segment(s).is_err()) {
+        if path.split('/').any(|s| layout::check_segment(s).is_err()) || path == MANIFEST_NAME {
             return Err(JobError::Definition(format!(
                 "rendered path {path:?} is not a safe key"
             )));
@@ -169,7 +458,15 @@ pub fn publish(
         // Content hashes, not timestamps or sizes, decide what is uploaded again.
         let key = format!("{prefix}{path}");
         let sha = crate::ledger::sha256_hex(content);
-        if store.stored_hash(&key)?.as_deref() == Some(sha.as_str()) {
+        let stored = store.stored_hash(&key)?;
+        manifest.files.insert(
+            path.clone(),
+            ManifestFile {
+                sha256: sha.clone(),
+                bytes: content.len() as u64,
+            },
+        );
+        if stored.as_deref() == Some(sha.as_str()) {
             skipped += 1;
             continue;
         }
@@ -177,10 +474,36 @@ pub fn publish(
         uploaded += 1;
         uploaded_bytes += content.len() as u64;
     }
-    // Only now, with every file in place, does the release go live.
-    store.put(layout::SITE_CURRENT_KEY, format!("{id}\n").as_bytes())?;
+    // The manifest last: its presence says every file above is in place.
+    let manifest_bytes = to_json(&manifest);
+    if put_if_changed(store, &manifest_key(&id)?, &manifest_bytes)? {
+        uploaded += 1;
+        uploaded_bytes += manifest_bytes.len() as u64;
+    } else {
+        skipped += 1;
+    }
+    // Only now, with every file in place, may the release go live.
+    let switched = switch_forward(store, &id, before)?;
+    let live = !matches!(switched, Switched::KeptNewer(_));
+    let mut pruned = Vec::new();
+    match &switched {
+        Switched::KeptNewer(newer) => {
+            tracing::warn!(release = %id, live = %newer, "a release of a later data date is live: it stays live; this release is uploaded and complete (`envgov rollback --to {id}` makes it live)");
+        }
+        Switched::Now(_) | Switched::Already => {
+            after_switch(store, &id, &data_date, SwitchKind::Publish, mirror)?;
+            if let Some(keep) = options.releases_to_keep {
+                pruned = prune(store, keep, &id)?;
+            }
+        }
+    }
     let pages = files.iter().filter(|(p, _)| p.ends_with(".html")).count();
-    tracing::info!(release = %id, pages, files = files.len(), bytes, uploaded, uploaded_bytes, skipped, "site release published");
+    let from = match &switched {
+        Switched::Now(from) => from.clone().unwrap_or_else(|| "(none)".into()),
+        Switched::Already => id.clone(),
+        Switched::KeptNewer(newer) => newer.clone(),
+    };
+    tracing::info!(release = %id, live, previous = %from, pages, files = files.len(), bytes, uploaded, uploaded_bytes, skipped, pruned = pruned.len(), "site release published");
     Ok(Release {
         id,
         pages,
@@ -189,6 +512,304 @@ pub fn publish(
         uploaded,
         uploaded_bytes,
         skipped,
+        live,
+        pruned,
+    })
+}
+
+/// Steps 4 to 6 of the module docs, idempotent: the KeyValueStore, the error page, the
+/// history. Skips the mirror if `site/current` moved on meanwhile (its own run mirrors it).
+fn after_switch(
+    store: &dyn Store,
+    id: &str,
+    data_date: &str,
+    by: SwitchKind,
+    mirror: Option<&dyn LiveMirror>,
+) -> Result<(), JobError> {
+    if let Some(mirror) = mirror {
+        if current(store)?.as_deref() == Some(id) {
+            mirror.set_live(id)?;
+            tracing::info!(release = %id, mirror = %mirror.describe(), "live release mirrored");
+        } else {
+            tracing::warn!(release = %id, "site/current moved on before the mirror: left to the run that moved it");
+        }
+    }
+    let page_key = format!("{}{RELEASE_ERROR_PAGE}", release_prefix(id)?);
+    match store.get(&page_key)? {
+        Some(page) => {
+            put_if_changed(store, ERROR_PAGE_KEY, &page)?;
+        }
+        None => {
+            tracing::warn!(release = %id, "the release has no {RELEASE_ERROR_PAGE}: {ERROR_PAGE_KEY} left as it was")
+        }
+    }
+    record_switch(
+        store,
+        Switch {
+            release: id.to_string(),
+            data_date: data_date.to_string(),
+            by,
+        },
+    )
+}
+
+/// Reads the history; a missing history is empty.
+pub fn history(store: &dyn Store) -> Result<History, JobError> {
+    Ok(read_history(store)?.0)
+}
+
+fn read_history(store: &dyn Store) -> Result<(History, Option<Version>), JobError> {
+    match store.get_versioned(HISTORY_KEY)? {
+        None => Ok((History::default(), None)),
+        Some((bytes, version)) => {
+            let history = serde_json::from_slice(&bytes).map_err(|e| corrupt(HISTORY_KEY, e))?;
+            Ok((history, Some(version)))
+        }
+    }
+}
+
+/// Appends a switch to the history unless it is already the last entry (a re-run),
+/// conditionally on the version read, so concurrent appends do not lose each other.
+fn record_switch(store: &dyn Store, switch: Switch) -> Result<(), JobError> {
+    for _ in 0..CAS_ATTEMPTS {
+        let (mut history, version) = read_history(store)?;
+        if history.switches.last().map(|s| &s.release) == Some(&switch.release) {
+            return Ok(());
+        }
+        history.switches.push(switch.clone());
+        let excess = history.switches.len().saturating_sub(HISTORY_LIMIT);
+        history.switches.drain(..excess);
+        let bytes = to_json(&history);
+        let written = match &version {
+            None => store.put_if_absent(HISTORY_KEY, &bytes)?,
+            Some(v) => store.put_if_match(HISTORY_KEY, &bytes, v)?,
+        };
+        if written == Conditional::Written {
+            return Ok(());
+        }
+    }
+    Err(ReleaseError::Contended {
+        release: switch.release,
+        now: "(the history kept changing)".into(),
+    }
+    .into())
+}
+
+/// Reads a release's manifest; `None` when it has none (incomplete, pruned or unknown).
+pub fn manifest(store: &dyn Store, id: &str) -> Result<Option<Manifest>, JobError> {
+    let key = manifest_key(id)?;
+    match store.get(&key)? {
+        None => Ok(None),
+        Some(bytes) => {
+            let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, e))?;
+            if m.release != id {
+                return Err(corrupt(&key, format!("names release {}", m.release)).into());
+            }
+            Ok(Some(m))
+        }
+    }
+}
+
+/// Checks that a release is complete: it has a manifest, and every file the manifest lists
+/// is stored with the listed sha256.
+pub fn verify(store: &dyn Store, id: &str) -> Result<Manifest, JobError> {
+    let incomplete = |problem: String| ReleaseError::Incomplete {
+        release: id.to_string(),
+        problem,
+    };
+    let m = manifest(store, id)?.ok_or_else(|| {
+        incomplete(format!(
+            "no {MANIFEST_NAME} (never completed, pruned, or not a release)"
+        ))
+    })?;
+    let prefix = release_prefix(id)?;
+    for (path, file) in &m.files {
+        match store.stored_hash(&format!("{prefix}{path}"))? {
+            Some(h) if h == file.sha256 => {}
+            Some(h) => {
+                return Err(incomplete(format!(
+                    "{path} has sha256 {h}, the manifest says {}",
+                    file.sha256
+                ))
+                .into());
+            }
+            None => return Err(incomplete(format!("{path} is missing")).into()),
+        }
+    }
+    Ok(m)
+}
+
+/// One release in the store, for `envgov releases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseInfo {
+    pub id: String,
+    pub data_date: Option<String>,
+    pub live: bool,
+    /// Has a manifest and every file it lists is present (by listing; [`verify`] also
+    /// checks the hashes).
+    pub complete: bool,
+    /// Objects stored under the release's folder.
+    pub objects: usize,
+    /// When it last went live: its index in the history (0 = oldest), `None` if never.
+    pub last_live: Option<usize>,
+}
+
+/// The ids of the releases stored under `site/releases/`, with their keys.
+fn stored_releases(store: &dyn Store) -> Result<BTreeMap<String, Vec<String>>, JobError> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for key in store.list(RELEASES_PREFIX)? {
+        if let Some((id, _)) = key[RELEASES_PREFIX.len()..].split_once('/') {
+            out.entry(id.to_string()).or_default().push(key.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Every stored release, oldest data date first, with the live one marked.
+pub fn list(store: &dyn Store) -> Result<Vec<ReleaseInfo>, JobError> {
+    let live = current(store)?;
+    let history = history(store)?;
+    let mut out = Vec::new();
+    for (id, keys) in stored_releases(store)? {
+        let prefix = release_prefix(&id)?;
+        let listed: BTreeSet<&str> = keys.iter().map(|k| &k[prefix.len()..]).collect();
+        let complete = match manifest(store, &id)? {
+            Some(m) => m.files.keys().all(|p| listed.contains(p.as_str())),
+            None => false,
+        };
+        out.push(ReleaseInfo {
+            data_date: data_date_of(&id).map(str::to_string),
+            live: live.as_deref() == Some(id.as_str()),
+            complete,
+            objects: keys.len(),
+            last_live: history.switches.iter().rposition(|s| s.release == id),
+            id,
+        });
+    }
+    out.sort_by(|a, b| (&a.data_date, a.last_live, &a.id).cmp(&(&b.data_date, b.last_live, &b.id)));
+    Ok(out)
+}
+
+/// Deletes the releases beyond the newest `keep` (by when they were last live, the live
+/// one counted), after a switch. Never deleted: the live release, `just_published`, and
+/// releases that never went live unless their data date is older than the live one's (a
+/// release that never went live may belong to a run still uploading). Only objects under
+/// `site/releases/{old}/` are deleted, the manifest first, so a half-deleted release is
+/// never taken for complete. Returns the pruned ids.
+pub fn prune(
+    store: &dyn Store,
+    keep: usize,
+    just_published: &str,
+) -> Result<Vec<String>, JobError> {
+    let live = current(store)?;
+    let history = history(store)?;
+    // Most recently live first, each id once.
+    let mut recent: Vec<&str> = Vec::new();
+    for s in history.switches.iter().rev() {
+        if !recent.contains(&s.release.as_str()) {
+            recent.push(&s.release);
+        }
+    }
+    let mut kept: BTreeSet<&str> = recent.iter().take(keep).copied().collect();
+    kept.insert(just_published);
+    if let Some(live) = &live {
+        kept.insert(live);
+    }
+    let live_date = live.as_deref().and_then(data_date_of);
+    let mut pruned = Vec::new();
+    for (id, keys) in stored_releases(store)? {
+        if kept.contains(id.as_str()) {
+            continue;
+        }
+        let went_live = recent.contains(&id.as_str());
+        if !went_live && !(data_date_of(&id).is_some() && data_date_of(&id) < live_date) {
+            continue;
+        }
+        let manifest = manifest_key(&id)?;
+        store.delete(&manifest)?;
+        for key in keys.iter().filter(|k| **k != manifest) {
+            store.delete(key)?;
+        }
+        tracing::info!(release = %id, objects = keys.len(), "release pruned");
+        pruned.push(id);
+    }
+    Ok(pruned)
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    pub from: Option<String>,
+    pub to: String,
+    /// Files verified against the manifest.
+    pub files: usize,
+}
+
+/// Makes an earlier release live again: `to`, or by default the release that was live
+/// before the current one (the latest history entry that is not the live release and
+/// still has its manifest). The target is verified complete first. The switch is
+/// conditional on the pointer read at the start: if a night switched meanwhile, nothing
+/// is switched and the error says what is live now.
+pub fn rollback(
+    store: &dyn Store,
+    to: Option<&str>,
+    options: &ReleaseOptions,
+) -> Result<Rollback, JobError> {
+    let mirror = crate::kvs::mirror_from_options(options)?;
+    rollback_with(store, to, mirror.as_deref())
+}
+
+/// [`rollback`] with an explicit mirror of the live pointer (or none).
+pub fn rollback_with(
+    store: &dyn Store,
+    to: Option<&str>,
+    mirror: Option<&dyn LiveMirror>,
+) -> Result<Rollback, JobError> {
+    let pointer = Pointer::read(store)?;
+    let live = pointer.id().map(str::to_string);
+    let target = match to {
+        Some(id) => {
+            layout::check_segment(id).map_err(|e| JobError::Definition(e.to_string()))?;
+            id.to_string()
+        }
+        None => {
+            let history = history(store)?;
+            let mut found = None;
+            for s in history.switches.iter().rev() {
+                if Some(&s.release) == live.as_ref() {
+                    continue;
+                }
+                if manifest(store, &s.release)?.is_some() {
+                    found = Some(s.release.clone());
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                ReleaseError::NoRollbackTarget(format!(
+                    "{HISTORY_KEY} names no earlier release that is still stored; give --to"
+                ))
+            })?
+        }
+    };
+    let m = verify(store, &target)?;
+    if live.as_deref() != Some(target.as_str()) {
+        match pointer.swap(store, &target)? {
+            Conditional::Written => {}
+            Conditional::Conflict => {
+                return Err(ReleaseError::Contended {
+                    release: target,
+                    now: Pointer::read(store)?.shown(),
+                }
+                .into());
+            }
+        }
+    }
+    after_switch(store, &target, &m.data_date, SwitchKind::Rollback, mirror)?;
+    tracing::info!(from = %pointer.shown(), to = %target, files = m.files.len(), "rolled back");
+    Ok(Rollback {
+        from: live,
+        to: target,
+        files: m.files.len(),
     })
 }
 

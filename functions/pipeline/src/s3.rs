@@ -36,7 +36,7 @@
 //! ```
 
 use crate::ledger::sha256_hex;
-use crate::store::{Store, StoreError, check_key};
+use crate::store::{Conditional, Store, StoreError, Version, check_key};
 use aws_config::BehaviorVersion;
 use aws_config::retry::{ErrorKind, RetryConfig};
 use aws_config::timeout::TimeoutConfig;
@@ -45,6 +45,7 @@ use aws_sdk_s3::config::{Credentials, RequestChecksumCalculation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumAlgorithm;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use std::future::Future;
 use std::time::Duration;
@@ -197,9 +198,9 @@ impl Default for S3Options {
     }
 }
 
-/// Where the store's blocking calls run their futures.
+/// Where the store's blocking calls run their futures (also used by [`crate::kvs`]).
 #[derive(Debug)]
-enum Executor {
+pub(crate) enum Executor {
     /// A runtime of the store's own (callers outside any runtime).
     Owned(Runtime),
     /// The calling program's multi-thread runtime (callers in `spawn_blocking`).
@@ -207,7 +208,22 @@ enum Executor {
 }
 
 impl Executor {
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
+    /// The caller's multi-thread runtime if there is one (callers in `spawn_blocking`),
+    /// else a current-thread runtime of our own.
+    pub(crate) fn for_caller() -> std::io::Result<Self> {
+        Ok(match Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                Executor::Borrowed(handle)
+            }
+            _ => Executor::Owned(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?,
+            ),
+        })
+    }
+
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self {
             Executor::Owned(rt) => rt.block_on(future),
             Executor::Borrowed(handle) => handle.block_on(future),
@@ -238,20 +254,10 @@ impl S3Store {
     /// from async code.
     pub fn open_with(location: &str, options: S3Options) -> Result<Self, StoreError> {
         let parsed = S3Location::parse(location)?;
-        let executor = match Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                Executor::Borrowed(handle)
-            }
-            _ => Executor::Owned(
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| StoreError::Config {
-                        location: location.to_string(),
-                        message: format!("starting the async runtime: {e}"),
-                    })?,
-            ),
-        };
+        let executor = Executor::for_caller().map_err(|e| StoreError::Config {
+            location: location.to_string(),
+            message: format!("starting the async runtime: {e}"),
+        })?;
         Self::build(parsed, options, executor)
     }
 
@@ -355,25 +361,160 @@ impl S3Store {
         }
     }
 
-    fn put_object(&self, key: &str, bytes: &[u8], sha256: &str) -> Result<(), StoreError> {
+    /// One `PutObject`, with the content's sha256 in user metadata and as the request's
+    /// integrity checksum (`x-amz-checksum-sha256`, announced by
+    /// `x-amz-sdk-checksum-algorithm: SHA256`), so S3 verifies the bytes it stores and a
+    /// bucket with Object Lock (which refuses uploads without `Content-MD5` or a checksum)
+    /// accepts it. The hash is the one already computed: nothing is hashed twice.
+    /// `condition` adds `If-None-Match: *` or `If-Match: <etag>`; their `412 Precondition
+    /// Failed`, `409 ConditionalRequestConflict` (S3's answer to a conditional write racing
+    /// another one on the same key) and, for `If-Match`, `404 NoSuchKey` are
+    /// [`Conditional::Conflict`].
+    fn put_object(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        sha256: &str,
+        condition: Condition<'_>,
+    ) -> Result<Conditional, StoreError> {
         check_key(key)?;
-        let request = self
+        let digest = hex::decode(sha256).map_err(|_| StoreError::S3 {
+            key: key.to_string(),
+            op: "PutObject",
+            retryable: false,
+            message: format!("{sha256:?} is not a hex sha256"),
+        })?;
+        let mut request = self
             .client
             .put_object()
             .bucket(&self.location.bucket)
             .key(self.location.object_key(key))
             .content_type(content_type(key))
             .metadata(SHA256_METADATA, sha256)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(base64(&digest))
             .body(ByteStream::from(bytes.to_vec()));
-        self.executor
-            .block_on(request.send())
-            .map(|_| ())
-            .map_err(|e| self.error("PutObject", key, e))
+        request = match condition {
+            Condition::None => request,
+            Condition::Absent => request.if_none_match("*"),
+            Condition::Matches(version) => request.if_match(version.as_str()),
+        };
+        match self.executor.block_on(request.send()) {
+            Ok(_) => Ok(Conditional::Written),
+            Err(e)
+                if !matches!(condition, Condition::None)
+                    && (status(&e) == Some(412)
+                        || e.code() == Some("PreconditionFailed")
+                        || (status(&e) == Some(409)
+                            && e.code() == Some("ConditionalRequestConflict"))) =>
+            {
+                Ok(Conditional::Conflict)
+            }
+            // `If-Match` on a key that does not exist: S3 answers 404 NoSuchKey.
+            Err(e) if matches!(condition, Condition::Matches(_)) && status(&e) == Some(404) => {
+                Ok(Conditional::Conflict)
+            }
+            Err(e) => Err(self.error("PutObject", key, e)),
+        }
+    }
+
+    /// Whether a `403 AccessDenied` on a GET or HEAD of `key` means the object is missing.
+    ///
+    /// S3 reveals that a key does not exist (404) only to callers allowed to list the
+    /// bucket. The deployed roles (infra/template.yaml) hold `s3:ListBucket` only with an
+    /// `s3:prefix` condition, which a GET or HEAD does not carry, so on AWS a missing key
+    /// answers 403. A listing with the key itself as prefix (allowed by the roles, since
+    /// every key the pipeline reads starts with a listed prefix) tells the two apart: no
+    /// such key listed means missing; the key listed, or the listing denied too, means a
+    /// real permission error, which the caller reports as it was.
+    fn denied_means_missing(&self, key: &str) -> bool {
+        let object_key = self.location.object_key(key);
+        let request = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.location.bucket)
+            .prefix(&object_key)
+            .max_keys(1);
+        match self.executor.block_on(request.send()) {
+            Ok(page) => !page
+                .contents()
+                .iter()
+                .any(|o| o.key() == Some(object_key.as_str())),
+            Err(_) => false,
+        }
+    }
+
+    fn get_object(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+        check_key(key)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(self.location.object_key(key));
+        let output = match self.executor.block_on(request.send()) {
+            Ok(output) => output,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                    || status(&e) == Some(404) =>
+            {
+                return Ok(None);
+            }
+            Err(e) if status(&e) == Some(403) && self.denied_means_missing(key) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(self.error("GetObject", key, e)),
+        };
+        let etag = output.e_tag().map(str::to_string);
+        // A body cut off mid-way is a transient failure like any other.
+        let body = self
+            .executor
+            .block_on(output.body.collect())
+            .map_err(|e| StoreError::S3 {
+                key: key.to_string(),
+                op: "GetObject",
+                retryable: true,
+                message: format!(
+                    "{}/{key}: reading the body: {}",
+                    self.location,
+                    error_chain(&e)
+                ),
+            })?;
+        Ok(Some((body.into_bytes().to_vec(), etag)))
     }
 }
 
+/// The precondition of a `PutObject`.
+#[derive(Debug, Clone, Copy)]
+enum Condition<'a> {
+    None,
+    /// `If-None-Match: *`
+    Absent,
+    /// `If-Match: <etag>`
+    Matches(&'a Version),
+}
+
+/// Standard base64 (RFC 4648, padded), for the checksum headers.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// An error and its sources, `: `-separated (the SDK's errors keep the cause in the chain).
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
@@ -388,13 +529,13 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// The HTTP status of a service error's response, if there was one.
-fn status<E>(err: &SdkError<E>) -> Option<u16> {
+pub(crate) fn status<E>(err: &SdkError<E>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
 /// Whether a failed operation may succeed if tried again later (the SDK has already retried
 /// it): throttling, server errors, timeouts, connection failures and broken responses.
-fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+pub(crate) fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         // Connection failures and timeouts; not a missing credential or a bad endpoint URL.
@@ -469,42 +610,14 @@ fn is_sha256_hex(s: &str) -> bool {
 
 impl Store for S3Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        check_key(key)?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.location.bucket)
-            .key(self.location.object_key(key));
-        self.executor.block_on(async {
-            let output = match request.send().await {
-                Ok(output) => output,
-                Err(e)
-                    if e.as_service_error().is_some_and(|s| s.is_no_such_key())
-                        || status(&e) == Some(404) =>
-                {
-                    return Ok(None);
-                }
-                Err(e) => return Err(self.error("GetObject", key, e)),
-            };
-            // A body cut off mid-way is a transient failure like any other.
-            let body = output.body.collect().await.map_err(|e| StoreError::S3 {
-                key: key.to_string(),
-                op: "GetObject",
-                retryable: true,
-                message: format!(
-                    "{}/{key}: reading the body: {}",
-                    self.location,
-                    error_chain(&e)
-                ),
-            })?;
-            Ok(Some(body.into_bytes().to_vec()))
-        })
+        Ok(self.get_object(key)?.map(|(bytes, _)| bytes))
     }
 
     /// Writes the object with its sha256 in user metadata, so [`Store::stored_hash`] never
     /// needs the content.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.put_object(key, bytes, &sha256_hex(bytes))
+        self.put_object(key, bytes, &sha256_hex(bytes), Condition::None)
+            .map(|_| ())
     }
 
     /// Writes the object with the caller's sha256 of `bytes` in `x-amz-meta-sha256`.
@@ -517,7 +630,39 @@ impl Store for S3Store {
                 message: format!("{sha256_hex:?} is not a lowercase hex sha256"),
             });
         }
-        self.put_object(key, bytes, sha256_hex)
+        self.put_object(key, bytes, sha256_hex, Condition::None)
+            .map(|_| ())
+    }
+
+    /// The version is the object's `ETag`.
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        match self.get_object(key)? {
+            None => Ok(None),
+            Some((bytes, Some(etag))) => Ok(Some((bytes, Version::new(etag)))),
+            Some((_, None)) => Err(StoreError::S3 {
+                key: key.to_string(),
+                op: "GetObject",
+                retryable: false,
+                message: format!("{}/{key}: the response has no ETag", self.location),
+            }),
+        }
+    }
+
+    /// `PutObject` with `If-None-Match: *`. AWS S3 (and moto) enforce it atomically;
+    /// Garage accepts and ignores it (it overwrites), so nothing that must be correct on
+    /// Garage may rest on this.
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<Conditional, StoreError> {
+        self.put_object(key, bytes, &sha256_hex(bytes), Condition::Absent)
+    }
+
+    /// `PutObject` with `If-Match: <ETag>` (same caveat about Garage).
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Conditional, StoreError> {
+        self.put_object(key, bytes, &sha256_hex(bytes), Condition::Matches(version))
     }
 
     /// Reads `x-amz-meta-sha256` with a HEAD request; `None` when the object is missing or
@@ -541,6 +686,8 @@ impl Store for S3Store {
             {
                 Ok(None)
             }
+            // See `denied_means_missing`.
+            Err(e) if status(&e) == Some(403) && self.denied_means_missing(key) => Ok(None),
             Err(e) => Err(self.error("HeadObject", key, e)),
         }
     }
@@ -635,6 +782,29 @@ mod tests {
             );
             assert!(!err.is_retryable());
         }
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected, "{input:?}");
+        }
+        // sha256("abc"), as `openssl dgst -sha256 -binary | base64` prints it.
+        let digest =
+            hex::decode("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+                .unwrap();
+        assert_eq!(
+            base64(&digest),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
     }
 
     #[test]

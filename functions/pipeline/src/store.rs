@@ -34,6 +34,14 @@ pub enum StoreError {
     /// A store location that cannot be opened (malformed `s3://` URL, no region, ...).
     #[error("cannot open the store {location}: {message}")]
     Config { location: String, message: String },
+    /// The backend does not implement an operation (a wrapper that does not forward the
+    /// conditional writes, say). Never emulated non-atomically behind the caller's back.
+    #[error("{op} of {key} is not supported by this store ({store})")]
+    Unsupported {
+        key: String,
+        op: &'static str,
+        store: String,
+    },
 }
 
 impl StoreError {
@@ -46,10 +54,46 @@ impl StoreError {
                     | std::io::ErrorKind::TimedOut
                     | std::io::ErrorKind::WouldBlock
             ),
-            StoreError::BadKey { .. } | StoreError::Config { .. } => false,
+            StoreError::BadKey { .. }
+            | StoreError::Config { .. }
+            | StoreError::Unsupported { .. } => false,
             StoreError::S3 { retryable, .. } => *retryable,
         }
     }
+}
+
+/// The version of an object as a store reports it, for compare-and-swap with
+/// [`Store::put_if_match`]: S3's `ETag`; the sha256 of the content on the local and memory
+/// stores. Opaque: only compare it, or hand it back to the store that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    pub fn new(tag: impl Into<String>) -> Self {
+        Self(tag.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The outcome of a conditional write. A failed precondition (S3's `412 Precondition
+/// Failed`) is an expected answer, not an error: the caller re-reads and decides.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conditional {
+    /// The condition held and the object was written.
+    Written,
+    /// The object exists (`put_if_absent`) or changed since the version was read
+    /// (`put_if_match`); nothing was written.
+    Conflict,
 }
 
 /// Object storage laid out like the S3 bucket.
@@ -79,6 +123,42 @@ pub trait Store: Send + Sync {
         Ok(self
             .get(key)?
             .map(|bytes| crate::ledger::sha256_hex(&bytes)))
+    }
+
+    /// Reads an object with its [`Version`]; `Ok(None)` when it does not exist.
+    ///
+    /// This and the two conditional writes below have no default that would emulate them
+    /// with a read then a write (that is exactly the race they exist to close): a store that
+    /// does not implement them answers [`StoreError::Unsupported`].
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        Err(unsupported(self, key, "get_versioned"))
+    }
+
+    /// Creates an object only if no object exists under the key (S3 `If-None-Match: *`),
+    /// atomically: of several concurrent writers exactly one gets [`Conditional::Written`].
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<Conditional, StoreError> {
+        let _ = bytes;
+        Err(unsupported(self, key, "put_if_absent"))
+    }
+
+    /// Replaces an object only if its current version is `version` (S3 `If-Match`),
+    /// atomically. A missing object is a [`Conditional::Conflict`].
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Conditional, StoreError> {
+        let _ = (bytes, version);
+        Err(unsupported(self, key, "put_if_match"))
+    }
+}
+
+fn unsupported<S: Store + ?Sized>(store: &S, key: &str, op: &'static str) -> StoreError {
+    StoreError::Unsupported {
+        key: key.to_string(),
+        op,
+        store: store.describe(),
     }
 }
 
@@ -130,6 +210,92 @@ impl LocalStore {
         check_key(key)?;
         Ok(self.root.join(key))
     }
+
+    /// A sibling of `path` for the store's own use (`.{name}.{suffix}`); [`Store::list`]
+    /// never shows these.
+    fn sibling(path: &Path, suffix: &str) -> PathBuf {
+        path.with_file_name(format!(
+            ".{}.{suffix}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("object")
+        ))
+    }
+
+    /// Writes `bytes` to a fresh temporary sibling of `path` (creating the folders), so that
+    /// it can be moved into place in one step. Each writer gets its own temporary file.
+    fn write_temp(&self, key: &str, path: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let io = |source| StoreError::Io {
+            key: key.to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let tmp = Self::sibling(
+            path,
+            &format!(
+                "{}-{}.tmp",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            ),
+        );
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        Ok(tmp)
+    }
+
+    /// Holds an exclusive advisory lock (`flock`) on the key's lock file while `f` runs.
+    /// The operating system releases it if the process dies, so a crash leaves no stale lock.
+    fn with_lock<T>(
+        &self,
+        key: &str,
+        path: &Path,
+        f: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let io = |source| StoreError::Io {
+            key: key.to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(Self::sibling(path, "lock"))
+            .map_err(io)?;
+        lock.lock().map_err(io)?;
+        let result = f();
+        drop(lock);
+        result
+    }
+
+    fn read_versioned(
+        &self,
+        key: &str,
+        path: &Path,
+    ) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        match std::fs::read(path) {
+            Ok(b) => {
+                let version = Version(crate::ledger::sha256_hex(&b));
+                Ok(Some((b, version)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io {
+                key: key.to_string(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Whether a file name is one of the local store's own (temporary or lock files), not an
+/// object.
+fn is_internal_name(name: &str) -> bool {
+    name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".lock"))
 }
 
 impl Store for LocalStore {
@@ -151,18 +317,60 @@ impl Store for LocalStore {
             key: key.to_string(),
             source,
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
         // Write to a temporary sibling and rename, so a reader never sees half a file.
-        let tmp = path.with_file_name(format!(
-            ".{}.tmp",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("object")
-        ));
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)
+        let tmp = self.write_temp(key, &path, bytes)?;
+        std::fs::rename(&tmp, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+
+    /// The version is the sha256 of the content.
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        let path = self.path(key)?;
+        self.read_versioned(key, &path)
+    }
+
+    /// A complete temporary file hard-linked into place: `link` fails if the name exists,
+    /// atomically, and the object appears with all its bytes at once.
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<Conditional, StoreError> {
+        let path = self.path(key)?;
+        let tmp = self.write_temp(key, &path, bytes)?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(Conditional::Written),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Conditional::Conflict),
+            Err(source) => Err(StoreError::Io {
+                key: key.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Compare and rename under the key's lock file. Writers of the same key serialise on
+    /// the lock, across threads and processes; plain [`Store::put`] does not take it.
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Conditional, StoreError> {
+        let path = self.path(key)?;
+        let tmp = self.write_temp(key, &path, bytes)?;
+        let result = self.with_lock(key, &path, || {
+            match self.read_versioned(key, &path)? {
+                Some((_, current)) if &current == version => {}
+                _ => return Ok(Conditional::Conflict),
+            }
+            std::fs::rename(&tmp, &path).map_err(|source| StoreError::Io {
+                key: key.to_string(),
+                source,
+            })?;
+            Ok(Conditional::Written)
+        });
+        let _ = std::fs::remove_file(&tmp);
+        result
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -205,6 +413,8 @@ impl Store for LocalStore {
                 })?;
                 if ft.is_dir() {
                     stack.push(path);
+                } else if is_internal_name(&entry.file_name().to_string_lossy()) {
+                    continue;
                 } else if let Ok(rel) = path.strip_prefix(&self.root) {
                     let key = rel.to_string_lossy().replace('\\', "/");
                     if key.starts_with(prefix) {
@@ -282,6 +492,44 @@ impl Store for MemoryStore {
     fn describe(&self) -> String {
         "memory".into()
     }
+
+    /// The version is the sha256 of the content.
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        check_key(key)?;
+        Ok(self
+            .objects
+            .lock()
+            .expect("store lock")
+            .get(key)
+            .map(|b| (b.clone(), Version(crate::ledger::sha256_hex(b)))))
+    }
+
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<Conditional, StoreError> {
+        check_key(key)?;
+        let mut objects = self.objects.lock().expect("store lock");
+        if objects.contains_key(key) {
+            return Ok(Conditional::Conflict);
+        }
+        objects.insert(key.to_string(), bytes.to_vec());
+        Ok(Conditional::Written)
+    }
+
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Conditional, StoreError> {
+        check_key(key)?;
+        let mut objects = self.objects.lock().expect("store lock");
+        match objects.get(key) {
+            Some(b) if crate::ledger::sha256_hex(b) == version.0 => {
+                objects.insert(key.to_string(), bytes.to_vec());
+                Ok(Conditional::Written)
+            }
+            _ => Ok(Conditional::Conflict),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -317,9 +565,110 @@ mod tests {
         assert_eq!(store.stored_hash("site/current").unwrap(), Some(hash));
     }
 
+    /// Conditional writes: create-if-absent and compare-and-swap on the version.
+    pub(crate) fn exercise_conditional(store: &dyn Store) {
+        let key = "site/current";
+        assert_eq!(store.get_versioned(key).unwrap(), None);
+        assert_eq!(
+            store.put_if_absent(key, b"a").unwrap(),
+            Conditional::Written
+        );
+        assert_eq!(
+            store.put_if_absent(key, b"b").unwrap(),
+            Conditional::Conflict
+        );
+        let (bytes, v1) = store.get_versioned(key).unwrap().unwrap();
+        assert_eq!(bytes, b"a");
+        assert_eq!(
+            store.put_if_match(key, b"c", &v1).unwrap(),
+            Conditional::Written
+        );
+        // v1 is stale now: the write loses and the content stays "c".
+        assert_eq!(
+            store.put_if_match(key, b"d", &v1).unwrap(),
+            Conditional::Conflict
+        );
+        let (bytes, v2) = store.get_versioned(key).unwrap().unwrap();
+        assert_eq!(bytes, b"c");
+        assert_ne!(v1, v2);
+        // A missing object never matches a version.
+        assert_eq!(
+            store.put_if_match("site/other", b"x", &v2).unwrap(),
+            Conditional::Conflict
+        );
+        assert_eq!(store.get("site/other").unwrap(), None);
+        assert_eq!(store.list("site/").unwrap(), vec!["site/current"]);
+    }
+
+    /// Threads racing to create one key, then to swap it from one version: one winner each.
+    pub(crate) fn race(store: &dyn Store, threads: usize) {
+        let key = "race/key";
+        let created: Vec<Conditional> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| {
+                    s.spawn(move || store.put_if_absent(key, format!("{i}").as_bytes()).unwrap())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<usize> = (0..threads)
+            .filter(|&i| created[i] == Conditional::Written)
+            .collect();
+        assert_eq!(winners.len(), 1, "{created:?}");
+        assert_eq!(
+            store.get(key).unwrap().unwrap(),
+            format!("{}", winners[0]).into_bytes()
+        );
+        let (_, version) = store.get_versioned(key).unwrap().unwrap();
+        let swapped: Vec<Conditional> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|i| {
+                    let version = version.clone();
+                    s.spawn(move || {
+                        store
+                            .put_if_match(key, format!("swap {i}").as_bytes(), &version)
+                            .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<usize> = (0..threads)
+            .filter(|&i| swapped[i] == Conditional::Written)
+            .collect();
+        assert_eq!(winners.len(), 1, "{swapped:?}");
+        assert_eq!(
+            store.get(key).unwrap().unwrap(),
+            format!("swap {}", winners[0]).into_bytes()
+        );
+    }
+
     #[test]
     fn memory_store_behaves_like_a_bucket() {
         exercise(&MemoryStore::new());
+        exercise_conditional(&MemoryStore::new());
+        race(&MemoryStore::new(), 16);
+    }
+
+    #[test]
+    fn local_store_conditional_writes_are_atomic() {
+        let dir = std::env::temp_dir().join(format!("envgov-store-cond-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        exercise_conditional(&LocalStore::new(&dir));
+        race(&LocalStore::new(dir.join("race")), 32);
+        // No temporary or lock file is listed, and none of the temporary files is left.
+        let store = LocalStore::new(&dir);
+        assert_eq!(
+            store.list("").unwrap(),
+            vec!["race/race/key", "site/current"]
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.join("race/race"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,0 +1,184 @@
+//! The CloudFront KeyValueStore mirror of the live pointer: the edge router
+//! (infra/template.yaml, `SiteRouterFunction`) reads the live release id from the key
+//! `site/current` of a KeyValueStore, so every switch of the store's `site/current` is
+//! followed by `DescribeKeyValueStore` (for the store's ETag) and `PutKey` with `IfMatch`.
+//!
+//! Stage: I/O edge, like [`crate::s3`]. The KeyValueStore API is signed with SigV4A
+//! (`aws-sdk-cloudfrontkeyvaluestore` with its `sigv4a` feature, pure Rust over p256); the
+//! HTTP client is the same hyper + rustls/ring one as the S3 store's (no aws-lc). The ETag
+//! is the whole KeyValueStore's: a `PutKey` that loses to another writer (409/412) is
+//! retried from a fresh `DescribeKeyValueStore`, since setting the key is idempotent.
+
+use crate::release::{LiveMirror, ReleaseError, ReleaseOptions};
+use crate::s3::{Executor, StaticCredentials, error_chain, is_transient, status};
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_cloudfrontkeyvaluestore::Client;
+use aws_sdk_cloudfrontkeyvaluestore::config::Credentials;
+use aws_sdk_cloudfrontkeyvaluestore::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use std::time::Duration;
+
+/// The key the router reads.
+pub const CURRENT_KEY: &str = "site/current";
+
+/// Attempts of Describe + PutKey when another writer changed the store in between.
+const ATTEMPTS: usize = 4;
+
+/// Where to reach the KeyValueStore API; [`Default`] is the AWS configuration chain.
+#[derive(Debug, Clone, Default)]
+pub struct KvsOptions {
+    /// An endpoint overriding the resolved one (tests on loopback).
+    pub endpoint_url: Option<String>,
+    /// Credentials overriding the configuration chain's.
+    pub credentials: Option<StaticCredentials>,
+}
+
+/// A KeyValueStore whose `site/current` key follows the store's.
+#[derive(Debug)]
+pub struct KvsMirror {
+    arn: String,
+    client: Client,
+    // After `client`: the client's connections are dropped while the runtime exists.
+    executor: Executor,
+}
+
+fn config_error(arn: &str, message: String) -> ReleaseError {
+    ReleaseError::Mirror {
+        arn: arn.to_string(),
+        retryable: false,
+        message,
+    }
+}
+
+impl KvsMirror {
+    /// Opens the KeyValueStore `arn` with the AWS configuration chain. No request is sent.
+    pub fn open(arn: &str) -> Result<Self, ReleaseError> {
+        Self::open_with(arn, KvsOptions::default())
+    }
+
+    pub fn open_with(arn: &str, options: KvsOptions) -> Result<Self, ReleaseError> {
+        if !arn.starts_with("arn:") || !arn.contains(":key-value-store/") {
+            return Err(config_error(
+                arn,
+                "not a KeyValueStore ARN (arn:PARTITION:cloudfront::ACCOUNT:key-value-store/ID)"
+                    .into(),
+            ));
+        }
+        let executor = Executor::for_caller()
+            .map_err(|e| config_error(arn, format!("starting the async runtime: {e}")))?;
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(5)
+                    .with_initial_backoff(Duration::from_millis(500)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_timeout(Duration::from_secs(90))
+                    .build(),
+            );
+        if let Some(c) = &options.credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                &c.access_key_id,
+                &c.secret_access_key,
+                None,
+                None,
+                "envgov-static",
+            ));
+        }
+        let sdk_config = executor.block_on(loader.load());
+        let mut config = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(&sdk_config);
+        if let Some(url) = &options.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        Ok(Self {
+            arn: arn.to_string(),
+            client: Client::from_conf(config.build()),
+            executor,
+        })
+    }
+
+    fn error<E>(&self, op: &str, err: SdkError<E>) -> ReleaseError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let detail = match &err {
+            SdkError::ServiceError(_) => format!(
+                "HTTP {} {}: {}",
+                status(&err).unwrap_or_default(),
+                err.code().unwrap_or("(no error code)"),
+                err.message().unwrap_or("")
+            ),
+            _ => error_chain(&err),
+        };
+        ReleaseError::Mirror {
+            arn: self.arn.clone(),
+            retryable: is_transient(&err),
+            message: format!("{op}: {detail}"),
+        }
+    }
+
+    /// Sets `site/current` to `release_id`; returns the KeyValueStore's new ETag.
+    pub fn put_current(&self, release_id: &str) -> Result<String, ReleaseError> {
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let described = self
+                .executor
+                .block_on(
+                    self.client
+                        .describe_key_value_store()
+                        .kvs_arn(&self.arn)
+                        .send(),
+                )
+                .map_err(|e| self.error("DescribeKeyValueStore", e))?;
+            let etag = described.e_tag().to_string();
+            let put = self.executor.block_on(
+                self.client
+                    .put_key()
+                    .kvs_arn(&self.arn)
+                    .key(CURRENT_KEY)
+                    .value(release_id)
+                    .if_match(&etag)
+                    .send(),
+            );
+            match put {
+                Ok(out) => return Ok(out.e_tag().to_string()),
+                // Another writer changed the store between Describe and PutKey.
+                Err(e) if matches!(status(&e), Some(409 | 412)) => {
+                    last = Some(self.error("PutKey", e));
+                }
+                Err(e) => return Err(self.error("PutKey", e)),
+            }
+        }
+        Err(last.expect("at least one attempt"))
+    }
+}
+
+impl LiveMirror for KvsMirror {
+    fn set_live(&self, release_id: &str) -> Result<(), ReleaseError> {
+        self.put_current(release_id).map(|_| ())
+    }
+
+    fn describe(&self) -> String {
+        self.arn.clone()
+    }
+}
+
+/// The mirror `options.kvs_arn` names, if any (an empty ARN means none, as the template
+/// sets it without a CDN).
+pub fn mirror_from_options(
+    options: &ReleaseOptions,
+) -> Result<Option<Box<dyn LiveMirror>>, ReleaseError> {
+    match options.kvs_arn.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(arn) => Ok(Some(Box::new(KvsMirror::open(arn)?))),
+    }
+}
