@@ -1,6 +1,7 @@
 // Every kind of page, in both languages, in real Chromium at desktop width: no console error,
-// 0 axe-core violations of WCAG 2.1 A/AA, the language switch leads to the same page in the
-// other language, and the document says which language it is in.
+// 0 axe-core violations of WCAG 2.1 A/AA, one h1, the language switch and the hreflang
+// alternates lead to the same page in the other language, and the document says which
+// language it is in.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,5 +109,13 @@ for (const page of pages) {
         assert.match(switchLink.hreflang, new RegExp(`^${OTHER[page.lang]}\\b`, 'i'), 'the switch names its language');
         const twin = await fetchText(switchLink.href);
         assert.equal(twin.status, 200, `the twin ${switchLink.href} exists`);
+        // hreflang alternates: the page itself, its twin, and the language choice as x-default.
+        const alternates = await driver.executeScript(
+            "return [...document.querySelectorAll('link[rel=alternate][hreflang]')].map((l) => [l.getAttribute('hreflang'), l.getAttribute('href')])",
+        );
+        const byLang = (code) => alternates.filter(([h]) => new RegExp(`^${code}\\b`, 'i').test(h)).map(([, href]) => href);
+        assert.deepEqual(byLang(page.lang), [page.path], `hreflang alternate for the page itself: ${JSON.stringify(alternates)}`);
+        assert.deepEqual(byLang(OTHER[page.lang]), [twinPath(page.path)], 'hreflang alternate for its twin');
+        assert.ok(alternates.some(([h]) => h === 'x-default'), 'an x-default alternate');
     });
 }

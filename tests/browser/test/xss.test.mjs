@@ -93,6 +93,46 @@ test('the canary works: a dialog call on a page is seen', async () => {
     await consoleErrors(driver);
 });
 
+/// Opens a page with the canary armed and fails if a dialog opened or anything was injected.
+async function checkNothingRan(p) {
+    try {
+        await open(driver, p);
+        // Give onerror handlers, timers and the page's own scripts a moment to run.
+        await driver.sleep(300);
+    } catch (e) {
+        // A dialog that opens while the page loads interrupts the wait: it is checked below.
+        if (!(e instanceof error.UnexpectedAlertOpenError)) throw e;
+    }
+    return inspect(p);
+}
+
+/// Fails if a dialog is open or the page holds injected elements or a set canary.
+async function inspect(p) {
+    let dialog = null;
+    try {
+        dialog = await driver.switchTo().alert();
+    } catch (e) {
+        if (!(e instanceof error.NoSuchAlertError)) throw e;
+    }
+    if (dialog) {
+        const message = await dialog.getText();
+        await dialog.dismiss();
+        assert.fail(`a dialog opened on ${p}: ${message}`);
+    }
+    const state = await driver.executeScript(`return {
+        canary: window.__xss === undefined ? null : window.__xss,
+        injectedImages: document.querySelectorAll('img[src="x"]').length,
+        handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => /^on/i.test(a.name))).map((el) => el.outerHTML.slice(0, 120)),
+        alertScripts: [...document.scripts].filter((s) => s.textContent.includes('alert(1)')).length,
+        text: document.body.textContent,
+    }`);
+    assert.equal(state.canary, null, `a dialog call ran on ${p}: ${JSON.stringify(state.canary)}`);
+    assert.equal(state.injectedImages, 0, `an <img src="x"> was injected on ${p}`);
+    assert.deepEqual(state.handlers, [], `elements with inline event handlers on ${p}`);
+    assert.equal(state.alertScripts, 0, `a <script> with the payload exists on ${p}`);
+    return state;
+}
+
 for (const p of pages) {
     test(`${p}: the probe names render as text and nothing executes`, async () => {
         await drainLog(driver); // what an earlier, failed test left
@@ -102,37 +142,7 @@ for (const p of pages) {
             assert.ok(!raw.body.includes(payload), `the served HTML contains the payload ${payload} unescaped`);
         }
 
-        try {
-            await open(driver, p);
-            // Give onerror handlers and timers a moment to fire if anything was injected.
-            await driver.sleep(200);
-        } catch (e) {
-            // A dialog that opens while the page loads interrupts the wait: it is checked below.
-            if (!(e instanceof error.UnexpectedAlertOpenError)) throw e;
-        }
-        let dialog = null;
-        try {
-            dialog = await driver.switchTo().alert();
-        } catch (e) {
-            if (!(e instanceof error.NoSuchAlertError)) throw e;
-        }
-        if (dialog) {
-            const message = await dialog.getText();
-            await dialog.dismiss();
-            assert.fail(`a dialog opened on ${p}: ${message}`);
-        }
-        const state = await driver.executeScript(`return {
-            canary: window.__xss === undefined ? null : window.__xss,
-            injectedImages: document.querySelectorAll('img[src="x"]').length,
-            handlers: [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => /^on/i.test(a.name))).map((el) => el.outerHTML.slice(0, 120)),
-            alertScripts: [...document.scripts].filter((s) => s.textContent.includes('alert(1)')).length,
-            text: document.body.textContent,
-            pageText: document.querySelector('main').innerText,
-        }`);
-        assert.equal(state.canary, null, `a dialog call ran on ${p}: ${JSON.stringify(state.canary)}`);
-        assert.equal(state.injectedImages, 0, `an <img src="x"> was injected on ${p}`);
-        assert.deepEqual(state.handlers, [], `elements with inline event handlers on ${p}`);
-        assert.equal(state.alertScripts, 0, `a <script> with the payload exists on ${p}`);
+        const state = await checkNothingRan(p);
         // The names are shown, as the literal text of the registry.
         const lang = p.split('/')[1];
         const shown = probes.filter((u) => raw.body.includes(u.uscc));
@@ -153,4 +163,31 @@ for (const p of pages) {
         const errors = await consoleErrors(driver);
         assert.deepEqual(errors, [], `console errors on ${p}:\n${errors.join('\n')}`);
     });
+}
+
+// The search page builds its results in the browser from the index: the probes found there
+// must stay text too (this runs once the search page exists; see search.test.mjs).
+for (const lang of LANGS) {
+    for (const u of probes) {
+        test(`/${lang}/search/?q=${u.uscc}: a probe found by search renders as text`, async () => {
+            await drainLog(driver);
+            const p = `/${lang}/search/?q=${u.uscc}`;
+            const state = await checkNothingRan(p);
+            const name = lang === 'zh' ? u.name_zh : u.name_en;
+            await driver.wait(
+                async () => (await driver.executeScript("return document.querySelectorAll('#search-results li').length")) > 0,
+                10000,
+                `the search for ${u.uscc} lists the unit`,
+            );
+            const shown = await driver.executeScript(
+                "return [...document.querySelectorAll('#search-results li a')].map((a) => a.textContent)",
+            );
+            assert.ok(shown.includes(name), `the result is named ${JSON.stringify(name)}, as text: ${JSON.stringify(shown)}`);
+            await driver.sleep(300);
+            await inspect(p); // again, now that the results are in the page
+            assert.equal(state.canary, null);
+            const errors = await consoleErrors(driver);
+            assert.deepEqual(errors, [], `console errors on ${p}:\n${errors.join('\n')}`);
+        });
+    }
 }
