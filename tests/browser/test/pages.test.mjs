@@ -89,12 +89,13 @@ for (const page of pages) {
             "const a = document.querySelector('a.lang-switch'); return a && { href: a.getAttribute('href'), hreflang: a.getAttribute('hreflang') };",
         );
 
-        assert.deepEqual(errors, [], `console errors on ${page.path}:\n${errors.join('\n')}`);
-        assert.equal(
-            violations.length,
-            0,
-            `axe-core violations on ${page.path}:\n${formatViolations(violations)}`,
-        );
+        // Both reported in full, together, when either is found.
+        const problems = [];
+        if (errors.length) problems.push(`console errors on ${page.path}:\n  ${errors.join('\n  ')}`);
+        if (violations.length) {
+            problems.push(`${violations.length} axe-core violations on ${page.path}:\n${formatViolations(violations)}`);
+        }
+        assert.equal(problems.length, 0, problems.join('\n'));
         assert.ok(title.trim().length > 0, 'the page has a title');
         assert.equal(h1.length, 1, `exactly one h1 on ${page.path}: ${JSON.stringify(h1)}`);
         assert.ok(h1[0].length > 0, 'the h1 has text');
