@@ -6,11 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { HERE, OUTPUT, RELEASE, pageKind, releaseFiles } from '../lib/site.mjs';
+import { HERE, RELEASE, pageKind, releaseFiles } from '../lib/site.mjs';
 
 const VNU = path.join(HERE, 'node_modules', 'vnu-jar', 'build', 'dist', 'vnu.jar');
 const JAVA = process.env.JAVA || 'java';
+const CONTROLS = fs.mkdtempSync(path.join(os.tmpdir(), 'envgov-vnu-'));
+process.on('exit', () => fs.rmSync(CONTROLS, { recursive: true, force: true }));
 
 /// Runs vnu over files and returns its messages (JSON output; errors only).
 function vnu(args, files) {
@@ -43,7 +46,7 @@ test('every HTML page of the release: 0 errors', () => {
     const pages = releaseFiles('.html');
     const kinds = new Set(pages.map((p) => `${p.split('/')[1]} ${pageKind(p)}`));
     // The control: a document with known errors must be reported.
-    const control = path.join(OUTPUT, 'vnu-control.html');
+    const control = path.join(CONTROLS, 'vnu-control.html');
     fs.writeFileSync(control, '<!DOCTYPE html><html lang="en"><title>control</title><p><div></span>');
     const started = Date.now();
     const messages = vnu([], [control, ...pages.map((p) => path.join(RELEASE, p))]);
@@ -58,7 +61,7 @@ test('every HTML page of the release: 0 errors', () => {
 test('the stylesheet: 0 errors', () => {
     const sheets = releaseFiles('.css');
     assert.ok(sheets.length > 0, 'the release has a stylesheet');
-    const control = path.join(OUTPUT, 'vnu-control.css');
+    const control = path.join(CONTROLS, 'vnu-control.css');
     fs.writeFileSync(control, 'p { colr: red; }\n');
     const messages = vnu(['--css'], [control, ...sheets.map((p) => path.join(RELEASE, p))]);
     assert.ok(messages.some((m) => m.url.endsWith('vnu-control.css')), 'the checker reports the control');
