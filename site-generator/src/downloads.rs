@@ -2,18 +2,17 @@
 //! monitoring values, the emission totals and the self-monitoring results, written once
 //! (language-independent) as `/downloads/enterprises/{uscc}/{dataset}.csv`.
 //!
-//! CSV as spreadsheet programs read it: UTF-8 with a byte-order mark, CRLF line ends,
-//! RFC 4180 quoting, columns in the dataset schema's order. Text cells starting with
-//! `=`, `+`, `-`, `@`, tab or CR get a leading `'` so that no cell is run as a formula;
-//! numbers are written exactly as they were published.
+//! The pipeline cuts them from the published datasets, row for row in the datasets' own CSV
+//! format (UTF-8 with a byte-order mark, CRLF, RFC 4180 quoting, spreadsheet formulas
+//! neutralised), and hands them over in [`SiteInputs::unit_downloads`]; the site places them
+//! and counts their rows. A unit with no rows in a dataset gets a file with the header only,
+//! its columns in the dataset schema's order.
 
 use crate::output::Output;
 use crate::registry::Unit;
-use crate::rows::{self, RawRow, UnitKey};
+use crate::rows;
 use crate::urls::{self, Slug};
 use crate::{SiteError, SiteInputs};
-use serde::Deserialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The datasets a unit's own records are offered from, in the order shown.
@@ -24,55 +23,86 @@ pub const UNIT_DATASETS: [&str; 4] = [
     rows::SELF_MONITORING,
 ];
 
-/// A dataset's columns, and its rows grouped by unit.
-type Grouped<'a> = (Vec<&'a str>, BTreeMap<&'a str, Vec<&'a RawRow>>);
+/// One unit's rows of one dataset, as CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitDownload {
+    /// Data rows (the header not counted).
+    pub rows: u64,
+    pub csv: Vec<u8>,
+}
 
-/// The rows of each per-unit dataset, grouped by unit, with each dataset's columns.
+/// Dataset id → unit credit code → that unit's download.
+pub type UnitDownloads = BTreeMap<String, BTreeMap<String, UnitDownload>>;
+
+/// The per-unit downloads of a build, and the header-only file of each dataset.
 pub struct UnitRows<'a> {
-    by_dataset: BTreeMap<&'static str, Grouped<'a>>,
+    downloads: &'a UnitDownloads,
+    headers: BTreeMap<&'static str, Vec<u8>>,
 }
 
 impl<'a> UnitRows<'a> {
     pub fn new(inputs: &'a SiteInputs) -> Result<UnitRows<'a>, SiteError> {
-        let mut by_dataset = BTreeMap::new();
+        let mut headers = BTreeMap::new();
         for dataset in UNIT_DATASETS {
-            let columns = columns(inputs, dataset)?;
-            let mut by_unit: BTreeMap<&str, Vec<&RawRow>> = BTreeMap::new();
-            for (i, row) in rows::table(&inputs.tables, dataset)?.iter().enumerate() {
-                let key = UnitKey::deserialize(row).map_err(|e| SiteError::Row {
-                    dataset: dataset.to_string(),
-                    row: i + 1,
-                    message: e.to_string(),
-                })?;
-                by_unit.entry(key.uscc).or_default().push(row);
-            }
-            by_dataset.insert(dataset, (columns, by_unit));
+            headers.insert(dataset, header_only(dataset, &columns(inputs, dataset)?)?);
         }
-        Ok(UnitRows { by_dataset })
+        if let Some(other) = inputs
+            .unit_downloads
+            .keys()
+            .find(|d| !UNIT_DATASETS.contains(&d.as_str()))
+        {
+            return Err(SiteError::MissingInput {
+                dataset: other.clone(),
+                what: "a place on the unit pages (per-unit downloads are offered only from UNIT_DATASETS)",
+            });
+        }
+        Ok(UnitRows {
+            downloads: &inputs.unit_downloads,
+            headers,
+        })
+    }
+
+    fn get(&self, dataset: &str, uscc: &str) -> Option<&'a UnitDownload> {
+        self.downloads.get(dataset).and_then(|m| m.get(uscc))
     }
 
     /// How many rows of `dataset` belong to the unit.
     pub fn count(&self, dataset: &str, uscc: &str) -> usize {
-        self.by_dataset
-            .get(dataset)
-            .and_then(|(_, m)| m.get(uscc))
-            .map_or(0, Vec::len)
+        self.get(dataset, uscc).map_or(0, |d| d.rows as usize)
     }
 
     /// Writes the unit's CSV files (a header-only file when it has no rows).
     pub fn write(&self, out: &mut Output, unit: &Unit<'_>) -> Result<(), SiteError> {
-        for (dataset, (columns, by_unit)) in &self.by_dataset {
-            let rows = by_unit
-                .get(unit.uscc.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
+        for (dataset, header) in &self.headers {
+            let bytes = match self.get(dataset, unit.uscc.as_str()) {
+                Some(d) => d.csv.clone(),
+                None => header.clone(),
+            };
             out.add(
                 &urls::unit_download(&unit.uscc, &dataset_slug(dataset)),
-                csv(columns, rows),
+                bytes,
             )?;
         }
         Ok(())
     }
+}
+
+/// The CSV of a dataset with no rows: BOM, the column names, CRLF. Column names are
+/// identifiers (`[a-z0-9_]`), so none needs quoting or neutralising.
+fn header_only(dataset: &str, columns: &[&str]) -> Result<Vec<u8>, SiteError> {
+    if let Some(bad) = columns.iter().find(|c| {
+        c.is_empty()
+            || !c
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    }) {
+        return Err(SiteError::Row {
+            dataset: dataset.to_string(),
+            row: 0,
+            message: format!("column name {bad:?} is not an identifier"),
+        });
+    }
+    Ok(format!("\u{feff}{}\r\n", columns.join(",")).into_bytes())
 }
 
 pub fn dataset_slug(dataset: &str) -> Slug {
@@ -100,71 +130,14 @@ fn columns<'a>(inputs: &'a SiteInputs, dataset: &str) -> Result<Vec<&'a str>, Si
     Ok(schema.fields.iter().map(|f| f.name.as_str()).collect())
 }
 
-/// One CSV file: BOM, header, rows, CRLF.
-pub fn csv(columns: &[&str], rows: &[&RawRow]) -> Vec<u8> {
-    let mut out = String::from("\u{feff}");
-    let header: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
-    for row in rows {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|c| cell(row.get(*c).unwrap_or(&Value::Null)))
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
-    }
-    out.into_bytes()
-}
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => {
-            let neutralised = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{s}")
-            } else {
-                s.clone()
-            };
-            quote(&neutralised)
-        }
-        other => quote(&other.to_string()),
-    }
-}
-
-fn quote(s: &str) -> String {
-    if s.contains([',', '"', '\r', '\n']) || s.starts_with(' ') || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn writes_bom_crlf_quotes_and_neutralises_formulas() {
-        let row =
-            json!({"a": "=SUM(A1)", "b": -5, "c": "x,\"y\"", "d": null, "e": true, "f": "@x"});
-        let row = row.as_object().unwrap().clone();
-        let bytes = csv(&["a", "b", "c", "d", "e", "f"], &[&row]);
-        let text = String::from_utf8(bytes).unwrap();
-        assert_eq!(
-            text,
-            "\u{feff}a,b,c,d,e,f\r\n'=SUM(A1),-5,\"x,\"\"y\"\"\",,true,'@x\r\n"
-        );
-    }
-
-    #[test]
-    fn numbers_are_written_as_they_came() {
-        let row = json!({"v": 12.684167, "n": 0, "t": "\tx", "m": "-1"});
-        let row = row.as_object().unwrap().clone();
-        let text = String::from_utf8(csv(&["v", "n", "t", "m"], &[&row])).unwrap();
-        assert!(text.ends_with("12.684167,0,'\tx,'-1\r\n"), "{text:?}");
+    fn a_header_only_file_has_bom_names_and_crlf() {
+        let bytes = header_only("x", &["date", "uscc", "daily_mean"]).unwrap();
+        assert_eq!(bytes, "\u{feff}date,uscc,daily_mean\r\n".as_bytes());
+        assert!(header_only("x", &["=cmd"]).is_err());
     }
 }

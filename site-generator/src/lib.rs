@@ -29,7 +29,9 @@ pub mod urls;
 mod xml;
 
 pub use content::{ContentPage, load_content};
+pub use downloads::{UNIT_DATASETS, UnitDownload, UnitDownloads};
 pub use error::SiteError;
+pub use pages::enterprises::RECENT_DAYS;
 
 use envgov_curated::Curated;
 use envgov_dataset::manifest::{Catalogue, DataPackage};
@@ -52,8 +54,13 @@ pub struct SiteInputs {
     pub catalogue: Catalogue,
     /// Dataset id → `datasets/{id}/datapackage.json`.
     pub packages: BTreeMap<String, DataPackage>,
-    /// Dataset id → the rows of `datasets/{id}/{id}.json`.
+    /// Dataset id → the rows of `datasets/{id}/{id}.json`, for the tables of
+    /// [`rows::TABLES`]. Of `cems-daily` the pages show only the [`RECENT_DAYS`] days up to
+    /// the data date, so a caller may pass just those rows (the pipeline does).
     pub tables: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Each unit's own rows of the datasets of [`UNIT_DATASETS`], as CSV cut from the
+    /// published dataset by the pipeline.
+    pub unit_downloads: UnitDownloads,
     /// Dataset id → the dates of its archive snapshots (`datasets/{id}/archive/{date}/`).
     pub archives: BTreeMap<String, Vec<String>>,
     /// The markdown pages of `content/`, from [`load_content`].

@@ -27,15 +27,14 @@ pub const CONSTRUCTION_WASTE: &str = "construction-waste";
 pub const LIVESTOCK_MANURE: &str = "livestock-manure";
 
 /// Every table whose rows [`crate::SiteInputs::tables`] must hold (the site reads no
-/// other rows; dataset pages need only the packages).
-pub const TABLES: [&str; 14] = [
+/// other rows; dataset pages need only the packages, per-unit downloads come ready-made).
+pub const TABLES: [&str; 13] = [
     ENTERPRISES,
     OUTLETS,
     TREATMENT_FACILITIES,
     CEMS_DAILY,
     EXCEEDANCES,
     EMISSION_TOTALS,
-    SELF_MONITORING,
     PLAN_INDICATORS,
     VEHICLE_FLEETS,
     SEWAGE_COMPLIANCE,

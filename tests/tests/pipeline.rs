@@ -660,3 +660,70 @@ fn compliance_matches_hand_computation_from_the_standards() {
             .all(|r| r["declaration_consistent"] != "false")
     );
 }
+
+/// Each unit's downloads in the live release are its rows of the published dataset CSV:
+/// split here independently by the `uscc` column with the csv crate, and compared line
+/// for line; units without rows get the header alone.
+#[test]
+fn unit_downloads_are_the_units_rows_of_the_published_csv() {
+    let dir = TempDir::new("unit-downloads");
+    let store = LocalStore::new(&dir.0);
+    fill(&store, &small_sample(true));
+    let report = nightly(&store).unwrap();
+    let release = report.site_release.unwrap();
+    for dataset in [
+        "exceedances",
+        "cems-daily",
+        "emission-totals",
+        "self-monitoring",
+    ] {
+        let published = store
+            .get(&format!("datasets/{dataset}/{dataset}.csv"))
+            .unwrap()
+            .unwrap();
+        let text = std::str::from_utf8(&published).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        let mut lines = text.trim_start_matches('\u{feff}').split_inclusive("\r\n");
+        let header = lines.next().unwrap();
+        let uscc_col = header
+            .trim_end()
+            .split(',')
+            .position(|c| c == "uscc")
+            .unwrap();
+        // Group the published lines by their uscc field (parsed, so quoting cannot fool it).
+        let mut by_unit: BTreeMap<String, String> = BTreeMap::new();
+        for line in lines {
+            let record = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes())
+                .records()
+                .next()
+                .unwrap()
+                .unwrap();
+            by_unit
+                .entry(record[uscc_col].to_string())
+                .or_default()
+                .push_str(line);
+        }
+        let enterprises = store
+            .list(&format!("site/releases/{release}/downloads/enterprises/"))
+            .unwrap();
+        let files: Vec<&String> = enterprises
+            .iter()
+            .filter(|k| k.ends_with(&format!("/{dataset}.csv")))
+            .collect();
+        assert!(files.len() >= 10, "{dataset}: {} files", files.len());
+        for key in files {
+            let uscc = key.rsplit('/').nth(1).unwrap();
+            let got = String::from_utf8(store.get(key).unwrap().unwrap()).unwrap();
+            let expected = format!(
+                "\u{feff}{header}{}",
+                by_unit.get(uscc).map(String::as_str).unwrap_or("")
+            );
+            assert!(
+                got == expected,
+                "{key} differs from its rows of {dataset}.csv"
+            );
+        }
+    }
+}

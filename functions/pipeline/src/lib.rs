@@ -15,6 +15,7 @@ pub mod publish;
 pub mod release;
 pub mod routed;
 pub mod s3;
+pub mod site_inputs;
 pub mod store;
 pub mod table;
 pub mod validate;

@@ -47,8 +47,6 @@ use crate::jobs::JobError;
 use crate::store::{Conditional, Store, StoreError, Version};
 use envgov_curated::Curated;
 use envgov_dataset::layout;
-use envgov_dataset::manifest::{Catalogue, DataPackage};
-use envgov_dataset::report::RunReport;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,17 +92,6 @@ pub struct Release {
     pub pruned: Vec<String>,
 }
 
-fn json<T: for<'de> serde::Deserialize<'de>>(store: &dyn Store, key: &str) -> Result<T, JobError> {
-    let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
-        key: key.into(),
-        message: "missing; run `envgov nightly` first".into(),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| JobError::Corrupt {
-        key: key.into(),
-        message: e.to_string(),
-    })
-}
-
 /// How a site release is published. The CLI takes these from flags, the Lambda function
 /// from its environment (`ENVGOV_SITE_ORIGIN`, `ENVGOV_RELEASES_TO_KEEP`, `ENVGOV_KVS_ARN`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,49 +117,7 @@ pub fn render(
     curated: &Curated,
     options: &ReleaseOptions,
 ) -> Result<(String, SiteFiles), JobError> {
-    let catalogue: Catalogue = json(store, layout::CATALOGUE_KEY)?;
-    let mut packages = BTreeMap::new();
-    let mut tables = BTreeMap::new();
-    let mut archives = BTreeMap::new();
-    for entry in &catalogue.datasets {
-        let id =
-            layout::check_segment(&entry.id).map_err(|e| JobError::Definition(e.to_string()))?;
-        let package: DataPackage = json(store, &layout::datapackage_key(id).expect("checked id"))?;
-        let rows: Vec<serde_json::Map<String, serde_json::Value>> = json(
-            store,
-            &layout::dataset_key(id, layout::Format::Json).expect("checked id"),
-        )?;
-        archives.insert(id.to_string(), package.archives.clone());
-        packages.insert(id.to_string(), package);
-        tables.insert(id.to_string(), rows);
-    }
-    let report: Option<RunReport> = match store.get(
-        &layout::run_report_key(&catalogue.data_date)
-            .map_err(|e| JobError::Definition(e.to_string()))?,
-    )? {
-        Some(b) => Some(serde_json::from_slice(&b).map_err(|e| JobError::Corrupt {
-            key: "run report".into(),
-            message: e.to_string(),
-        })?),
-        None => None,
-    };
-    let content = envgov_site::load_content(
-        CONTENT
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect(),
-    )
-    .map_err(|e| JobError::Definition(e.to_string()))?;
-    let inputs = envgov_site::SiteInputs {
-        data_date: catalogue.data_date.clone(),
-        catalogue,
-        packages,
-        tables,
-        archives,
-        content,
-        report,
-        sample: store.get(layout::SAMPLE_LEDGER_KEY)?.is_some(),
-    };
+    let inputs = crate::site_inputs::load(store)?;
     let site_options = match &options.site_origin {
         Some(origin) => envgov_site::SiteOptions {
             origin: origin.clone(),

@@ -223,6 +223,11 @@ impl Table {
     /// Keeps the rows for which `keep(row)` is true.
     pub fn filter_rows(&self, keep: impl Fn(usize) -> bool) -> Table {
         let idx: Vec<usize> = (0..self.rows()).filter(|&i| keep(i)).collect();
+        self.take(&idx)
+    }
+
+    /// The rows at `idx`, in that order.
+    pub fn take(&self, idx: &[usize]) -> Table {
         let columns = self
             .columns
             .iter()

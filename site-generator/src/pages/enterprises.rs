@@ -14,7 +14,8 @@ use envgov_dataset::Lang;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Days of daily values shown per outlet and pollutant.
+/// Days of daily values shown per outlet and pollutant: the calendar days up to and
+/// including the data date (a day without a row is simply absent).
 pub const RECENT_DAYS: usize = 7;
 
 #[derive(Serialize)]
@@ -319,6 +320,9 @@ fn recent_rows(
     rows: &[&CemsDaily<'_>],
 ) -> Result<Vec<DailyRow>, SiteError> {
     let data_date = site.data_date.format("%Y-%m-%d").to_string();
+    let first = (site.data_date - chrono::Days::new(RECENT_DAYS as u64 - 1))
+        .format("%Y-%m-%d")
+        .to_string();
     let mut out = Vec::new();
     // Rows are sorted by outlet, pollutant, date.
     let mut start = 0;
@@ -331,10 +335,9 @@ fn recent_rows(
         let group: Vec<&CemsDaily<'_>> = rows[start..end]
             .iter()
             .copied()
-            .filter(|r| r.date <= data_date.as_str())
+            .filter(|r| first.as_str() <= r.date && r.date <= data_date.as_str())
             .collect();
-        let from = group.len().saturating_sub(RECENT_DAYS);
-        for r in &group[from..] {
+        for r in &group {
             let date = format::parse_date(r.date).ok_or_else(|| SiteError::BadDate {
                 what: format!("cems-daily {} {}", r.uscc, r.outlet),
                 value: r.date.to_string(),

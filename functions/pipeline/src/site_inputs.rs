@@ -1,0 +1,207 @@
+//! What the site is rendered from, read from the published store: the catalogue, each
+//! dataset's package, the rows of the tables the pages show, each unit's own rows as CSV,
+//! the run report, the markdown of `content/`.
+//!
+//! Stage: publish (reads only). Memory is what bounds a render at the scale of a year of
+//! ~2,000 units, so the big datasets are never held as JSON row objects:
+//! - `cems-daily` is read from its Parquet file and only the days the pages show
+//!   ([`envgov_site::RECENT_DAYS`] up to the data date) become row objects;
+//! - the per-unit downloads are cut from each dataset's Parquet file, one dataset at a time,
+//!   and written with the same CSV writer as the dataset itself, so a unit's file is its
+//!   rows of the published CSV, byte for byte.
+
+use crate::frame::read_parquet;
+use crate::jobs::JobError;
+use crate::publish::{to_csv, to_json};
+use crate::release::CONTENT;
+use crate::store::Store;
+use crate::table::Table;
+use envgov_dataset::layout::{self, Format};
+use envgov_dataset::manifest::{Catalogue, DataPackage};
+use envgov_dataset::report::RunReport;
+use envgov_site::{SiteInputs, UnitDownload, UnitDownloads};
+use std::collections::BTreeMap;
+
+type Rows = Vec<serde_json::Map<String, serde_json::Value>>;
+
+fn definition(e: impl std::fmt::Display) -> JobError {
+    JobError::Definition(e.to_string())
+}
+
+fn get(store: &dyn Store, key: &str) -> Result<Vec<u8>, JobError> {
+    store.get(key)?.ok_or_else(|| JobError::Corrupt {
+        key: key.into(),
+        message: "missing; run `envgov nightly` first".into(),
+    })
+}
+
+fn json<T: for<'de> serde::Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, JobError> {
+    serde_json::from_slice(bytes).map_err(|e| JobError::Corrupt {
+        key: key.into(),
+        message: e.to_string(),
+    })
+}
+
+fn parquet(store: &dyn Store, id: &str) -> Result<Table, JobError> {
+    let key = layout::dataset_key(id, Format::Parquet).map_err(definition)?;
+    read_parquet(&get(store, &key)?).map_err(|e| JobError::Corrupt {
+        key,
+        message: e.to_string(),
+    })
+}
+
+/// The rows of `table` whose `date` column is in `first..=last` (ISO dates compare as text).
+fn dated(table: &Table, first: &str, last: &str) -> Result<Table, JobError> {
+    if !table.names.iter().any(|n| n == "date") {
+        return Err(definition("cems-daily has no date column"));
+    }
+    let dates = table.str_column("date");
+    Ok(table.filter_rows(|i| dates[i].as_deref().is_some_and(|d| first <= d && d <= last)))
+}
+
+/// Each unit's rows of a dataset, as CSV in the dataset's own format.
+pub fn unit_downloads(table: &Table) -> Result<BTreeMap<String, UnitDownload>, JobError> {
+    if !table.names.iter().any(|n| n == "uscc") {
+        return Err(definition("a per-unit dataset has no uscc column"));
+    }
+    let mut rows: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, uscc) in table.str_column("uscc").iter().enumerate() {
+        if let Some(u) = uscc.as_deref() {
+            rows.entry(u).or_default().push(i);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(uscc, idx)| {
+            let csv = to_csv(&table.take(&idx));
+            (
+                uscc.to_string(),
+                UnitDownload {
+                    rows: idx.len() as u64,
+                    csv,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Reads everything the site is rendered from.
+pub fn load(store: &dyn Store) -> Result<SiteInputs, JobError> {
+    let catalogue: Catalogue = json(layout::CATALOGUE_KEY, &get(store, layout::CATALOGUE_KEY)?)?;
+    let data_date =
+        chrono::NaiveDate::parse_from_str(&catalogue.data_date, "%Y-%m-%d").map_err(|e| {
+            JobError::Corrupt {
+                key: layout::CATALOGUE_KEY.into(),
+                message: format!("data date {:?}: {e}", catalogue.data_date),
+            }
+        })?;
+    let first_shown = (data_date - chrono::Days::new(envgov_site::RECENT_DAYS as u64 - 1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let mut packages = BTreeMap::new();
+    let mut tables: BTreeMap<String, Rows> = BTreeMap::new();
+    let mut archives = BTreeMap::new();
+    let mut downloads: UnitDownloads = BTreeMap::new();
+    for entry in &catalogue.datasets {
+        let id = layout::check_segment(&entry.id).map_err(definition)?;
+        let key = layout::datapackage_key(id).map_err(definition)?;
+        let package: DataPackage = json(&key, &get(store, &key)?)?;
+        archives.insert(id.to_string(), package.archives.clone());
+        packages.insert(id.to_string(), package);
+
+        let shown = envgov_site::rows::TABLES.contains(&id);
+        let per_unit = envgov_site::UNIT_DATASETS.contains(&id);
+        if id == envgov_site::rows::CEMS_DAILY || (per_unit && !shown) {
+            let table = parquet(store, id)?;
+            if shown {
+                let recent = dated(&table, &first_shown, &catalogue.data_date)?;
+                tables.insert(id.to_string(), json(id, &to_json(&recent))?);
+            }
+            downloads.insert(id.to_string(), unit_downloads(&table)?);
+        } else if shown {
+            let key = layout::dataset_key(id, Format::Json).map_err(definition)?;
+            let rows: Rows = json(&key, &get(store, &key)?)?;
+            if per_unit {
+                downloads.insert(id.to_string(), unit_downloads(&parquet(store, id)?)?);
+            }
+            tables.insert(id.to_string(), rows);
+        }
+    }
+    let report_key = layout::run_report_key(&catalogue.data_date).map_err(definition)?;
+    let report: Option<RunReport> = match store.get(&report_key)? {
+        Some(b) => Some(json(&report_key, &b)?),
+        None => None,
+    };
+    let content = envgov_site::load_content(
+        CONTENT
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+    )
+    .map_err(definition)?;
+    Ok(SiteInputs {
+        data_date: catalogue.data_date.clone(),
+        catalogue,
+        packages,
+        tables,
+        archives,
+        content,
+        report,
+        sample: store.get(layout::SAMPLE_LEDGER_KEY)?.is_some(),
+        unit_downloads: downloads,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{Cell, Kind};
+
+    fn table() -> Table {
+        let mut t = Table::new(&[("date", Kind::Str), ("uscc", Kind::Str), ("v", Kind::F64)]);
+        for (d, u, v) in [
+            ("2026-01-24", "B", 1.5),
+            ("2026-01-25", "A", 2.0),
+            ("2026-01-31", "B", -0.25),
+            ("2026-02-01", "A", 3.0),
+        ] {
+            t.push(vec![Cell::from(d), Cell::from(u), Cell::from(v)]);
+        }
+        t
+    }
+
+    #[test]
+    fn only_the_days_shown_are_kept() {
+        let t = dated(&table(), "2026-01-25", "2026-01-31").unwrap();
+        assert_eq!(
+            t.str_column("date"),
+            &[
+                Some("2026-01-25".to_string()),
+                Some("2026-01-31".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn each_unit_gets_its_rows_of_the_dataset_csv() {
+        let t = table();
+        let all = String::from_utf8(to_csv(&t)).unwrap();
+        let d = unit_downloads(&t).unwrap();
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["A", "B"]);
+        let b = String::from_utf8(d["B"].csv.clone()).unwrap();
+        assert_eq!(d["B"].rows, 2);
+        // Written by hand: the header and B's two rows, as in the whole dataset's CSV.
+        assert_eq!(
+            b,
+            "\u{feff}date,uscc,v\r\n2026-01-24,B,1.5\r\n2026-01-31,B,-0.25\r\n"
+        );
+        for line in b
+            .trim_start_matches('\u{feff}')
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+        {
+            assert!(all.contains(&format!("{line}\r\n")), "{line}");
+        }
+    }
+}
