@@ -395,7 +395,7 @@ fn b64(bytes: &[u8]) -> String {
             alphabet[v] as char
         })
         .collect();
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -1183,4 +1183,169 @@ fn history_records_switches_in_order_deterministically() {
     assert_eq!(h.switches[0].release, h.switches[2].release);
     assert_eq!(h.switches[0].data_date, D1);
     assert_eq!(h.switches[1].data_date, D2);
+}
+
+// ---------------------------------------------------------------------------------------
+// 403 AccessDenied as "missing", through a proxy in front of Garage.
+
+/// What the proxy answers instead of Garage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Iam {
+    /// AWS under the template's prefix-scoped `s3:ListBucket`: a GET or HEAD of a missing
+    /// key answers 403 instead of 404; listings pass.
+    PrefixScopedList,
+    /// No read permission at all on objects: every GET or HEAD answers 403; listings pass.
+    NoRead,
+    /// Like `PrefixScopedList`, and listings are denied too.
+    NoList,
+}
+
+/// An HTTP/1.1 proxy on 127.0.0.1 that forwards to Garage and rewrites answers as `iam`
+/// says, the way AWS S3 answers a role without the permission to learn that a key is
+/// missing. One request per connection.
+fn iam_proxy(upstream: &str, iam: Iam) -> String {
+    let upstream = upstream
+        .strip_prefix("http://")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                let head_end = loop {
+                    if let Some(i) = find(&buf, b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    let Ok(n) = conn.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+                    .map_or(0, |(_, v)| v.trim().parse().unwrap());
+                while buf.len() < head_end + length {
+                    let n = conn.read(&mut chunk).unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let request_line = head.lines().next().unwrap().to_string();
+                let method = request_line.split(' ').next().unwrap().to_string();
+                let is_list = request_line.contains("list-type=2");
+                // Forward, one request per connection.
+                let mut forwarded = String::new();
+                for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+                    if !line.to_ascii_lowercase().starts_with("connection:") {
+                        forwarded.push_str(line);
+                        forwarded.push_str("\r\n");
+                    }
+                }
+                forwarded.push_str("Connection: close\r\n\r\n");
+                let mut up = TcpStream::connect(&upstream).unwrap();
+                up.write_all(forwarded.as_bytes()).unwrap();
+                up.write_all(&buf[head_end..]).unwrap();
+                let mut response = Vec::new();
+                up.read_to_end(&mut response).unwrap();
+                let status: u16 = String::from_utf8_lossy(&response[..12])
+                    .split(' ')
+                    .nth(1)
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let deny = match iam {
+                    _ if is_list => iam == Iam::NoList,
+                    Iam::NoRead => method == "GET" || method == "HEAD",
+                    Iam::PrefixScopedList | Iam::NoList => {
+                        (method == "GET" || method == "HEAD") && status == 404
+                    }
+                };
+                if deny {
+                    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+                                <Message>Access Denied</Message></Error>";
+                    let shown = if method == "HEAD" { "" } else { body };
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{shown}",
+                        shown.len()
+                    );
+                } else {
+                    let _ = conn.write_all(&response);
+                }
+                let _ = conn.flush();
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn garage_403_on_a_missing_key_is_missing_only_when_the_listing_says_so() {
+    let Some(direct) = garage("denied") else {
+        return;
+    };
+    let location = direct.describe();
+    direct
+        .put("site/current", b"2026-01-31-0123456789ab\n")
+        .unwrap();
+    let through = |iam| {
+        S3Store::open_with(
+            &location,
+            S3Options {
+                endpoint_url: Some(iam_proxy(&var("AWS_ENDPOINT_URL").unwrap(), iam)),
+                ..S3Options::default()
+            },
+        )
+        .unwrap()
+    };
+
+    // The template's IAM: a missing key answers 403, the listing tells it is missing.
+    let store = through(Iam::PrefixScopedList);
+    assert_eq!(store.get("site/releases.json").unwrap(), None);
+    assert_eq!(store.stored_hash("site/errors/404.html").unwrap(), None);
+    assert_eq!(store.get_versioned("site/nothing").unwrap(), None);
+    assert_eq!(
+        store.get("site/current").unwrap().unwrap(),
+        b"2026-01-31-0123456789ab\n"
+    );
+    // A key that only shares a prefix with an existing one is still missing.
+    assert_eq!(store.get("site/curr").unwrap(), None);
+
+    // The object exists but reading it is denied: a real permission error, naming the key.
+    let store = through(Iam::NoRead);
+    let err = store.get("site/current").unwrap_err();
+    assert!(
+        matches!(&err, StoreError::S3 { key, op: "GetObject", retryable: false, message } if key == "site/current" && message.contains("403")),
+        "{err}"
+    );
+    assert!(matches!(
+        store.stored_hash("site/current").unwrap_err(),
+        StoreError::S3 {
+            op: "HeadObject",
+            ..
+        }
+    ));
+
+    // The listing is denied too: nothing tells missing from forbidden, so it is an error.
+    let store = through(Iam::NoList);
+    let err = store.get("site/releases.json").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            StoreError::S3 {
+                op: "GetObject",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

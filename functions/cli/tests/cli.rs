@@ -137,3 +137,107 @@ fn validate_reports_line_field_value_and_reason_and_fails() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Runs `envgov` with `args`, asserting success; returns stdout.
+fn ok(args: &[&str]) -> String {
+    let out = envgov()
+        .args(args)
+        .env_remove("ENVGOV_KVS_ARN")
+        .env_remove("ENVGOV_RELEASES_TO_KEEP")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn releases_lists_and_rollback_switches_back() {
+    let dir = Dir::new("rollback");
+    let store = dir.0.to_str().unwrap();
+    ok(&["generate", "--store", store, "--units", "12", "--days", "2"]);
+    let night = |date: &str| {
+        ok(&[
+            "nightly",
+            "--store",
+            store,
+            "--date",
+            date,
+            "--max-reject-rate",
+            "1",
+            "--releases-to-keep",
+            "3",
+        ])
+    };
+    night("2026-01-30");
+    night("2026-01-31");
+    let live = |dir: &Dir| {
+        std::fs::read_to_string(dir.0.join("site/current"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let newer = live(&dir);
+    assert!(newer.starts_with("2026-01-31-"), "{newer}");
+
+    // Two releases, the newer one live (the marker in the first column).
+    let listing = ok(&["releases", "--store", store]);
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 2, "{listing}");
+    assert!(
+        lines[0].starts_with("  2026-01-30-") && lines[0].contains("complete"),
+        "{listing}"
+    );
+    assert!(lines[1].starts_with(&format!("* {newer}")), "{listing}");
+
+    // Rollback to the release live before: the older one.
+    let out = ok(&["rollback", "--store", store]);
+    let older = live(&dir);
+    assert!(older.starts_with("2026-01-30-"), "{older}");
+    assert!(
+        out.contains(&format!("site release {older} is live (was {newer})")),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["releases", "--store", store, "--json"])).unwrap();
+    let live_ids: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["live"] == true)
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(live_ids, vec![older.as_str()]);
+    // The error page is the live release's.
+    assert_eq!(
+        std::fs::read(dir.0.join("site/errors/404.html")).unwrap(),
+        std::fs::read(dir.0.join(format!("site/releases/{older}/404.html"))).unwrap()
+    );
+
+    // An unknown release is refused and nothing changes.
+    let out = envgov()
+        .args([
+            "rollback",
+            "--store",
+            store,
+            "--to",
+            "2026-01-29-000000000000",
+        ])
+        .env_remove("ENVGOV_KVS_ARN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not complete"), "{stderr}");
+    assert_eq!(live(&dir), older);
+
+    // --releases-to-keep must be at least 1.
+    let out = envgov()
+        .args(["site", "--store", store, "--releases-to-keep", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

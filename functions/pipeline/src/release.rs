@@ -667,7 +667,8 @@ pub fn prune(
             continue;
         }
         let went_live = recent.contains(&id.as_str());
-        if !went_live && !(data_date_of(&id).is_some() && data_date_of(&id) < live_date) {
+        let older_than_live = data_date_of(&id).is_some() && data_date_of(&id) < live_date;
+        if !(went_live || older_than_live) {
             continue;
         }
         let manifest = manifest_key(&id)?;

@@ -444,7 +444,8 @@ impl S3Store {
         }
     }
 
-    fn get_object(&self, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
+    /// The object's bytes and `ETag`.
+    fn get_object(&self, key: &str) -> Result<Option<ObjectAndEtag>, StoreError> {
         check_key(key)?;
         let request = self
             .client
@@ -482,6 +483,9 @@ impl S3Store {
         Ok(Some((body.into_bytes().to_vec(), etag)))
     }
 }
+
+/// An object's content and its `ETag` (if the response had one).
+type ObjectAndEtag = (Vec<u8>, Option<String>);
 
 /// The precondition of a `PutObject`.
 #[derive(Debug, Clone, Copy)]
