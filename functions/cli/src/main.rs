@@ -344,10 +344,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 store.describe()
             );
             if let Some(release) = &report.site_release {
-                println!(
-                    "site release {release} is live: preview it with `envgov serve --store {}`",
-                    store.describe()
-                );
+                // A release of an older data date than the live one is uploaded, not switched.
+                match envgov_pipeline::release::current(store)? {
+                    Some(live) if live == *release => println!(
+                        "site release {release} is live: preview it with `envgov serve --store {}`",
+                        store.describe()
+                    ),
+                    live => println!(
+                        "site release {release} is uploaded but NOT live: {} (of a later data date) stays live; `envgov rollback --to {release}` would switch to it",
+                        live.as_deref().unwrap_or("none")
+                    ),
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -31,6 +31,8 @@ fn every_command_has_help() {
         &["generate", "--help"],
         &["validate", "--help"],
         &["nightly", "--help"],
+        &["rollback", "--help"],
+        &["releases", "--help"],
     ] {
         let out = envgov().args(cmd).output().unwrap();
         assert!(out.status.success(), "{cmd:?}");
