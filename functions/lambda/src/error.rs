@@ -6,6 +6,8 @@
 //! | `error_type` | meaning | what helps |
 //! |---|---|---|
 //! | `Retryable.Storage` | S3 or the disk failed (timeouts, 5xx, throttling, access denied) | nothing on the data side: Lambda's retries, or fixing permissions and redriving the DLQ |
+//! | `Retryable.Contended` | files kept arriving for the partition being validated | Lambda's retry |
+//! | `Retryable.Release` | the live-release switch met a concurrent switch, or the CloudFront KeyValueStore update failed | Lambda's retry (the same release) |
 //! | `InvalidData.RejectRate` | a source's share of rejected records is over the limit | the provider's corrected delivery |
 //! | `InvalidData.ChangedRawFile` | delivered evidence changed after it was first seen | investigation: raw files are immutable |
 //! | `InvalidData.NoRawData` | no raw data for the night | deliveries |
@@ -30,6 +32,10 @@ pub enum FunctionError {
     Event(#[from] crate::events::EventError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// Concurrent writers kept changing what this invocation works on; trying again later
+    /// will succeed.
+    #[error("{0}")]
+    Contended(String),
     /// The blocking task running the pipeline panicked or was cancelled.
     #[error("the pipeline task failed: {0}")]
     Task(String),
@@ -45,6 +51,8 @@ fn store_error_type(e: &StoreError) -> &'static str {
     match e {
         StoreError::BadKey { .. } => "InvalidData.Key",
         StoreError::Config { .. } => "Config",
+        // A store without conditional writes: a deployment or code error, not a hiccup.
+        StoreError::Unsupported { .. } => "Internal.Unsupported",
         // I/O and S3 failures, transient or not: the event itself is fine.
         _ => "Retryable.Storage",
     }
@@ -62,6 +70,9 @@ impl FunctionError {
                 JobError::Corrupt { .. } => "Internal.CorruptObject",
                 JobError::Polars { .. } => "Internal.Polars",
                 JobError::Definition(_) => "Internal.Definition",
+                // site/current changed under the switch, or the KeyValueStore mirror failed.
+                JobError::Release(r) if r.is_retryable() => "Retryable.Release",
+                JobError::Release(_) => "Internal.Release",
                 // Variants added later: classified by the pipeline's own judgement.
                 #[allow(unreachable_patterns)]
                 other if other.is_retryable() => "Retryable.Job",
@@ -70,6 +81,7 @@ impl FunctionError {
             },
             FunctionError::Event(_) => "InvalidEvent",
             FunctionError::Config(_) => "Config",
+            FunctionError::Contended(_) => "Retryable.Contended",
             FunctionError::Task(_) => "Internal.Task",
         }
     }

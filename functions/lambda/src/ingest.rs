@@ -40,10 +40,13 @@ use envgov_dataset::layout;
 use envgov_dataset::report::FileCounts;
 use envgov_pipeline::jobs::{self, JobError, PartitionManifest};
 use envgov_pipeline::ledger::{ChangedRawFile, RawLedger, sha256_hex};
-use envgov_pipeline::store::Store;
+use envgov_pipeline::store::{Store, StoreError};
 use envgov_pipeline::validate::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// How many times one invocation validates a partition while files keep arriving for it.
+pub const MAX_PASSES: u32 = 5;
 
 /// How many rejections a per-file report lists; all of them are in the rejects CSV.
 pub const REPORT_REJECTIONS: usize = 100;
@@ -190,11 +193,14 @@ pub fn ingest(
     let partition_prefix = format!("{}{date_text}/", layout::raw_prefix(source));
     // The partition: every well-formed raw file of this source and date, in key order
     // (the order the nightly run validates them in).
-    let keys: Vec<String> = store
-        .list(&partition_prefix)?
-        .into_iter()
-        .filter(|k| layout::parse_raw_key(k).is_ok())
-        .collect();
+    let list_partition = || -> Result<Vec<String>, StoreError> {
+        Ok(store
+            .list(&partition_prefix)?
+            .into_iter()
+            .filter(|k| layout::parse_raw_key(k).is_ok())
+            .collect())
+    };
+    let mut keys = list_partition()?;
     if !keys.iter().any(|k| k == key) {
         // S3 is strongly consistent and evidence cannot be deleted: the event names an
         // object of another bucket or store than this function reads.
@@ -210,66 +216,92 @@ pub fn ingest(
     let report_key = layout::ingest_report_key(source, &date_text, &file)
         .map_err(|e| JobError::Definition(e.to_string()))?;
     let previous: Option<IngestReport> = get_json(store, &report_key)?;
-    let mut now = RawLedger::default();
-    let mut delivered = None;
-    for k in &keys {
-        let bytes = store
-            .get(k)?
-            .ok_or_else(|| corrupt(k, "listed but missing"))?;
-        let sha = sha256_hex(&bytes);
-        if let Some(e) = recorded.files.get(k)
-            && e.sha256 != sha
-        {
-            return Err(JobError::from(ChangedRawFile {
-                key: k.clone(),
-                recorded: e.sha256.clone(),
-                now: sha,
-                first_seen_run: e.first_seen_run.clone(),
-            })
-            .into());
-        }
-        if k == key {
-            if let Some(p) = &previous
-                && p.sha256 != sha
+    // Files of one partition may arrive together, each with its own invocation validating
+    // the whole partition. A pass is kept only if no file arrived meanwhile; otherwise it
+    // runs again with the longer listing. Every pass writes all its objects before the
+    // re-listing, and listings only grow, so the last writes to the partition always come
+    // from a pass over the complete listing: the partition and its manifest never mix two
+    // listings (which would let the nightly run reuse a partition missing a file).
+    let mut pass = 1;
+    let (manifest, validated, sha256, bytes) = loop {
+        let mut now = RawLedger::default();
+        let mut delivered = None;
+        for k in &keys {
+            let bytes = store
+                .get(k)?
+                .ok_or_else(|| corrupt(k, "listed but missing"))?;
+            let sha = sha256_hex(&bytes);
+            if let Some(e) = recorded.files.get(k)
+                && e.sha256 != sha
             {
                 return Err(JobError::from(ChangedRawFile {
                     key: k.clone(),
-                    recorded: p.sha256.clone(),
+                    recorded: e.sha256.clone(),
                     now: sha,
-                    first_seen_run: format!(
-                        "ingest at {}",
-                        p.arrived_at.as_deref().unwrap_or("an unknown time")
-                    ),
+                    first_seen_run: e.first_seen_run.clone(),
                 })
                 .into());
             }
-            delivered = Some((sha.clone(), bytes.len() as u64));
+            if k == key {
+                if let Some(p) = &previous
+                    && p.sha256 != sha
+                {
+                    return Err(JobError::from(ChangedRawFile {
+                        key: k.clone(),
+                        recorded: p.sha256.clone(),
+                        now: sha,
+                        first_seen_run: format!(
+                            "ingest at {}",
+                            p.arrived_at.as_deref().unwrap_or("an unknown time")
+                        ),
+                    })
+                    .into());
+                }
+                delivered = Some((sha.clone(), bytes.len() as u64));
+            }
+            now.record(k, &bytes, &date_text).map_err(JobError::from)?;
         }
-        now.record(k, &bytes, &date_text).map_err(JobError::from)?;
-    }
-    let (sha256, bytes) = delivered.expect("the key is in the partition");
+        let (sha256, bytes) = delivered.expect("the key is in the partition");
 
-    // The registry in force: the latest validated one on or before the date (before it,
-    // for the registry itself), as the nightly run uses.
-    let registry_date = if source == Source::Enterprises {
-        date.pred_opt().unwrap_or(date)
-    } else {
-        date
+        // The registry in force: the latest validated one on or before the date (before it,
+        // for the registry itself), as the nightly run uses.
+        let registry_date = if source == Source::Enterprises {
+            date.pred_opt().unwrap_or(date)
+        } else {
+            date
+        };
+        let registry = jobs::registry_on(store, registry_date)?;
+        let ctx = Context {
+            curated,
+            registry: &registry,
+            date,
+        };
+        let mut by_reason = BTreeMap::new();
+        let (manifest, validated) =
+            jobs::validate_partition(store, source, date, &keys, ctx, &now, &mut by_reason)?;
+        if validated {
+            tracing::info!(key, source = %source, date = %date_text, files = keys.len(), "partition validated");
+        } else {
+            tracing::info!(key, source = %source, date = %date_text, "partition already validated from these raw files; reused");
+        }
+        let again = list_partition()?;
+        if again == keys {
+            break (manifest, validated, sha256, bytes);
+        }
+        if pass >= MAX_PASSES {
+            return Err(FunctionError::Contended(format!(
+                "files kept arriving under {partition_prefix} during {pass} validations of the partition"
+            )));
+        }
+        tracing::info!(
+            key,
+            pass,
+            files = again.len(),
+            "more files arrived for this partition; validating it again"
+        );
+        keys = again;
+        pass += 1;
     };
-    let registry = jobs::registry_on(store, registry_date)?;
-    let ctx = Context {
-        curated,
-        registry: &registry,
-        date,
-    };
-    let mut by_reason = BTreeMap::new();
-    let (manifest, validated) =
-        jobs::validate_partition(store, source, date, &keys, ctx, &now, &mut by_reason)?;
-    if validated {
-        tracing::info!(key, source = %source, date = %date_text, files = keys.len(), "partition validated");
-    } else {
-        tracing::info!(key, source = %source, date = %date_text, "partition already validated from these raw files; reused");
-    }
 
     let report = build_report(
         store,
@@ -393,7 +425,7 @@ fn build_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use envgov_pipeline::store::MemoryStore;
+    use envgov_pipeline::store::{MemoryStore, StoreError};
 
     const MSW_HEADER: &str =
         "统一社会信用代码,设施名称,日期,处理方式,进场量(t),无害化处理量(t),资源化产品量(t)\n";
@@ -450,6 +482,58 @@ mod tests {
         let err = ingest(&store, &c, key, Some("2026-02-01T01:00:00Z")).unwrap_err();
         assert_eq!(err.error_type(), "InvalidData.ChangedRawFile", "{err}");
         assert_eq!(store.get(report_key).unwrap().unwrap(), report_bytes);
+    }
+
+    /// A store where a second file of the partition arrives while the first is validated.
+    struct ArrivingStore {
+        inner: MemoryStore,
+        arrival: std::sync::Mutex<Option<(&'static str, Vec<u8>)>>,
+    }
+
+    impl Store for ArrivingStore {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.get(key)
+        }
+        fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+            self.inner.put(key, bytes)?;
+            if key.ends_with("manifest.json")
+                && let Some((k, b)) = self.arrival.lock().unwrap().take()
+            {
+                self.inner.put(k, &b)?;
+            }
+            Ok(())
+        }
+        fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+            self.inner.list(prefix)
+        }
+        fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key)
+        }
+        fn describe(&self) -> String {
+            "arriving".into()
+        }
+    }
+
+    #[test]
+    fn a_file_arriving_during_validation_is_validated_with_its_partition() {
+        let second = "raw/msw/2026-01-31/msw-2.csv";
+        let store = ArrivingStore {
+            inner: MemoryStore::new(),
+            arrival: std::sync::Mutex::new(Some((second, MSW_HEADER.as_bytes().to_vec()))),
+        };
+        let key = "raw/msw/2026-01-31/msw.csv";
+        store.put(key, MSW_HEADER.as_bytes()).unwrap();
+        ingest(&store, &curated(), key, None).unwrap();
+        let manifest: PartitionManifest = serde_json::from_slice(
+            &store
+                .get("validated/msw/date=2026-01-31/manifest.json")
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let files: Vec<&str> = manifest.files.iter().map(|f| f.key.as_str()).collect();
+        // Both, in key order ('-' sorts before '.').
+        assert_eq!(files, vec![second, key]);
     }
 
     #[test]

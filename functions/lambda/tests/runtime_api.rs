@@ -888,3 +888,99 @@ fn a_storage_failure_is_a_retryable_error() {
     // Nothing was written with the wrong key (checked with the right one).
     assert!(open(&place.store_url).list("").unwrap().is_empty());
 }
+
+#[test]
+fn nightly_over_the_reject_rate_limit_is_an_invalid_data_error() {
+    let server = server_or_skip!();
+    let place = server.place("rate");
+    // The sample with its default defects, and a limit of zero rejected records.
+    let config = envgov_sample_data::SampleConfig {
+        units: 4,
+        days: 2,
+        ..Default::default()
+    };
+    let evidence = open(&format!("s3://{}", place.evidence_bucket));
+    envgov_sample_data::generate(&config, &mut |k, b| evidence.put(&k, &b).unwrap());
+    let env: Vec<(String, String)> = server
+        .function_env(&place)
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "ENVGOV_MAX_REJECT_RATE" {
+                (k, "0".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let mut event = fixture("scheduler-scheduled-event.json");
+    event["detail"]["date"] = json!("2026-01-31");
+    let api = RuntimeApi::start(vec![event]);
+    let mut f = Function::spawn(NIGHTLY, &api, &env);
+    let results = api.wait_for_results(1, Duration::from_secs(600), &mut f.child);
+    let Posted::Error { body, .. } = &results[0] else {
+        panic!("expected an invocation error, got {results:?}")
+    };
+    assert_eq!(body["errorType"], "InvalidData.RejectRate");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("reject rate too high for"), "{message}");
+    assert!(message.contains("limit 0.00%"), "{message}");
+    // The report and rejects are written for the provider; no release went live.
+    let store = open(&place.store_url);
+    assert!(store.get("runs/2026-01-31/report.json").unwrap().is_some());
+    assert!(!store.list("rejects/").unwrap().is_empty());
+    assert_eq!(store.get("site/current").unwrap(), None);
+}
+
+#[test]
+fn the_nightly_run_keeps_what_ingest_validated_byte_for_byte() {
+    let server = server_or_skip!();
+    let place = server.place("handover");
+    let evidence = open(&format!("s3://{}", place.evidence_bucket));
+    for (k, b) in sample_files(4, 2) {
+        evidence.put(&k, &b).unwrap();
+    }
+    let store = open(&place.store_url);
+    let env = server.function_env(&place);
+
+    let api = RuntimeApi::start(vec![object_created(&place.evidence_bucket, MSW_KEY)]);
+    let mut f = Function::spawn(INGEST, &api, &env);
+    let ingested = api.wait_for_results(1, Duration::from_secs(120), &mut f.child);
+    assert_eq!(
+        response_body(&ingested[0])["results"][0]["outcome"],
+        "accepted"
+    );
+    drop(f);
+    drop(api);
+    let partition = [
+        "validated/msw/date=2026-01-31/part.parquet",
+        "validated/msw/date=2026-01-31/manifest.json",
+        "rejects/msw/date=2026-01-31/rejects.csv",
+    ]
+    .map(|k| store.get(k).unwrap().expect(k));
+
+    let api = RuntimeApi::start(vec![fixture("scheduler-scheduled-event.json")]);
+    let mut f = Function::spawn(NIGHTLY, &api, &env);
+    let results = api.wait_for_results(1, Duration::from_secs(600), &mut f.child);
+    assert_eq!(response_body(&results[0])["run_date"], "2026-01-31");
+    let after = [
+        "validated/msw/date=2026-01-31/part.parquet",
+        "validated/msw/date=2026-01-31/manifest.json",
+        "rejects/msw/date=2026-01-31/rejects.csv",
+    ]
+    .map(|k| store.get(k).unwrap().expect(k));
+    assert!(
+        partition == after,
+        "the nightly run changed the ingested partition"
+    );
+    // The nightly ledger now records the file with the sha256 the ingest report gave.
+    let ledger: Value =
+        serde_json::from_slice(&store.get("runs/raw-ledger.json").unwrap().unwrap()).unwrap();
+    let report: Value = serde_json::from_slice(
+        &store
+            .get("runs/ingest/msw/2026-01-31/msw.csv.json")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ledger["files"][MSW_KEY]["sha256"], report["sha256"]);
+}

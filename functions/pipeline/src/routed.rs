@@ -7,7 +7,7 @@
 //! in the store bucket; the pipeline still sees one store laid out as
 //! `envgov_dataset::layout` describes. Routing is by key only: no key is rewritten.
 
-use crate::store::{Store, StoreError};
+use crate::store::{Conditional, Store, StoreError, Version};
 
 /// The prefix of the keys that live in the evidence store.
 pub const EVIDENCE_PREFIX: &str = "raw/";
@@ -87,6 +87,23 @@ impl Store for RoutedStore {
 
     fn stored_hash(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.backend(key).stored_hash(key)
+    }
+
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        self.backend(key).get_versioned(key)
+    }
+
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<Conditional, StoreError> {
+        self.backend(key).put_if_absent(key, bytes)
+    }
+
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Conditional, StoreError> {
+        self.backend(key).put_if_match(key, bytes, version)
     }
 }
 
@@ -209,6 +226,45 @@ mod tests {
         );
         assert_eq!(store.list("ru").unwrap(), vec!["runs/raw-ledger.json"]);
         assert!(store.list("datasets/").unwrap().is_empty());
+    }
+
+    #[test]
+    fn conditional_writes_reach_the_backend_that_holds_the_key() {
+        let dir = std::env::temp_dir().join(format!("envgov-routed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // The local store implements conditional writes; the `Shared` handle does not
+        // forward them, so the trait's default answers `Unsupported` there.
+        let store = RoutedStore::new(
+            Box::new(crate::store::LocalStore::new(&dir)),
+            Box::new(Shared(Arc::new(MemoryStore::new()))),
+        );
+        assert_eq!(
+            store.put_if_absent("site/current", b"a\n").unwrap(),
+            Conditional::Written
+        );
+        assert_eq!(
+            store.put_if_absent("site/current", b"b\n").unwrap(),
+            Conditional::Conflict
+        );
+        let (bytes, version) = store.get_versioned("site/current").unwrap().unwrap();
+        assert_eq!(bytes, b"a\n");
+        assert_eq!(
+            store
+                .put_if_match("site/current", b"c\n", &version)
+                .unwrap(),
+            Conditional::Written
+        );
+        assert_eq!(
+            store
+                .put_if_match("site/current", b"d\n", &version)
+                .unwrap(),
+            Conditional::Conflict
+        );
+        assert!(matches!(
+            store.put_if_absent("raw/msw/2026-01-31/msw.csv", b"x"),
+            Err(StoreError::Unsupported { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
