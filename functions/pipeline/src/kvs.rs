@@ -11,13 +11,10 @@
 
 use crate::release::{LiveMirror, ReleaseError, ReleaseOptions};
 use crate::s3::{Executor, StaticCredentials, error_chain, is_transient, status};
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudfrontkeyvaluestore::Client;
-use aws_sdk_cloudfrontkeyvaluestore::config::Credentials;
 use aws_sdk_cloudfrontkeyvaluestore::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use std::time::Duration;
 
 /// The key the router reads.
@@ -68,32 +65,17 @@ impl KvsMirror {
         }
         let executor = Executor::for_caller()
             .map_err(|e| config_error(arn, format!("starting the async runtime: {e}")))?;
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http_client)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(5)
-                    .with_initial_backoff(Duration::from_millis(500)),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(20))
-                    .operation_timeout(Duration::from_secs(90))
-                    .build(),
-            );
-        if let Some(c) = &options.credentials {
-            loader = loader.credentials_provider(Credentials::new(
-                &c.access_key_id,
-                &c.secret_access_key,
-                None,
-                None,
-                "envgov-static",
-            ));
-        }
+        let loader = crate::s3::sdk_loader(
+            RetryConfig::standard()
+                .with_max_attempts(5)
+                .with_initial_backoff(Duration::from_millis(500)),
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .operation_timeout(Duration::from_secs(90))
+                .build(),
+            options.credentials.as_ref(),
+        );
         let sdk_config = executor.block_on(loader.load());
         let mut config = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(&sdk_config);
         if let Some(url) = &options.endpoint_url {

@@ -141,6 +141,33 @@ fn check_bucket(bucket: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The AWS configuration chain as envgov's AWS clients load it: hyper 1 + rustls over ring
+/// (the SDK's default client would build aws-lc from C), the given retries and timeouts,
+/// and static credentials when given (tests), else the standard chain.
+pub(crate) fn sdk_loader(
+    retry: RetryConfig,
+    timeouts: TimeoutConfig,
+    credentials: Option<&StaticCredentials>,
+) -> aws_config::ConfigLoader {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(c) = credentials {
+        loader = loader.credentials_provider(Credentials::new(
+            &c.access_key_id,
+            &c.secret_access_key,
+            None,
+            None,
+            "envgov-static",
+        ));
+    }
+    loader
+}
+
 /// Static credentials, for callers that do not take them from the AWS configuration chain.
 #[derive(Clone)]
 pub struct StaticCredentials {
@@ -274,36 +301,20 @@ impl S3Store {
         options: S3Options,
         executor: Executor,
     ) -> Result<Self, StoreError> {
-        // hyper 1 + rustls over ring: the SDK's default client would build aws-lc from C.
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http_client)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(options.max_attempts.max(1))
-                    .with_initial_backoff(options.initial_backoff)
-                    .with_max_backoff(options.max_backoff),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(options.connect_timeout)
-                    .operation_attempt_timeout(options.attempt_timeout)
-                    .operation_timeout(options.operation_timeout)
-                    .build(),
-            );
+        let mut loader = sdk_loader(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts.max(1))
+                .with_initial_backoff(options.initial_backoff)
+                .with_max_backoff(options.max_backoff),
+            TimeoutConfig::builder()
+                .connect_timeout(options.connect_timeout)
+                .operation_attempt_timeout(options.attempt_timeout)
+                .operation_timeout(options.operation_timeout)
+                .build(),
+            options.credentials.as_ref(),
+        );
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
-        }
-        if let Some(c) = &options.credentials {
-            loader = loader.credentials_provider(Credentials::new(
-                &c.access_key_id,
-                &c.secret_access_key,
-                None,
-                None,
-                "envgov-static",
-            ));
         }
         let sdk_config = executor.block_on(loader.load());
         if sdk_config.region().is_none() {
