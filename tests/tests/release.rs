@@ -40,35 +40,13 @@ fn var(name: &str) -> Option<String> {
 
 /// Skips loudly, or fails under `CI=true`.
 fn missing(what: &str) {
-    let msg = format!("{what}: run `./scripts/test` (it starts the test servers)");
-    if var("CI").as_deref() == Some("true") {
-        panic!("{msg}");
-    }
-    eprintln!("\n*** SKIPPED ***\n*** {msg} ***\n");
+    envgov_e2e::skip_or_fail(what);
 }
 
 /// A fresh prefix of the Garage test bucket, or `None` (skipped).
 fn garage(test: &str) -> Option<S3Store> {
-    let vars = [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "ENVGOV_TEST_BUCKET",
-    ];
-    if vars.iter().any(|v| var(v).is_none()) {
-        missing("Garage is not running (scripts/s3-server)");
-        return None;
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let location = format!(
-        "s3://{}/e2e/release-{test}-{}-{nanos}",
-        var("ENVGOV_TEST_BUCKET").unwrap(),
-        std::process::id()
-    );
+    let server = envgov_e2e::S3TestServer::from_env("the release tests on Garage")?;
+    let location = server.location(&format!("release-{test}"));
     Some(S3Store::open(&location).expect("open the Garage store"))
 }
 

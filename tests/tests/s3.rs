@@ -23,51 +23,22 @@ use std::time::{Duration, Instant};
 /// The test server, from the variables `scripts/s3-server` writes.
 struct Server {
     endpoint: String,
-    bucket: String,
     access_key_id: String,
+    location: envgov_e2e::S3TestServer,
 }
 
 fn server() -> Option<Server> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let vars = [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "ENVGOV_TEST_BUCKET",
-    ];
-    let missing: Vec<&str> = vars.into_iter().filter(|v| var(v).is_none()).collect();
-    if !missing.is_empty() {
-        let msg = format!(
-            "the S3 tests need a test server: {} not set. Run `./scripts/test`, or \
-             `scripts/s3-server start && eval \"$(scripts/s3-server env)\"` before cargo test",
-            missing.join(", ")
-        );
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}");
-        }
-        eprintln!("\n*** SKIPPED (no S3 server) ***\n*** {msg} ***\n");
-        return None;
-    }
-    Some(Server {
-        endpoint: var("AWS_ENDPOINT_URL").unwrap(),
-        bucket: var("ENVGOV_TEST_BUCKET").unwrap(),
-        access_key_id: var("AWS_ACCESS_KEY_ID").unwrap(),
+    envgov_e2e::S3TestServer::from_env("the S3 tests").map(|s| Server {
+        endpoint: s.endpoint.clone(),
+        access_key_id: s.access_key_id.clone(),
+        location: s,
     })
 }
 
 impl Server {
     /// A location no other test (or earlier run) uses.
     fn location(&self, test: &str) -> String {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        format!(
-            "s3://{}/e2e/{test}-{}-{nanos}",
-            self.bucket,
-            std::process::id()
-        )
+        self.location.location(test)
     }
 
     fn store(&self, test: &str) -> S3Store {

@@ -33,33 +33,12 @@ struct Server {
 }
 
 fn server() -> Option<Server> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let vars = [
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "ENVGOV_TEST_BUCKET",
-    ];
-    let missing: Vec<&str> = vars.into_iter().filter(|v| var(v).is_none()).collect();
-    if !missing.is_empty() {
-        let msg = format!(
-            "the Lambda Runtime API tests need the S3 test server: {} not set. Run `./scripts/test`, or \
-             `scripts/s3-server start && eval \"$(scripts/s3-server env)\"` before cargo test",
-            missing.join(", ")
-        );
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}");
-        }
-        eprintln!("\n*** SKIPPED (no S3 server) ***\n*** {msg} ***\n");
-        return None;
-    }
-    Some(Server {
-        endpoint: var("AWS_ENDPOINT_URL").unwrap(),
-        access_key_id: var("AWS_ACCESS_KEY_ID").unwrap(),
-        secret_access_key: var("AWS_SECRET_ACCESS_KEY").unwrap(),
-        region: var("AWS_REGION").unwrap(),
-        bucket: var("ENVGOV_TEST_BUCKET").unwrap(),
+    envgov_e2e::S3TestServer::from_env("the Lambda Runtime API tests").map(|s| Server {
+        endpoint: s.endpoint,
+        access_key_id: s.access_key_id,
+        secret_access_key: s.secret_access_key,
+        region: s.region,
+        bucket: s.bucket,
     })
 }
 
@@ -73,15 +52,7 @@ macro_rules! server_or_skip {
 }
 
 fn unique(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{test}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000_000_000
-    )
+    envgov_e2e::unique(test)
 }
 
 /// A fresh place for one test: a new evidence bucket and a new prefix in the test bucket.
