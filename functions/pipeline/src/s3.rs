@@ -26,7 +26,9 @@
 //! borrows the program's multi-thread runtime through its `Handle` (see [`S3Store::open`]).
 //! Calling a store method from async code directly panics (tokio forbids blocking there).
 //!
-//! ```ignore
+//! The Lambda functions (`functions/lambda`, tested through the Runtime API) do this:
+//!
+//! ```text
 //! // In a Lambda handler (multi-thread runtime):
 //! let report = tokio::task::spawn_blocking(move || {
 //!     let store = envgov_pipeline::store::open_store(&location)?; // borrows the runtime
