@@ -115,6 +115,15 @@ pub struct PartitionManifest {
     pub source: Source,
     pub date: String,
     pub files: Vec<FileCounts>,
+    /// The sha256 of the partition and of its rejects file as written with this manifest.
+    /// A partition is reused only when the stored objects still have these hashes: two
+    /// writers racing on one partition (a nightly run and a late delivery's ingest) can
+    /// leave one's data under the other's manifest, and that must not pass for validated.
+    /// Absent in manifests written before the check existed (they are re-validated).
+    #[serde(default)]
+    pub partition_sha256: Option<String>,
+    #[serde(default)]
+    pub rejects_sha256: Option<String>,
 }
 
 /// Raw files in the store, grouped by date and source.
@@ -225,7 +234,7 @@ pub fn validate_partition(
             && m.files.iter().zip(keys).all(|(f, k)| {
                 &f.key == k && ledger.files.get(k).is_some_and(|e| e.sha256 == f.sha256)
             });
-        if same {
+        if same && written_with(store, &m, source, &d)? {
             return Ok((m, false));
         }
     }
@@ -252,22 +261,52 @@ pub fn validate_partition(
     }
     let parquet =
         write_parquet(&accepted).map_err(polars_err(format!("writing validated {source} {d}")))?;
-    store.put(
+    let partition_sha256 = crate::ledger::sha256_hex(&parquet);
+    store.put_with_hash(
         &layout::validated_key(source, &d).expect("checked date"),
         &parquet,
+        &partition_sha256,
     )?;
-    store.put(
+    let rejects = publish::to_csv(&rejects_table(&rejections));
+    let rejects_sha256 = crate::ledger::sha256_hex(&rejects);
+    store.put_with_hash(
         &layout::rejects_key(source, &d).expect("checked date"),
-        &publish::to_csv(&rejects_table(&rejections)),
+        &rejects,
+        &rejects_sha256,
     )?;
     let manifest = PartitionManifest {
         validator_version: VALIDATOR_VERSION,
         source,
         date: d,
         files,
+        partition_sha256: Some(partition_sha256),
+        rejects_sha256: Some(rejects_sha256),
     };
     put_json(store, &manifest_key, &manifest)?;
     Ok((manifest, true))
+}
+
+/// Whether the stored partition and rejects are the ones `manifest` was written with.
+fn written_with(
+    store: &dyn Store,
+    manifest: &PartitionManifest,
+    source: Source,
+    date: &str,
+) -> Result<bool, JobError> {
+    let (Some(partition), Some(rejects)) = (&manifest.partition_sha256, &manifest.rejects_sha256)
+    else {
+        return Ok(false);
+    };
+    let key =
+        |k: Result<String, layout::BadSegment>| k.map_err(|e| JobError::Definition(e.to_string()));
+    Ok(store
+        .stored_hash(&key(layout::validated_key(source, date))?)?
+        .as_ref()
+        == Some(partition)
+        && store
+            .stored_hash(&key(layout::rejects_key(source, date))?)?
+            .as_ref()
+            == Some(rejects))
 }
 
 /// Everything the aggregation stage needs, read from validated partitions.
