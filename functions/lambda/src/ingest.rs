@@ -155,18 +155,6 @@ fn corrupt(key: &str, message: impl Into<String>) -> JobError {
     }
 }
 
-fn get_json<T: for<'de> Deserialize<'de>>(
-    store: &dyn Store,
-    key: &str,
-) -> Result<Option<T>, JobError> {
-    match store.get(key)? {
-        None => Ok(None),
-        Some(b) => serde_json::from_slice(&b)
-            .map(Some)
-            .map_err(|e| corrupt(key, e.to_string())),
-    }
-}
-
 /// Ingests one delivered key. `arrived_at` is the event's object-creation time.
 pub fn ingest(
     store: &dyn Store,
@@ -212,10 +200,10 @@ pub fn ingest(
     }
 
     // Refuse changed evidence; a fresh ledger of the bytes read now decides reuse.
-    let recorded: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let recorded: RawLedger = jobs::get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     let report_key = layout::ingest_report_key(source, &date_text, &file)
         .map_err(|e| JobError::Definition(e.to_string()))?;
-    let previous: Option<IngestReport> = get_json(store, &report_key)?;
+    let previous: Option<IngestReport> = jobs::get_json(store, &report_key)?;
     // Files of one partition may arrive together, each with its own invocation validating
     // the whole partition. A pass is kept only if no file arrived meanwhile; otherwise it
     // runs again with the longer listing. Every pass writes all its objects before the

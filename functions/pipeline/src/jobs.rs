@@ -149,7 +149,9 @@ fn raw_index(store: &dyn Store) -> Result<(RawIndex, Vec<String>), JobError> {
     Ok((index, unrecognised))
 }
 
-fn get_json<T: for<'de> Deserialize<'de>>(
+/// Reads a JSON object of the store; `Ok(None)` when it does not exist, `Corrupt` naming
+/// the key when it does not parse.
+pub fn get_json<T: for<'de> Deserialize<'de>>(
     store: &dyn Store,
     key: &str,
 ) -> Result<Option<T>, JobError> {

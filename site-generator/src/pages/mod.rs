@@ -270,6 +270,30 @@ impl<'a> Site<'a> {
         })
     }
 
+    /// A chart's summary naming its lowest and highest bar (`{low}`, `{low_name}`, `{high}`,
+    /// `{high_name}` in the string `key`); `None` for a chart without bars.
+    pub fn extremes_summary(
+        &self,
+        lang: Lang,
+        key: &str,
+        bars: &[crate::charts::Bar],
+    ) -> Result<Option<String>, SiteError> {
+        let Some((low, high)) = crate::charts::extremes(bars) else {
+            return Ok(None);
+        };
+        self.tf(
+            lang,
+            key,
+            &[
+                ("low", &low.2),
+                ("low_name", &low.0),
+                ("high", &high.2),
+                ("high_name", &high.0),
+            ],
+        )
+        .map(Some)
+    }
+
     /// Breadcrumbs from the home page through `parents` (route, i18n key of its name).
     pub fn crumbs(&self, lang: Lang, parents: &[(Route, &str)]) -> Result<Vec<Link>, SiteError> {
         let mut v = vec![self.link(lang, &Route::Home, "nav.home")?];

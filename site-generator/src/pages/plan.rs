@@ -95,19 +95,9 @@ fn rates_chart(site: &Site<'_>, lang: Lang, ids: &[String]) -> Result<Option<Bar
         period = period.or(view.period.clone());
         bars.push((view.name, v * 100.0, format::percent(lang, v)));
     }
-    let Some((low, high)) = charts::extremes(&bars) else {
+    let Some(summary) = site.extremes_summary(lang, "chart.rates_summary", &bars)? else {
         return Ok(None);
     };
-    let summary = site.tf(
-        lang,
-        "chart.rates_summary",
-        &[
-            ("low", &low.2),
-            ("low_name", &low.0),
-            ("high", &high.2),
-            ("high_name", &high.0),
-        ],
-    )?;
     Ok(Some(BarChart {
         id: "plan-rate-indicators",
         title: site.tf(

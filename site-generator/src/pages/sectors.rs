@@ -205,19 +205,12 @@ impl Builder<'_, '_> {
                 ));
             }
         }
-        let Some((low, high)) = charts::extremes(&bars) else {
+        let Some(summary) = self
+            .site
+            .extremes_summary(l, "chart.fleets_summary", &bars)?
+        else {
             return Ok(None);
         };
-        let summary = self.site.tf(
-            l,
-            "chart.fleets_summary",
-            &[
-                ("low", &low.2),
-                ("low_name", &low.0),
-                ("high", &high.2),
-                ("high_name", &high.0),
-            ],
-        )?;
         Ok(Some(BarChart {
             id: "fleet-electrification",
             title: self.site.t(l, "chart.fleets_title")?,
