@@ -779,3 +779,26 @@ fn the_sample_notice_follows_the_inputs() {
         );
     }
 }
+
+#[test]
+fn a_long_period_is_charted_by_month() {
+    // The same rows with a data date of 31 March: 90 days, so one bar per month.
+    let mut inputs = inputs();
+    inputs.data_date = "2026-03-31".to_string();
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    let csv = std::str::from_utf8(&files["en/charts/exceedances-by-day.csv"]).unwrap();
+    let mut by_month: BTreeMap<String, u64> = BTreeMap::new();
+    for row in &inputs.tables["exceedances"] {
+        *by_month
+            .entry(row["date"].as_str().unwrap()[..7].to_string())
+            .or_default() += 1;
+    }
+    let expected: String = ["2026-01", "2026-02", "2026-03"]
+        .iter()
+        .map(|m| format!("{m},{}\r\n", by_month.get(*m).copied().unwrap_or(0)))
+        .collect();
+    assert_eq!(
+        csv,
+        format!("\u{feff}Month,Exceedances (count)\r\n{expected}")
+    );
+}
