@@ -532,11 +532,14 @@ impl Store for MemoryStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// What every [`Store`] must do, as checks that panic on the first difference: run on the
+/// memory and local stores by their unit tests, and on S3 by the end-to-end tests against a
+/// real server, so that all backends are held to one definition of "behaves like a bucket".
+pub mod conformance {
     use super::*;
 
-    fn exercise(store: &dyn Store) {
+    /// Get, put, list, delete, key checks and content hashes, on an empty store.
+    pub fn basic(store: &dyn Store) {
         assert_eq!(store.get("raw/a/2026-01-01/x.csv").unwrap(), None);
         store.put("raw/a/2026-01-01/x.csv", b"1").unwrap();
         store.put("raw/a/2026-01-02/y.csv", b"2").unwrap();
@@ -566,7 +569,7 @@ mod tests {
     }
 
     /// Conditional writes: create-if-absent and compare-and-swap on the version.
-    pub(crate) fn exercise_conditional(store: &dyn Store) {
+    pub fn conditional(store: &dyn Store) {
         let key = "site/current";
         assert_eq!(store.get_versioned(key).unwrap(), None);
         assert_eq!(
@@ -601,7 +604,7 @@ mod tests {
     }
 
     /// Threads racing to create one key, then to swap it from one version: one winner each.
-    pub(crate) fn race(store: &dyn Store, threads: usize) {
+    pub fn race(store: &dyn Store, threads: usize) {
         let key = "race/key";
         let created: Vec<Conditional> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
@@ -642,6 +645,12 @@ mod tests {
             format!("swap {}", winners[0]).into_bytes()
         );
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conformance::{basic as exercise, conditional as exercise_conditional, race};
+    use super::*;
 
     #[test]
     fn memory_store_behaves_like_a_bucket() {
