@@ -8,7 +8,8 @@
 //!   ([`envgov_site::RECENT_DAYS`] up to the data date) become row objects;
 //! - the per-unit downloads are cut from each dataset's Parquet file, one dataset at a time,
 //!   and written with the same CSV writer as the dataset itself, so a unit's file is its
-//!   rows of the published CSV, byte for byte.
+//!   rows of the published CSV, byte for byte. The same read gives the pages their rows
+//!   (the Parquet round trip is lossless, so they equal the published JSON's).
 
 use crate::frame::read_parquet;
 use crate::jobs::JobError;
@@ -112,20 +113,21 @@ pub fn load(store: &dyn Store) -> Result<SiteInputs, JobError> {
 
         let shown = envgov_site::rows::TABLES.contains(&id);
         let per_unit = envgov_site::UNIT_DATASETS.contains(&id);
-        if id == envgov_site::rows::CEMS_DAILY || (per_unit && !shown) {
+        if per_unit {
+            // One read of the Parquet file serves both the pages' rows and the downloads.
             let table = parquet(store, id)?;
             if shown {
-                let recent = dated(&table, &first_shown, &catalogue.data_date)?;
-                tables.insert(id.to_string(), json(id, &to_json(&recent))?);
+                let rows = if id == envgov_site::rows::CEMS_DAILY {
+                    to_json(&dated(&table, &first_shown, &catalogue.data_date)?)
+                } else {
+                    to_json(&table)
+                };
+                tables.insert(id.to_string(), json(id, &rows)?);
             }
             downloads.insert(id.to_string(), unit_downloads(&table)?);
         } else if shown {
             let key = layout::dataset_key(id, Format::Json).map_err(definition)?;
-            let rows: Rows = json(&key, &get(store, &key)?)?;
-            if per_unit {
-                downloads.insert(id.to_string(), unit_downloads(&parquet(store, id)?)?);
-            }
-            tables.insert(id.to_string(), rows);
+            tables.insert(id.to_string(), json(&key, &get(store, &key)?)?);
         }
     }
     let report_key = layout::run_report_key(&catalogue.data_date).map_err(definition)?;
