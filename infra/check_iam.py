@@ -16,12 +16,38 @@ Checks:
     Object Lock with a default retention; each bucket denies non-TLS requests;
   - CloudFront can read only site/releases/*, site/errors/* and datasets/* of the store;
   - the functions are provided.al2023 / arm64 / bootstrap with JSON logs, and nightly is
-    scheduled with a retry policy, a dead-letter queue and no flexible window.
+    scheduled with a retry policy, a dead-letter queue and no flexible window;
+  - the access simulation (see "Simulating requests" below): one provider policy per
+    source of functions/dataset/src/source.rs, each confined to its own prefixes with
+    write-once raw keys; the functions' roles still reach the layout they need.
+
+Fn::ForEach (AWS::LanguageExtensions) is expanded first, as CloudFormation does: the
+identifier is replaced in keys (${X}, and &{X} with non-alphanumerics removed), in Fn::Sub
+strings and in a Ref to it. Plain strings are left alone, as cfn-lint leaves them, so a
+"${Source}" outside Fn::Sub shows up as a failure rather than as a working grant.
+
+Simulating requests: evaluate() applies IAM's evaluation logic for one account to the
+identity policy under test plus the target bucket's policy: an explicit Deny anywhere wins,
+else an Allow anywhere allows, else the request is implicitly denied. It understands
+Action/NotAction, Resource/NotResource (wildcards * and ?), Principal "*" in bucket
+policies, and the condition operators String(Not)Equals(IgnoreCase), String(Not)Like,
+Bool, Null, Arn(Not)Equals/Like and ...IfExists; any other operator (or ForAnyValue /
+ForAllValues) is an error, never a silent pass. A missing key makes a positive operator
+false and a negated one true (IAM's rule). The S3 requests are modelled as AWS documents
+them: PutObject, CopyObject and CompleteMultipartUpload are s3:PutObject with
+s3:ObjectCreationOperation = true (and s3:if-none-match when the If-None-Match header is
+sent); CreateMultipartUpload and UploadPart are s3:PutObject with
+s3:ObjectCreationOperation = false; ListObjectsV2 is s3:ListBucket with s3:prefix.
+The expected outcome of every request is written from the rule ("a provider writes only
+raw/{its source}/, only new keys, and reads only its own ingest reports and rejects"),
+never from the evaluator's answer; the evaluator itself is checked first on hand-written
+policies whose outcomes IAM's documentation fixes.
 
 Prints "ok   NAME" or "FAIL NAME: why" per check and a last line "passed=N failed=M";
 exits 1 when a check failed.
 """
 
+import os
 import re
 import sys
 
@@ -104,6 +130,14 @@ class Checks:
         self.passed = 0
         self.failed = 0
 
+    def assertion(self, name, ok, why):
+        """One counted assertion; printed only when it fails (there are hundreds)."""
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {why}")
+
     def check(self, name, problems):
         problems = [p for p in problems if p]
         if problems:
@@ -140,15 +174,601 @@ def statement_problems(where, stmt):
             yield f"{here}: Allow to Principal \"*\""
 
 
+# --- Fn::ForEach ------------------------------------------------------------------------
+
+FOREACH = re.compile(r"^Fn::ForEach::[A-Za-z0-9]+$")
+
+
+def _subst(text, params):
+    for name, value in params.items():
+        text = text.replace("${" + name + "}", value)
+        text = text.replace("&{" + name + "}", re.sub(r"[^0-9A-Za-z]+", "", value))
+    return text
+
+
+def expand_foreach(node, params=None):
+    """The template with every Fn::ForEach loop unrolled (see the module docstring)."""
+    params = params or {}
+    if isinstance(node, list):
+        return [expand_foreach(v, params) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if params and list(node) == ["Ref"] and node["Ref"] in params:
+        return params[node["Ref"]]
+    out = {}
+    for key, value in node.items():
+        if FOREACH.match(key):
+            if not (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
+                    and isinstance(value[1], list) and isinstance(value[2], dict)):
+                raise ValueError(f"{key}: expected [Identifier, [values...], {{OutputKey: OutputValue}}]")
+            ident, collection, fragment = value
+            for item in collection:
+                if not isinstance(item, str):
+                    raise ValueError(f"{key}: collection item {item!r} is not a string")
+                for k, v in expand_foreach(fragment, {**params, ident: item}).items():
+                    if k in out or k in node:
+                        raise ValueError(f"{key}: duplicate key {k}")
+                    out[k] = v
+            continue
+        new_key = _subst(key, params) if params else key
+        if params and key == "Fn::Sub":
+            if isinstance(value, str):
+                out[key] = _subst(value, params)
+                continue
+            if isinstance(value, list) and value and isinstance(value[0], str):
+                out[key] = [_subst(value[0], params)] + [expand_foreach(v, params) for v in value[1:]]
+                continue
+        if new_key in out:
+            raise ValueError(f"duplicate key {new_key}")
+        out[new_key] = expand_foreach(value, params)
+    return out
+
+
+def foreach_collections(node, loop):
+    """The collections of every Fn::ForEach::{loop} in the template, as written."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == f"Fn::ForEach::{loop}":
+                found.append(value[1])
+            found.extend(foreach_collections(value, loop))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(foreach_collections(value, loop))
+    return found
+
+
+# --- Resolving policy values --------------------------------------------------------------
+
+PARTITION = "aws-cn"  # any partition: the ARNs must all use the same one
+ACCOUNT = "111122223333"
+REGION = "cn-north-1"
+EVIDENCE = f"prod-envgov-evidence-{ACCOUNT}-{REGION}"
+STORE = f"prod-envgov-store-{ACCOUNT}-{REGION}"
+SYMBOLS = {
+    "AWS::Partition": PARTITION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Region": REGION,
+    "AWS::URLSuffix": "amazonaws.com.cn",
+    "EvidenceBucket": EVIDENCE,
+    "StoreBucket": STORE,
+    "Stage": "prod",
+}
+
+
+def resolve(value):
+    """A policy value (string, Ref, Fn::Sub, Fn::GetAtt) as the string CloudFormation makes."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            return SYMBOLS.get(arg, f"ref:{arg}")
+        if fn == "Fn::GetAtt":
+            name, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+            return f"arn:{PARTITION}:getatt:{REGION}:{ACCOUNT}:{resolve(name)}.{attr}"
+        if fn == "Fn::Sub":
+            text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] if len(arg) > 1 else {})
+
+            def one(m):
+                name = m.group(1)
+                if name in local:
+                    return resolve(local[name])
+                if "." in name:
+                    return resolve({"Fn::GetAtt": name.split(".", 1)})
+                if name not in SYMBOLS:
+                    raise ValueError(f"Fn::Sub of unknown ${{{name}}} in {text!r}")
+                return SYMBOLS[name]
+
+            return re.sub(r"\$\{([^}!]+)\}", one, text)
+    raise ValueError(f"cannot resolve {value!r}")
+
+
+# --- Evaluating a request -----------------------------------------------------------------
+
+
+class UnsupportedPolicy(Exception):
+    """The policy uses something evaluate() does not model: a failure, never a pass."""
+
+
+def glob(pattern, value, ignore_case=False):
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, value, re.S | (re.I if ignore_case else 0)) is not None
+
+
+NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
+POSITIVE = {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool"}
+
+
+def _compare(op, expected, actual):
+    if op in ("StringEquals", "StringNotEquals"):
+        return actual == expected
+    if op in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        return actual.lower() == expected.lower()
+    if op in ("StringLike", "StringNotLike", "ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike"):
+        return glob(expected, actual)
+    if op == "Bool":
+        return actual.lower() == expected.lower()
+    raise UnsupportedPolicy(op)
+
+
+def condition_holds(condition, context):
+    """Every operator, every key of an operator (AND); any value of a key (OR)."""
+    ctx = {k.lower(): v for k, v in context.items()}
+    for op, pairs in (condition or {}).items():
+        if op.startswith(("ForAnyValue:", "ForAllValues:")):
+            raise UnsupportedPolicy(f"set operator {op}")
+        base = op[: -len("IfExists")] if op.endswith("IfExists") else op
+        if base not in NEGATED | POSITIVE | {"Null"}:
+            raise UnsupportedPolicy(f"condition operator {op}")
+        for key, expected in pairs.items():
+            expected = [resolve(e) for e in as_list(expected)]
+            actual = ctx.get(key.lower())
+            if base == "Null":
+                if op != base or len(expected) != 1 or expected[0] not in ("true", "false"):
+                    raise UnsupportedPolicy(f"Null {key}: {expected}")
+                holds = (actual is None) == (expected[0] == "true")
+            elif actual is None:
+                holds = op != base or base in NEGATED
+            else:
+                matched = any(_compare(base, e, resolve(actual)) for e in expected)
+                holds = not matched if base in NEGATED else matched
+            if not holds:
+                return False
+    return True
+
+
+def statement_applies(stmt, request, resource_policy):
+    if resource_policy:
+        principal = stmt.get("Principal")
+        if not (principal == "*" or (isinstance(principal, dict) and as_list(principal.get("AWS")) == ["*"])):
+            return False  # a grant to a service or another principal, not to the caller
+    action = request["action"]
+    if "Action" in stmt:
+        if not any(glob(a, action, ignore_case=True) for a in as_list(stmt["Action"])):
+            return False
+    elif "NotAction" in stmt:
+        if any(glob(a, action, ignore_case=True) for a in as_list(stmt["NotAction"])):
+            return False
+    else:
+        raise UnsupportedPolicy(f"statement {stmt.get('Sid')} has neither Action nor NotAction")
+    arn = request["resource"]
+    if "Resource" in stmt:
+        if not any(glob(resolve(r), arn) for r in as_list(stmt["Resource"])):
+            return False
+    elif "NotResource" in stmt:
+        if any(glob(resolve(r), arn) for r in as_list(stmt["NotResource"])):
+            return False
+    else:
+        raise UnsupportedPolicy(f"statement {stmt.get('Sid')} has neither Resource nor NotResource")
+    return condition_holds(stmt.get("Condition"), request["context"])
+
+
+def evaluate(identity_statements, resource_statements, request):
+    """'allow', 'explicit deny' or 'implicit deny' for a caller of the bucket's own account."""
+    applied = [(s, False) for s in identity_statements] + [(s, True) for s in resource_statements]
+    effects = [s["Effect"] for s, res in applied if statement_applies(s, request, res)]
+    if "Deny" in effects:
+        return "explicit deny"
+    return "allow" if "Allow" in effects else "implicit deny"
+
+
+# --- S3 requests, as AWS authorises them ----------------------------------------------------
+
+
+def s3_request(op, bucket, key=None, *, if_none_match=False, if_match=False, copy_source=None, prefix=None):
+    """One S3 API call as (action, resource ARN, condition context)."""
+    context = {"aws:SecureTransport": "true"}
+    creating = {"PutObject", "CopyObject", "CompleteMultipartUpload"}
+    parts = {"CreateMultipartUpload", "UploadPart"}
+    if op in creating | parts:
+        action = "s3:PutObject"
+        context["s3:ObjectCreationOperation"] = "true" if op in creating else "false"
+        if op in creating and if_none_match:
+            context["s3:if-none-match"] = "*"
+        if op in creating and if_match:
+            context["s3:if-match"] = '"0123456789abcdef0123456789abcdef"'
+        if op == "CopyObject":
+            context["s3:x-amz-copy-source"] = copy_source
+    elif op in ("ListObjectsV2", "ListObjects"):
+        action = "s3:ListBucket"
+        if prefix is not None:
+            context["s3:prefix"] = prefix
+    else:
+        action = {"HeadObject": "s3:GetObject"}.get(op, "s3:" + op)
+    resource = f"arn:{PARTITION}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+    return {"op": op, "action": action, "resource": resource, "context": context}
+
+
+def describe(req):
+    extra = {k: v for k, v in req["context"].items() if k != "aws:SecureTransport"}
+    return f"{req['op']} {req['resource'].split(':::', 1)[1]}" + (f" {extra}" if extra else "")
+
+
+def source_slugs(repo_root):
+    """The source slugs of functions/dataset/src/source.rs (Source::as_str)."""
+    text = open(f"{repo_root}/functions/dataset/src/source.rs", encoding="utf-8").read()
+    body = text[text.index("fn as_str"):]
+    body = body[: body.index("\n    }\n")]
+    return re.findall(r'Source::\w+ => "([a-z0-9-]+)"', body)
+
+
+def bucket_statements(resources, bucket):
+    for res in resources.values():
+        if res.get("Type") == "AWS::S3::BucketPolicy" and res["Properties"]["Bucket"] == {"Ref": bucket}:
+            return [s for item in res["Properties"]["PolicyDocument"]["Statement"] for s in expand_if(item)]
+    return []
+
+
+def identity_statements(doc):
+    return [s for item in doc["Statement"] for s in expand_if(item)]
+
+
+def evaluator_self_test(c):
+    """The evaluator on hand-written policies; the expected outcomes are IAM's documented rules."""
+    b = "arn:aws:s3:::b"
+
+    def req(action, key, **ctx):
+        return {"op": action, "action": action, "resource": f"{b}/{key}" if key is not None else b,
+                "context": {"aws:SecureTransport": "true", **ctx}}
+
+    allow_a = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{b}/a/*"}
+    cases = [
+        ("an Allow on a/* allows a/x", [allow_a], [], req("s3:GetObject", "a/x"), "allow"),
+        ("an Allow on a/* does not reach ab/x", [allow_a], [], req("s3:GetObject", "ab/x"), "implicit deny"),
+        ("an Allow of GetObject does not allow PutObject", [allow_a], [], req("s3:PutObject", "a/x"), "implicit deny"),
+        ("actions match case-insensitively, with wildcards",
+         [{"Effect": "Allow", "Action": "S3:get*", "Resource": f"{b}/*"}], [], req("s3:GetObject", "x"), "allow"),
+        ("an explicit Deny wins over an Allow",
+         [allow_a, {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"{b}/a/secret"}], [],
+         req("s3:GetObject", "a/secret"), "explicit deny"),
+        ("a Deny in the bucket policy to Principal * binds the caller",
+         [allow_a], [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{b}/*"}],
+         req("s3:GetObject", "a/x"), "explicit deny"),
+        ("a bucket-policy Allow to a service is not the caller's",
+         [], [{"Effect": "Allow", "Principal": {"Service": "cloudfront.amazonaws.com"}, "Action": "s3:GetObject",
+               "Resource": f"{b}/*"}], req("s3:GetObject", "x"), "implicit deny"),
+        ("NotResource: a Deny outside raw/* hits x",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*"},
+          {"Effect": "Deny", "Action": "s3:PutObject", "NotResource": f"{b}/raw/*"}], [],
+         req("s3:PutObject", "x"), "explicit deny"),
+        ("NotResource: a Deny outside raw/* spares raw/x",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*"},
+          {"Effect": "Deny", "Action": "s3:PutObject", "NotResource": f"{b}/raw/*"}], [],
+         req("s3:PutObject", "raw/x"), "allow"),
+        ("NotAction: a Deny of all but GetObject hits PutObject",
+         [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"{b}/*"},
+          {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": f"{b}/*"}], [],
+         req("s3:PutObject", "x"), "explicit deny"),
+        ("NotAction: a Deny of all but GetObject spares GetObject",
+         [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"{b}/*"},
+          {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": f"{b}/*"}], [],
+         req("s3:GetObject", "x"), "allow"),
+        ("Null false requires the key: absent",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"Null": {"s3:if-none-match": "false"}}}], [], req("s3:PutObject", "x"), "implicit deny"),
+        ("Null false requires the key: present",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"Null": {"s3:if-none-match": "false"}}}], [],
+         req("s3:PutObject", "x", **{"s3:if-none-match": "*"}), "allow"),
+        ("Null true matches an absent key",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*"},
+          {"Effect": "Deny", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"Null": {"s3:if-none-match": "true"}}}], [], req("s3:PutObject", "x"), "explicit deny"),
+        ("StringNotEquals holds when the key is absent",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"StringNotEquals": {"s3:if-none-match": "*"}}}], [], req("s3:PutObject", "x"), "allow"),
+        ("StringEquals fails when the key is absent",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"StringEquals": {"s3:if-none-match": "*"}}}], [], req("s3:PutObject", "x"), "implicit deny"),
+        ("StringEquals compares exactly (no wildcard)",
+         [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": b,
+           "Condition": {"StringEquals": {"s3:prefix": "a/*"}}}], [], req("s3:ListBucket", None, **{"s3:prefix": "a/x"}),
+         "implicit deny"),
+        ("StringLike on s3:prefix: any listed pattern",
+         [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": b,
+           "Condition": {"StringLike": {"s3:prefix": ["a/*", "c/*"]}}}], [],
+         req("s3:ListBucket", None, **{"s3:prefix": "c/d/"}), "allow"),
+        ("StringLike on s3:prefix: another prefix",
+         [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": b,
+           "Condition": {"StringLike": {"s3:prefix": ["a/*"]}}}], [],
+         req("s3:ListBucket", None, **{"s3:prefix": "ab/"}), "implicit deny"),
+        ("StringLike on s3:prefix: no prefix at all",
+         [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": b,
+           "Condition": {"StringLike": {"s3:prefix": ["a/*"]}}}], [], req("s3:ListBucket", None), "implicit deny"),
+        ("two operators of one statement must both hold",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*"},
+          {"Effect": "Deny", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}}}], [],
+         req("s3:PutObject", "x", **{"s3:ObjectCreationOperation": "false"}), "allow"),
+        ("Bool matches its value",
+         [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{b}/*",
+           "Condition": {"Bool": {"s3:ObjectCreationOperation": "false"}}}], [],
+         req("s3:PutObject", "x", **{"s3:ObjectCreationOperation": "true"}), "implicit deny"),
+    ]
+    before = c.failed
+    for name, ident, resource, request, want in cases:
+        got = evaluate(ident, resource, request)
+        c.assertion(f"evaluator: {name}", got == want, f"expected {want}, got {got}")
+    if c.failed == before:
+        print(f"ok   evaluator: {len(cases)} hand-written policies evaluate as IAM documents")
+    try:
+        evaluate([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{b}/*",
+                   "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}}], [], req("s3:GetObject", "x"))
+        c.assertion("evaluator: an operator it does not model is an error", False, "no error raised")
+    except UnsupportedPolicy:
+        c.assertion("evaluator: an operator it does not model is an error", True, "")
+
+
+def provider_cases(source, sources):
+    """(request, allowed?) for the provider of `source`, from the rule: it writes only
+    raw/{source}/ and only keys that do not exist yet (If-None-Match: *), never deletes,
+    copies or changes settings, and reads and lists only runs/ingest/{source}/ and
+    rejects/{source}/ of the store."""
+    day = "2026-01-31"
+    others = [s for s in sources if s != source]
+    own_raw = f"raw/{source}/{day}/x.csv"
+    own_report = f"runs/ingest/{source}/{day}/x.csv.json"
+    own_rejects = f"rejects/{source}/date={day}/rejects.csv"
+    E, S = EVIDENCE, STORE
+    cases = [
+        (s3_request("PutObject", E, own_raw, if_none_match=True), True),
+        (s3_request("PutObject", E, f"raw/{source}/{day}/x-correction-1.csv", if_none_match=True), True),
+        (s3_request("PutObject", E, own_raw), False),  # an overwrite
+        (s3_request("PutObject", E, own_raw, if_match=True), False),  # an overwrite of a known version
+        (s3_request("CreateMultipartUpload", E, own_raw), True),
+        (s3_request("UploadPart", E, own_raw), True),
+        (s3_request("CompleteMultipartUpload", E, own_raw, if_none_match=True), True),
+        (s3_request("CompleteMultipartUpload", E, own_raw), False),  # a multipart overwrite
+        (s3_request("CompleteMultipartUpload", E, own_raw, if_match=True), False),
+        (s3_request("CopyObject", E, own_raw, if_none_match=True, copy_source=f"{S}/{own_report}"), False),
+        (s3_request("CopyObject", E, own_raw, copy_source=f"{S}/{own_report}"), False),
+        (s3_request("PutObject", E, f"raw/{source}x/{day}/x.csv", if_none_match=True), False),
+        (s3_request("PutObject", E, f"raw/{source}", if_none_match=True), False),
+        (s3_request("PutObject", E, f"{source}/{day}/x.csv", if_none_match=True), False),
+        (s3_request("PutObject", E, "raw/x.csv", if_none_match=True), False),
+        (s3_request("DeleteObject", E, own_raw), False),
+        (s3_request("DeleteObjectVersion", E, own_raw), False),
+        (s3_request("PutObjectAcl", E, own_raw), False),
+        (s3_request("PutObjectRetention", E, own_raw), False),
+        (s3_request("PutObjectLegalHold", E, own_raw), False),
+        (s3_request("BypassGovernanceRetention", E, own_raw), False),
+        (s3_request("AbortMultipartUpload", E, own_raw), False),
+        (s3_request("GetObject", E, own_raw), False),
+        (s3_request("ListObjectsV2", E, prefix=f"raw/{source}/"), False),
+        (s3_request("GetObject", S, own_report), True),
+        (s3_request("HeadObject", S, own_report), True),
+        (s3_request("GetObject", S, own_rejects), True),
+        (s3_request("GetObjectVersion", S, own_report), False),
+        (s3_request("PutObject", S, own_report, if_none_match=True), False),  # forging its own report
+        (s3_request("PutObject", S, own_rejects), False),
+        (s3_request("DeleteObject", S, own_report), False),
+        (s3_request("GetObject", S, f"runs/{day}/report.json"), False),
+        (s3_request("GetObject", S, "runs/raw-ledger.json"), False),
+        (s3_request("GetObject", S, f"runs/ingest/{source}x/{day}/x.csv.json"), False),
+        (s3_request("GetObject", S, f"validated/{source}/date={day}/part.parquet"), False),
+        (s3_request("GetObject", S, "site/current"), False),
+        (s3_request("ListObjectsV2", S, prefix=f"runs/ingest/{source}/"), True),
+        (s3_request("ListObjectsV2", S, prefix=f"runs/ingest/{source}/{day}/"), True),
+        (s3_request("ListObjectsV2", S, prefix=f"rejects/{source}/"), True),
+        (s3_request("ListObjectsV2", S, prefix=f"runs/ingest/{source}"), False),  # would list siblings too
+        (s3_request("ListObjectsV2", S), False),
+        (s3_request("ListObjectsV2", S, prefix=""), False),
+        (s3_request("ListObjectsV2", S, prefix="runs/"), False),
+        (s3_request("ListObjectsV2", S, prefix="runs/ingest/"), False),
+        (s3_request("ListObjectsV2", S, prefix="rejects/"), False),
+        (s3_request("ListObjectVersions", S, prefix=f"runs/ingest/{source}/"), False),
+    ]
+    for other in others:
+        other_raw = f"raw/{other}/{day}/x.csv"
+        cases += [
+            (s3_request("PutObject", E, other_raw, if_none_match=True), False),
+            (s3_request("CreateMultipartUpload", E, other_raw), False),
+            (s3_request("CompleteMultipartUpload", E, other_raw, if_none_match=True), False),
+            (s3_request("GetObject", S, f"runs/ingest/{other}/{day}/x.csv.json"), False),
+            (s3_request("GetObject", S, f"rejects/{other}/date={day}/rejects.csv"), False),
+            (s3_request("ListObjectsV2", S, prefix=f"runs/ingest/{other}/"), False),
+            (s3_request("ListObjectsV2", S, prefix=f"rejects/{other}/"), False),
+        ]
+    return cases
+
+
+def function_role_cases(role, sources):
+    """(request, allowed?) for the functions' roles, from the layout (layout.rs): both read
+    raw/ and write validated/, rejects/ and runs/; only nightly writes datasets/ and site/
+    and deletes old releases; neither writes raw/ nor deletes anything else."""
+    day = "2026-01-31"
+    E, S = EVIDENCE, STORE
+    nightly = role == "NightlyRole"
+    cases = [(s3_request("ListObjectsV2", E, prefix="raw/"), True), (s3_request("ListObjectsV2", S), False)]
+    for source in sources:
+        raw = f"raw/{source}/{day}/x.csv"
+        cases += [
+            (s3_request("GetObject", E, raw), True),
+            (s3_request("GetObjectVersion", E, raw), True),
+            (s3_request("ListObjectsV2", E, prefix=f"raw/{source}/{day}/"), True),
+            (s3_request("PutObject", E, raw, if_none_match=True), False),
+            (s3_request("DeleteObject", E, raw), False),
+            (s3_request("GetObject", S, f"validated/{source}/date={day}/part.parquet"), True),
+            (s3_request("PutObject", S, f"validated/{source}/date={day}/part.parquet"), True),
+            (s3_request("PutObject", S, f"validated/{source}/date={day}/manifest.json"), True),
+            (s3_request("PutObject", S, f"rejects/{source}/date={day}/rejects.csv"), True),
+            (s3_request("PutObject", S, f"runs/ingest/{source}/{day}/x.csv.json"), True),
+            (s3_request("ListObjectsV2", S, prefix=f"validated/{source}/"), True),
+            (s3_request("DeleteObject", S, f"validated/{source}/date={day}/part.parquet"), False),
+        ]
+    cases += [
+        (s3_request("GetObject", S, "runs/raw-ledger.json"), True),
+        (s3_request("PutObject", S, "runs/raw-ledger.json", if_match=True), True),
+        (s3_request("PutObject", S, f"runs/{day}/report.json"), True),
+        (s3_request("PutObject", S, "datasets/catalogue.json"), nightly),
+        (s3_request("PutObject", S, "site/current", if_match=True), nightly),
+        (s3_request("PutObject", S, "site/releases/2026-01-31-0123456789ab/index.html"), nightly),
+        (s3_request("DeleteObject", S, "site/releases/2026-01-30-0123456789ab/index.html"), nightly),
+        (s3_request("DeleteObject", S, "site/current"), False),
+        (s3_request("DeleteObject", S, "datasets/catalogue.json"), False),
+        (s3_request("ListObjectsV2", S, prefix="site/releases/"), nightly),
+    ]
+    return cases
+
+
+def access_simulation(c, template, raw_template, repo_root):
+    resources = template["Resources"]
+    sources = source_slugs(repo_root)
+    c.check("source.rs lists the nine sources", [None if len(sources) == 9 and len(set(sources)) == 9
+                                                 else f"found {sources}"])
+    collections = foreach_collections(raw_template, "ProviderPolicies") + foreach_collections(raw_template, "ProviderPolicyArns")
+    c.check(
+        "provider policies and their outputs loop over exactly the sources of source.rs",
+        [None if len(collections) == 2 else f"{len(collections)} loops found"]
+        + [None if col == sources else f"collection {col} != {sources}" for col in collections],
+    )
+    providers = {}
+    for source in sources:
+        name = "ProviderPolicy" + re.sub(r"[^0-9A-Za-z]+", "", source)
+        res = resources.get(name)
+        if res and res.get("Type") == "AWS::IAM::ManagedPolicy":
+            providers[source] = res
+    outputs = template.get("Outputs", {})
+    c.check(
+        "one provider policy and one ARN output per source",
+        [f"no managed policy for {s}" for s in sources if s not in providers]
+        + [f"no output {'ProviderPolicy' + re.sub(r'[^0-9A-Za-z]+', '', s) + 'Arn'}" for s in sources
+           if "ProviderPolicy" + re.sub(r"[^0-9A-Za-z]+", "", s) + "Arn" not in outputs],
+    )
+    leftovers = sorted({s for s in strings(template) if re.search(r"[$&]\{Source\}", s)})
+    c.check("no ${Source} left outside Fn::Sub after expanding the loops", [repr(s) for s in leftovers])
+
+    evidence_policy = bucket_statements(resources, "EvidenceBucket")
+    store_policy = bucket_statements(resources, "StoreBucket")
+
+    def run(group, statements, cases):
+        before = c.failed
+        for req, allowed in cases:
+            bucket_policy = evidence_policy if f":::{EVIDENCE}" in req["resource"] else store_policy
+            try:
+                got = evaluate(statements, bucket_policy, req)
+            except (UnsupportedPolicy, ValueError) as e:
+                c.assertion(f"{group}: {describe(req)}", False, f"cannot evaluate: {e}")
+                continue
+            want = "allow" if allowed else "denied"
+            ok = (got == "allow") == allowed
+            c.assertion(f"{group}: {describe(req)}", ok, f"expected {want}, got {got}")
+        n = len(cases)
+        print(f"{'ok  ' if c.failed == before else 'FAIL'} {group}: {n - (c.failed - before)}/{n} requests as the rule says")
+
+    for source in sources:
+        if source in providers:
+            doc = providers[source]["Properties"]["PolicyDocument"]
+            run(f"provider {source}", identity_statements(doc), provider_cases(source, sources))
+
+    # A provider delivering two sources gets both policies: each adds its own prefix only.
+    pair = [s for s in ("msw", "construction-waste") if s in providers]
+    if len(pair) == 2:
+        both = [s for src in pair for s in identity_statements(providers[src]["Properties"]["PolicyDocument"])]
+        third = next(s for s in sources if s not in pair)
+        cases = []
+        for src in pair:
+            key = f"raw/{src}/2026-01-31/x.csv"
+            cases += [
+                (s3_request("PutObject", EVIDENCE, key, if_none_match=True), True),
+                (s3_request("PutObject", EVIDENCE, key), False),
+                (s3_request("GetObject", STORE, f"rejects/{src}/date=2026-01-31/rejects.csv"), True),
+            ]
+        cases += [
+            (s3_request("PutObject", EVIDENCE, f"raw/{third}/2026-01-31/x.csv", if_none_match=True), False),
+            (s3_request("GetObject", STORE, f"rejects/{third}/date=2026-01-31/rejects.csv"), False),
+        ]
+        run("provider of msw and construction-waste (both policies)", both, cases)
+
+    # The simulation is not vacuous: weakened copies of a provider policy must fail it.
+    if "cems" in providers:
+        doc = providers["cems"]["Properties"]["PolicyDocument"]
+        weakened = {
+            "without conditions and denies": [
+                {k: v for k, v in s.items() if k != "Condition"} for s in identity_statements(doc) if s["Effect"] == "Allow"
+            ],
+            "with raw/* instead of raw/cems/*": [
+                {**s, "Resource": [{"Fn::Sub": resolve(r).replace("/raw/cems/", "/raw/")} for r in as_list(s["Resource"])]}
+                if "Resource" in s else s
+                for s in identity_statements(doc)
+            ],
+            "reading runs/* instead of runs/ingest/cems/*": [
+                {**s, "Resource": [{"Fn::Sub": resolve(r).replace("/runs/ingest/cems/", "/runs/")} for r in as_list(s["Resource"])]}
+                if "Resource" in s else s
+                for s in identity_statements(doc)
+            ],
+        }
+        for what, statements in weakened.items():
+            wrong = [
+                req for req, allowed in provider_cases("cems", sources)
+                if (evaluate(statements, evidence_policy if f":::{EVIDENCE}" in req["resource"] else store_policy, req)
+                    == "allow") != allowed
+            ]
+            c.assertion(f"the simulation fails the cems policy {what}", bool(wrong), "no request came out wrong")
+            if wrong:
+                print(f"ok   the simulation fails the cems policy {what} ({len(wrong)} requests wrong)")
+
+    # No other identity policy of the stack may deliver raw data except the operator's.
+    other_writers = []
+    for name, res in resources.items():
+        docs = []
+        if res.get("Type") == "AWS::IAM::ManagedPolicy" and name != "OperatorPolicy" and name not in {
+            "ProviderPolicy" + re.sub(r"[^0-9A-Za-z]+", "", s) for s in sources
+        }:
+            docs.append(res["Properties"]["PolicyDocument"])
+        if res.get("Type") == "AWS::IAM::Role":
+            docs += [p["PolicyDocument"] for p in res["Properties"].get("Policies", [])]
+        for doc in docs:
+            for source in sources:
+                req = s3_request("PutObject", EVIDENCE, f"raw/{source}/2026-01-31/x.csv", if_none_match=True)
+                if evaluate(identity_statements(doc), evidence_policy, req) == "allow":
+                    other_writers.append(f"{name} can write raw/{source}/")
+    c.assertion("only the provider policies and OperatorPolicy can write raw/", not other_writers,
+                "; ".join(other_writers))
+    if not other_writers:
+        print("ok   only the provider policies and OperatorPolicy can write raw/")
+
+    for role in ("IngestRole", "NightlyRole"):
+        statements = [s for p in resources[role]["Properties"]["Policies"] for s in identity_statements(p["PolicyDocument"])]
+        run(f"{role} (layout.rs)", statements, function_role_cases(role, sources))
+
+
 def main(argv):
     if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--router"):
         print(__doc__, file=sys.stderr)
         return 2
     path = argv[1]
     text = open(path, encoding="utf-8").read()
-    template = yaml.load(text, Loader=CfnLoader)
-    resources = template["Resources"]
+    raw_template = yaml.load(text, Loader=CfnLoader)
     c = Checks()
+    try:
+        template = expand_foreach(raw_template)
+    except ValueError as e:
+        print(f"FAIL Fn::ForEach: {e}")
+        print("passed=0 failed=1")
+        return 1
+    resources = template["Resources"]
 
     # --- IAM and resource policies -----------------------------------------------------
     docs = list(policy_documents(resources, "Resources"))
@@ -273,6 +893,11 @@ def main(argv):
     if len(argv) == 4:
         with open(argv[3], "w", encoding="utf-8") as f:
             f.write(code)
+
+    # --- who can do what: providers confined, functions' roles match the layout -----------
+    evaluator_self_test(c)
+    repo_root = os.path.join(os.path.dirname(os.path.abspath(path)), "..")
+    access_simulation(c, template, raw_template, repo_root)
 
     print(f"passed={c.passed} failed={c.failed}")
     return 1 if c.failed else 0
