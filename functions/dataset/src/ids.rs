@@ -5,6 +5,17 @@
 //! - Permit / fixed-source code (排污许可证编号), HJ 608-2017: USCC + 3-digit sequence + letter.
 //! - Outlet codes (`DA001`, `DW001`) and treatment-facility codes (`TA001`, `TW001`).
 //! - Beijing's districts (GB/T 2260) and the Yizhuang development area as an extra area.
+//!
+//! Every check works on characters, never on byte offsets, and returns an [`IdError`] for any
+//! input (identifiers come straight from delivered files): no input makes it panic.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
 
 use serde::Serialize;
 
@@ -37,41 +48,52 @@ pub enum IdError {
 /// Computes the USCC check character (position 18) for the first 17 characters.
 pub fn uscc_check_char(first17: &str) -> Result<char, IdError> {
     let chars: Vec<char> = first17.chars().collect();
+    uscc_check_of(&chars)
+}
+
+fn uscc_check_of(chars: &[char]) -> Result<char, IdError> {
     if chars.len() != 17 {
         return Err(IdError::Length {
             expected: 17,
             actual: chars.len(),
         });
     }
+    // Each term is below 31 × 30 and there are 17 of them: the sum stays far below u32::MAX.
     let mut sum = 0u32;
-    for (i, &c) in chars.iter().enumerate() {
-        let v = uscc_value(c).ok_or(IdError::Character { pos: i + 1, ch: c })?;
-        sum += v * USCC_WEIGHTS[i];
+    for (pos, (&c, &w)) in (1..).zip(chars.iter().zip(USCC_WEIGHTS.iter())) {
+        let v = uscc_value(c).ok_or(IdError::Character { pos, ch: c })?;
+        sum = sum.wrapping_add(v.wrapping_mul(w));
     }
-    let check = (31 - sum % 31) % 31;
-    Ok(USCC_CHARSET.as_bytes()[check as usize] as char)
+    let check = 31u32.wrapping_sub(sum % 31) % 31;
+    USCC_CHARSET
+        .chars()
+        .nth(check as usize)
+        .ok_or(IdError::Format("check value out of range"))
 }
 
 /// Computes the GB 11714 organisation-code check character for its 8 body characters.
 pub fn org_check_char(body8: &str) -> Result<char, IdError> {
     let chars: Vec<char> = body8.chars().collect();
+    org_check_of(&chars)
+}
+
+fn org_check_of(chars: &[char]) -> Result<char, IdError> {
     if chars.len() != 8 {
         return Err(IdError::Length {
             expected: 8,
             actual: chars.len(),
         });
     }
+    // Each term is below 36 × 10 and there are 8 of them.
     let mut sum = 0u32;
-    for (i, &c) in chars.iter().enumerate() {
-        let v = c
-            .to_digit(36)
-            .ok_or(IdError::Character { pos: i + 9, ch: c })?;
-        sum += v * ORG_WEIGHTS[i];
+    for (pos, (&c, &w)) in (9..).zip(chars.iter().zip(ORG_WEIGHTS.iter())) {
+        let v = c.to_digit(36).ok_or(IdError::Character { pos, ch: c })?;
+        sum = sum.wrapping_add(v.wrapping_mul(w));
     }
-    Ok(match 11 - sum % 11 {
+    Ok(match 11u32.wrapping_sub(sum % 11) {
         10 => 'X',
         11 => '0',
-        r => char::from_digit(r, 10).expect("digit"),
+        r => char::from_digit(r, 10).unwrap_or('?'),
     })
 }
 
@@ -82,61 +104,81 @@ pub fn org_check_char(body8: &str) -> Result<char, IdError> {
 pub fn check_uscc(input: &str) -> Result<String, IdError> {
     let code = input.trim().to_ascii_uppercase();
     let chars: Vec<char> = code.chars().collect();
+    check_uscc_chars(&chars)?;
+    Ok(code)
+}
+
+/// The checks of [`check_uscc`] on the characters of an upper-cased code.
+fn check_uscc_chars(chars: &[char]) -> Result<(), IdError> {
+    let [first17 @ .., check] = chars else {
+        return Err(IdError::Length {
+            expected: 18,
+            actual: 0,
+        });
+    };
     if chars.len() != 18 {
         return Err(IdError::Length {
             expected: 18,
             actual: chars.len(),
         });
     }
-    for (i, &c) in chars.iter().enumerate() {
+    for (pos, &c) in (1..).zip(chars) {
         if uscc_value(c).is_none() {
-            return Err(IdError::Character { pos: i + 1, ch: c });
+            return Err(IdError::Character { pos, ch: c });
         }
     }
-    if !chars[2..8].iter().all(char::is_ascii_digit) {
+    if !chars.iter().skip(2).take(6).all(char::is_ascii_digit) {
         return Err(IdError::Format(
             "positions 3-8 must be an administrative area code",
         ));
     }
-    let expected = uscc_check_char(&code[..17])?;
-    if chars[17] != expected {
+    let expected = uscc_check_of(first17)?;
+    if *check != expected {
         return Err(IdError::CheckCharacter {
             expected,
-            actual: chars[17],
+            actual: *check,
         });
     }
-    let org_expected = org_check_char(&code[8..16])?;
-    if chars[16] != org_expected {
+    let org_body: Vec<char> = chars.iter().skip(8).take(8).copied().collect();
+    let org_expected = org_check_of(&org_body)?;
+    let org_actual = chars.get(16).copied().unwrap_or_default();
+    if org_actual != org_expected {
         return Err(IdError::OrgCheckCharacter {
             expected: org_expected,
-            actual: chars[16],
+            actual: org_actual,
         });
     }
-    Ok(code)
+    Ok(())
 }
 
 /// Validates a 22-character permit number: a valid USCC, a 3-digit sequence, a letter.
 pub fn check_permit(input: &str) -> Result<String, IdError> {
     let code = input.trim();
-    let n = code.chars().count();
-    if n != 22 {
+    let chars: Vec<char> = code.chars().collect();
+    let [uscc @ .., s1, s2, s3, last] = chars.as_slice() else {
         return Err(IdError::Length {
             expected: 22,
-            actual: n,
+            actual: chars.len(),
+        });
+    };
+    if chars.len() != 22 {
+        return Err(IdError::Length {
+            expected: 22,
+            actual: chars.len(),
         });
     }
-    let uscc = check_uscc(&code[..18])?;
-    let seq = &code[18..21];
-    if !seq.bytes().all(|b| b.is_ascii_digit()) || seq == "000" {
+    let uscc: String = uscc.iter().collect();
+    let uscc = check_uscc(&uscc)?;
+    let seq = [*s1, *s2, *s3];
+    if !seq.iter().all(char::is_ascii_digit) || seq == ['0', '0', '0'] {
         return Err(IdError::Format(
             "characters 19-21 must be a sequence 001-999",
         ));
     }
-    let last = code.as_bytes()[21];
     if !last.is_ascii_uppercase() {
         return Err(IdError::Format("character 22 must be an upper-case letter"));
     }
-    Ok(format!("{uscc}{seq}{}", last as char))
+    Ok(format!("{uscc}{s1}{s2}{s3}{last}"))
 }
 
 /// Validates an outlet code such as `DA001` (air) or `DW001` (water).
@@ -150,24 +192,30 @@ pub fn check_facility(code: &str) -> Result<Medium, IdError> {
 }
 
 fn coded(code: &str, lead: char) -> Result<Medium, IdError> {
-    let b = code.as_bytes();
-    if b.len() != 5 {
+    let chars: Vec<char> = code.chars().collect();
+    let [first, medium, seq @ ..] = chars.as_slice() else {
         return Err(IdError::Length {
             expected: 5,
-            actual: code.chars().count(),
+            actual: chars.len(),
+        });
+    };
+    if chars.len() != 5 {
+        return Err(IdError::Length {
+            expected: 5,
+            actual: chars.len(),
         });
     }
-    if b[0] as char != lead {
+    if *first != lead {
         return Err(IdError::Format("wrong leading letter"));
     }
-    let medium = match b[1] {
-        b'A' => Medium::Air,
-        b'W' => Medium::Water,
-        b'N' if lead == 'T' => Medium::Noise,
-        b'S' if lead == 'T' => Medium::Solid,
+    let medium = match medium {
+        'A' => Medium::Air,
+        'W' => Medium::Water,
+        'N' if lead == 'T' => Medium::Noise,
+        'S' if lead == 'T' => Medium::Solid,
         _ => return Err(IdError::Format("unknown medium letter")),
     };
-    if !b[2..].iter().all(u8::is_ascii_digit) {
+    if !seq.iter().all(char::is_ascii_digit) {
         return Err(IdError::Format("sequence must be three digits"));
     }
     Ok(medium)
@@ -306,6 +354,7 @@ pub fn district(code: &str) -> Option<&'static District> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -369,6 +418,55 @@ mod tests {
         assert!(check_permit("91130200699229617X000P").is_err());
         assert!(check_permit("91130200699229617X001").is_err());
         assert!(check_permit("91130200699229617Y001P").is_err());
+    }
+
+    #[test]
+    fn permit_with_a_multi_byte_character_is_rejected_not_a_panic() {
+        // 22 characters, 24 bytes: 17 ASCII characters, 中, then 001P. The USCC part is the
+        // first 18 characters, whose 18th (中) is not a USCC symbol.
+        assert_eq!(
+            check_permit("91130200699229617中001P"),
+            Err(IdError::Character { pos: 18, ch: '中' })
+        );
+        // 中 as the 17th character: the same rule, at position 17.
+        assert_eq!(
+            check_permit("9113020069922961中X001P"),
+            Err(IdError::Character { pos: 17, ch: '中' })
+        );
+        // Inside the sequence (characters 19-21) and as the final letter.
+        assert_eq!(
+            check_permit("91130200699229617X0中1P"),
+            Err(IdError::Format(
+                "characters 19-21 must be a sequence 001-999"
+            ))
+        );
+        assert_eq!(
+            check_permit("91130200699229617X001中"),
+            Err(IdError::Format("character 22 must be an upper-case letter"))
+        );
+        // 21 characters of which one is multi-byte (23 bytes): a length error, by characters.
+        assert_eq!(
+            check_permit("91130200699229617X00中"),
+            Err(IdError::Length {
+                expected: 22,
+                actual: 21
+            })
+        );
+        assert_eq!(
+            check_uscc("9113020069922961中X"),
+            Err(IdError::Character { pos: 17, ch: '中' })
+        );
+        assert_eq!(
+            check_outlet("D中001"),
+            Err(IdError::Format("unknown medium letter"))
+        );
+        assert_eq!(
+            check_facility("TA中1"),
+            Err(IdError::Length {
+                expected: 5,
+                actual: 4
+            })
+        );
     }
 
     #[test]

@@ -5,9 +5,26 @@
 //! caller can report per packet what it met. It never guesses silently and does no I/O.
 //!
 //! A packet is `##` + a 4-digit decimal length of the data segment + the data segment +
-//! a 4-hex-digit CRC (see [`crc16`]) of the data segment + `\r\n`.
+//! a 4-hex-digit CRC (see [`crc16`]) of the data segment + `\r\n`. HJ 212-2017 caps the data
+//! segment at 1024 bytes ([`MAX_SEGMENT_LEN`]); a longer one is refused, whatever it declares.
+//!
+//! No input makes this crate panic: every check returns a [`PacketError`] (the lints below
+//! keep indexing, `unwrap` and `expect` out of it; the tests are exempt).
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
 
 use std::fmt;
+
+/// The longest data segment HJ 212-2017 allows (bytes). A packet's length field has four
+/// digits, so it could declare up to 9999; the standard splits longer data into several
+/// packets instead.
+pub const MAX_SEGMENT_LEN: usize = 1024;
 
 /// The packet CRC of HJ 212-2017: register starts at 0xFFFF; for each byte the register is
 /// shifted right by 8 and XOR-ed with the byte, then shifted 8 times with the reflected
@@ -171,6 +188,8 @@ pub enum PacketError {
         "packet truncated: declares a {declared}-byte data segment, only {available} bytes follow"
     )]
     Truncated { declared: usize, available: usize },
+    #[error("data segment of {declared} bytes is longer than HJ 212-2017 allows ({max} bytes)")]
+    SegmentTooLong { declared: usize, max: usize },
     #[error("packet length mismatch: declares {declared} bytes, data segment has {actual}")]
     LengthMismatch { declared: usize, actual: usize },
     #[error("CRC mismatch: packet says {declared}, data segment gives {computed:04X}")]
@@ -194,7 +213,9 @@ impl PacketError {
     pub fn field(&self) -> &str {
         match self {
             Self::MissingHeader | Self::BadLengthField { .. } => "header",
-            Self::Truncated { .. } | Self::LengthMismatch { .. } => "length",
+            Self::Truncated { .. } | Self::LengthMismatch { .. } | Self::SegmentTooLong { .. } => {
+                "length"
+            }
             Self::CrcMismatch { .. } => "crc",
             Self::NotText => "segment",
             Self::MissingField { field } => field,
@@ -213,9 +234,9 @@ impl PacketError {
             | Self::BadFlag { value, .. }
             | Self::BadField { value, .. } => value.clone(),
             Self::CrcMismatch { declared, .. } => declared.clone(),
-            Self::Truncated { declared, .. } | Self::LengthMismatch { declared, .. } => {
-                declared.to_string()
-            }
+            Self::Truncated { declared, .. }
+            | Self::LengthMismatch { declared, .. }
+            | Self::SegmentTooLong { declared, .. } => declared.to_string(),
             Self::MissingHeader | Self::NotText | Self::MissingField { .. } | Self::BadPayload => {
                 String::new()
             }
@@ -234,36 +255,48 @@ pub fn unframe(bytes: &[u8]) -> Result<&str, PacketError> {
     let rest = bytes
         .strip_prefix(b"##")
         .ok_or(PacketError::MissingHeader)?;
-    if rest.len() < 4 {
+    let Some((len_field, rest)) = rest.split_first_chunk::<4>() else {
         return Err(PacketError::BadLengthField {
             value: String::from_utf8_lossy(rest).into_owned(),
         });
-    }
-    let (len_field, rest) = rest.split_at(4);
+    };
+    let bad_length = || PacketError::BadLengthField {
+        value: String::from_utf8_lossy(len_field).into_owned(),
+    };
     if !len_field.iter().all(u8::is_ascii_digit) {
-        return Err(PacketError::BadLengthField {
-            value: String::from_utf8_lossy(len_field).into_owned(),
-        });
+        return Err(bad_length());
     }
     let declared: usize = std::str::from_utf8(len_field)
-        .expect("ascii digits")
-        .parse()
-        .expect("four digits");
-    if rest.len() < declared + 4 {
-        // Either the segment or the CRC is cut short. A segment that is longer than declared
-        // would leave more than four trailing bytes; that is a length mismatch, handled below.
+        .ok()
+        .and_then(|digits| digits.parse().ok())
+        .ok_or_else(bad_length)?;
+    if declared > MAX_SEGMENT_LEN {
+        return Err(PacketError::SegmentTooLong {
+            declared,
+            max: MAX_SEGMENT_LEN,
+        });
+    }
+    // The segment, then four CRC characters. Fewer bytes: either the segment or the CRC is
+    // cut short. More: the segment is longer than declared (a length mismatch).
+    let available = rest.len().saturating_sub(4);
+    if rest.len() < declared.saturating_add(4) {
         return Err(PacketError::Truncated {
             declared,
-            available: rest.len().saturating_sub(4),
+            available,
         });
     }
-    if rest.len() != declared + 4 {
+    if available != declared {
         return Err(PacketError::LengthMismatch {
             declared,
-            actual: rest.len() - 4,
+            actual: available,
         });
     }
-    let (segment, crc_field) = rest.split_at(declared);
+    let (segment, crc_field) = rest
+        .split_at_checked(declared)
+        .ok_or(PacketError::Truncated {
+            declared,
+            available,
+        })?;
     let computed = crc16(segment);
     let declared_crc = String::from_utf8_lossy(crc_field).into_owned();
     match u16::from_str_radix(&declared_crc, 16) {
@@ -302,8 +335,9 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
         .find("CP=")
         .ok_or(PacketError::MissingField { field: "CP" })?;
     let (head, cp) = segment.split_at(cp_at);
-    let payload = cp["CP=".len()..]
-        .strip_prefix("&&")
+    let payload = cp
+        .strip_prefix("CP=")
+        .and_then(|p| p.strip_prefix("&&"))
         .and_then(|p| p.strip_suffix("&&"))
         .ok_or(PacketError::BadPayload)?;
 
@@ -319,6 +353,12 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
             value: part.to_string(),
         })?;
         let name = clean(name, name, &mut diagnostics);
+        if name.is_empty() {
+            return Err(PacketError::BadField {
+                field: "header".into(),
+                value: part.to_string(),
+            });
+        }
         let value = clean(&name, value, &mut diagnostics);
         match name.as_str() {
             "QN" => qn = Some(value),
@@ -351,6 +391,14 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                 value: item.to_string(),
             })?;
             let name = clean(name, name, &mut diagnostics);
+            // A field needs a name, and a measurement field a pollutant code (`-Avg=1` has
+            // none): refused, never guessed.
+            if name.is_empty() || name.starts_with('-') {
+                return Err(PacketError::BadField {
+                    field: "CP".into(),
+                    value: item.to_string(),
+                });
+            }
             let value = clean(&name, value, &mut diagnostics);
             if name == "DataTime" {
                 packet.data_time = Some(value);
@@ -360,20 +408,22 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                 packet.parameters.push((name, value));
                 continue;
             };
-            let idx = match packet.measurements.iter().position(|m| m.code == code) {
-                Some(i) => i,
-                None => {
-                    if !is_standard_code(code) {
-                        diagnostics.push(Diagnostic::NonStandardCode { code: code.into() });
-                    }
-                    packet.measurements.push(Measurement {
-                        code: code.to_string(),
-                        ..Measurement::default()
-                    });
-                    packet.measurements.len() - 1
+            if !packet.measurements.iter().any(|m| m.code == code) {
+                if !is_standard_code(code) {
+                    diagnostics.push(Diagnostic::NonStandardCode { code: code.into() });
                 }
+                packet.measurements.push(Measurement {
+                    code: code.to_string(),
+                    ..Measurement::default()
+                });
+            }
+            let Some(m) = packet.measurements.iter_mut().find(|m| m.code == code) else {
+                // Pushed just above; kept as an error rather than an index that could panic.
+                return Err(PacketError::BadField {
+                    field: name.clone(),
+                    value: value.clone(),
+                });
             };
-            let m = &mut packet.measurements[idx];
             let number = || {
                 value
                     .parse::<f64>()
@@ -413,8 +463,10 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
 
 /// A standard pollutant code: `a` or `w` followed by five digits.
 pub fn is_standard_code(code: &str) -> bool {
-    let b = code.as_bytes();
-    b.len() == 6 && matches!(b[0], b'a' | b'w') && b[1..].iter().all(u8::is_ascii_digit)
+    match code.as_bytes() {
+        [b'a' | b'w', digits @ ..] => digits.len() == 5 && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 /// Builds the data segment of an averaged-data packet (CN 2051/2061/2031).
@@ -483,6 +535,11 @@ pub fn fmt_value(v: f64) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 mod tests {
     use super::*;
 
@@ -616,6 +673,83 @@ mod tests {
         let seg = "QN=1;ST=31;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000;a21026-Avg=-00999.000,a21026-Flag=N&&";
         let p = parse(frame(seg).as_bytes()).unwrap();
         assert_eq!(p.measurements[0].avg, Some(-999.0));
+    }
+
+    #[test]
+    fn refuses_a_data_segment_longer_than_the_standard_allows() {
+        // HJ 212-2017: the data segment is 0 to 1024 bytes. 1024 is accepted as far as the
+        // length goes; 1025 is refused by its length field, before anything else is read.
+        let head = "QN=1;ST=32;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000;";
+        let pad = |n: usize| format!("{head}{}&&", "x-Rtd=1,".repeat(n));
+        let mut seg = pad(120);
+        while seg.len() < 1024 {
+            seg.insert(head.len(), ';');
+        }
+        assert_eq!(seg.len(), 1024);
+        assert!(parse(frame(&seg).as_bytes()).is_ok());
+        seg.insert(head.len(), ';');
+        assert_eq!(
+            parse(frame(&seg).as_bytes()),
+            Err(PacketError::SegmentTooLong {
+                declared: 1025,
+                max: 1024
+            })
+        );
+        let err = parse(b"##9999QN=1").unwrap_err();
+        assert_eq!((err.field(), err.value()), ("length", "9999".to_string()));
+    }
+
+    #[test]
+    fn refuses_garbage_without_panicking() {
+        for bytes in [
+            &b""[..],
+            b"##",
+            b"##01",
+            b"##\xE4\xB8\xAD1",
+            b"##0000",
+            b"##0000\xFF\xFF\xFF\xFF",
+            b"##00041234",
+            b"##0003CP=FFFF",
+            b"\r\n",
+        ] {
+            assert!(parse(bytes).is_err(), "{bytes:?}");
+        }
+        // A zero-length segment with the CRC of nothing (FFFF) frames correctly but has no CP.
+        assert_eq!(
+            parse(b"##0000FFFF\r\n"),
+            Err(PacketError::MissingField { field: "CP" })
+        );
+    }
+
+    #[test]
+    fn refuses_fields_without_a_name_or_a_pollutant_code() {
+        for (seg, value) in [
+            (
+                "QN=1;ST=32;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000;-Avg=1&&",
+                "-Avg=1",
+            ),
+            (
+                "QN=1;ST=32;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000; =1&&",
+                " =1",
+            ),
+        ] {
+            assert_eq!(
+                parse(frame(seg).as_bytes()),
+                Err(PacketError::BadField {
+                    field: "CP".into(),
+                    value: value.into()
+                }),
+                "{seg}"
+            );
+        }
+        let seg = "QN=1;ST=32; =2;CN=2061;PW=1;MN=X;CP=&&DataTime=20190101000000&&";
+        assert_eq!(
+            parse(frame(seg).as_bytes()),
+            Err(PacketError::BadField {
+                field: "header".into(),
+                value: " =2".into()
+            })
+        );
     }
 
     #[test]

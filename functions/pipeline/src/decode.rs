@@ -3,6 +3,15 @@
 //! Stage: ingest (pure). Never lossy: a file that is neither valid UTF-8 nor valid GB18030
 //! is refused whole, with the byte offset where decoding failed. GB18030 is never tried
 //! first, since almost any UTF-8 byte stream also decodes as GB18030 into mojibake.
+//! No input makes it panic (the lints below; tests are exempt).
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
 
 /// How a file was decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +43,7 @@ pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), DecodeError> {
         return std::str::from_utf8(rest)
             .map(|s| (s.to_string(), Encoding::Utf8Bom))
             .map_err(|e| DecodeError {
-                utf8_error_at: e.valid_up_to() + 3,
+                utf8_error_at: e.valid_up_to().saturating_add(3),
             });
     }
     match std::str::from_utf8(bytes) {
@@ -51,6 +60,7 @@ pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), DecodeError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -51,6 +51,7 @@ fn reason_code(e: &PacketError) -> &'static str {
         PacketError::CrcMismatch { .. } => "bad_crc",
         PacketError::Truncated { .. } => "truncated_packet",
         PacketError::LengthMismatch { .. } | PacketError::BadLengthField { .. } => "bad_length",
+        PacketError::SegmentTooLong { .. } => "packet_too_long",
         PacketError::MissingField { .. } => "missing_field",
         PacketError::BadNumber { .. } => "bad_number",
         PacketError::BadFlag { .. } => "unknown_flag",
@@ -89,10 +90,29 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
                 scope: Scope::Record,
             });
         };
+        if line.len() > super::MAX_LINE_BYTES {
+            reject(
+                "line",
+                super::clip(&String::from_utf8_lossy(line.get(..80).unwrap_or(line))),
+                "line_too_long",
+                format!(
+                    "line is {} bytes; the limit is {} bytes",
+                    line.len(),
+                    super::MAX_LINE_BYTES
+                ),
+            );
+            counts.rejected += 1;
+            continue;
+        }
         let packet = match envgov_hj212::parse(line) {
             Ok(p) => p,
             Err(e) => {
-                reject(e.field(), e.value(), reason_code(&e), e.to_string());
+                reject(
+                    e.field(),
+                    super::clip(&e.value()),
+                    reason_code(&e),
+                    e.to_string(),
+                );
                 counts.rejected += 1;
                 continue;
             }
@@ -193,8 +213,8 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
                 line: line_no,
                 field: match d {
                     envgov_hj212::Diagnostic::WhitespaceInField { field }
-                    | envgov_hj212::Diagnostic::UnknownFieldSuffix { field } => field.clone(),
-                    envgov_hj212::Diagnostic::NonStandardCode { code } => code.clone(),
+                    | envgov_hj212::Diagnostic::UnknownFieldSuffix { field } => super::clip(field),
+                    envgov_hj212::Diagnostic::NonStandardCode { code } => super::clip(code),
                 },
                 value: String::new(),
                 reason_code: match d {

@@ -4,6 +4,18 @@
 //! reference data it needs) and returns a [`FileResult`]: the accepted rows as a [`Table`],
 //! the rejections with file, line, field, value and reason, and the file's counts, for which
 //! `read == accepted + rejected` holds by construction. Validators never touch storage.
+//!
+//! No input makes a validator panic (the lints below keep indexing, `unwrap` and `expect` out
+//! of this module and its children; tests are exempt). Lines and rows are capped
+//! ([`MAX_LINE_BYTES`], [`MAX_REGISTRY_LINE_BYTES`], [`MAX_FIELDS`]) with a rejection that
+//! names the limit, and a rejected value is kept to its first [`MAX_VALUE_CHARS`] characters.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 pub mod cems;
 pub mod registry;
@@ -16,6 +28,34 @@ use envgov_dataset::Source;
 use envgov_dataset::report::FileCounts;
 
 pub use registry::{Outlet, Registry, Unit};
+
+/// The longest line (a CSV row with its line end, or an HJ 212 packet line) a validator reads:
+/// 64 KiB. A longer one is rejected whole as `line_too_long`.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The longest registry line (one unit with all its outlets and facilities): 1 MiB. A unit
+/// with 200 outlets and 200 facilities is about 150 KB.
+pub const MAX_REGISTRY_LINE_BYTES: usize = 1024 * 1024;
+
+/// The most fields a CSV row may have (the widest header has 14): a row with more is
+/// rejected as `too_many_fields`, with its count and this limit.
+pub const MAX_FIELDS: usize = 256;
+
+/// A rejected value is recorded with at most this many characters (then `…`).
+pub const MAX_VALUE_CHARS: usize = 200;
+
+/// A value as recorded in a rejection: its first [`MAX_VALUE_CHARS`] characters, then `…`.
+pub(crate) fn clip(s: &str) -> String {
+    clip_to(s, MAX_VALUE_CHARS)
+}
+
+/// The first `n` characters of `s`, then `…` if there was more.
+pub(crate) fn clip_to(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…", s.get(..at).unwrap_or_default()),
+    }
+}
 
 /// Whether a rejection removed a whole record or only one value inside an accepted record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,8 +208,16 @@ pub fn local_iso(t: chrono::NaiveDateTime) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clips_long_values_on_character_boundaries() {
+        assert_eq!(clip_to("中文字", 2), "中文…");
+        assert_eq!(clip_to("中文", 2), "中文");
+        assert_eq!(clip(&"x".repeat(201)), format!("{}…", "x".repeat(200)));
+    }
 
     #[test]
     fn parses_the_date_forms_seen_in_government_files() {

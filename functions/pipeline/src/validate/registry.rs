@@ -100,11 +100,11 @@ impl Registry {
         let json = table.str_column("unit_json");
         let keys = table.str_column("raw_key");
         let lines = table.i64_column("raw_line");
-        for i in 0..table.rows() {
-            let unit: Unit = serde_json::from_str(json[i].as_deref().unwrap_or("null"))?;
+        for ((json, key), line) in json.iter().zip(keys).zip(lines) {
+            let unit: Unit = serde_json::from_str(json.as_deref().unwrap_or("null"))?;
             reg.origins.insert(
                 unit.uscc.clone(),
-                (keys[i].clone().unwrap_or_default(), lines[i].unwrap_or(0)),
+                (key.clone().unwrap_or_default(), line.unwrap_or(0)),
             );
             reg.insert(unit);
         }
@@ -148,7 +148,7 @@ fn problem(
 ) -> Problem {
     Problem {
         field: field.into(),
-        value: value.into(),
+        value: super::clip(&value.into()),
         code,
         reason: reason.into(),
     }
@@ -233,6 +233,11 @@ fn check_unit(
             "must be an http(s) address",
         ));
     }
+    for o in &mut unit.outlets {
+        if !o.cems && o.mn.as_deref().is_some_and(|mn| mn.trim().is_empty()) {
+            o.mn = None;
+        }
+    }
     let mut codes = Vec::new();
     for (i, o) in unit.outlets.iter().enumerate() {
         let field = |f: &str| format!("outlets[{i}].{f}");
@@ -294,13 +299,23 @@ fn check_unit(
                 }
             }
         }
-        match (&o.mn, o.cems) {
+        match (o.mn.as_deref(), o.cems) {
+            // Government exports write "" for "not applicable": without online monitoring an
+            // empty device id is no device id (normalised to absent before this check).
+            (Some(""), true) | (None, true) => {
+                return Err(problem(
+                    field("mn"),
+                    "",
+                    "missing_value",
+                    "an outlet with online monitoring needs its device id",
+                ));
+            }
             (Some(mn), _) => {
                 if mn.is_empty() || mn.len() > 24 || !mn.bytes().all(|b| b.is_ascii_alphanumeric())
                 {
                     return Err(problem(
                         field("mn"),
-                        mn.clone(),
+                        mn,
                         "bad_device_id",
                         "device id must be 1-24 ASCII letters or digits",
                     ));
@@ -308,19 +323,11 @@ fn check_unit(
                 if let Some(other) = seen_mn.get(mn) {
                     return Err(problem(
                         field("mn"),
-                        mn.clone(),
+                        mn,
                         "duplicate_device",
                         format!("device id already used by unit {other}"),
                     ));
                 }
-            }
-            (None, true) => {
-                return Err(problem(
-                    field("mn"),
-                    "",
-                    "missing_value",
-                    "an outlet with online monitoring needs its device id",
-                ));
             }
             (None, false) => {}
         }
@@ -392,6 +399,20 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
             reason: p.reason,
             scope: Scope::Record,
         };
+        if line.len() > super::MAX_REGISTRY_LINE_BYTES {
+            rejections.push(reject(problem(
+                "line",
+                truncate(line, 80),
+                "line_too_long",
+                format!(
+                    "line is {} bytes; the limit is {} bytes",
+                    line.len(),
+                    super::MAX_REGISTRY_LINE_BYTES
+                ),
+            )));
+            counts.rejected += 1;
+            continue;
+        }
         let mut unit: Unit = match serde_json::from_str(line) {
             Ok(u) => u,
             Err(e) => {
@@ -420,6 +441,19 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
             counts.rejected += 1;
             continue;
         }
+        let unit_json = match serde_json::to_string(&unit) {
+            Ok(j) => j,
+            Err(e) => {
+                rejections.push(reject(problem(
+                    "json",
+                    truncate(line, 80),
+                    "malformed_json",
+                    e.to_string(),
+                )));
+                counts.rejected += 1;
+                continue;
+            }
+        };
         seen_uscc.insert(unit.uscc.clone(), line_no);
         for o in &unit.outlets {
             if let Some(mn) = &o.mn {
@@ -429,7 +463,7 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
         accepted.push(vec![
             Cell::from(unit.uscc.clone()),
             Cell::from(unit.permit_no.clone()),
-            Cell::from(serde_json::to_string(&unit).expect("a unit serialises")),
+            Cell::from(unit_json),
             Cell::from(key),
             Cell::from(line_no as i64),
         ]);
@@ -451,6 +485,7 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -543,6 +578,100 @@ mod tests {
         assert_eq!(
             reason(|v| v["extra"] = 1.into()),
             ("malformed_json", "json".into())
+        );
+    }
+
+    #[test]
+    fn rejects_a_permit_with_a_multi_byte_character_instead_of_panicking() {
+        // 22 characters (24 bytes): the unit's first 17 USCC characters, 中, then 001P.
+        let r = check(&line(|v| v["permit_no"] = "91110105MA01ABCD5中001P".into()));
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (1, 0, 1)
+        );
+        let x = &r.rejections[0];
+        assert_eq!(
+            (x.line, x.field.as_str(), x.value.as_str(), x.reason_code),
+            (
+                1,
+                "permit_no",
+                "91110105MA01ABCD5中001P",
+                "malformed_permit"
+            )
+        );
+        assert_eq!(x.reason, "character '中' at position 18 is not allowed");
+    }
+
+    #[test]
+    fn an_empty_device_id_means_none_when_the_outlet_has_no_online_monitoring() {
+        // raw-formats.md: `mn` is required when `cems` is true; government exports write ""
+        // for "not applicable".
+        let r = check(&line(|v| {
+            v["outlets"][0]["cems"] = false.into();
+            v["outlets"][0]["mn"] = "".into();
+        }));
+        assert_eq!(
+            (r.counts.read, r.counts.accepted),
+            (1, 1),
+            "{:?}",
+            r.rejections
+        );
+        let reg = Registry::from_table(&r.accepted).unwrap();
+        assert_eq!(reg.units["91110105MA01ABCD5F"].outlets[0].mn, None);
+        assert!(reg.devices.is_empty());
+        // Two such outlets in two units are not a duplicate device.
+        let a = line(|v| {
+            v["outlets"][0]["cems"] = false.into();
+            v["outlets"][0]["mn"] = "".into();
+        });
+        let b = line(|v| {
+            v["uscc"] = "9111010810200001XR".into();
+            v["permit_no"] = "9111010810200001XR001P".into();
+            v["outlets"][0]["cems"] = false.into();
+            v["outlets"][0]["mn"] = "".into();
+        });
+        let r = check(&format!("{a}\n{b}\n"));
+        assert_eq!(
+            (r.counts.read, r.counts.accepted),
+            (2, 2),
+            "{:?}",
+            r.rejections
+        );
+        // With online monitoring, empty or missing is still refused.
+        assert_eq!(
+            reason(|v| v["outlets"][0]["mn"] = "".into()),
+            ("missing_value", "outlets[0].mn".into())
+        );
+        assert_eq!(
+            reason(|v| {
+                v["outlets"][0].as_object_mut().unwrap().remove("mn");
+            }),
+            ("missing_value", "outlets[0].mn".into())
+        );
+    }
+
+    #[test]
+    fn rejects_a_line_over_the_limit_and_counts_it() {
+        // A valid unit padded with spaces inside the JSON to just over 1 MiB.
+        let unit = line(|_| {});
+        let padded = format!(
+            "{}{}",
+            " ".repeat(super::super::MAX_REGISTRY_LINE_BYTES + 1 - unit.len()),
+            unit
+        );
+        let r = check(&format!("{unit}\n{padded}\n"));
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (2, 1, 1)
+        );
+        let x = &r.rejections[0];
+        assert_eq!(
+            (x.line, x.field.as_str(), x.reason_code),
+            (2, "line", "line_too_long")
+        );
+        assert_eq!(
+            x.reason,
+            "line is 1048577 bytes; the limit is 1048576 bytes"
         );
     }
 

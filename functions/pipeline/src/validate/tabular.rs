@@ -4,6 +4,8 @@
 //! Stage: validate (pure). A file is decoded (UTF-8, else GB18030, never lossily), its header
 //! must be exactly the source's; then each row is checked field by field and accepted as a
 //! typed row or rejected with its line, field (the Chinese column name), value and reason.
+//! A row longer than [`super::MAX_LINE_BYTES`] or with more than [`super::MAX_FIELDS`] fields
+//! is rejected whole before its cells are read.
 
 use super::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table, round};
@@ -352,7 +354,9 @@ fn check_self_monitoring(
             );
         }
         _ => {
-            let v = r.opt_number(5)?.expect("non-empty");
+            let Some(v) = r.opt_number(5)? else {
+                return r.problem(5, "missing_value", "required value is empty");
+            };
             if v < pollutant.min || v > pollutant.max {
                 return r.problem(
                     5,
@@ -405,7 +409,8 @@ fn check_self_monitoring(
         _ => None,
     };
     let multiple = match (result, upper) {
-        (Some(v), Some(u)) if v > u => Some(round((v - u) / u, 4)),
+        // A multiple of a limit of zero (or a declared negative one) is not a number.
+        (Some(v), Some(u)) if v > u && u > 0.0 => Some(round((v - u) / u, 4)),
         _ => None,
     };
     let consistent = match (declared_compliant, compliant) {
@@ -473,7 +478,11 @@ fn check_vehicles(r: &Row<'_>, ctx: &Context<'_>, file: &str) -> Checked<(Vec<Ce
         );
     }
     let date = r.date(6)?;
-    if date > ctx.date || date < ctx.date - chrono::Duration::days(3 * 366) {
+    let oldest = ctx
+        .date
+        .checked_sub_signed(chrono::Duration::days(3 * 366))
+        .unwrap_or(chrono::NaiveDate::MIN);
+    if date > ctx.date || date < oldest {
         return r.problem(
             6,
             "bad_date",
@@ -533,7 +542,13 @@ fn check_sewage(r: &Row<'_>, ctx: &Context<'_>, _file: &str) -> Checked<(Vec<Cel
         (9, "w21001"),
         (10, "w21011"),
     ] {
-        let p = ctx.curated.pollutants.get(code).expect("curated pollutant");
+        let Some(p) = ctx.curated.pollutants.get(code) else {
+            return r.problem(
+                i,
+                "unknown_item",
+                format!("{code} is missing from data/pollutants.toml"),
+            );
+        };
         cells.push(Cell::from(r.number(i, p.min, p.max)?));
     }
     Ok((cells, format!("{uscc}|{date}")))
@@ -703,13 +718,19 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
     };
     let mut accepted = Table::new(spec.schema);
     let mut rejections = Vec::new();
+    // Lines end at LF (a CR before it is whitespace, trimmed with the cell), so line numbers
+    // are the same as every other reader of the file counts them; a lone CR ends no line.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header_ok = match records.next() {
-        Some(Ok(h)) => h.iter().map(str::trim).eq(spec.headers.iter().copied()),
+    let mut record = csv::StringRecord::new();
+    let header_ok = match reader.read_record(&mut record) {
+        Ok(true) => record
+            .iter()
+            .map(str::trim)
+            .eq(spec.headers.iter().copied()),
         _ => false,
     };
     if !header_ok {
@@ -726,75 +747,43 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
         r.counts.read = r.counts.read.saturating_sub(1);
         r.counts.rejected = r.counts.read;
         r.counts.encoding = encoding.as_str().into();
-        r.rejections[0].reason_code = "bad_header";
+        for x in &mut r.rejections {
+            x.reason_code = "bad_header";
+        }
         return r;
     }
     let check = row_check(source);
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    for record in records {
-        counts.read += 1;
-        let (line, outcome) = match record {
+    loop {
+        let outcome = match reader.read_record(&mut record) {
+            Ok(false) => break,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                // Input is valid UTF-8 text, so the reader has no error to report in practice;
+                // if it ever does, the record still counts, as rejected.
+                let line = e.position().map_or(0, csv::Position::line);
                 (
                     line,
-                    Err(("", String::new(), "malformed_csv", e.to_string())),
+                    Err(("row", String::new(), "malformed_csv", e.to_string())),
                 )
             }
-            Ok(cells) => {
-                let line = cells.position().map_or(0, |p| p.line());
-                if cells.len() != spec.headers.len() {
-                    (
-                        line,
-                        Err((
-                            "row",
-                            cells.iter().collect::<Vec<_>>().join(","),
-                            "ragged_row",
-                            format!(
-                                "expected {} fields, found {}",
-                                spec.headers.len(),
-                                cells.len()
-                            ),
-                        )),
-                    )
-                } else {
-                    let row = Row { cells: &cells };
-                    match check(&row, &ctx, file) {
-                        Ok((cells_out, dup_key)) => match seen.get(&dup_key) {
-                            Some(first) => (
-                                line,
-                                Err((
-                                    "row",
-                                    dup_key,
-                                    "duplicate",
-                                    format!("same record as line {first}"),
-                                )),
-                            ),
-                            None => {
-                                seen.insert(dup_key, line);
-                                let mut out = cells_out;
-                                out.push(Cell::from(key));
-                                out.push(Cell::from(line as i64));
-                                accepted.push(out);
-                                (line, Ok(()))
-                            }
-                        },
-                        Err(p) => (
-                            line,
-                            Err((
-                                spec.headers[p.column],
-                                row.raw(p.column).to_string(),
-                                p.code,
-                                p.reason,
-                            )),
-                        ),
+            Ok(true) => {
+                let (line, start) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
+                let bytes = reader.position().byte().saturating_sub(start);
+                match check_record(&record, bytes, spec, check, &ctx, file, &mut seen) {
+                    Ok(mut cells) => {
+                        cells.push(Cell::from(key));
+                        cells.push(Cell::from(i64::try_from(line).unwrap_or(i64::MAX)));
+                        accepted.push(cells);
+                        (line, Ok(()))
                     }
+                    Err(refusal) => (line, Err(refusal)),
                 }
             }
         };
+        counts.read += 1;
         match outcome {
-            Ok(()) => counts.accepted += 1,
-            Err((field, value, code, reason)) => {
+            (_, Ok(())) => counts.accepted += 1,
+            (line, Err((field, value, code, reason))) => {
                 counts.rejected += 1;
                 rejections.push(Rejection {
                     raw_key: key.to_string(),
@@ -815,7 +804,84 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
     }
 }
 
+/// A refused record: field (column name, `row` or `line`), value, reason code, reason.
+type Refusal = (&'static str, String, &'static str, String);
+
+/// Checks one data record: its size, its field count, its cells, and that it repeats no
+/// earlier record (whose first line `seen` keeps by duplicate key). Returns the accepted
+/// row's cells, without the origin columns.
+fn check_record(
+    record: &csv::StringRecord,
+    bytes: u64,
+    spec: &Spec,
+    check: RowCheck,
+    ctx: &Context<'_>,
+    file: &str,
+    seen: &mut BTreeMap<String, u64>,
+) -> Result<Vec<Cell>, Refusal> {
+    let line = record.position().map_or(0, csv::Position::line);
+    let joined = || super::clip(&record.iter().collect::<Vec<_>>().join(","));
+    if bytes > super::MAX_LINE_BYTES as u64 {
+        return Err((
+            "line",
+            joined(),
+            "line_too_long",
+            format!(
+                "row is {bytes} bytes; the limit is {} bytes",
+                super::MAX_LINE_BYTES
+            ),
+        ));
+    }
+    if record.len() > super::MAX_FIELDS {
+        return Err((
+            "row",
+            joined(),
+            "too_many_fields",
+            format!(
+                "row has {} fields; the limit is {} (the header has {})",
+                record.len(),
+                super::MAX_FIELDS,
+                spec.headers.len()
+            ),
+        ));
+    }
+    if record.len() != spec.headers.len() {
+        return Err((
+            "row",
+            joined(),
+            "ragged_row",
+            format!(
+                "expected {} fields, found {}",
+                spec.headers.len(),
+                record.len()
+            ),
+        ));
+    }
+    let row = Row { cells: record };
+    match check(&row, ctx, file) {
+        Ok((cells, dup_key)) => match seen.get(&dup_key) {
+            Some(first) => Err((
+                "row",
+                super::clip(&dup_key),
+                "duplicate",
+                format!("same record as line {first}"),
+            )),
+            None => {
+                seen.insert(dup_key, line);
+                Ok(cells)
+            }
+        },
+        Err(p) => Err((
+            spec.headers.get(p.column).copied().unwrap_or("row"),
+            super::clip(row.raw(p.column)),
+            p.code,
+            p.reason,
+        )),
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -831,6 +897,7 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod file_tests {
     use super::*;
     use crate::validate::Registry;
@@ -905,6 +972,89 @@ mod file_tests {
                 ("收集量(t)", v, 2)
             );
         }
+    }
+
+    #[test]
+    fn caps_fields_per_row_and_bytes_per_row_and_still_counts_every_row() {
+        // data/raw-formats.md: a row over 65536 bytes is `line_too_long`; a row with more
+        // than 256 fields is `too_many_fields`; both are rejected whole and counted.
+        let ok = "110105,2026-01-05,91110105MA01ABCD5F,1,1\n";
+        let many = format!("{}\n", ",".repeat(9_999)); // 10,000 empty fields
+        let long = format!(
+            "110105,2026-01-05,91110105MA01ABCD5F,{},1\n",
+            "7".repeat(70_000)
+        ); // 37 + 70,000 + 2 + 1 bytes
+        let last = "110106,2026-01-05,91110105MA01ABCD5F,1,1\n";
+        let r = check(
+            Source::MedicalWaste,
+            "m.csv",
+            format!("{MEDICAL}{ok}{many}{long}{last}").as_bytes(),
+        );
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (4, 2, 2)
+        );
+        let x = &r.rejections[0];
+        assert_eq!(
+            (x.line, x.field.as_str(), x.reason_code),
+            (3, "row", "too_many_fields")
+        );
+        assert_eq!(
+            x.reason,
+            "row has 10000 fields; the limit is 256 (the header has 5)"
+        );
+        assert_eq!(
+            x.value.chars().count(),
+            201,
+            "clipped to 200 characters and …"
+        );
+        let x = &r.rejections[1];
+        assert_eq!(
+            (x.line, x.field.as_str(), x.reason_code),
+            (4, "line", "line_too_long")
+        );
+        assert_eq!(x.reason, "row is 70040 bytes; the limit is 65536 bytes");
+        assert_eq!(r.accepted.i64_column("raw_line"), &[Some(2), Some(5)]);
+    }
+
+    #[test]
+    fn numbers_lines_by_line_feeds_with_or_without_carriage_returns() {
+        // CRLF rows are read as LF rows; a lone CR ends no line, so the two rows of line 3
+        // (joined by a CR) are one ragged row of 9 fields, and line 4 is still line 4.
+        let rows = "110105,2026-01-05,91110105MA01ABCD5F,1,1\r\n\
+                    110106,2026-01-05,91110105MA01ABCD5F,1,1\r110107,2026-01-05,x,1,1\n\
+                    110108,2026-01-05,91110105MA01ABCD5F,-1,1\r\n";
+        let r = check(
+            Source::MedicalWaste,
+            "m.csv",
+            format!("{}{rows}", MEDICAL.replace('\n', "\r\n")).as_bytes(),
+        );
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (3, 1, 2)
+        );
+        let got: Vec<_> = r
+            .rejections
+            .iter()
+            .map(|x| (x.line, x.reason_code))
+            .collect();
+        assert_eq!(got, [(3, "ragged_row"), (4, "negative_value")]);
+        assert_eq!(r.rejections[0].reason, "expected 5 fields, found 9");
+    }
+
+    #[test]
+    fn a_ragged_row_below_the_cap_is_still_a_ragged_row() {
+        let r = check(
+            Source::MedicalWaste,
+            "m.csv",
+            format!("{MEDICAL}110105,2026-01-05\n").as_bytes(),
+        );
+        let x = &r.rejections[0];
+        assert_eq!(
+            (x.line, x.field.as_str(), x.value.as_str(), x.reason_code),
+            (2, "row", "110105,2026-01-05", "ragged_row")
+        );
+        assert_eq!(x.reason, "expected 5 fields, found 2");
     }
 
     #[test]
