@@ -15,6 +15,7 @@
 //! CloudFront KeyValueStore API (there is no AWS here): the one mock of these tests.
 
 use envgov_curated::Curated;
+use envgov_dataset::report::RunReport;
 use envgov_e2e::TempDir;
 use envgov_pipeline::jobs::{self, JobError, NightlyOptions};
 use envgov_pipeline::kvs::{KvsMirror, KvsOptions};
@@ -395,15 +396,17 @@ fn sample(store: &dyn Store) {
     generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
 }
 
-/// The datasets of one night (the site is published separately).
-fn night(store: &dyn Store, curated: &Curated, date: &str) {
+/// The datasets of one night (the site is published separately); returns the id of the
+/// publication it wrote.
+fn night(store: &dyn Store, curated: &Curated, date: &str) -> String {
     let opts = NightlyOptions {
         date: Some(date.parse().unwrap()),
         max_reject_rate: 1.0,
         render_site: false,
         ..NightlyOptions::default()
     };
-    jobs::nightly(store, curated, &opts).expect("nightly");
+    let report = jobs::nightly(store, curated, &opts).expect("nightly");
+    report.publication.expect("a publication")
 }
 
 fn keep(n: usize) -> ReleaseOptions {
@@ -495,10 +498,10 @@ fn lifecycle(store: &dyn Store) {
     assert_eq!(live(store).as_deref(), Some(r2.id.as_str()));
 
     // An older night re-run does not switch the site back over newer data: its release is
-    // uploaded and complete, the live one stays. (Its id differs from r1's: the datasets
-    // now list D2's archive too.)
-    night(store, &curated, D1);
-    let again = release::publish(store, &curated, &keep(2)).unwrap();
+    // uploaded and complete, the live one stays. (`datasets/staged` stays on D2's
+    // publication, so the re-run's own publication is published by name, as a night does.)
+    let d1 = night(store, &curated, D1);
+    let again = release::publish_publication(store, &curated, &keep(2), &d1).unwrap();
     assert!(
         again.id.starts_with(&format!("{D1}-")) && again.id != r2.id,
         "{again:?}"
@@ -735,7 +738,8 @@ fn crash_and_rerun(store: &dyn Store) {
     let (r2_id, files) = release::render(store, &curated, &keep(3)).unwrap();
     assert_ne!(r2_id, r1.id);
 
-    // 1. A crash after 7 uploads: the new release has no manifest, the old one is live.
+    // 1. A crash after 7 writes (the release's `.reviving` mark, then 6 uploads): the new
+    //    release has no manifest, the old one is live.
     let err = release::publish(&Crashing::after(store, 7), &curated, &keep(3)).unwrap_err();
     assert!(format!("{err}").contains("injected crash"), "{err}");
     assert_eq!(before(store), pointer);
@@ -751,7 +755,7 @@ fn crash_and_rerun(store: &dyn Store) {
             .list(&format!("site/releases/{r2_id}/"))
             .unwrap()
             .len(),
-        7
+        6
     );
     assert!(release::verify(store, &r2_id).is_err());
 
@@ -1326,4 +1330,586 @@ fn garage_403_on_a_missing_key_is_missing_only_when_the_listing_says_so() {
         ),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Dataset publication: stable URLs through the live release, archives written once.
+
+/// A night with the site: datasets, publication, release, switch.
+fn night_with_site(store: &dyn Store, curated: &Curated, date: &str) -> RunReport {
+    let opts = NightlyOptions {
+        date: Some(date.parse().unwrap()),
+        max_reject_rate: 1.0,
+        render_site: true,
+        release: keep(3),
+        ..NightlyOptions::default()
+    };
+    jobs::nightly(store, curated, &opts).expect("nightly")
+}
+
+/// The stable dataset files: what `/datasets/...` serves, the live release's `datasets/`.
+fn stable_files(store: &dyn Store) -> BTreeMap<String, Vec<u8>> {
+    let live = live(store).expect("a live release");
+    let prefix = format!("site/releases/{live}/datasets/");
+    store
+        .list(&prefix)
+        .unwrap()
+        .into_iter()
+        .map(|k| {
+            (
+                k[prefix.len()..].to_string(),
+                store.get(&k).unwrap().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Every object of every dated archive, by key.
+fn archive_files(store: &dyn Store) -> BTreeMap<String, Vec<u8>> {
+    store
+        .list("datasets/")
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.split('/').nth(2) == Some("archive"))
+        .map(|k| {
+            let bytes = store.get(&k).unwrap().unwrap();
+            (k, bytes)
+        })
+        .collect()
+}
+
+/// The resources of a datapackage: file name → sha256 (without the `sha256:` prefix).
+fn resources(package: &[u8]) -> BTreeMap<String, String> {
+    let p: serde_json::Value = serde_json::from_slice(package).unwrap();
+    p["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["hash"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("sha256:")
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The stable files are one night's, whole: the catalogue names every dataset of
+/// `data/datasets.toml` with `data_date`; each dataset has its three formats and its
+/// datapackage (of that date), and each file's sha256 is the one its datapackage lists.
+fn assert_stable_files_of_one_night(stable: &BTreeMap<String, Vec<u8>>, data_date: &str) {
+    let curated = curated();
+    let catalogue: serde_json::Value =
+        serde_json::from_slice(stable.get("catalogue.json").expect("catalogue.json")).unwrap();
+    assert_eq!(catalogue["data_date"], data_date);
+    let mut expected: Vec<String> = vec!["catalogue.json".into()];
+    for def in &curated.datasets.dataset {
+        let id = &def.id;
+        let package = stable
+            .get(&format!("{id}/datapackage.json"))
+            .unwrap_or_else(|| panic!("{id}/datapackage.json is not served"));
+        let p: serde_json::Value = serde_json::from_slice(package).unwrap();
+        assert_eq!(p["envgov:dataDate"], data_date, "{id}");
+        let listed = resources(package);
+        assert_eq!(
+            listed.keys().cloned().collect::<Vec<_>>(),
+            vec![
+                format!("{id}.csv"),
+                format!("{id}.json"),
+                format!("{id}.parquet")
+            ],
+            "{id}"
+        );
+        for (name, sha) in &listed {
+            let bytes = stable
+                .get(&format!("{id}/{name}"))
+                .unwrap_or_else(|| panic!("{id}/{name} is not served"));
+            assert_eq!(
+                &sha256_hex(bytes),
+                sha,
+                "{id}/{name}: not the datapackage's file"
+            );
+            expected.push(format!("{id}/{name}"));
+        }
+        expected.push(format!("{id}/datapackage.json"));
+    }
+    expected.sort();
+    assert_eq!(stable.keys().cloned().collect::<Vec<_>>(), expected);
+}
+
+/// Every archive folder with a datapackage: each data file present is the one it lists.
+fn assert_archives_consistent(archives: &BTreeMap<String, Vec<u8>>) {
+    for (key, bytes) in archives {
+        let Some(folder) = key.strip_suffix("datapackage.json") else {
+            continue;
+        };
+        for (name, sha) in resources(bytes) {
+            if let Some(file) = archives.get(&format!("{folder}{name}")) {
+                assert_eq!(&sha256_hex(file), &sha, "{folder}{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn rerunning_an_older_night_changes_no_stable_file_and_rewrites_no_archive() {
+    let dir = TempDir::new("release-rerun-older");
+    let store = LocalStore::new(&dir.0);
+    let curated = curated();
+    sample(&store);
+    night_with_site(&store, &curated, D1);
+    let d2 = night_with_site(&store, &curated, D2);
+    let live_before = live(&store).unwrap();
+    assert_eq!(Some(&live_before), d2.site_release.as_ref());
+    let stable_before = stable_files(&store);
+    assert_stable_files_of_one_night(&stable_before, D2);
+    let archives_before = archive_files(&store);
+    assert_archives_consistent(&archives_before);
+    for def in &curated.datasets.dataset {
+        for date in [D1, D2] {
+            let folder = format!("datasets/{}/archive/{date}/", def.id);
+            assert!(
+                archives_before.contains_key(&format!("{folder}datapackage.json")),
+                "{folder}"
+            );
+        }
+    }
+
+    // The older night again, same inputs: nothing served or archived changes.
+    let again = night_with_site(&store, &curated, D1);
+    assert!(
+        again.archive_revisions.is_empty(),
+        "{:?}",
+        again.archive_revisions
+    );
+    assert_eq!(live(&store).unwrap(), live_before);
+    assert_eq!(stable_files(&store), stable_before);
+    assert_eq!(archive_files(&store), archives_before);
+
+    // The older night with changed inputs (a delivery withdrawn): the datasets whose files
+    // differ from D1's archive get a new revision r2; the first archive stays byte for byte.
+    // (One file of a source that delivered several on D1, so that its partition is
+    // validated again without it.)
+    let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for key in store.list("raw/").unwrap() {
+        if key.split('/').nth(2) == Some(D1) {
+            let source = key.split('/').nth(1).unwrap().to_string();
+            by_source.entry(source).or_default().push(key);
+        }
+    }
+    let withdrawn = by_source
+        .values()
+        .find(|keys| keys.len() >= 2)
+        .map(|keys| keys[0].clone())
+        .expect("a source with several D1 deliveries");
+    store.delete(&withdrawn).unwrap();
+    let changed = night_with_site(&store, &curated, D1);
+    assert_eq!(live(&store).unwrap(), live_before, "D2 stays live");
+    assert_eq!(stable_files(&store), stable_before);
+    let archives_after = archive_files(&store);
+    for (key, bytes) in &archives_before {
+        assert_eq!(archives_after.get(key), Some(bytes), "{key} was rewritten");
+    }
+    assert_archives_consistent(&archives_after);
+    // Which datasets must have a revision: those whose new files (in the run's
+    // publication) differ from the archived D1 files.
+    let publication: serde_json::Value = serde_json::from_slice(
+        &store
+            .get(&format!(
+                "datasets/publications/{}/publication-manifest.json",
+                changed.publication.as_ref().unwrap()
+            ))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut expected = BTreeMap::new();
+    for def in &curated.datasets.dataset {
+        let id = &def.id;
+        let first = format!("datasets/{id}/archive/{D1}/");
+        let archived = resources(&archives_before[&format!("{first}datapackage.json")]);
+        let now: BTreeMap<String, String> = archived
+            .keys()
+            .map(|name| {
+                let f = &publication["files"][format!("{id}/{name}")];
+                (name.clone(), f["sha256"].as_str().unwrap().to_string())
+            })
+            .collect();
+        if now != archived {
+            let r2 = format!("{first}r2/");
+            expected.insert(id.clone(), r2.clone());
+            for (name, sha) in &now {
+                let bytes = &archives_after[&format!("{r2}{name}")];
+                assert_eq!(&sha256_hex(bytes), sha, "{r2}{name}");
+            }
+        }
+    }
+    assert!(
+        !expected.is_empty(),
+        "withdrawing {withdrawn} changed no dataset"
+    );
+    assert_eq!(changed.archive_revisions, expected);
+
+    // The same changed inputs once more: r2 matches, nothing new.
+    let once_more = night_with_site(&store, &curated, D1);
+    assert!(once_more.archive_revisions.is_empty());
+    assert_eq!(archive_files(&store), archives_after);
+}
+
+#[test]
+fn moto_overlapping_nights_publish_the_files_of_one_run_never_a_mix() {
+    let Some(endpoint) = moto() else { return };
+    let bucket = moto_bucket(&endpoint, "overlap", false);
+    let curated = curated();
+    {
+        let store = moto_store(&endpoint, &bucket);
+        sample(&store);
+        // Validated partitions in place: the racing runs aggregate and publish.
+        night(&store, &curated, D1);
+        night(&store, &curated, D2);
+    }
+    for round in 0..2 {
+        let barrier = Arc::new(Barrier::new(2));
+        let runs: Vec<_> = [D1, D2]
+            .into_iter()
+            .map(|date| {
+                let (endpoint, bucket, barrier) =
+                    (endpoint.clone(), bucket.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let store = moto_store(&endpoint, &bucket);
+                    let curated = Curated::load().unwrap();
+                    barrier.wait();
+                    night_with_site(&store, &curated, date)
+                })
+            })
+            .collect();
+        let reports: Vec<RunReport> = runs.into_iter().map(|h| h.join().unwrap()).collect();
+        let store = moto_store(&endpoint, &bucket);
+        // The rule: the later data date is live, whichever run finished first.
+        let live = live(&store).unwrap();
+        assert_eq!(
+            Some(&live),
+            reports[1].site_release.as_ref(),
+            "round {round}"
+        );
+        assert_complete(&store, &live);
+        let stable = stable_files(&store);
+        assert_stable_files_of_one_night(&stable, D2);
+        // Every stable file is the D2 run's, as its publication lists it.
+        let publication: serde_json::Value = serde_json::from_slice(
+            &store
+                .get(&format!(
+                    "datasets/publications/{}/publication-manifest.json",
+                    reports[1].publication.as_ref().unwrap()
+                ))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let files = publication["files"].as_object().unwrap();
+        assert_eq!(
+            files.keys().cloned().collect::<Vec<_>>(),
+            stable.keys().cloned().collect::<Vec<_>>()
+        );
+        for (path, f) in files {
+            assert_eq!(sha256_hex(&stable[path]), f["sha256"], "{path}");
+        }
+        assert_archives_consistent(&archive_files(&store));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A kill at a random point of the publish, 50 times, on a local folder.
+
+/// Set in the child process of the kill test: the store folder it runs the night on.
+const KILL_CHILD_STORE: &str = "ENVGOV_E2E_KILL_CHILD_STORE";
+
+/// The child of [`kill_at_a_random_write_leaves_the_previous_or_the_new_release_whole`]:
+/// does nothing unless [`KILL_CHILD_STORE`] is set (so it passes as an ordinary test).
+#[test]
+fn kill_child_runs_one_night_when_asked() {
+    let Some(dir) = var(KILL_CHILD_STORE) else {
+        return;
+    };
+    let store = LocalStore::new(&dir);
+    let report = night_with_site(&store, &curated(), D2);
+    println!(
+        "ENVGOV-KILL-CHILD writes={} release={}",
+        envgov_pipeline::store::fault::writes(),
+        report.site_release.unwrap()
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Runs the child night on `dir`, aborting at write `abort_at` (0: never). Returns its exit
+/// status and its stdout.
+fn child_night(dir: &std::path::Path, abort_at: u64) -> (std::process::ExitStatus, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "kill_child_runs_one_night_when_asked",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KILL_CHILD_STORE, dir)
+        .env(
+            envgov_pipeline::store::fault::ABORT_AT_WRITE,
+            abort_at.to_string(),
+        )
+        .env("RUST_LOG", "off")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn kill_at_a_random_write_leaves_the_previous_or_the_new_release_whole() {
+    use std::os::unix::process::ExitStatusExt;
+    const KILLS: usize = 50;
+    let started = std::time::Instant::now();
+    let base = TempDir::new("release-kill");
+    let curated = curated();
+    // The template: D1 published and live; D2's partitions validated (copied from a run
+    // of D2 without the site), so each killed run only aggregates and publishes.
+    let template = base.0.join("template");
+    let store = LocalStore::new(&template);
+    sample(&store);
+    let r1 = night_with_site(&store, &curated, D1).site_release.unwrap();
+    let scratch = base.0.join("scratch");
+    copy_dir(&template, &scratch);
+    night(&LocalStore::new(&scratch), &curated, D2);
+    for folder in ["validated", "rejects"] {
+        copy_dir(&scratch.join(folder), &template.join(folder));
+    }
+    std::fs::copy(
+        scratch.join("runs/raw-ledger.json"),
+        template.join("runs/raw-ledger.json"),
+    )
+    .unwrap();
+    let archives_before = archive_files(&store);
+    assert!(!archives_before.is_empty());
+
+    // The reference: the whole run, unharmed. Its writes bound the random kill point.
+    let reference = base.0.join("reference");
+    copy_dir(&template, &reference);
+    let (status, out) = child_night(&reference, 0);
+    assert!(status.success(), "{out}");
+    let line = out
+        .lines()
+        .find_map(|l| l.split_once("ENVGOV-KILL-CHILD ").map(|(_, r)| r.trim()))
+        .unwrap_or_else(|| panic!("no child report in {out}"));
+    let (writes, r2) = line.split_once(' ').unwrap();
+    let writes: u64 = writes.strip_prefix("writes=").unwrap().parse().unwrap();
+    let r2 = r2.strip_prefix("release=").unwrap().to_string();
+    assert_ne!(r2, r1);
+    assert!(writes > 10, "{writes}");
+
+    // A seeded xorshift: the seed is printed so that a failure can be replayed.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    if let Some(s) = var("ENVGOV_E2E_KILL_SEED") {
+        seed = s.parse().unwrap();
+    }
+    eprintln!("kill test: seed {seed}, {writes} writes in a whole run");
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut previous, mut new) = (0, 0);
+    for i in 0..KILLS {
+        let at = 1 + next() % writes;
+        let dir = base.0.join(format!("kill-{i}"));
+        copy_dir(&template, &dir);
+        let (status, out) = child_night(&dir, at);
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "kill {i} at write {at}: the child must die (SIGABRT), got {status:?}: {out}"
+        );
+        let store = LocalStore::new(&dir);
+        let now = live(&store).unwrap();
+        if now == r1 {
+            previous += 1;
+        } else {
+            assert_eq!(now, r2, "kill {i} at write {at}");
+            new += 1;
+        }
+        // The live release whole, and the stable datasets one night's, whole.
+        assert_complete(&store, &now);
+        let data_date = if now == r1 { D1 } else { D2 };
+        assert_stable_files_of_one_night(&stable_files(&store), data_date);
+        // Archives that existed are unchanged byte for byte; new ones hold their own files.
+        let archives = archive_files(&store);
+        for (key, bytes) in &archives_before {
+            assert_eq!(archives.get(key), Some(bytes), "kill {i} at {at}: {key}");
+        }
+        assert_archives_consistent(&archives);
+        // Every 10th: the night run again completes the new release, with no revision.
+        if i % 10 == 9 {
+            let report = night_with_site(&store, &curated, D2);
+            assert_eq!(report.site_release.as_deref(), Some(r2.as_str()));
+            assert!(
+                report.archive_revisions.is_empty(),
+                "{:?}",
+                report.archive_revisions
+            );
+            assert_eq!(live(&store).as_deref(), Some(r2.as_str()));
+            assert_complete(&store, &r2);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    eprintln!(
+        "kill test: {KILLS} kills, previous release live after {previous}, new after {new}, in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// A rollback racing a prune.
+
+/// A small synthetic release: `files` files and its manifest (the shape `release` writes).
+fn synthetic_release(store: &dyn Store, id: &str, files: usize) {
+    let mut listed = BTreeMap::new();
+    for i in 0..files {
+        let path = if i == 0 {
+            "index.html".to_string()
+        } else if i == 1 {
+            "404.html".to_string()
+        } else {
+            format!("en/page-{i}.html")
+        };
+        let bytes = format!("{id} {path}").into_bytes();
+        store
+            .put(&format!("site/releases/{id}/{path}"), &bytes)
+            .unwrap();
+        listed.insert(
+            path,
+            release::ManifestFile {
+                sha256: sha256_hex(&bytes),
+                bytes: bytes.len() as u64,
+            },
+        );
+    }
+    let manifest = release::Manifest {
+        release: id.to_string(),
+        data_date: id[..10].to_string(),
+        files: listed,
+        publication: None,
+    };
+    store
+        .put(
+            &format!("site/releases/{id}/{MANIFEST_NAME}"),
+            &serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_rollback_racing_a_prune_never_leaves_a_deleted_release_live() {
+    const ROUNDS: usize = 300;
+    let dir = TempDir::new("release-rollback-prune");
+    let (a, b, c) = (
+        "2026-01-29-aaaaaaaaaaaa",
+        "2026-01-30-bbbbbbbbbbbb",
+        "2026-01-31-cccccccccccc",
+    );
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..ROUNDS {
+        let root = dir.0.join(format!("r{round}"));
+        let store = LocalStore::new(&root);
+        for id in [a, b, c] {
+            synthetic_release(&store, id, 24);
+        }
+        let history = release::History {
+            switches: [a, b, c]
+                .iter()
+                .map(|id| release::Switch {
+                    release: id.to_string(),
+                    data_date: id[..10].to_string(),
+                    by: SwitchKind::Publish,
+                })
+                .collect(),
+        };
+        store
+            .put(HISTORY_KEY, &serde_json::to_vec(&history).unwrap())
+            .unwrap();
+        store
+            .put("site/current", format!("{c}\n").as_bytes())
+            .unwrap();
+        // Staggered starts, so that every interleaving gets its turn.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let (delay_rollback, delay_prune) = (seed % 400, (seed >> 20) % 400);
+        let barrier = Barrier::new(2);
+        let (rolled, pruned) = std::thread::scope(|s| {
+            let rollback = s.spawn(|| {
+                barrier.wait();
+                std::thread::sleep(std::time::Duration::from_micros(delay_rollback));
+                release::rollback(&store, Some(a), &ReleaseOptions::default())
+            });
+            let prune = s.spawn(|| {
+                barrier.wait();
+                std::thread::sleep(std::time::Duration::from_micros(delay_prune));
+                release::prune(&store, 1, c)
+            });
+            (rollback.join().unwrap(), prune.join().unwrap().unwrap())
+        });
+        let now = live(&store).unwrap();
+        // Whatever happened, the live release is whole.
+        assert_complete(&store, &now);
+        match &rolled {
+            Ok(r) => {
+                assert_eq!((r.to.as_str(), now.as_str()), (a, a), "round {round}");
+                assert!(
+                    !pruned.contains(&a.to_string()),
+                    "round {round}: {pruned:?}"
+                );
+                *outcomes.entry("rollback won, release kept").or_default() += 1;
+            }
+            Err(e) => {
+                assert_eq!(now, c, "round {round}: {e}");
+                assert!(
+                    matches!(
+                        e,
+                        JobError::Release(
+                            ReleaseError::BeingPruned { .. } | ReleaseError::Incomplete { .. }
+                        )
+                    ),
+                    "round {round}: {e}"
+                );
+                *outcomes.entry("prune won, rollback refused").or_default() += 1;
+            }
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    eprintln!("rollback vs prune, {ROUNDS} rounds: {outcomes:?}");
+    assert_eq!(outcomes.values().sum::<usize>(), ROUNDS);
 }

@@ -1,8 +1,9 @@
 //! `envgov serve`: a preview server for the live site release on 127.0.0.1.
 //!
-//! Serves `site/releases/{current}/` at `/` and the store's `datasets/` at `/datasets/`,
-//! exactly as the CDN will. Paths are checked segment by segment; nothing outside those two
-//! folders can be reached.
+//! Serves `site/releases/{current}/` at `/` (the stable dataset URLs `/datasets/{id}/...`
+//! included: they are the live release's `datasets/` folder) and the dated archives
+//! `/datasets/{id}/archive/...` from the store's `datasets/{id}/archive/`, exactly as the CDN
+//! will. Paths are checked segment by segment; nothing outside those folders can be reached.
 
 use anyhow::{Context, Result};
 use envgov_dataset::layout;
@@ -33,7 +34,10 @@ pub fn resolve(store: &Path, release: &str, url_path: &str) -> Option<PathBuf> {
     if segments.iter().any(|s| layout::check_segment(s).is_err()) {
         return None;
     }
-    let mut file = if segments.first() == Some(&"datasets") {
+    // Archives are immutable and kept outside releases; every other path, the latest
+    // datasets included, is the live release's.
+    let archive = segments.first() == Some(&"datasets") && segments.get(2) == Some(&"archive");
+    let mut file = if archive {
         store.to_path_buf()
     } else {
         store.join("site/releases").join(release)
@@ -95,18 +99,32 @@ mod tests {
     fn never_serves_outside_the_release_and_datasets() {
         let dir = std::env::temp_dir().join(format!("envgov-serve-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("site/releases/r1/en")).unwrap();
-        std::fs::create_dir_all(dir.join("datasets/x")).unwrap();
+        std::fs::create_dir_all(dir.join("site/releases/r1/datasets/x")).unwrap();
+        std::fs::create_dir_all(dir.join("datasets/x/archive/2026-01-31")).unwrap();
+        std::fs::create_dir_all(dir.join("datasets/publications/p1/x")).unwrap();
         std::fs::create_dir_all(dir.join("raw/msw")).unwrap();
         std::fs::write(dir.join("site/releases/r1/en/index.html"), "en").unwrap();
-        std::fs::write(dir.join("datasets/x/x.csv"), "a").unwrap();
+        std::fs::write(dir.join("site/releases/r1/datasets/x/x.csv"), "a").unwrap();
+        std::fs::write(dir.join("datasets/x/archive/2026-01-31/x.csv"), "b").unwrap();
+        std::fs::write(dir.join("datasets/publications/p1/x/datapackage.json"), "c").unwrap();
         std::fs::write(dir.join("raw/msw/secret.csv"), "s").unwrap();
         assert_eq!(
             resolve(&dir, "r1", "/en/"),
             Some(dir.join("site/releases/r1/en/index.html"))
         );
+        // The stable URL is the live release's copy; archives are the store's.
         assert_eq!(
             resolve(&dir, "r1", "/datasets/x/x.csv?v=1"),
-            Some(dir.join("datasets/x/x.csv"))
+            Some(dir.join("site/releases/r1/datasets/x/x.csv"))
+        );
+        assert_eq!(
+            resolve(&dir, "r1", "/datasets/x/archive/2026-01-31/x.csv"),
+            Some(dir.join("datasets/x/archive/2026-01-31/x.csv"))
+        );
+        // Publications are reachable only through a release.
+        assert_eq!(
+            resolve(&dir, "r1", "/datasets/publications/p1/x/datapackage.json"),
+            None
         );
         assert_eq!(resolve(&dir, "r1", "/../../raw/msw/secret.csv"), None);
         assert_eq!(resolve(&dir, "r1", "/%2e%2e/raw/msw/secret.csv"), None);

@@ -6,10 +6,14 @@
 //! rejects/{source}/date={YYYY-MM-DD}/rejects.csv    file, line, field, value, reason
 //! runs/{YYYY-MM-DD}/report.json                     row accounting of a run
 //! runs/ingest/{source}/{YYYY-MM-DD}/{file}.json     the ingest report on one raw file
-//! datasets/{id}/{id}.csv|.parquet|.json             latest: the stable URL
-//! datasets/{id}/datapackage.json                    schema, licence, sources, hashes
-//! datasets/{id}/archive/{YYYY-MM-DD}/...            immutable dated snapshot
+//! datasets/publications/{pub-id}/{id}/{id}.csv|.parquet|.json|datapackage.json
+//!                                                   one night's datasets, written whole
+//! datasets/publications/{pub-id}/catalogue.json     with its catalogue; manifest last
+//! datasets/staged                                   the latest publication (`envgov site`)
+//! datasets/{id}/archive/{YYYY-MM-DD}/...            dated snapshot, written once
+//! datasets/{id}/archive/{YYYY-MM-DD}/r{n}/...       a re-run's differing outputs
 //! site/releases/{release-id}/...                    a complete rendered site
+//! site/releases/{release-id}/datasets/...           its publication: the stable URLs
 //! site/current                                      the pointer that makes a release live
 //! ```
 //!
@@ -192,15 +196,114 @@ pub fn datapackage_key(id: &str) -> Result<String, BadSegment> {
     Ok(format!("datasets/{}/datapackage.json", check_segment(id)?))
 }
 
+/// The folder of every dated archive of a dataset: `datasets/{id}/archive/`.
+pub fn archive_root(id: &str) -> Result<String, BadSegment> {
+    Ok(format!("datasets/{}/archive/", check_segment(id)?))
+}
+
+/// The first archive of a dataset on a date: `datasets/{id}/archive/{YYYY-MM-DD}/`.
 pub fn archive_prefix(id: &str, date: &str) -> Result<String, BadSegment> {
+    archive_revision_prefix(id, date, 1)
+}
+
+/// Revision `revision` (1, 2, ...) of a dataset's archive on a date: revision 1 is
+/// `datasets/{id}/archive/{YYYY-MM-DD}/`, later ones `datasets/{id}/archive/{YYYY-MM-DD}/r{n}/`.
+/// An archive is written once and never rewritten; a re-run of a night whose outputs
+/// differ writes the next revision.
+pub fn archive_revision_prefix(id: &str, date: &str, revision: u32) -> Result<String, BadSegment> {
+    let base = format!("{}{}/", archive_root(id)?, check_date(date)?);
+    match revision {
+        0 => Err(BadSegment {
+            segment: "r0".into(),
+            reason: "archive revisions start at 1",
+        }),
+        1 => Ok(base),
+        n => Ok(format!("{base}r{n}/")),
+    }
+}
+
+/// The archive (`{YYYY-MM-DD}` or `{YYYY-MM-DD}/r{n}`) and revision of a key under
+/// [`archive_root`], given the key with that root removed.
+pub fn parse_archive_path(rest: &str) -> Option<(String, u32)> {
+    let mut parts = rest.split('/');
+    let date = check_date(parts.next()?).ok()?.to_string();
+    let next = parts.next()?;
+    match next.strip_prefix('r').and_then(|n| n.parse::<u32>().ok()) {
+        Some(n) if n >= 2 && parts.next().is_some() => Some((date, n)),
+        _ => Some((date, 1)),
+    }
+}
+
+/// Every published night's dataset files, side by side: a *publication*,
+/// `datasets/publications/{publication-id}/` (the id is the data date and a hash of its
+/// files, as a release id). It is written completely, its manifest last, before any site
+/// release refers to it; the stable URLs serve it through the live release (see
+/// [`site_release_dataset_prefix`]).
+pub const PUBLICATIONS_PREFIX: &str = "datasets/publications/";
+
+pub fn publication_prefix(publication_id: &str) -> Result<String, BadSegment> {
     Ok(format!(
-        "datasets/{}/archive/{}/",
-        check_segment(id)?,
-        check_date(date)?
+        "{PUBLICATIONS_PREFIX}{}/",
+        check_segment(publication_id)?
     ))
 }
 
-/// The catalogue of every published dataset (ids, titles, last update).
+/// A publication's manifest (every file and its sha256), written after every file.
+pub fn publication_manifest_key(publication_id: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "{}publication-manifest.json",
+        publication_prefix(publication_id)?
+    ))
+}
+
+/// The publication that `envgov site` (and a release published without one named) renders
+/// from: the latest one a night wrote, never replaced by one of an earlier data date.
+pub const STAGED_PUBLICATION_KEY: &str = "datasets/staged";
+
+/// A dataset file's path relative to a publication, and to the `datasets/` folder of a
+/// release (and of the site: the stable URL `/datasets/{id}/{id}.csv`).
+pub fn dataset_path(id: &str, format: Format) -> Result<String, BadSegment> {
+    Ok(format!("{id}/{}", dataset_file_name(id, format)?))
+}
+
+pub fn datapackage_path(id: &str) -> Result<String, BadSegment> {
+    Ok(format!("{}/datapackage.json", check_segment(id)?))
+}
+
+/// The catalogue's path relative to a publication.
+pub const CATALOGUE_PATH: &str = "catalogue.json";
+
+/// Where a live release keeps the datasets it was rendered from:
+/// `site/releases/{release-id}/datasets/`. The stable URLs `/datasets/{id}/...` are served
+/// from the live release's copy, so they change exactly when `site/current` switches.
+pub fn site_release_dataset_prefix(release_id: &str) -> Result<String, BadSegment> {
+    Ok(format!("{}datasets/", site_release_prefix(release_id)?))
+}
+
+/// The folder inside a release that holds its datasets (relative to the release).
+pub const RELEASE_DATASETS_DIR: &str = "datasets";
+
+/// Marks a release being pruned: `site/releases/{release-id}.pruning` (beside its folder,
+/// never inside it). See `release::prune` for the protocol.
+pub fn site_release_pruning_key(release_id: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "site/releases/{}.pruning",
+        check_segment(release_id)?
+    ))
+}
+
+/// Announces that a release is about to be made live (by a rollback or a publish), one
+/// object per caller: `site/releases/{release-id}.reviving.{nonce}`.
+pub fn site_release_reviving_prefix(release_id: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "site/releases/{}.reviving.",
+        check_segment(release_id)?
+    ))
+}
+
+/// The catalogue of every published dataset (ids, titles, last update), as it was
+/// published at the store's root before publications; now each publication has its own
+/// ([`CATALOGUE_PATH`]) and the site serves the live release's.
 pub const CATALOGUE_KEY: &str = "datasets/catalogue.json";
 
 pub fn site_release_prefix(release_id: &str) -> Result<String, BadSegment> {
@@ -257,5 +360,22 @@ mod tests {
             archive_prefix("cems-daily", "2026-02-01").unwrap(),
             "datasets/cems-daily/archive/2026-02-01/"
         );
+        assert_eq!(
+            archive_revision_prefix("cems-daily", "2026-02-01", 3).unwrap(),
+            "datasets/cems-daily/archive/2026-02-01/r3/"
+        );
+        assert!(archive_revision_prefix("cems-daily", "2026-02-01", 0).is_err());
+        for (rest, parsed) in [
+            ("2026-02-01/cems-daily.csv", Some(("2026-02-01", 1))),
+            ("2026-02-01/r2/cems-daily.csv", Some(("2026-02-01", 2))),
+            ("2026-02-01/r1/x.csv", Some(("2026-02-01", 1))),
+            ("2026-2-01/x.csv", None),
+        ] {
+            assert_eq!(
+                parse_archive_path(rest),
+                parsed.map(|(d, n)| (d.to_string(), n)),
+                "{rest}"
+            );
+        }
     }
 }

@@ -53,6 +53,15 @@ pub struct RunReport {
     pub unrecognised_raw_keys: Vec<String>,
     pub sources: BTreeMap<String, SourceCounts>,
     pub datasets: BTreeMap<String, u64>,
+    /// The dataset publication this run wrote (`datasets/publications/{id}/`): what its
+    /// site release serves at the stable dataset URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<String>,
+    /// Datasets whose dated archive for the run date already held other outputs (a re-run
+    /// with changed inputs): dataset id → the new revision written instead
+    /// (`datasets/{id}/archive/{date}/r{n}/`). The earlier archive is never rewritten.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub archive_revisions: BTreeMap<String, String>,
     /// The site release this run made live, if it rendered the site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_release: Option<String>,

@@ -15,7 +15,6 @@ use chrono::NaiveDate;
 use envgov_curated::Curated;
 use envgov_dataset::Source;
 use envgov_dataset::layout;
-use envgov_dataset::manifest::{Catalogue, CatalogueEntry};
 use envgov_dataset::report::{FileCounts, RunReport};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -473,43 +472,19 @@ pub fn nightly(
         crate::datasets::build(store, curated, &v.registry, &dates, run_date, opts.progress)?;
     timings.insert("aggregate".to_string(), t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let defs = curated.datasets.clone();
-    let mut catalogue = Catalogue {
-        data_date: run.clone(),
-        datasets: Vec::new(),
-    };
-    for def in &defs.dataset {
-        let table = tables.get(&def.id).ok_or_else(|| {
-            JobError::Definition(format!(
-                "dataset {} is defined in data/datasets.toml but not built",
-                def.id
-            ))
-        })?;
-        publish_dataset(store, def, table, &defs.field, &run)?;
-        report.datasets.insert(def.id.clone(), table.rows() as u64);
-        catalogue.datasets.push(CatalogueEntry {
-            id: def.id.clone(),
-            title: def.title.clone(),
-            description: def.description.clone(),
-            rows: table.rows() as u64,
-            data_date: run.clone(),
-        });
-    }
-    if let Some(extra) = tables
-        .keys()
-        .find(|id| !defs.dataset.iter().any(|d| &&d.id == id))
-    {
-        return Err(JobError::Definition(format!(
-            "dataset {extra} is built but has no definition in data/datasets.toml"
-        )));
-    }
-    put_json(store, layout::CATALOGUE_KEY, &catalogue)?;
+    // Archives (written once) and one publication; the stable URLs serve it only once a
+    // site release made from it goes live (see `publication`).
+    let published = crate::publication::publish(store, curated, &tables, &run)?;
+    report.datasets = published.rows.clone();
+    report.publication = Some(published.id.clone());
+    report.archive_revisions = published.archive_revisions.clone();
     timings.insert("publish".to_string(), t.elapsed().as_secs_f64());
     if opts.render_site {
         let t = Instant::now();
         // The site reads this run's report (freshness of each source).
         put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
-        let release = crate::release::publish(store, curated, &opts.release)?;
+        let release =
+            crate::release::publish_publication(store, curated, &opts.release, &published.id)?;
         report.site_release = Some(release.id);
         report.site_uploaded = release.uploaded as u64;
         report.site_uploaded_bytes = release.uploaded_bytes;
@@ -521,55 +496,6 @@ pub fn nightly(
     put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
     tracing::info!(run_date = %run, read, rejected, datasets = report.datasets.len(), "nightly run finished");
     Ok(report)
-}
-
-fn publish_dataset(
-    store: &dyn Store,
-    def: &envgov_curated::datasets::DatasetDef,
-    table: &Table,
-    fields: &envgov_curated::datasets::Fields,
-    run: &str,
-) -> Result<(), JobError> {
-    let def_err = |e: layout::BadSegment| JobError::Definition(e.to_string());
-    let archive = layout::archive_prefix(&def.id, run).map_err(def_err)?;
-    let archive_root = format!("datasets/{}/archive/", def.id);
-    let mut archives: BTreeSet<String> = store
-        .list(&archive_root)?
-        .iter()
-        .filter_map(|k| {
-            k.strip_prefix(&archive_root)?
-                .split('/')
-                .next()
-                .map(str::to_string)
-        })
-        .collect();
-    archives.insert(run.to_string());
-    let parquet =
-        write_parquet(table).map_err(polars_err(format!("writing dataset {}", def.id)))?;
-    let rendered = publish::render(
-        def,
-        table,
-        parquet,
-        fields,
-        run,
-        archives.into_iter().collect(),
-    )
-    .map_err(JobError::Definition)?;
-    let package_bytes = {
-        let mut b = serde_json::to_vec_pretty(&rendered.package).expect("serialisable");
-        b.push(b'\n');
-        b
-    };
-    for (name, bytes) in &rendered.files {
-        store.put(&format!("datasets/{}/{name}", def.id), bytes)?;
-        store.put(&format!("{archive}{name}"), bytes)?;
-    }
-    store.put(
-        &layout::datapackage_key(&def.id).map_err(def_err)?,
-        &package_bytes,
-    )?;
-    store.put(&format!("{archive}datapackage.json"), &package_bytes)?;
-    Ok(())
 }
 
 /// The result of checking files as a provider would before delivering them.

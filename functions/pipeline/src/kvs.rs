@@ -2,15 +2,18 @@
 //! (infra/template.yaml, `SiteRouterFunction`) reads the live release id from the key
 //! `site/current` of a KeyValueStore, so every switch of the store's `site/current` is
 //! followed by `DescribeKeyValueStore` (for the store's ETag) and `PutKey` with `IfMatch`.
+//! `release::mirror_live` drives it as a compare-and-set: it reads the ETag, then
+//! `site/current`, puts the id with `IfMatch`, and on a conflict (409/412) or a pointer
+//! that moved meanwhile reads `site/current` again.
 //!
 //! Stage: I/O edge, like [`crate::s3`]. The KeyValueStore API is signed with SigV4A
 //! (`aws-sdk-cloudfrontkeyvaluestore` with its `sigv4a` feature, pure Rust over p256); the
 //! HTTP client is the same hyper + rustls/ring one as the S3 store's (no aws-lc). The ETag
-//! is the whole KeyValueStore's: a `PutKey` that loses to another writer (409/412) is
-//! retried from a fresh `DescribeKeyValueStore`, since setting the key is idempotent.
+//! is the whole KeyValueStore's.
 
 use crate::release::{LiveMirror, ReleaseError, ReleaseOptions};
 use crate::s3::{Executor, StaticCredentials, error_chain, is_transient, status};
+use crate::store::Conditional;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudfrontkeyvaluestore::Client;
@@ -19,9 +22,6 @@ use std::time::Duration;
 
 /// The key the router reads.
 pub const CURRENT_KEY: &str = "site/current";
-
-/// Attempts of Describe + PutKey when another writer changed the store in between.
-const ATTEMPTS: usize = 4;
 
 /// Where to reach the KeyValueStore API; [`Default`] is the AWS configuration chain.
 #[derive(Debug, Clone, Default)]
@@ -108,45 +108,56 @@ impl KvsMirror {
         }
     }
 
-    /// Sets `site/current` to `release_id`; returns the KeyValueStore's new ETag.
-    pub fn put_current(&self, release_id: &str) -> Result<String, ReleaseError> {
-        let mut last = None;
-        for _ in 0..ATTEMPTS {
-            let described = self
-                .executor
-                .block_on(
-                    self.client
-                        .describe_key_value_store()
-                        .kvs_arn(&self.arn)
-                        .send(),
-                )
-                .map_err(|e| self.error("DescribeKeyValueStore", e))?;
-            let etag = described.e_tag().to_string();
-            let put = self.executor.block_on(
+    /// The KeyValueStore's ETag (`DescribeKeyValueStore`).
+    pub fn etag(&self) -> Result<String, ReleaseError> {
+        let described = self
+            .executor
+            .block_on(
                 self.client
-                    .put_key()
+                    .describe_key_value_store()
                     .kvs_arn(&self.arn)
-                    .key(CURRENT_KEY)
-                    .value(release_id)
-                    .if_match(&etag)
                     .send(),
-            );
-            match put {
-                Ok(out) => return Ok(out.e_tag().to_string()),
-                // Another writer changed the store between Describe and PutKey.
-                Err(e) if matches!(status(&e), Some(409 | 412)) => {
-                    last = Some(self.error("PutKey", e));
-                }
-                Err(e) => return Err(self.error("PutKey", e)),
-            }
+            )
+            .map_err(|e| self.error("DescribeKeyValueStore", e))?;
+        Ok(described.e_tag().to_string())
+    }
+
+    /// Sets `site/current` to `release_id` if the KeyValueStore's ETag is still `etag`
+    /// (`PutKey` with `IfMatch`); a 409 or 412 (another writer changed it) is a
+    /// [`Conditional::Conflict`].
+    pub fn put_current_if_match(
+        &self,
+        release_id: &str,
+        etag: &str,
+    ) -> Result<Conditional, ReleaseError> {
+        let put = self.executor.block_on(
+            self.client
+                .put_key()
+                .kvs_arn(&self.arn)
+                .key(CURRENT_KEY)
+                .value(release_id)
+                .if_match(etag)
+                .send(),
+        );
+        match put {
+            Ok(_) => Ok(Conditional::Written),
+            Err(e) if matches!(status(&e), Some(409 | 412)) => Ok(Conditional::Conflict),
+            Err(e) => Err(self.error("PutKey", e)),
         }
-        Err(last.expect("at least one attempt"))
     }
 }
 
 impl LiveMirror for KvsMirror {
-    fn set_live(&self, release_id: &str) -> Result<(), ReleaseError> {
-        self.put_current(release_id).map(|_| ())
+    fn version(&self) -> Result<String, ReleaseError> {
+        self.etag()
+    }
+
+    fn set_live_if_match(
+        &self,
+        release_id: &str,
+        version: &str,
+    ) -> Result<Conditional, ReleaseError> {
+        self.put_current_if_match(release_id, version)
     }
 
     fn describe(&self) -> String {

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod jobs;
 pub mod kvs;
 pub mod ledger;
+pub mod publication;
 pub mod publish;
 pub mod release;
 pub mod routed;

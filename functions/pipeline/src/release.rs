@@ -1,5 +1,7 @@
-//! Site releases: render the site from what the pipeline published, upload it completely
-//! under `site/releases/{release-id}/`, then make it live with one write to `site/current`.
+//! Site releases: render the site from one dataset publication, upload it completely
+//! under `site/releases/{release-id}/` together with that publication's files (under
+//! `datasets/`, the stable dataset URLs), then make it live with one write to
+//! `site/current`.
 //!
 //! Stage: publish (the I/O edge around the pure `envgov_site::build`). The release id is the
 //! data date plus a hash of every rendered file, so the same inputs give the same release,
@@ -9,14 +11,18 @@
 //!
 //! 1. `site/current` is read with its version *before* anything is uploaded.
 //! 2. Every file is uploaded under `site/releases/{id}/` (skipping objects whose stored
-//!    sha256 already matches), then the release manifest
+//!    sha256 already matches), the publication's files under `site/releases/{id}/datasets/`
+//!    (copied from the keys its manifest names, hashes checked), then the release manifest
 //!    `site/releases/{id}/release-manifest.json` (every file and its sha256): a release
 //!    with a manifest is complete, and [`verify`] checks it file by file.
 //! 3. `site/current` is written *conditionally* on the version read in step 1
 //!    (`If-Match`, or `If-None-Match: *` when there was none). Only that write makes the
 //!    release live.
-//! 4. The CloudFront KeyValueStore key `site/current` is set to the id when a
-//!    [`LiveMirror`] is configured (`ReleaseOptions::kvs_arn`).
+//! 4. The CloudFront KeyValueStore key `site/current` follows the store's `site/current`
+//!    when a [`LiveMirror`] is configured (`ReleaseOptions::kvs_arn`): compare-and-set on
+//!    the KeyValueStore's ETag, re-reading `site/current` after every conflict and after
+//!    the write, so the last writer always leaves the mirror equal to the pointer
+//!    ([`mirror_live`]).
 //! 5. The release's `404.html` is copied to `site/errors/404.html` (CloudFront's error
 //!    page, fetched without the router).
 //! 6. The switch is appended to the history `site/releases.json`.
@@ -39,11 +45,20 @@
 //! newer release simply stays live; failing the run would make Lambda retry it and alarm
 //! over a situation that is correct. It is logged, and [`Release::live`] says so.
 //!
+//! # Pruning against a rollback
+//!
+//! See [`prune`]: a release is marked `site/releases/{id}.pruning` before it is deleted, and
+//! whoever makes a release live (a rollback, or a publish of an id that exists already)
+//! first announces itself with `site/releases/{id}.reviving.{nonce}`. Each side writes its
+//! mark *before* reading the other's, so at least one of them sees the other and backs off:
+//! the live release is never deleted.
+//!
 //! The conditional writes are enforced by AWS S3, the local folder and the memory store;
 //! Garage accepts and ignores them, so on Garage the rule holds only for runs that do not
 //! overlap (see `../../shared/reference/s3-test-servers.md`).
 
 use crate::jobs::JobError;
+use crate::publication::{Publication, PublishedFile};
 use crate::store::{Conditional, Store, StoreError, Version};
 use envgov_curated::Curated;
 use envgov_dataset::layout;
@@ -110,34 +125,89 @@ pub struct ReleaseOptions {
 /// A rendered site: relative paths and their bytes.
 pub type SiteFiles = Vec<(String, Vec<u8>)>;
 
-/// Reads the published datasets and renders the site (pure apart from the reads).
-/// Returns the release id and the files.
-pub fn render(
+/// A rendered release before upload: the site's files and the publication's (by key).
+struct Plan {
+    id: String,
+    data_date: String,
+    publication: Publication,
+    site: SiteFiles,
+    /// Path in the release (`datasets/...`) → the publication's file.
+    datasets: BTreeMap<String, PublishedFile>,
+}
+
+/// Renders the site from `publication` (pure apart from the reads). The release id is the
+/// data date and a hash of every path and content, the datasets' included.
+fn plan(
     store: &dyn Store,
     curated: &Curated,
     options: &ReleaseOptions,
-) -> Result<(String, SiteFiles), JobError> {
-    let inputs = crate::site_inputs::load(store)?;
+    publication: Publication,
+) -> Result<Plan, JobError> {
+    let inputs = crate::site_inputs::load(store, &publication)?;
     let site_options = match &options.site_origin {
         Some(origin) => envgov_site::SiteOptions {
             origin: origin.clone(),
         },
         None => envgov_site::SiteOptions::default(),
     };
-    let files = envgov_site::build_with(&inputs, curated, &site_options)
+    let site = envgov_site::build_with(&inputs, curated, &site_options)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
+    let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
+    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
+    for (path, bytes) in &site {
+        if path.starts_with(&datasets_dir) {
+            return Err(JobError::Definition(format!(
+                "rendered path {path:?} collides with the release's datasets"
+            )));
+        }
+        hashes.insert(path.clone(), crate::ledger::sha256_hex(bytes));
+    }
+    let datasets: BTreeMap<String, PublishedFile> = publication
+        .manifest
+        .files
+        .iter()
+        .map(|(p, f)| (format!("{datasets_dir}{p}"), f.clone()))
+        .collect();
+    for (path, file) in &datasets {
+        hashes.insert(path.clone(), file.sha256.clone());
+    }
     let mut hash = Sha256::new();
-    for (path, bytes) in &files {
+    for (path, sha) in &hashes {
         hash.update(path.as_bytes());
         hash.update([0]);
-        hash.update(Sha256::digest(bytes));
+        hash.update(sha.as_bytes());
+        hash.update([0]);
     }
     let id = format!(
         "{}-{}",
         inputs.data_date,
         &hex::encode(hash.finalize())[..12]
     );
-    Ok((id, files))
+    Ok(Plan {
+        id,
+        data_date: inputs.data_date,
+        publication,
+        site,
+        datasets,
+    })
+}
+
+/// Renders the site from the staged publication (`datasets/staged`) and returns the release
+/// id and every file of the release, the datasets under `datasets/` included (read whole:
+/// for tests and tools; [`publish`] streams them).
+pub fn render(
+    store: &dyn Store,
+    curated: &Curated,
+    options: &ReleaseOptions,
+) -> Result<(String, SiteFiles), JobError> {
+    let plan = plan(store, curated, options, Publication::staged(store)?)?;
+    let mut files = plan.site;
+    for (path, file) in &plan.datasets {
+        let inner = &path[layout::RELEASE_DATASETS_DIR.len() + 1..];
+        debug_assert_eq!(plan.publication.manifest.files.get(inner), Some(file));
+        files.push((path.clone(), plan.publication.read(store, inner)?));
+    }
+    Ok((plan.id, files))
 }
 
 /// The name of a release's manifest, at the root of its folder. The site generator never
@@ -161,8 +231,12 @@ const CAS_ATTEMPTS: usize = 5;
 pub struct Manifest {
     pub release: String,
     pub data_date: String,
-    /// Relative path → its sha256 and size.
+    /// Relative path → its sha256 and size (the datasets under `datasets/`).
     pub files: BTreeMap<String, ManifestFile>,
+    /// The dataset publication the release was rendered from and serves under `datasets/`
+    /// (absent in releases made before publications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +283,11 @@ pub enum ReleaseError {
     Contended { release: String, now: String },
     #[error("stored {key} is corrupt: {message}")]
     Corrupt { key: String, message: String },
+    /// A prune marked the release for deletion before it could be made live.
+    #[error(
+        "release {release} is being pruned ({marker} exists); nothing was switched: pick another release (`envgov releases`), or run the night again"
+    )]
+    BeingPruned { release: String, marker: String },
     /// Setting the CloudFront KeyValueStore key failed. The store's `site/current` is
     /// already switched; running again (the same release) repeats the mirror.
     #[error("mirroring site/current to the KeyValueStore {arn}: {message}")]
@@ -222,7 +301,7 @@ pub enum ReleaseError {
 impl ReleaseError {
     pub fn is_retryable(&self) -> bool {
         match self {
-            ReleaseError::Contended { .. } => true,
+            ReleaseError::Contended { .. } | ReleaseError::BeingPruned { .. } => true,
             ReleaseError::Mirror { retryable, .. } => *retryable,
             _ => false,
         }
@@ -235,12 +314,109 @@ impl From<ReleaseError> for JobError {
     }
 }
 
-/// A copy of the live pointer outside the store, kept in step with `site/current`: the
-/// CloudFront KeyValueStore that the edge router reads ([`crate::kvs::KvsMirror`]).
+/// A copy of the live pointer outside the store, kept in step with `site/current` by
+/// compare-and-set ([`mirror_live`]): the CloudFront KeyValueStore that the edge router
+/// reads ([`crate::kvs::KvsMirror`]).
 pub trait LiveMirror {
-    /// Makes `release_id` the live release there.
-    fn set_live(&self, release_id: &str) -> Result<(), ReleaseError>;
+    /// The mirror's current version (the KeyValueStore's ETag).
+    fn version(&self) -> Result<String, ReleaseError>;
+    /// Makes `release_id` the live release there if the mirror is still at `version`.
+    fn set_live_if_match(
+        &self,
+        release_id: &str,
+        version: &str,
+    ) -> Result<Conditional, ReleaseError>;
     fn describe(&self) -> String;
+}
+
+/// Makes the mirror follow `site/current`: reads the mirror's version, then the pointer,
+/// and sets the mirror conditionally on that version. A conflict (another writer between
+/// the two) starts again from a fresh read of `site/current`; so does a pointer that moved
+/// while the mirror was set. Whoever writes last has read the pointer after its write, so
+/// the mirror ends equal to `site/current` however switches and mirrors interleave.
+/// Returns the release mirrored (`None` when no release is live).
+pub fn mirror_live(store: &dyn Store, mirror: &dyn LiveMirror) -> Result<Option<String>, JobError> {
+    let mut last = "(none)".to_string();
+    for _ in 0..CAS_ATTEMPTS * 2 {
+        let version = mirror.version()?;
+        let Some(live) = current(store)? else {
+            return Ok(None);
+        };
+        match mirror.set_live_if_match(&live, &version)? {
+            Conditional::Conflict => {
+                tracing::info!(release = %live, mirror = %mirror.describe(), "the mirror changed meanwhile: reading site/current again");
+            }
+            Conditional::Written => {
+                if current(store)?.as_deref() == Some(live.as_str()) {
+                    tracing::info!(release = %live, mirror = %mirror.describe(), "live release mirrored");
+                    return Ok(Some(live));
+                }
+                tracing::info!(release = %live, "site/current moved on while mirroring: mirroring it again");
+            }
+        }
+        last = live;
+    }
+    Err(ReleaseError::Contended {
+        release: last,
+        now: "(the mirror or site/current kept changing)".into(),
+    }
+    .into())
+}
+
+/// An announcement that a release is about to be made live: `site/releases/{id}.reviving.
+/// {nonce}`, written before the prune marker is checked and deleted when dropped (best
+/// effort: a crash leaves it, which only keeps the release from being pruned).
+struct Reviving<'a> {
+    store: &'a dyn Store,
+    key: String,
+    release: String,
+}
+
+impl<'a> Reviving<'a> {
+    fn announce(store: &'a dyn Store, release: &str) -> Result<Self, JobError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let key = format!(
+            "{}{}-{}-{}",
+            layout::site_release_reviving_prefix(release)
+                .map_err(|e| JobError::Definition(e.to_string()))?,
+            std::process::id(),
+            nanos,
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        store.put(&key, b"reviving\n")?;
+        Ok(Reviving {
+            store,
+            key,
+            release: release.to_string(),
+        })
+    }
+
+    /// Fails if a prune has marked the release (it may be deleting it now).
+    fn check_not_pruned(&self) -> Result<(), JobError> {
+        let marker = layout::site_release_pruning_key(&self.release)
+            .map_err(|e| JobError::Definition(e.to_string()))?;
+        if self.store.get(&marker)?.is_some() {
+            return Err(ReleaseError::BeingPruned {
+                release: self.release.clone(),
+                marker,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Reviving<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.store.delete(&self.key) {
+            tracing::warn!(key = %self.key, error = %e, "could not remove the reviving mark (it only keeps the release from pruning)");
+        }
+    }
 }
 
 /// The data date of a release id (`{YYYY-MM-DD}-{hash}`), if it has that shape.
@@ -362,8 +538,9 @@ fn switch_forward(store: &dyn Store, id: &str, before: Pointer) -> Result<Switch
     .into())
 }
 
-/// Renders the site, uploads the release completely, then switches `site/current` to it
-/// (see the module docs), mirroring to the KeyValueStore of `options.kvs_arn` if set.
+/// Renders the site from the staged publication (`datasets/staged`), uploads the release
+/// completely, then switches `site/current` to it (see the module docs), mirroring to the
+/// KeyValueStore of `options.kvs_arn` if set.
 pub fn publish(
     store: &dyn Store,
     curated: &Curated,
@@ -373,6 +550,24 @@ pub fn publish(
     publish_with(store, curated, options, mirror.as_deref())
 }
 
+/// [`publish`] of a named publication (a night publishes the one it just wrote, whatever
+/// another run staged meanwhile).
+pub fn publish_publication(
+    store: &dyn Store,
+    curated: &Curated,
+    options: &ReleaseOptions,
+    publication: &str,
+) -> Result<Release, JobError> {
+    let mirror = crate::kvs::mirror_from_options(options)?;
+    let publication = Publication::open(store, publication)?;
+    publish_plan(
+        store,
+        plan(store, curated, options, publication)?,
+        options,
+        mirror.as_deref(),
+    )
+}
+
 /// [`publish`] with an explicit mirror of the live pointer (or none).
 pub fn publish_with(
     store: &dyn Store,
@@ -380,11 +575,32 @@ pub fn publish_with(
     options: &ReleaseOptions,
     mirror: Option<&dyn LiveMirror>,
 ) -> Result<Release, JobError> {
-    let (id, files) = render(store, curated, options)?;
+    let plan = plan(store, curated, options, Publication::staged(store)?)?;
+    publish_plan(store, plan, options, mirror)
+}
+
+fn publish_plan(
+    store: &dyn Store,
+    plan: Plan,
+    options: &ReleaseOptions,
+    mirror: Option<&dyn LiveMirror>,
+) -> Result<Release, JobError> {
+    let Plan {
+        id,
+        data_date,
+        publication,
+        site: files,
+        datasets,
+    } = plan;
     let prefix = release_prefix(&id)?;
-    let data_date = data_date_of(&id)
-        .ok_or_else(|| JobError::Definition(format!("release id {id:?} has no data date")))?
-        .to_string();
+    if data_date_of(&id).is_none() {
+        return Err(JobError::Definition(format!(
+            "release id {id:?} has no data date"
+        )));
+    }
+    // Announced before anything is uploaded: a concurrent prune of this id (a re-run of
+    // inputs already published) then backs off, or this publish sees its mark.
+    let reviving = Reviving::announce(store, &id)?;
     // Read before anything is uploaded: the switch is conditional on this version.
     let before = Pointer::read(store)?;
     let (mut bytes, mut uploaded, mut uploaded_bytes, mut skipped) = (0u64, 0usize, 0u64, 0usize);
@@ -392,7 +608,34 @@ pub fn publish_with(
         release: id.clone(),
         data_date: data_date.clone(),
         files: BTreeMap::new(),
+        publication: Some(publication.id().to_string()),
     };
+    // The datasets first (copied from the publication, hashes checked), then the site.
+    for (path, file) in &datasets {
+        if path.split('/').any(|s| layout::check_segment(s).is_err()) {
+            return Err(JobError::Definition(format!(
+                "dataset path {path:?} is not a safe key"
+            )));
+        }
+        bytes += file.bytes;
+        manifest.files.insert(
+            path.clone(),
+            ManifestFile {
+                sha256: file.sha256.clone(),
+                bytes: file.bytes,
+            },
+        );
+        let key = format!("{prefix}{path}");
+        if store.stored_hash(&key)?.as_deref() == Some(file.sha256.as_str()) {
+            skipped += 1;
+            continue;
+        }
+        let inner = &path[layout::RELEASE_DATASETS_DIR.len() + 1..];
+        let content = publication.read(store, inner)?;
+        store.put_with_hash(&key, &content, &file.sha256)?;
+        uploaded += 1;
+        uploaded_bytes += file.bytes;
+    }
     for (path, content) in &files {
         if path.split('/').any(|s| layout::check_segment(s).is_err()) || path == MANIFEST_NAME {
             return Err(JobError::Definition(format!(
@@ -427,7 +670,9 @@ pub fn publish_with(
     } else {
         skipped += 1;
     }
-    // Only now, with every file in place, may the release go live.
+    // Only now, with every file in place, may the release go live (unless a prune has
+    // marked it meanwhile: then some of its files may be gone).
+    reviving.check_not_pruned()?;
     let switched = switch_forward(store, &id, before)?;
     let live = !matches!(switched, Switched::KeptNewer(_));
     let mut pruned = Vec::new();
@@ -442,17 +687,19 @@ pub fn publish_with(
             }
         }
     }
+    drop(reviving);
     let pages = files.iter().filter(|(p, _)| p.ends_with(".html")).count();
+    let files_total = files.len() + datasets.len();
     let from = match &switched {
         Switched::Now(from) => from.clone().unwrap_or_else(|| "(none)".into()),
         Switched::Already => id.clone(),
         Switched::KeptNewer(newer) => newer.clone(),
     };
-    tracing::info!(release = %id, live, previous = %from, pages, files = files.len(), bytes, uploaded, uploaded_bytes, skipped, pruned = pruned.len(), "site release published");
+    tracing::info!(release = %id, publication = %publication.id(), live, previous = %from, pages, files = files_total, bytes, uploaded, uploaded_bytes, skipped, pruned = pruned.len(), "site release published");
     Ok(Release {
         id,
         pages,
-        files: files.len(),
+        files: files_total,
         bytes,
         uploaded,
         uploaded_bytes,
@@ -462,8 +709,8 @@ pub fn publish_with(
     })
 }
 
-/// Steps 4 to 6 of the module docs, idempotent: the KeyValueStore, the error page, the
-/// history. Skips the mirror if `site/current` moved on meanwhile (its own run mirrors it).
+/// Steps 4 to 6 of the module docs, idempotent: the KeyValueStore (which follows
+/// `site/current`, whatever it is now), the error page, the history.
 fn after_switch(
     store: &dyn Store,
     id: &str,
@@ -472,12 +719,7 @@ fn after_switch(
     mirror: Option<&dyn LiveMirror>,
 ) -> Result<(), JobError> {
     if let Some(mirror) = mirror {
-        if current(store)?.as_deref() == Some(id) {
-            mirror.set_live(id)?;
-            tracing::info!(release = %id, mirror = %mirror.describe(), "live release mirrored");
-        } else {
-            tracing::warn!(release = %id, "site/current moved on before the mirror: left to the run that moved it");
-        }
+        mirror_live(store, mirror)?;
     }
     let page_key = format!("{}{RELEASE_ERROR_PAGE}", release_prefix(id)?);
     match store.get(&page_key)? {
@@ -641,6 +883,28 @@ pub fn list(store: &dyn Store) -> Result<Vec<ReleaseInfo>, JobError> {
 /// release that never went live may belong to a run still uploading). Only objects under
 /// `site/releases/{old}/` are deleted, the manifest first, so a half-deleted release is
 /// never taken for complete. Returns the pruned ids.
+///
+/// # Never the live release, even against a concurrent rollback
+///
+/// The live pointer read at the start may be stale by the time the delete runs: a rollback
+/// to the very release being pruned can land in between. So each candidate goes through
+/// a two-mark handshake (Dekker's), relying only on the store's read-after-write
+/// consistency (S3 is strongly consistent, and so is a local folder):
+///
+/// 1. prune creates `site/releases/{id}.pruning` (a conditional create: a second prune of
+///    the same release backs off);
+/// 2. prune then lists `site/releases/{id}.reviving.*` and reads `site/current`: if anyone
+///    is reviving the release, or it is live, the mark is removed and the release kept;
+/// 3. otherwise it deletes the release (manifest first), then its mark.
+///
+/// Whoever makes a release live ([`rollback`], or a publish whose id exists already) first
+/// creates its `.reviving.{nonce}` mark, *then* checks for `.pruning`, and only then
+/// verifies and switches; its mark is removed after the switch. Each side writes its own
+/// mark before reading the other's, so in every interleaving at least one sees the other:
+/// either the prune sees the reviver (or the switch it made) and keeps the release, or the
+/// reviver sees the prune mark and switches nothing ([`ReleaseError::BeingPruned`]). A
+/// crash leaves a mark behind; a stale `.reviving` mark only keeps its release, a stale
+/// `.pruning` mark is finished by the next prune.
 pub fn prune(
     store: &dyn Store,
     keep: usize,
@@ -671,11 +935,32 @@ pub fn prune(
         if !(went_live || older_than_live) {
             continue;
         }
+        let marker = layout::site_release_pruning_key(&id)
+            .map_err(|e| JobError::Definition(e.to_string()))?;
+        let reviving = layout::site_release_reviving_prefix(&id)
+            .map_err(|e| JobError::Definition(e.to_string()))?;
+        if store.put_if_absent(&marker, b"pruning\n")? == Conditional::Conflict
+            && !stored_releases(store)?.contains_key(&id)
+        {
+            // A mark left by an earlier prune whose release is gone already.
+            store.delete(&marker)?;
+            continue;
+        }
+        // The mark is in place: now look for revivers, then at the pointer (in this order:
+        // a reviver removes its mark only after its switch).
+        if !store.list(&reviving)?.is_empty() || current(store)?.as_deref() == Some(id.as_str()) {
+            tracing::info!(release = %id, "being made live meanwhile: not pruned");
+            store.delete(&marker)?;
+            continue;
+        }
         let manifest = manifest_key(&id)?;
         store.delete(&manifest)?;
+        // Listed again: a re-run may have added files since the first listing.
+        let keys = stored_releases(store)?.remove(&id).unwrap_or(keys);
         for key in keys.iter().filter(|k| **k != manifest) {
             store.delete(key)?;
         }
+        store.delete(&marker)?;
         tracing::info!(release = %id, objects = keys.len(), "release pruned");
         pruned.push(id);
     }
@@ -737,6 +1022,9 @@ pub fn rollback_with(
             })?
         }
     };
+    // Announce, then look for a prune (see `prune`); verify only after that.
+    let reviving = Reviving::announce(store, &target)?;
+    reviving.check_not_pruned()?;
     let m = verify(store, &target)?;
     if live.as_deref() != Some(target.as_str()) {
         match pointer.swap(store, &target)? {
@@ -750,6 +1038,7 @@ pub fn rollback_with(
             }
         }
     }
+    drop(reviving);
     after_switch(store, &target, &m.data_date, SwitchKind::Rollback, mirror)?;
     tracing::info!(from = %pointer.shown(), to = %target, files = m.files.len(), "rolled back");
     Ok(Rollback {

@@ -1,5 +1,6 @@
-//! What the site is rendered from, read from the published store: the catalogue, each
-//! dataset's package, the rows of the tables the pages show, each unit's own rows as CSV,
+//! What the site is rendered from, read from one dataset publication (see
+//! [`crate::publication`]; a release renders the publication it then serves at the stable
+//! URLs) and the store: the catalogue, each dataset's package, the rows of the tables the pages show, each unit's own rows as CSV,
 //! the run report, the markdown of `content/`.
 //!
 //! Stage: publish (reads only). Memory is what bounds a render at the scale of a year of
@@ -13,6 +14,7 @@
 
 use crate::frame::read_parquet;
 use crate::jobs::JobError;
+use crate::publication::Publication;
 use crate::publish::{to_csv, to_json};
 use crate::release::CONTENT;
 use crate::store::Store;
@@ -29,13 +31,6 @@ fn definition(e: impl std::fmt::Display) -> JobError {
     JobError::Definition(e.to_string())
 }
 
-fn get(store: &dyn Store, key: &str) -> Result<Vec<u8>, JobError> {
-    store.get(key)?.ok_or_else(|| JobError::Corrupt {
-        key: key.into(),
-        message: "missing; run `envgov nightly` first".into(),
-    })
-}
-
 fn json<T: for<'de> serde::Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, JobError> {
     serde_json::from_slice(bytes).map_err(|e| JobError::Corrupt {
         key: key.into(),
@@ -43,10 +38,10 @@ fn json<T: for<'de> serde::Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<
     })
 }
 
-fn parquet(store: &dyn Store, id: &str) -> Result<Table, JobError> {
-    let key = layout::dataset_key(id, Format::Parquet).map_err(definition)?;
-    read_parquet(&get(store, &key)?).map_err(|e| JobError::Corrupt {
-        key,
+fn parquet(store: &dyn Store, publication: &Publication, id: &str) -> Result<Table, JobError> {
+    let path = Publication::dataset_path(id, Format::Parquet)?;
+    read_parquet(&publication.read(store, &path)?).map_err(|e| JobError::Corrupt {
+        key: path,
         message: e.to_string(),
     })
 }
@@ -86,13 +81,17 @@ pub fn unit_downloads(table: &Table) -> Result<BTreeMap<String, UnitDownload>, J
         .collect())
 }
 
-/// Reads everything the site is rendered from.
-pub fn load(store: &dyn Store) -> Result<SiteInputs, JobError> {
-    let catalogue: Catalogue = json(layout::CATALOGUE_KEY, &get(store, layout::CATALOGUE_KEY)?)?;
+/// Reads everything the site is rendered from: the datasets of `publication`, the run
+/// report of its data date, the sample marker and the embedded content.
+pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, JobError> {
+    let catalogue: Catalogue = json(
+        layout::CATALOGUE_PATH,
+        &publication.read(store, layout::CATALOGUE_PATH)?,
+    )?;
     let data_date =
         chrono::NaiveDate::parse_from_str(&catalogue.data_date, "%Y-%m-%d").map_err(|e| {
             JobError::Corrupt {
-                key: layout::CATALOGUE_KEY.into(),
+                key: layout::CATALOGUE_PATH.into(),
                 message: format!("data date {:?}: {e}", catalogue.data_date),
             }
         })?;
@@ -106,8 +105,8 @@ pub fn load(store: &dyn Store) -> Result<SiteInputs, JobError> {
     let mut downloads: UnitDownloads = BTreeMap::new();
     for entry in &catalogue.datasets {
         let id = layout::check_segment(&entry.id).map_err(definition)?;
-        let key = layout::datapackage_key(id).map_err(definition)?;
-        let package: DataPackage = json(&key, &get(store, &key)?)?;
+        let path = layout::datapackage_path(id).map_err(definition)?;
+        let package: DataPackage = json(&path, &publication.read(store, &path)?)?;
         archives.insert(id.to_string(), package.archives.clone());
         packages.insert(id.to_string(), package);
 
@@ -115,7 +114,7 @@ pub fn load(store: &dyn Store) -> Result<SiteInputs, JobError> {
         let per_unit = envgov_site::UNIT_DATASETS.contains(&id);
         if per_unit {
             // One read of the Parquet file serves both the pages' rows and the downloads.
-            let table = parquet(store, id)?;
+            let table = parquet(store, publication, id)?;
             if shown {
                 let rows = if id == envgov_site::rows::CEMS_DAILY {
                     to_json(&dated(&table, &first_shown, &catalogue.data_date)?)
@@ -126,8 +125,11 @@ pub fn load(store: &dyn Store) -> Result<SiteInputs, JobError> {
             }
             downloads.insert(id.to_string(), unit_downloads(&table)?);
         } else if shown {
-            let key = layout::dataset_key(id, Format::Json).map_err(definition)?;
-            tables.insert(id.to_string(), json(&key, &get(store, &key)?)?);
+            let path = Publication::dataset_path(id, Format::Json)?;
+            tables.insert(
+                id.to_string(),
+                json(&path, &publication.read(store, &path)?)?,
+            );
         }
     }
     let report_key = layout::run_report_key(&catalogue.data_date).map_err(definition)?;

@@ -224,15 +224,23 @@ impl LocalStore {
 
     /// Writes `bytes` to a fresh temporary sibling of `path` (creating the folders), so that
     /// it can be moved into place in one step. Each writer gets its own temporary file.
+    ///
+    /// Durability: the file is fsynced before it is returned (so a rename or link publishes
+    /// complete bytes even across a power cut), and every folder created on the way is
+    /// made durable in its parent. The caller fsyncs the parent folder after the rename
+    /// ([`sync_dir`]). Every write to the store, the pointer switch included, goes through
+    /// here, so everything written before `site/current` is durable before it switches.
     fn write_temp(&self, key: &str, path: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+        use std::io::Write;
         use std::sync::atomic::{AtomicU64, Ordering};
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let io = |source| StoreError::Io {
             key: key.to_string(),
             source,
         };
+        fault::before_write();
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
+            create_dirs_durably(parent).map_err(io)?;
         }
         let tmp = Self::sibling(
             path,
@@ -242,7 +250,11 @@ impl LocalStore {
                 SEQ.fetch_add(1, Ordering::Relaxed)
             ),
         );
-        std::fs::write(&tmp, bytes).map_err(io)?;
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        fault::after_temp_write();
         Ok(tmp)
     }
 
@@ -292,6 +304,89 @@ impl LocalStore {
     }
 }
 
+/// Makes a folder's entries (a rename, link or removal in it) durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// [`sync_dir`] of a file's folder.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => Ok(()),
+    }
+}
+
+/// `create_dir_all`, then fsyncs the parent of every folder it created, so that the new
+/// folders survive a power cut along with the files put in them.
+fn create_dirs_durably(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut cursor = Some(dir);
+    while let Some(d) = cursor {
+        if d.is_dir() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cursor = d.parent();
+    }
+    std::fs::create_dir_all(dir)?;
+    for d in missing.iter().rev() {
+        if let Some(parent) = d.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Fault injection for the crash tests: with `ENVGOV_FAULT_ABORT_AT_WRITE=N` in the
+/// environment, the process aborts (`SIGABRT`, no unwinding, no destructors: as if killed)
+/// during the N-th write to a [`LocalStore`] (1-based), after that write's temporary file
+/// is complete and before it is renamed into place. A removal counts as a write and aborts
+/// before it happens. Unset (or 0), nothing happens beyond counting.
+pub mod fault {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// The environment variable that arms the fault.
+    pub const ABORT_AT_WRITE: &str = "ENVGOV_FAULT_ABORT_AT_WRITE";
+
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+
+    fn armed() -> u64 {
+        static AT: OnceLock<u64> = OnceLock::new();
+        *AT.get_or_init(|| {
+            std::env::var(ABORT_AT_WRITE)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        })
+    }
+
+    /// Writes (and removals) to local stores by this process so far.
+    pub fn writes() -> u64 {
+        WRITES.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn before_write() {
+        WRITES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn after_temp_write() {
+        let at = armed();
+        if at != 0 && WRITES.load(Ordering::SeqCst) == at {
+            std::process::abort();
+        }
+    }
+
+    pub(super) fn before_remove() {
+        before_write();
+        after_temp_write();
+    }
+}
+
 /// Whether a file name is one of the local store's own (temporary or lock files), not an
 /// object.
 fn is_internal_name(name: &str) -> bool {
@@ -317,12 +412,14 @@ impl Store for LocalStore {
             key: key.to_string(),
             source,
         };
-        // Write to a temporary sibling and rename, so a reader never sees half a file.
+        // Write to a temporary sibling and rename, so a reader never sees half a file;
+        // then make the rename durable.
         let tmp = self.write_temp(key, &path, bytes)?;
         std::fs::rename(&tmp, &path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             io(e)
-        })
+        })?;
+        sync_parent(&path).map_err(io)
     }
 
     /// The version is the sha256 of the content.
@@ -339,7 +436,13 @@ impl Store for LocalStore {
         let linked = std::fs::hard_link(&tmp, &path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => Ok(Conditional::Written),
+            Ok(()) => {
+                sync_parent(&path).map_err(|source| StoreError::Io {
+                    key: key.to_string(),
+                    source,
+                })?;
+                Ok(Conditional::Written)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Conditional::Conflict),
             Err(source) => Err(StoreError::Io {
                 key: key.to_string(),
@@ -364,6 +467,10 @@ impl Store for LocalStore {
                 _ => return Ok(Conditional::Conflict),
             }
             std::fs::rename(&tmp, &path).map_err(|source| StoreError::Io {
+                key: key.to_string(),
+                source,
+            })?;
+            sync_parent(&path).map_err(|source| StoreError::Io {
                 key: key.to_string(),
                 source,
             })?;
@@ -429,6 +536,7 @@ impl Store for LocalStore {
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         let path = self.path(key)?;
+        fault::before_remove();
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
