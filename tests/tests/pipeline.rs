@@ -344,22 +344,6 @@ fn two_runs_over_the_same_raw_data_give_byte_identical_datasets() {
 }
 
 #[test]
-fn a_changed_raw_file_is_refused() {
-    let dir = TempDir::new("changed");
-    let store = LocalStore::new(&dir.0);
-    fill(&store, &small_sample(false));
-    nightly(&store).unwrap();
-    let key = store.list("raw/msw/").unwrap().remove(0);
-    let mut bytes = store.get(&key).unwrap().unwrap();
-    bytes.extend_from_slice(b"\n");
-    store.put(&key, &bytes).unwrap();
-    match nightly(&store) {
-        Err(JobError::ChangedRaw(e)) => assert_eq!(e.key, key),
-        other => panic!("expected a changed-raw error, got {other:?}"),
-    }
-}
-
-#[test]
 fn a_run_over_the_reject_rate_limit_fails_clearly_and_keeps_its_report() {
     let dir = TempDir::new("rate");
     let store = LocalStore::new(&dir.0);
@@ -757,4 +741,294 @@ fn a_partition_that_does_not_match_its_manifest_is_validated_again() {
     assert_eq!(store.get(&day(first)).unwrap().unwrap(), original);
     // And with the store whole again, nothing is validated.
     assert!(nightly(&store).unwrap().validated_dates.is_empty());
+}
+
+// --- Hardening (issue 8): one delivery cannot stop, hijack or corrupt a night. ---------
+
+fn nightly_with(store: &dyn Store, opts: NightlyOptions<'_>) -> Result<RunReport, JobError> {
+    let curated = Curated::load().unwrap();
+    jobs::nightly(
+        store,
+        &curated,
+        &NightlyOptions {
+            max_reject_rate: 0.25,
+            ..opts
+        },
+    )
+}
+
+fn date(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+const MSW_HEADER: &str =
+    "统一社会信用代码,设施名称,日期,处理方式,进场量(t),无害化处理量(t),资源化产品量(t)\n";
+
+#[test]
+fn a_delivery_dated_2099_neither_chooses_the_night_nor_is_published() {
+    let dir = TempDir::new("future");
+    let store = LocalStore::new(&dir.0);
+    fill(&store, &small_sample(false));
+    let future = "raw/msw/2099-01-01/x.csv";
+    store.put(future, MSW_HEADER.as_bytes()).unwrap();
+
+    // The next scheduled night (1 February in Beijing, no explicit date): the latest date
+    // with data on or before today, the sample's last day, never 2099.
+    let report = nightly_with(
+        &store,
+        NightlyOptions {
+            today: Some(date("2026-02-01")),
+            ..NightlyOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(report.run_date, "2026-01-31");
+    assert_eq!(report.held_back.len(), 1, "{:?}", report.held_back);
+    assert_eq!(report.held_back[0].key, future);
+    assert_eq!(report.held_back[0].reason_code, "future_date");
+    // Not validated, not counted: no partition, no msw file of 2099 in the report.
+    assert!(
+        store
+            .get("validated/msw/date=2099-01-01/manifest.json")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        report.sources["msw"].files.iter().all(|f| f.key != future),
+        "a held-back file is not read"
+    );
+    assert!(report.datasets.values().any(|rows| *rows > 0));
+    assert!(store.get("runs/2026-01-31/report.json").unwrap().is_some());
+    assert!(store.get("runs/2099-01-01/report.json").unwrap().is_none());
+    // An explicitly scheduled night holds it back too.
+    let report = nightly_with(
+        &store,
+        NightlyOptions {
+            date: Some(date("2026-01-30")),
+            ..NightlyOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(report.held_back.iter().any(|h| h.key == future));
+    assert!(
+        report
+            .held_back
+            .iter()
+            .all(|h| h.date.as_str() > "2026-01-30"),
+        "only deliveries after the night are held back: {:?}",
+        report.held_back
+    );
+}
+
+#[test]
+fn a_hostile_redelivery_is_reported_and_the_night_still_publishes_the_original() {
+    let dir = TempDir::new("redelivery");
+    let store = LocalStore::new(&dir.0);
+    fill(&store, &small_sample(false));
+    let first = nightly(&store).unwrap();
+    assert!(first.raw_conflicts.is_empty());
+    let key = store
+        .list("raw/msw/2026-01-30/")
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("the sample delivers msw daily");
+    let original = store.get(&key).unwrap().unwrap();
+    let partition = "validated/msw/date=2026-01-30/part.parquet";
+    let partition_before = store.get(partition).unwrap().unwrap();
+    // The provider overwrites the delivered key with other bytes.
+    let hostile = format!("{MSW_HEADER}91110000000000000X,伪造,2026-01-30,焚烧,1,1,0\n");
+    store.put(&key, hostile.as_bytes()).unwrap();
+
+    let report = nightly(&store).expect("a changed delivery never stops the night");
+    assert_eq!(report.raw_conflicts.len(), 1, "{:?}", report.raw_conflicts);
+    let c = &report.raw_conflicts[0];
+    assert_eq!(c.key, key);
+    assert_eq!(
+        c.recorded_sha256,
+        envgov_pipeline::ledger::sha256_hex(&original)
+    );
+    assert_eq!(
+        c.found_sha256,
+        envgov_pipeline::ledger::sha256_hex(hostile.as_bytes())
+    );
+    // The ledger keeps the first hash; the published msw rows are those of the original.
+    let ledger: serde_json::Value =
+        serde_json::from_slice(&store.get("runs/raw-ledger.json").unwrap().unwrap()).unwrap();
+    assert_eq!(ledger["files"][&key]["sha256"], c.recorded_sha256.as_str());
+    assert_eq!(
+        store.get(partition).unwrap().unwrap(),
+        partition_before,
+        "the partition validated from the original bytes stays in force"
+    );
+    assert_eq!(report.sources["msw"], first.sources["msw"]);
+    assert_eq!(
+        report.datasets, first.datasets,
+        "the night published every dataset"
+    );
+    // The written report says so too.
+    let stored: RunReport = serde_json::from_slice(
+        &store
+            .get(&format!("runs/{}/report.json", report.run_date))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored.raw_conflicts, report.raw_conflicts);
+}
+
+#[test]
+fn a_registry_rejected_whole_leaves_the_last_good_registry_in_force() {
+    let (good, bad) = (TempDir::new("reg-good"), TempDir::new("reg-bad"));
+    let (sg, sb) = (LocalStore::new(&good.0), LocalStore::new(&bad.0));
+    fill(&sg, &small_sample(false));
+    fill(&sb, &small_sample(false));
+    // The sample delivers its registry on its first day; a second delivery on the last day
+    // arrives in GBK (not UTF-8, so rejected whole: every line).
+    let first = sb.list("raw/enterprises/").unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let utf8 = String::from_utf8(sb.get(&first[0]).unwrap().unwrap()).unwrap();
+    let (gbk, _, lossy) = encoding_rs::GBK.encode(&utf8);
+    assert!(!lossy);
+    let lines = utf8.lines().filter(|l| !l.is_empty()).count() as u64;
+    sb.put("raw/enterprises/2026-01-31/registry.jsonl", &gbk)
+        .unwrap();
+
+    let (rg, rb) = (nightly(&sg).unwrap(), nightly(&sb).unwrap());
+    assert_eq!(rb.registry_held.len(), 1, "{:?}", rb.registry_held);
+    let held = &rb.registry_held[0];
+    assert_eq!(held.date, "2026-01-31");
+    assert_eq!(held.reason_code, "registry_empty");
+    assert_eq!(held.units, 0);
+    assert_eq!(held.kept_units, 40, "the sample's 40 units stay in force");
+    assert_eq!(rb.registry_in_force.as_deref(), Some("2026-01-29"));
+    // The whole file is rejected and counted.
+    let reg_file = rb.sources["enterprises"]
+        .files
+        .iter()
+        .find(|f| f.key == "raw/enterprises/2026-01-31/registry.jsonl")
+        .unwrap();
+    assert_eq!((reg_file.read, reg_file.rejected), (lines, lines));
+    // CEMS packets of that day still find their devices: the same outcome as without it.
+    let unknown = |r: &RunReport| {
+        r.sources["cems"]
+            .rejected_by_reason
+            .get("unknown_device")
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(unknown(&rb), unknown(&rg));
+    assert_eq!(rb.sources["cems"].accepted, rg.sources["cems"].accepted);
+    let in_force = jobs::registry_on(&sb, date("2026-01-31")).unwrap();
+    assert_eq!(in_force.units.len(), 40);
+    assert!(!in_force.devices.is_empty());
+
+    // An operator confirms the delivery: the next night puts the (empty) registry in force.
+    sb.put(
+        &envgov_dataset::layout::registry_acceptance_key("2026-01-31").unwrap(),
+        b"{}\n",
+    )
+    .unwrap();
+    assert!(
+        jobs::registry_on(&sb, date("2026-01-31"))
+            .unwrap()
+            .units
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_registry_shrinking_past_the_limit_is_held_until_accepted() {
+    // Computed from the rule: 40 units in force, 31 delivered = 9 removed = 22.5 % > 20 %;
+    // 32 delivered = 8 removed = 20 %, not more than the limit.
+    assert!(jobs::registry_hold(31, Some(40), false, 0.2).is_some());
+    assert!(jobs::registry_hold(32, Some(40), false, 0.2).is_none());
+    assert!(jobs::registry_hold(31, Some(40), true, 0.2).is_none());
+    assert!(jobs::registry_hold(0, Some(40), false, 0.2).is_some());
+    assert!(jobs::registry_hold(0, None, false, 0.2).is_none());
+    assert!(jobs::registry_hold(41, Some(40), false, 0.2).is_none());
+}
+
+#[test]
+fn a_no_change_night_reads_no_raw_file_and_rehash_reads_them_all() {
+    let dir = TempDir::new("trust");
+    let store = LocalStore::new(&dir.0);
+    fill(&store, &small_sample(false));
+    let first = nightly(&store).unwrap();
+    let files = store.list("raw/").unwrap().len() as u64;
+    assert_eq!(first.raw_files.listed, files);
+    assert_eq!(
+        (first.raw_files.hashed, first.raw_files.new),
+        (files, files)
+    );
+    let second = nightly(&store).unwrap();
+    assert_eq!(second.raw_files.new, 0);
+    // Only the rotating sample (about 1 in 30) is re-read.
+    assert!(
+        second.raw_files.hashed < files,
+        "{} of {files} re-hashed",
+        second.raw_files.hashed
+    );
+    assert_eq!(
+        second.raw_files.hashed + second.raw_files.trusted,
+        second.raw_files.listed
+    );
+    let all = nightly_with(
+        &store,
+        NightlyOptions {
+            rehash: true,
+            ..NightlyOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(all.raw_files.hashed, files);
+    assert!(all.raw_conflicts.is_empty());
+}
+
+#[test]
+fn an_oversized_file_is_rejected_whole_with_its_line_count_unread() {
+    let dir = TempDir::new("oversized");
+    let store = LocalStore::new(&dir.0);
+    fill(&store, &small_sample(false));
+    // The limit: the largest delivered file, so that only the new one is over it.
+    let limit = store
+        .list_meta("raw/")
+        .unwrap()
+        .iter()
+        .map(|m| m.size)
+        .max()
+        .unwrap();
+    // Header + 3 rows = 4 non-empty lines; the last row padded to one byte over the limit.
+    let row = "91110000000000000X,设施,2026-01-31,焚烧,100,100,0";
+    let mut big = format!("{MSW_HEADER}{row}\n{row}\n{row}").into_bytes();
+    let size = limit as usize + 1;
+    assert!(big.len() < size);
+    big.resize(size - 1, b' ');
+    big.push(b'\n');
+    let key = "raw/msw/2026-01-31/big.csv";
+    store.put(key, &big).unwrap();
+    let report = nightly_with(
+        &store,
+        NightlyOptions {
+            max_file_bytes: limit,
+            ..NightlyOptions::default()
+        },
+    )
+    .unwrap();
+    let f = report.sources["msw"]
+        .files
+        .iter()
+        .find(|f| f.key == key)
+        .unwrap();
+    assert_eq!((f.read, f.accepted, f.rejected), (4, 0, 4));
+    assert_eq!(f.bytes, limit + 1);
+    assert!(f.file_error.as_deref().unwrap().contains("over the limit"));
+    let rows = rejects(&store, "msw");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["reason_code"] == "file_too_large" && r["raw_key"] == key)
+            .count(),
+        1
+    );
+    report.check_accounting().unwrap();
 }

@@ -17,8 +17,10 @@ use std::process::ExitCode;
 
 mod serve;
 
-/// The default store: a folder inside the repository that git ignores.
-const DEFAULT_STORE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../store");
+/// The default store: `./store` in the working directory (the repository's root for the
+/// README's commands, where git ignores it). Never a path compiled in from the build
+/// machine: an installed binary must not point at a folder that only existed there.
+const DEFAULT_STORE: &str = "store";
 
 #[derive(Parser)]
 #[command(
@@ -78,12 +80,24 @@ enum Command {
         /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
         #[arg(long, default_value = DEFAULT_STORE)]
         store: String,
-        /// The run date; default: the latest date that has raw data.
+        /// The run date; default: the latest date that has raw data, not after today in
+        /// Beijing. Deliveries dated after the run date are held back (see the report).
         #[arg(long)]
         date: Option<NaiveDate>,
         /// Fail when more than this share of a source's new records is rejected.
         #[arg(long, default_value_t = 0.05)]
         max_reject_rate: f64,
+        /// Re-hash every raw file against the ledger (default: files whose listed size
+        /// and tag match the ledger are trusted, but for a rotating sample each night).
+        #[arg(long)]
+        rehash: bool,
+        /// Reject, unread, any raw file larger than this many bytes.
+        #[arg(long, env = "ENVGOV_MAX_FILE_BYTES", default_value_t = jobs::DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+        /// Hold back a registry delivery that removes more than this share of the units in
+        /// force, until `envgov registry accept DATE`.
+        #[arg(long, env = "ENVGOV_MAX_REGISTRY_SHRINK", default_value_t = jobs::DEFAULT_MAX_REGISTRY_SHRINK)]
+        max_registry_shrink: f64,
         /// Generate the default sample data first when the store has no raw data.
         #[arg(long)]
         sample_if_empty: bool,
@@ -114,6 +128,12 @@ enum Command {
         #[arg(long, env = "ENVGOV_KVS_ARN")]
         kvs_arn: Option<String>,
     },
+    /// Registry deliveries held back by the nightly run (rejected whole, or shrinking the
+    /// register by more than the limit): list them, or confirm one.
+    Registry {
+        #[command(subcommand)]
+        action: RegistryAction,
+    },
     /// List the stored site releases, oldest data first; the live one is marked with `*`.
     Releases {
         /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
@@ -130,6 +150,22 @@ enum Command {
         /// Port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 8000)]
         port: u16,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryAction {
+    /// Confirm the registry delivered on DATE: the next nightly run puts it in force even
+    /// though it was rejected whole or shrinks the register by more than the limit.
+    Accept {
+        /// The delivery date of the registry (`raw/enterprises/{DATE}/`).
+        date: NaiveDate,
+        /// Who confirms, and why (kept with the confirmation).
+        #[arg(long)]
+        note: Option<String>,
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: String,
     },
 }
 
@@ -196,8 +232,10 @@ impl Progress for Bars {
 fn init_logging(format: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Colour codes only for a person at a terminal: a log file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
@@ -316,10 +354,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             store,
             date,
             max_reject_rate,
+            rehash,
+            max_file_bytes,
+            max_registry_shrink,
             sample_if_empty,
             no_site,
             release,
         } => {
+            if !(0.0..=1.0).contains(&max_registry_shrink) {
+                bail!("--max-registry-shrink must be between 0 and 1, got {max_registry_shrink}");
+            }
             let store = open_store(&store)?;
             let store: &dyn Store = store.as_ref();
             if sample_if_empty && store.list("raw/")?.is_empty() {
@@ -329,6 +373,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let bars = Bars::new();
             let opts = NightlyOptions {
                 date,
+                today: None,
+                rehash,
+                max_file_bytes,
+                max_registry_shrink,
                 max_reject_rate,
                 progress: Some(&bars),
                 render_site: !no_site,
@@ -356,6 +404,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     ),
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Registry {
+            action: RegistryAction::Accept { date, note, store },
+        } => {
+            let store = open_store(&store)?;
+            let d = date.to_string();
+            let validated = layout::validated_key(Source::Enterprises, &d)?;
+            if store.get(&validated)?.is_none() {
+                bail!(
+                    "no validated registry delivery for {d} in {} (run `envgov nightly` first)",
+                    store.describe()
+                );
+            }
+            let key = layout::registry_acceptance_key(&d)?;
+            let record = serde_json::json!({
+                "date": d,
+                "validated_sha256": store.stored_hash(&validated)?,
+                "note": note,
+            });
+            let mut bytes = serde_json::to_vec_pretty(&record)?;
+            bytes.push(b'\n');
+            store.put(&key, &bytes)?;
+            println!("registry of {d} accepted ({key}): the next nightly run puts it in force");
             Ok(ExitCode::SUCCESS)
         }
         Command::Site { store, release } => {

@@ -243,3 +243,142 @@ fn releases_lists_and_rollback_switches_back() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn default_store_is_store_in_the_working_directory_and_logs_are_plain() {
+    // An installed binary, run from any folder: the default store is `./store` there, never
+    // a path compiled in from the build machine.
+    let dir = Dir::new("default-store");
+    let out = envgov()
+        .current_dir(&dir.0)
+        .args(["generate", "--units", "4", "--days", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.0.join("store/raw/enterprises").is_dir(),
+        "generate without --store writes ./store/raw/ in the working directory"
+    );
+    // stderr is a pipe here, not a terminal: no ANSI escape (ESC, 0x1b) in the logs.
+    let out = envgov()
+        .current_dir(&dir.0)
+        .args(["nightly", "--no-site", "--max-reject-rate", "1"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stderr.is_empty(), "the run logs something at info");
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "colour codes in logs written to a pipe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.0.join("store/runs/raw-ledger.json").is_file());
+}
+
+#[test]
+fn a_2_gib_delivery_is_rejected_unread_under_a_1_gib_address_space_limit() {
+    let dir = Dir::new("huge");
+    let store = dir.0.join("store");
+    let s = store.to_str().unwrap();
+    ok(&["generate", "--store", s, "--units", "4", "--days", "1"]);
+    // A 2 GiB delivery (sparse: no disk needed, but every byte is read when hashed).
+    let huge = store.join("raw/msw/2026-01-31/huge.csv");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    // Address space capped at 1 GiB: reading the file into memory would fail.
+    let out = Command::new("prlimit")
+        .arg("--as=1073741824")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_envgov"))
+        .args([
+            "nightly",
+            "--store",
+            s,
+            "--no-site",
+            "--max-reject-rate",
+            "1",
+        ])
+        .output()
+        .expect("prlimit (util-linux) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("runs/2026-01-31/report.json")).unwrap())
+            .unwrap();
+    let file = report["sources"]["msw"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "raw/msw/2026-01-31/huge.csv")
+        .expect("the huge file is in the report");
+    assert_eq!(file["bytes"], 2u64 << 30);
+    // No newline in 2 GiB of zero bytes: one line, rejected.
+    assert_eq!(
+        (file["read"].as_u64(), file["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        file["file_error"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit of 268435456 bytes"),
+        "{file}"
+    );
+}
+
+#[test]
+fn registry_accept_confirms_a_validated_delivery_only() {
+    let dir = Dir::new("registry-accept");
+    let store = dir.0.join("store");
+    let s = store.to_str().unwrap();
+    ok(&["generate", "--store", s, "--units", "6", "--days", "2"]);
+    ok(&[
+        "nightly",
+        "--store",
+        s,
+        "--no-site",
+        "--max-reject-rate",
+        "1",
+    ]);
+    // The sample delivers its registry on its first day, 2026-01-30, not on the 31st.
+    let out = envgov()
+        .args(["registry", "accept", "2026-01-31", "--store", s])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no validated registry delivery"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = ok(&[
+        "registry",
+        "accept",
+        "2026-01-30",
+        "--store",
+        s,
+        "--note",
+        "checked by the duty officer",
+    ]);
+    assert!(said.contains("registry of 2026-01-30 accepted"), "{said}");
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.join("runs/registry-accepted/2026-01-30.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["date"], "2026-01-30");
+    assert_eq!(record["note"], "checked by the duty officer");
+}

@@ -149,6 +149,14 @@ pub fn ingest_report_key(source: Source, date: &str, file: &str) -> Result<Strin
     ))
 }
 
+/// An operator's confirmation that the registry delivered on a date may be put in force
+/// although the pipeline held it back (rejected whole, or shrinking the register by more
+/// than the limit): `runs/registry-accepted/{YYYY-MM-DD}.json`, written by
+/// `envgov registry accept DATE`.
+pub fn registry_acceptance_key(date: &str) -> Result<String, BadSegment> {
+    Ok(format!("runs/registry-accepted/{}.json", check_date(date)?))
+}
+
 /// The ledger of raw files: sha256, size and first-seen run for every raw key.
 pub const RAW_LEDGER_KEY: &str = "runs/raw-ledger.json";
 

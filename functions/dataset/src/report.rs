@@ -51,6 +51,25 @@ pub struct RunReport {
     /// listed here so that nothing delivered goes unnoticed.
     #[serde(default)]
     pub unrecognised_raw_keys: Vec<String>,
+    /// Raw deliveries dated after the run date: not validated, not published, held back
+    /// until the night of their date (`reason_code` `future_date`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_back: Vec<HeldBack>,
+    /// Raw files whose bytes are no longer those first recorded in the ledger. The night
+    /// goes on: the ledger keeps the first hash, the partition validated from the original
+    /// bytes stays in force, and the changed bytes are never validated or published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_conflicts: Vec<RawConflict>,
+    /// Registry deliveries not put in force (rejected whole, or shrinking the register by
+    /// more than the limit) until an operator confirms them (`envgov registry accept DATE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub registry_held: Vec<RegistryHeld>,
+    /// The registry (its delivery date) in force on the run date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_in_force: Option<String>,
+    /// How the raw files up to the run date were checked against the ledger.
+    #[serde(default)]
+    pub raw_files: RawFileChecks,
     pub sources: BTreeMap<String, SourceCounts>,
     pub datasets: BTreeMap<String, u64>,
     /// The dataset publication this run wrote (`datasets/publications/{id}/`): what its
@@ -77,6 +96,49 @@ pub struct RunReport {
     /// Wall-clock seconds per stage. The only non-deterministic part of a run's outputs,
     /// kept here and out of the datasets.
     pub timings_s: BTreeMap<String, f64>,
+}
+
+/// A raw delivery held back from a night.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldBack {
+    pub key: String,
+    pub date: String,
+    pub reason_code: String,
+    pub reason: String,
+}
+
+/// A raw file whose bytes changed after they were first recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawConflict {
+    pub key: String,
+    pub recorded_sha256: String,
+    pub found_sha256: String,
+    pub first_seen_run: String,
+    pub action: String,
+}
+
+/// A registry delivery that was not put in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistryHeld {
+    /// The delivery date of the held registry.
+    pub date: String,
+    /// Units it would have put in force.
+    pub units: u64,
+    /// The registry kept in force (its delivery date) and its units.
+    pub kept: Option<String>,
+    pub kept_units: u64,
+    pub reason_code: String,
+    pub reason: String,
+}
+
+/// The raw files a night listed: hashed (new, changed size or tag, the rotating sample, or
+/// `--rehash`) or trusted unread (the ledger's size and tag match the listing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawFileChecks {
+    pub listed: u64,
+    pub hashed: u64,
+    pub trusted: u64,
+    pub new: u64,
 }
 
 /// A broken invariant of the row accounting.

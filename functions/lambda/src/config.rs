@@ -12,6 +12,8 @@
 //! | `ENVGOV_RELEASES_TO_KEEP` | optional, integer ≥ 1 (nightly) |
 //! | `ENVGOV_KVS_ARN` | optional CloudFront KeyValueStore ARN; empty = none (nightly) |
 //! | `ENVGOV_SITE_ORIGIN` | optional `https://host`; empty = the generator's default (nightly) |
+//! | `ENVGOV_MAX_FUTURE_DAYS` | optional integer ≥ 0, default 1: ingest rejects a delivery dated more days after its arrival (Beijing) |
+//! | `ENVGOV_MAX_FILE_BYTES` | optional integer ≥ 1, default 256 MiB: larger raw files are rejected unread |
 //! | `RUST_LOG` | optional `tracing` filter, default `info` |
 
 use envgov_pipeline::release::ReleaseOptions;
@@ -21,6 +23,9 @@ use std::fmt;
 /// The default highest share of rejected new records per source (as `envgov nightly`).
 pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.05;
 
+/// How many days after its arrival date (in Beijing) a delivery may be dated by default.
+pub const DEFAULT_MAX_FUTURE_DAYS: u32 = 1;
+
 /// The checked configuration of either function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -29,6 +34,10 @@ pub struct Config {
     /// `ENVGOV_EVIDENCE_BUCKET`: the bucket whose `raw/` keys are the deliveries.
     pub evidence_bucket: Option<String>,
     pub max_reject_rate: f64,
+    /// `ENVGOV_MAX_FUTURE_DAYS`.
+    pub max_future_days: u32,
+    /// `ENVGOV_MAX_FILE_BYTES`.
+    pub max_file_bytes: u64,
     pub release: ReleaseOptions,
     /// `RUST_LOG`, checked to be a valid filter.
     pub log_filter: String,
@@ -110,6 +119,28 @@ impl Config {
             },
         };
 
+        let max_future_days = match get("ENVGOV_MAX_FUTURE_DAYS") {
+            None => DEFAULT_MAX_FUTURE_DAYS,
+            Some(s) => s.parse::<u32>().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "ENVGOV_MAX_FUTURE_DAYS={s:?}: expected a whole number of days (0 or more)"
+                ));
+                DEFAULT_MAX_FUTURE_DAYS
+            }),
+        };
+        let max_file_bytes = match get("ENVGOV_MAX_FILE_BYTES") {
+            None => envgov_pipeline::jobs::DEFAULT_MAX_FILE_BYTES,
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    problems.push(format!(
+                        "ENVGOV_MAX_FILE_BYTES={s:?}: expected a whole number of bytes (1 or more)"
+                    ));
+                    envgov_pipeline::jobs::DEFAULT_MAX_FILE_BYTES
+                }
+            },
+        };
+
         let releases_to_keep = match get("ENVGOV_RELEASES_TO_KEEP") {
             None => None,
             Some(s) => match s.parse::<usize>() {
@@ -156,6 +187,8 @@ impl Config {
             store,
             evidence_bucket,
             max_reject_rate,
+            max_future_days,
+            max_file_bytes,
             release: ReleaseOptions {
                 site_origin,
                 releases_to_keep,

@@ -113,8 +113,11 @@ pub fn url_decode_key(key: &str) -> Result<String, String> {
 /// A nightly event: which night to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scheduled {
-    /// `detail.date`; `None` runs the latest date that has raw data.
+    /// `detail.date`: re-runs that night.
     pub date: Option<NaiveDate>,
+    /// The event's `time` (the schedule's firing time): without `detail.date`, the night
+    /// run is the day before this instant's date in Beijing.
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
     /// The event id (the scheduler's execution id), for the logs.
     pub id: Option<String>,
 }
@@ -155,8 +158,17 @@ pub fn parse_scheduled(event: &Value) -> Result<Scheduled, EventError> {
             )));
         }
     };
+    let time = match str_at(event, &["time"]) {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| EventError(format!("time {t:?} is not an RFC 3339 timestamp: {e}")))?,
+        ),
+    };
     Ok(Scheduled {
         date,
+        time,
         id: str_at(event, &["id"]).map(str::to_string),
     })
 }
@@ -234,8 +246,30 @@ mod tests {
             parse_scheduled(&e).unwrap(),
             Scheduled {
                 date: None,
+                time: None,
                 id: Some("x".into())
             }
+        );
+        // The schedule's firing time names the night: 2026-01-31T18:00Z is 02:00 on
+        // 1 February in Beijing, so the night of 31 January; 15:59Z is still 31 January
+        // (23:59 in Beijing), so the night of the 30th.
+        for (time, night) in [
+            ("2026-01-31T18:00:00Z", (2026, 1, 31)),
+            ("2026-01-31T15:59:59Z", (2026, 1, 30)),
+            ("2026-01-31T16:00:00Z", (2026, 1, 31)),
+        ] {
+            let e = json!({"detail-type": "Scheduled Event", "time": time, "detail": {}});
+            let at = parse_scheduled(&e).unwrap().time.unwrap();
+            assert_eq!(
+                envgov_pipeline::jobs::scheduled_night(at),
+                NaiveDate::from_ymd_opt(night.0, night.1, night.2).unwrap(),
+                "{time}"
+            );
+        }
+        let e = json!({"detail-type": "Scheduled Event", "time": "<aws.scheduler.scheduled-time>"});
+        assert!(
+            parse_scheduled(&e).is_err(),
+            "an unfilled template is an invalid event"
         );
         let e = json!({"detail-type": "Scheduled Event", "detail": {"date": "2026-01-31"}});
         assert_eq!(

@@ -39,7 +39,7 @@ use envgov_dataset::Source;
 use envgov_dataset::layout;
 use envgov_dataset::report::FileCounts;
 use envgov_pipeline::jobs::{self, JobError, PartitionManifest};
-use envgov_pipeline::ledger::{ChangedRawFile, RawLedger, sha256_hex};
+use envgov_pipeline::ledger::{ChangedRawFile, RawLedger};
 use envgov_pipeline::store::{Store, StoreError};
 use envgov_pipeline::validate::Context;
 use serde::{Deserialize, Serialize};
@@ -117,6 +117,33 @@ pub enum Outcome {
     /// The key does not follow `raw/{source}/{YYYY-MM-DD}/{file}`: nothing was read or
     /// written (the nightly report lists such keys under `unrecognised_raw_keys`).
     InvalidKey { key: String, reason: String },
+    /// The delivery is dated more than the allowed margin after its arrival: nothing was
+    /// validated (a night never processes it before its date; see `future_date` in the
+    /// nightly report).
+    FutureDate {
+        key: String,
+        date: String,
+        arrived: String,
+        max_future_days: u32,
+    },
+}
+
+/// Limits of one ingest, from the function's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A delivery may be dated at most this many days after its arrival date in Beijing.
+    pub max_future_days: u32,
+    /// Larger raw files are rejected whole, unread.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_future_days: crate::config::DEFAULT_MAX_FUTURE_DAYS,
+            max_file_bytes: jobs::DEFAULT_MAX_FILE_BYTES,
+        }
+    }
 }
 
 impl Outcome {
@@ -136,6 +163,19 @@ impl Outcome {
                 "sha256": report.sha256,
                 "report": report_key,
                 "partition_validated": validated,
+            }),
+            Outcome::FutureDate {
+                key,
+                date,
+                arrived,
+                max_future_days,
+            } => serde_json::json!({
+                "key": key,
+                "outcome": "future-date",
+                "reason_code": "future_date",
+                "message": format!(
+                    "{key:?} is dated {date}, more than {max_future_days} day(s) after its arrival on {arrived} (Beijing): not ingested; deliver it under its data date"
+                ),
             }),
             Outcome::InvalidKey { key, reason } => serde_json::json!({
                 "key": key,
@@ -161,6 +201,7 @@ pub fn ingest(
     curated: &Curated,
     key: &str,
     arrived_at: Option<&str>,
+    limits: Limits,
 ) -> Result<Outcome, FunctionError> {
     let invalid = |reason: String| {
         Ok(Outcome::InvalidKey {
@@ -178,6 +219,21 @@ pub fn ingest(
     else {
         return invalid(format!("{date_text} is not a calendar date"));
     };
+    // A date far after the arrival is refused at the door (a typo, or a provider trying to
+    // steer the night); the nightly run holds any future-dated delivery back anyway.
+    let arrived = arrived_at
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(chrono::Utc::now);
+    let arrival_date = jobs::beijing_date(arrived);
+    if date > arrival_date + chrono::Days::new(u64::from(limits.max_future_days)) {
+        return Ok(Outcome::FutureDate {
+            key: key.to_string(),
+            date: date_text,
+            arrived: arrival_date.to_string(),
+            max_future_days: limits.max_future_days,
+        });
+    }
     let partition_prefix = format!("{}{date_text}/", layout::raw_prefix(source));
     // The partition: every well-formed raw file of this source and date, in key order
     // (the order the nightly run validates them in).
@@ -215,10 +271,9 @@ pub fn ingest(
         let mut now = RawLedger::default();
         let mut delivered = None;
         for k in &keys {
-            let bytes = store
-                .get(k)?
-                .ok_or_else(|| corrupt(k, "listed but missing"))?;
-            let sha = sha256_hex(&bytes);
+            // Streamed: a file of any size is hashed in constant memory.
+            let fp = jobs::open_fingerprint(store, k)?;
+            let sha = fp.sha256.clone();
             if let Some(e) = recorded.files.get(k)
                 && e.sha256 != sha
             {
@@ -245,11 +300,14 @@ pub fn ingest(
                     })
                     .into());
                 }
-                delivered = Some((sha.clone(), bytes.len() as u64));
+                delivered = Some((sha.clone(), fp.bytes));
             }
-            now.record(k, &bytes, &date_text).map_err(JobError::from)?;
+            now.sight(k, &fp, None, &date_text)
+                .map_err(JobError::from)?;
         }
-        let (sha256, bytes) = delivered.expect("the key is in the partition");
+        let Some((sha256, bytes)) = delivered else {
+            return Err(corrupt(key, "listed but not read").into());
+        };
 
         // The registry in force: the latest validated one on or before the date (before it,
         // for the registry itself), as the nightly run uses.
@@ -258,15 +316,27 @@ pub fn ingest(
         } else {
             date
         };
-        let registry = jobs::registry_on(store, registry_date)?;
+        let (registry, registry_id) =
+            jobs::registry_in_force(store, registry_date, jobs::DEFAULT_MAX_REGISTRY_SHRINK)?;
         let ctx = Context {
             curated,
             registry: &registry,
             date,
         };
         let mut by_reason = BTreeMap::new();
+        let no_conflicts = std::collections::BTreeSet::new();
+        let evidence = jobs::Evidence {
+            ledger: &now,
+            conflicted: &no_conflicts,
+            registry: if source == Source::Enterprises {
+                None
+            } else {
+                registry_id.as_deref()
+            },
+            max_file_bytes: limits.max_file_bytes,
+        };
         let (manifest, validated) =
-            jobs::validate_partition(store, source, date, &keys, ctx, &now, &mut by_reason)?;
+            jobs::validate_partition(store, source, date, &keys, ctx, evidence, &mut by_reason)?;
         if validated {
             tracing::info!(key, source = %source, date = %date_text, files = keys.len(), "partition validated");
         } else {
@@ -433,7 +503,7 @@ mod tests {
             "raw/msw/2026-01-31/sub/msw.csv",
             "raw/msw/2026-01-31/a b.csv",
         ] {
-            let outcome = ingest(&store, &c, key, None).unwrap();
+            let outcome = ingest(&store, &c, key, None, Limits::default()).unwrap();
             assert!(
                 matches!(&outcome, Outcome::InvalidKey { key: k, .. } if k == key),
                 "{key}: {outcome:?}"
@@ -444,9 +514,46 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_dated_past_the_margin_is_refused_and_nothing_is_written() {
+        let store = MemoryStore::new();
+        let c = curated();
+        // Arrival 2026-01-31T20:00Z is 1 February 04:00 in Beijing; with a margin of one
+        // day, 2 February is the latest acceptable date.
+        let at = Some("2026-01-31T20:00:00Z");
+        let far = "raw/msw/2099-01-01/msw.csv";
+        store.put(far, MSW_HEADER.as_bytes()).unwrap();
+        let outcome = ingest(&store, &c, far, at, Limits::default()).unwrap();
+        assert!(
+            matches!(&outcome, Outcome::FutureDate { date, arrived, .. } if date == "2099-01-01" && arrived == "2026-02-01"),
+            "{outcome:?}"
+        );
+        assert_eq!(outcome.summary()["reason_code"], "future_date");
+        assert_eq!(
+            store.list("").unwrap(),
+            vec![far.to_string()],
+            "nothing written"
+        );
+        let next_day = "raw/msw/2026-02-02/msw.csv";
+        store.put(next_day, MSW_HEADER.as_bytes()).unwrap();
+        let outcome = ingest(&store, &c, next_day, at, Limits::default()).unwrap();
+        assert!(matches!(outcome, Outcome::Ingested { .. }), "{outcome:?}");
+        let day_after = "raw/msw/2026-02-03/msw.csv";
+        store.put(day_after, MSW_HEADER.as_bytes()).unwrap();
+        let outcome = ingest(&store, &c, day_after, at, Limits::default()).unwrap();
+        assert!(matches!(outcome, Outcome::FutureDate { .. }), "{outcome:?}");
+    }
+
+    #[test]
     fn a_missing_object_is_an_invalid_event() {
         let store = MemoryStore::new();
-        let err = ingest(&store, &curated(), "raw/msw/2026-01-31/msw.csv", None).unwrap_err();
+        let err = ingest(
+            &store,
+            &curated(),
+            "raw/msw/2026-01-31/msw.csv",
+            None,
+            Limits::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.error_type(), "InvalidEvent", "{err}");
     }
 
@@ -456,7 +563,14 @@ mod tests {
         let c = curated();
         let key = "raw/msw/2026-01-31/msw.csv";
         store.put(key, MSW_HEADER.as_bytes()).unwrap();
-        let first = ingest(&store, &c, key, Some("2026-02-01T00:00:00Z")).unwrap();
+        let first = ingest(
+            &store,
+            &c,
+            key,
+            Some("2026-02-01T00:00:00Z"),
+            Limits::default(),
+        )
+        .unwrap();
         let Outcome::Ingested { report_key, .. } = &first else {
             panic!("{first:?}")
         };
@@ -467,7 +581,14 @@ mod tests {
                 format!("{MSW_HEADER}x,y,2026-01-31,焚烧,1,1,0\n").as_bytes(),
             )
             .unwrap();
-        let err = ingest(&store, &c, key, Some("2026-02-01T01:00:00Z")).unwrap_err();
+        let err = ingest(
+            &store,
+            &c,
+            key,
+            Some("2026-02-01T01:00:00Z"),
+            Limits::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.error_type(), "InvalidData.ChangedRawFile", "{err}");
         assert_eq!(store.get(report_key).unwrap().unwrap(), report_bytes);
     }
@@ -511,7 +632,7 @@ mod tests {
         };
         let key = "raw/msw/2026-01-31/msw.csv";
         store.put(key, MSW_HEADER.as_bytes()).unwrap();
-        ingest(&store, &curated(), key, None).unwrap();
+        ingest(&store, &curated(), key, None, Limits::default()).unwrap();
         let manifest: PartitionManifest = serde_json::from_slice(
             &store
                 .get("validated/msw/date=2026-01-31/manifest.json")
@@ -530,10 +651,24 @@ mod tests {
         let c = curated();
         let key = "raw/msw/2026-01-31/msw.csv";
         store.put(key, MSW_HEADER.as_bytes()).unwrap();
-        ingest(&store, &c, key, Some("2026-02-01T00:00:00Z")).unwrap();
+        ingest(
+            &store,
+            &c,
+            key,
+            Some("2026-02-01T00:00:00Z"),
+            Limits::default(),
+        )
+        .unwrap();
         let Outcome::Ingested {
             report, validated, ..
-        } = ingest(&store, &c, key, Some("2026-02-01T05:00:00Z")).unwrap()
+        } = ingest(
+            &store,
+            &c,
+            key,
+            Some("2026-02-01T05:00:00Z"),
+            Limits::default(),
+        )
+        .unwrap()
         else {
             panic!("not ingested")
         };

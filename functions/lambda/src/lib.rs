@@ -18,11 +18,10 @@ pub mod runtime_api;
 use crate::config::Config;
 use crate::error::FunctionError;
 use crate::events::EventError;
-use chrono::NaiveDate;
 use envgov_curated::Curated;
 use envgov_dataset::layout;
 use envgov_dataset::report::RunReport;
-use envgov_pipeline::jobs::{self, JobError, NightlyOptions, Progress};
+use envgov_pipeline::jobs::{self, NightlyOptions, Progress};
 use envgov_pipeline::routed::RoutedStore;
 use envgov_pipeline::s3::{S3Location, S3Store};
 use envgov_pipeline::store::{Store, StoreError, open_store};
@@ -274,8 +273,15 @@ fn handle_ingest(state: &State, payload: &Value) -> Result<Value, FunctionError>
             &state.curated,
             &key,
             object.time.as_deref(),
+            ingest::Limits {
+                max_future_days: state.config.max_future_days,
+                max_file_bytes: state.config.max_file_bytes,
+            },
         )?;
         match &outcome {
+            ingest::Outcome::FutureDate { key, date, .. } => {
+                tracing::warn!(key = %key, date = %date, reason_code = "future_date", "delivery dated too far after its arrival; not ingested")
+            }
             ingest::Outcome::InvalidKey { key, reason } => {
                 tracing::warn!(key = %key, reason = %reason, "not a raw delivery; nothing ingested")
             }
@@ -286,17 +292,6 @@ fn handle_ingest(state: &State, payload: &Value) -> Result<Value, FunctionError>
         results.push(outcome.summary());
     }
     Ok(json!({ "function": "ingest", "results": results }))
-}
-
-/// The latest date with raw data, as `jobs::nightly` picks it (so the span can name it).
-fn latest_raw_date(store: &dyn Store) -> Result<NaiveDate, JobError> {
-    store
-        .list("raw/")?
-        .iter()
-        .filter_map(|k| layout::parse_raw_key(k).ok())
-        .filter_map(|(_, d, _)| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .max()
-        .ok_or(JobError::NoRawData)
 }
 
 /// Stage progress as log lines.
@@ -312,9 +307,12 @@ impl Progress for LogProgress {
 
 fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError> {
     let scheduled = events::parse_scheduled(payload)?;
-    let date = match scheduled.date {
-        Some(d) => d,
-        None => latest_raw_date(state.store.as_ref())?,
+    // The night the schedule names: the day before its firing time, in Beijing. Never the
+    // latest date found in the data (a delivery dated 2099 must not choose the night).
+    let date = match (scheduled.date, scheduled.time) {
+        (Some(d), _) => d,
+        (None, Some(at)) => jobs::scheduled_night(at),
+        (None, None) => jobs::scheduled_night(chrono::Utc::now()),
     };
     tracing::Span::current().record("run_date", date.to_string().as_str());
     tracing::info!(
@@ -324,6 +322,10 @@ fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError
     );
     let options = NightlyOptions {
         date: Some(date),
+        today: None,
+        rehash: false,
+        max_file_bytes: state.config.max_file_bytes,
+        max_registry_shrink: jobs::DEFAULT_MAX_REGISTRY_SHRINK,
         max_reject_rate: state.config.max_reject_rate,
         progress: Some(&LogProgress),
         render_site: true,

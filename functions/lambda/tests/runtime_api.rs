@@ -712,7 +712,8 @@ fn nightly_scheduled_event_publishes_datasets_and_makes_a_release_live() {
     let mut f = Function::spawn(NIGHTLY, &api, &server.function_env(&place));
     let results = api.wait_for_results(1, Duration::from_secs(600), &mut f.child);
     let summary = response_body(&results[0]);
-    // No date in the event: the latest date with raw data, the sample's last day.
+    // No date in the event: the night its `time` names, 2026-01-31T18:00Z = 1 February
+    // 02:00 in Beijing, so the night of 31 January (the sample's last day).
     assert_eq!(summary["run_date"], config.end_date.to_string());
     assert_eq!(summary["rejected"], 0, "clean sample: {summary}");
     let release = summary["site_release"].as_str().expect("a release id");

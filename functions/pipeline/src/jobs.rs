@@ -6,16 +6,16 @@
 //! files are unchanged, so a night only validates what is new.
 
 use crate::frame::{read_parquet_as, write_parquet};
-use crate::ledger::RawLedger;
+use crate::ledger::{ChangedRawFile, Check, RawLedger, fingerprint};
 use crate::publish;
-use crate::store::{Store, StoreError};
+use crate::store::{Conditional, ObjectMeta, Store, StoreError};
 use crate::table::{Cell, Kind, Table};
 use crate::validate::{self, Context, Registry, Rejection};
 use chrono::NaiveDate;
 use envgov_curated::Curated;
 use envgov_dataset::Source;
 use envgov_dataset::layout;
-use envgov_dataset::report::{FileCounts, RunReport};
+use envgov_dataset::report::{FileCounts, HeldBack, RawConflict, RegistryHeld, RunReport};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -33,6 +33,10 @@ pub enum JobError {
     NoRawData,
     #[error("no raw data on or before {0}")]
     NoDataForDate(NaiveDate),
+    #[error(
+        "{key} kept changing under concurrent writers ({attempts} compare-and-set attempts); run again"
+    )]
+    Contended { key: String, attempts: u32 },
     #[error("{what}: {source}")]
     Polars {
         what: String,
@@ -65,6 +69,7 @@ impl JobError {
         match self {
             JobError::Store(e) => e.is_retryable(),
             JobError::Release(e) => e.is_retryable(),
+            JobError::Contended { .. } => true,
             _ => false,
         }
     }
@@ -82,10 +87,41 @@ pub trait Progress {
     fn done(&self);
 }
 
+/// Raw files larger than this are rejected whole (with their line count) without being
+/// read into memory: 256 MiB, far above any real day's delivery of one source.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A registry delivery that would remove more than this share of the units in force is held
+/// back until an operator confirms it.
+pub const DEFAULT_MAX_REGISTRY_SHRINK: f64 = 0.2;
+
+/// The calendar date in Beijing (UTC+08:00, no daylight saving) at an instant.
+pub fn beijing_date(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(beijing) => at.with_timezone(&beijing).date_naive(),
+        None => at.date_naive(),
+    }
+}
+
+/// The night a schedule firing at `at` processes: the day before, in Beijing.
+pub fn scheduled_night(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    let today = beijing_date(at);
+    today.pred_opt().unwrap_or(today)
+}
+
 /// Options of a nightly run.
 pub struct NightlyOptions<'a> {
-    /// The run date; `None` means the latest date that has raw data.
+    /// The run date; `None` means the latest date that has raw data on or before `today`
+    /// (a delivery dated in the future never chooses the night).
     pub date: Option<NaiveDate>,
+    /// Today's date in Beijing; `None` reads the clock. Only bounds the default run date.
+    pub today: Option<NaiveDate>,
+    /// Re-hash every raw file instead of trusting the ledger's size and tag.
+    pub rehash: bool,
+    /// See [`DEFAULT_MAX_FILE_BYTES`].
+    pub max_file_bytes: u64,
+    /// See [`DEFAULT_MAX_REGISTRY_SHRINK`].
+    pub max_registry_shrink: f64,
     /// Highest acceptable share of rejected records per source, among newly validated files.
     pub max_reject_rate: f64,
     pub progress: Option<&'a dyn Progress>,
@@ -99,6 +135,10 @@ impl Default for NightlyOptions<'_> {
     fn default() -> Self {
         Self {
             date: None,
+            today: None,
+            rehash: false,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            max_registry_shrink: DEFAULT_MAX_REGISTRY_SHRINK,
             max_reject_rate: 0.05,
             progress: None,
             render_site: true,
@@ -123,15 +163,46 @@ pub struct PartitionManifest {
     pub partition_sha256: Option<String>,
     #[serde(default)]
     pub rejects_sha256: Option<String>,
+    /// The registry the partition was validated against (its delivery date and partition
+    /// sha256); a partition validated against another registry is validated again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// Raw files of the partition left out because their bytes are no longer those first
+    /// recorded in the ledger (see `RunReport::raw_conflicts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<String>,
+}
+
+/// What [`validate_partition`] checks the raw files against.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    /// The hashes the raw files were first recorded with.
+    pub ledger: &'a RawLedger,
+    /// Keys whose bytes changed since they were first recorded: never validated.
+    pub conflicted: &'a BTreeSet<String>,
+    /// The registry in force (see [`PartitionManifest::registry`]); `None` for the registry.
+    pub registry: Option<&'a str>,
+    /// See [`DEFAULT_MAX_FILE_BYTES`].
+    pub max_file_bytes: u64,
 }
 
 /// Raw files in the store, grouped by date and source.
 type RawIndex = BTreeMap<NaiveDate, BTreeMap<Source, Vec<String>>>;
 
-fn raw_index(store: &dyn Store) -> Result<(RawIndex, Vec<String>), JobError> {
+/// The raw files of one listing, by key, with their sizes and tags.
+type RawMetas = BTreeMap<String, ObjectMeta>;
+
+/// The raw files (one listing, with sizes and tags), their index, and the keys outside the
+/// layout.
+fn raw_index(store: &dyn Store) -> Result<(RawIndex, RawMetas, Vec<String>), JobError> {
     let mut index = RawIndex::new();
     let mut unrecognised = Vec::new();
-    for key in store.list("raw/")? {
+    let metas: RawMetas = store
+        .list_meta("raw/")?
+        .into_iter()
+        .map(|m| (m.key.clone(), m))
+        .collect();
+    for key in metas.keys().cloned() {
         match layout::parse_raw_key(&key) {
             Ok((source, date, _)) => match NaiveDate::parse_from_str(&date, "%Y-%m-%d") {
                 Ok(d) => index
@@ -145,7 +216,7 @@ fn raw_index(store: &dyn Store) -> Result<(RawIndex, Vec<String>), JobError> {
             Err(_) => unrecognised.push(key),
         }
     }
-    Ok((index, unrecognised))
+    Ok((index, metas, unrecognised))
 }
 
 /// Reads a JSON object of the store; `Ok(None)` when it does not exist, `Corrupt` naming
@@ -165,10 +236,75 @@ pub fn get_json<T: for<'de> Deserialize<'de>>(
     }
 }
 
-fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Result<(), JobError> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+fn json_bytes<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JobError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| JobError::Corrupt {
+        key: key.into(),
+        message: format!("cannot serialise: {e}"),
+    })?;
     bytes.push(b'\n');
-    Ok(store.put(key, &bytes)?)
+    Ok(bytes)
+}
+
+fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Result<(), JobError> {
+    Ok(store.put(key, &json_bytes(key, value)?)?)
+}
+
+/// How many times a compare-and-set loop re-reads before giving up ([`JobError::Contended`]).
+const CAS_ATTEMPTS: u32 = 40;
+
+/// Waits before compare-and-set attempt `attempt + 1`: a few milliseconds, growing, with
+/// jitter from the clock so that writers that collided once do not collide again in step.
+/// (Timing only: nothing written depends on it.)
+fn backoff(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 1000))
+        .unwrap_or(500);
+    let ms = u64::from(attempt.min(10) + 1) * (1 + jitter % 5);
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+/// Folds this run's sightings into the stored ledger with compare-and-set (`If-Match`, or
+/// `If-None-Match` for the first ledger), re-reading and merging again when another run
+/// wrote it meanwhile: no run's entries are lost. Returns the merged ledger and the keys
+/// recorded by the other writer with other bytes. Writes nothing when nothing changed.
+fn save_ledger(
+    store: &dyn Store,
+    ours: &RawLedger,
+) -> Result<(RawLedger, Vec<ChangedRawFile>), JobError> {
+    let key = layout::RAW_LEDGER_KEY;
+    for attempt in 0..CAS_ATTEMPTS {
+        let stored = store.get_versioned(key)?;
+        let (mut ledger, version) = match stored {
+            None => (RawLedger::default(), None),
+            Some((bytes, version)) => (
+                serde_json::from_slice(&bytes).map_err(|e| JobError::Corrupt {
+                    key: key.into(),
+                    message: e.to_string(),
+                })?,
+                Some(version),
+            ),
+        };
+        let before = ledger.clone();
+        let conflicts = ours.merge_into(&mut ledger);
+        if version.is_some() && ledger == before {
+            return Ok((ledger, conflicts));
+        }
+        let bytes = json_bytes(key, &ledger)?;
+        let written = match &version {
+            Some(v) => store.put_if_match(key, &bytes, v)?,
+            None => store.put_if_absent(key, &bytes)?,
+        };
+        if written == Conditional::Written {
+            return Ok((ledger, conflicts));
+        }
+        tracing::info!(key, "the ledger changed since it was read; merging again");
+        backoff(attempt);
+    }
+    Err(JobError::Contended {
+        key: key.into(),
+        attempts: CAS_ATTEMPTS,
+    })
 }
 
 fn read_partition(
@@ -215,26 +351,41 @@ fn rejects_table(rejections: &[Rejection]) -> Table {
 
 /// Validates (or reuses) one source's partition for one date. Returns its manifest, and
 /// whether it was validated in this run. The partition is reused when its manifest lists
-/// exactly `keys` with the sha256 that `ledger` records for them. The ingest function calls
-/// this too (with a ledger of the bytes it just read), so both write the same partitions.
+/// the partition's files (all of `keys`, or all but the conflicted ones) with the sha256
+/// the ledger records for them, and was validated against the same registry. The ingest
+/// function calls this too, so both write the same partitions.
+///
+/// Bounded memory: a file over `evidence.max_file_bytes` is rejected whole, with the line
+/// count the ledger took while hashing it, and never read into memory.
 pub fn validate_partition(
     store: &dyn Store,
     source: Source,
     date: NaiveDate,
     keys: &[String],
     ctx: Context<'_>,
-    ledger: &RawLedger,
+    evidence: Evidence<'_>,
     rejected_by_reason: &mut BTreeMap<String, u64>,
 ) -> Result<(PartitionManifest, bool), JobError> {
     let d = date.to_string();
     let manifest_key = layout::validated_manifest_key(source, &d)
         .map_err(|e| JobError::Definition(e.to_string()))?;
+    let ledger = evidence.ledger;
+    let usable: Vec<&String> = keys
+        .iter()
+        .filter(|k| !evidence.conflicted.contains(*k))
+        .collect();
+    let registry = evidence.registry.map(str::to_string);
     if let Some(m) = get_json::<PartitionManifest>(store, &manifest_key)? {
+        let lists = |listed: &[&String]| {
+            m.files.len() == listed.len()
+                && m.files.iter().zip(listed).all(|(f, k)| {
+                    &f.key == *k && ledger.files.get(*k).is_some_and(|e| e.sha256 == f.sha256)
+                })
+        };
+        let all: Vec<&String> = keys.iter().collect();
         let same = m.validator_version == VALIDATOR_VERSION
-            && m.files.len() == keys.len()
-            && m.files.iter().zip(keys).all(|(f, k)| {
-                &f.key == k && ledger.files.get(k).is_some_and(|e| e.sha256 == f.sha256)
-            });
+            && m.registry == registry
+            && (lists(&all) || lists(&usable));
         if same && written_with(store, &m, source, &d)? {
             return Ok((m, false));
         }
@@ -242,12 +393,44 @@ pub fn validate_partition(
     let mut accepted = Table::new(validate::schema(source));
     let mut rejections = Vec::new();
     let mut files = Vec::new();
-    for key in keys {
+    let mut withheld: Vec<String> = keys
+        .iter()
+        .filter(|k| evidence.conflicted.contains(*k))
+        .cloned()
+        .collect();
+    for key in usable {
+        let recorded = ledger.files.get(key);
+        if let Some(entry) = recorded.filter(|e| e.bytes > evidence.max_file_bytes) {
+            let lines = match entry.lines {
+                Some(n) => n,
+                None => open_fingerprint(store, key)?.lines,
+            };
+            let result = reject_oversized_file(
+                source,
+                key,
+                entry.bytes,
+                lines,
+                &entry.sha256,
+                evidence.max_file_bytes,
+            );
+            files.push(result.counts);
+            rejections.extend(result.rejections);
+            continue;
+        }
         let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
             key: key.clone(),
             message: "listed but missing".into(),
         })?;
         let result = validate::validate_file(source, key, &bytes, ctx);
+        if let Some(entry) = recorded
+            && entry.sha256 != result.counts.sha256
+        {
+            // Overwritten between the ledger's check and now: the changed bytes are not
+            // the evidence; leave them out (the next night reports the conflict).
+            tracing::warn!(key = %key, recorded = %entry.sha256, now = %result.counts.sha256, "raw file changed during the run; left out");
+            withheld.push(key.clone());
+            continue;
+        }
         tracing::debug!(key = %key, read = result.counts.read, accepted = result.counts.accepted, rejected = result.counts.rejected, "validated");
         accepted.extend(result.accepted);
         files.push(result.counts);
@@ -260,21 +443,23 @@ pub fn validate_partition(
                 .or_default() += 1;
         }
     }
+    let def = |e: layout::BadSegment| JobError::Definition(e.to_string());
     let parquet =
         write_parquet(&accepted).map_err(polars_err(format!("writing validated {source} {d}")))?;
     let partition_sha256 = crate::ledger::sha256_hex(&parquet);
     store.put_with_hash(
-        &layout::validated_key(source, &d).expect("checked date"),
+        &layout::validated_key(source, &d).map_err(def)?,
         &parquet,
         &partition_sha256,
     )?;
     let rejects = publish::to_csv(&rejects_table(&rejections));
     let rejects_sha256 = crate::ledger::sha256_hex(&rejects);
     store.put_with_hash(
-        &layout::rejects_key(source, &d).expect("checked date"),
+        &layout::rejects_key(source, &d).map_err(def)?,
         &rejects,
         &rejects_sha256,
     )?;
+    withheld.sort();
     let manifest = PartitionManifest {
         validator_version: VALIDATOR_VERSION,
         source,
@@ -282,9 +467,66 @@ pub fn validate_partition(
         files,
         partition_sha256: Some(partition_sha256),
         rejects_sha256: Some(rejects_sha256),
+        registry,
+        withheld,
     };
     put_json(store, &manifest_key, &manifest)?;
     Ok((manifest, true))
+}
+
+/// Rejects a raw file over the size limit whole, unread: every one of its non-empty lines
+/// counts as rejected (as for an undecodable file), so the accounting still adds up.
+fn reject_oversized_file(
+    source: Source,
+    key: &str,
+    bytes: u64,
+    lines: u64,
+    sha256: &str,
+    limit: u64,
+) -> validate::FileResult {
+    let lines = lines.max(1);
+    let message = format!(
+        "the file is {bytes} bytes, over the limit of {limit} bytes for one raw file; split the delivery into several files"
+    );
+    validate::FileResult {
+        counts: FileCounts {
+            key: key.to_string(),
+            sha256: sha256.to_string(),
+            bytes,
+            encoding: "unknown".into(),
+            read: lines,
+            rejected: lines,
+            file_error: Some(message.clone()),
+            ..FileCounts::default()
+        },
+        accepted: Table::new(validate::schema(source)),
+        rejections: vec![Rejection {
+            raw_key: key.to_string(),
+            line: 0,
+            field: "file".into(),
+            value: bytes.to_string(),
+            reason_code: "file_too_large",
+            reason: format!("{message}; every line of the file ({lines}) is rejected"),
+            scope: validate::Scope::Record,
+        }],
+    }
+}
+
+/// Streams a stored object through [`fingerprint`].
+pub fn open_fingerprint(
+    store: &dyn Store,
+    key: &str,
+) -> Result<crate::ledger::Fingerprint, JobError> {
+    let reader = store.open(key)?.ok_or_else(|| JobError::Corrupt {
+        key: key.to_string(),
+        message: "listed but missing".into(),
+    })?;
+    fingerprint(reader).map_err(|source| {
+        JobError::Store(StoreError::Io {
+            key: key.to_string(),
+            source,
+        })
+    })
 }
 
 /// Whether the stored partition and rejects are the ones `manifest` was written with.
@@ -314,6 +556,108 @@ fn written_with(
 struct Validated {
     registry: Registry,
     registry_date: Option<String>,
+    /// [`PartitionManifest::registry`] of the registry in force.
+    registry_id: Option<String>,
+}
+
+/// Why a validated registry delivery is not put in force, if it is not: it has no unit at
+/// all (rejected whole: wrong encoding, broken JSON), or it would remove more than
+/// `max_shrink` of the units in force. An operator's acceptance overrides both; with no
+/// registry in force there is nothing to keep.
+pub fn registry_hold(
+    units: usize,
+    in_force: Option<usize>,
+    accepted_by_operator: bool,
+    max_shrink: f64,
+) -> Option<(&'static str, String)> {
+    let previous = in_force.filter(|n| *n > 0)?;
+    if accepted_by_operator {
+        return None;
+    }
+    if units == 0 {
+        return Some((
+            "registry_empty",
+            format!(
+                "the delivery puts no unit in force (every line rejected); the {previous} units in force stay until an operator runs `envgov registry accept`"
+            ),
+        ));
+    }
+    let removed = previous.saturating_sub(units);
+    let share = removed as f64 / previous as f64;
+    if share > max_shrink {
+        return Some((
+            "registry_shrink",
+            format!(
+                "the delivery has {units} units where {previous} are in force: {removed} removed ({:.1}%, limit {:.1}%); held until an operator runs `envgov registry accept`",
+                share * 100.0,
+                max_shrink * 100.0
+            ),
+        ));
+    }
+    None
+}
+
+/// Reads the validated registry delivered on `date` with its identity (date and sha256).
+fn read_registry(store: &dyn Store, date: &str) -> Result<(Registry, String), JobError> {
+    let key = layout::validated_key(Source::Enterprises, date)
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    let table = read_partition(store, Source::Enterprises, date)?
+        .unwrap_or_else(|| Table::new(validate::schema(Source::Enterprises)));
+    let registry = Registry::from_table(&table).map_err(|e| JobError::Corrupt {
+        key: key.clone(),
+        message: e.to_string(),
+    })?;
+    let sha = store.stored_hash(&key)?.unwrap_or_default();
+    Ok((registry, format!("{date}:{sha}")))
+}
+
+/// Whether an operator confirmed the registry delivered on `date`.
+fn registry_accepted(store: &dyn Store, date: &str) -> Result<bool, JobError> {
+    let key =
+        layout::registry_acceptance_key(date).map_err(|e| JobError::Definition(e.to_string()))?;
+    Ok(store.get(&key)?.is_some())
+}
+
+/// Puts the registry validated for `date` in force unless [`registry_hold`] holds it back.
+fn consider_registry(
+    store: &dyn Store,
+    v: &mut Validated,
+    date: &str,
+    max_shrink: f64,
+) -> Result<Option<RegistryHeld>, JobError> {
+    let (registry, id) = read_registry(store, date)?;
+    let in_force = v.registry_date.as_ref().map(|_| v.registry.units.len());
+    let accepted = registry_accepted(store, date)?;
+    if let Some((code, reason)) =
+        registry_hold(registry.units.len(), in_force, accepted, max_shrink)
+    {
+        tracing::warn!(date, reason_code = code, %reason, "registry delivery held back");
+        return Ok(Some(RegistryHeld {
+            date: date.to_string(),
+            units: registry.units.len() as u64,
+            kept: v.registry_date.clone(),
+            kept_units: v.registry.units.len() as u64,
+            reason_code: code.to_string(),
+            reason,
+        }));
+    }
+    v.registry = registry;
+    v.registry_date = Some(date.to_string());
+    v.registry_id = Some(id);
+    Ok(None)
+}
+
+/// The latest date with raw data on or before `today`, the default night.
+fn default_run_date(index: &RawIndex, today: NaiveDate) -> Result<NaiveDate, JobError> {
+    if index.is_empty() {
+        return Err(JobError::NoRawData);
+    }
+    index
+        .keys()
+        .rev()
+        .find(|d| **d <= today)
+        .copied()
+        .ok_or(JobError::NoDataForDate(today))
 }
 
 /// Runs the nightly job: ingest, validate, aggregate, publish. Returns the run report.
@@ -324,61 +668,133 @@ pub fn nightly(
 ) -> Result<RunReport, JobError> {
     let started = Instant::now();
     let mut timings = BTreeMap::new();
-    let (index, unrecognised) = raw_index(store)?;
+    let (index, metas, unrecognised) = raw_index(store)?;
     for key in &unrecognised {
         tracing::warn!(key = %key, "raw key does not follow raw/{{source}}/{{YYYY-MM-DD}}/{{file}}; ignored");
     }
-    let latest = *index.keys().next_back().ok_or(JobError::NoRawData)?;
-    let run_date = opts.date.unwrap_or(latest);
+    let today = opts
+        .today
+        .unwrap_or_else(|| beijing_date(chrono::Utc::now()));
+    let run_date = match opts.date {
+        Some(d) => d,
+        None => default_run_date(&index, today)?,
+    };
     if index.keys().next().is_none_or(|d| *d > run_date) {
         return Err(JobError::NoDataForDate(run_date));
     }
     let run = run_date.to_string();
     tracing::info!(run_date = %run, store = %store.describe(), "nightly run started");
-
-    // Ingest: record every raw file's hash on first sight, refuse changed evidence.
-    let mut ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
-    let dates: Vec<NaiveDate> = index.keys().copied().filter(|d| *d <= run_date).collect();
-    let total_files: u64 = dates
-        .iter()
-        .map(|d| index[d].values().map(|v| v.len() as u64).sum::<u64>())
-        .sum();
-    if let Some(p) = opts.progress {
-        p.stage("ingest", total_files);
-    }
-    let mut new_files = 0u64;
-    for d in &dates {
-        for keys in index[d].values() {
-            for key in keys {
-                let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
-                    key: key.clone(),
-                    message: "listed but missing".into(),
-                })?;
-                if ledger.record(key, &bytes, &run)? {
-                    new_files += 1;
-                }
-                if let Some(p) = opts.progress {
-                    p.advance(1);
-                }
-            }
-        }
-    }
-    put_json(store, layout::RAW_LEDGER_KEY, &ledger)?;
-    tracing::info!(files = total_files, new = new_files, "raw files recorded");
-    timings.insert("ingest".to_string(), started.elapsed().as_secs_f64());
-
-    // Validate, date by date; the registry in force on a date is the latest one before it.
-    let t = Instant::now();
     let mut report = RunReport {
         run_date: run.clone(),
         envgov_version: env!("CARGO_PKG_VERSION").into(),
         reject_rate_limit: opts.max_reject_rate,
         ..RunReport::default()
     };
+    // Deliveries dated after the night: held back, never validated or published tonight.
+    for (d, sources) in index.range(run_date.succ_opt().unwrap_or(run_date)..) {
+        if *d <= run_date {
+            continue;
+        }
+        for key in sources.values().flatten() {
+            report.held_back.push(HeldBack {
+                key: key.clone(),
+                date: d.to_string(),
+                reason_code: "future_date".into(),
+                reason: format!(
+                    "dated {d}, after the run date {run}: held back until the night of its date"
+                ),
+            });
+        }
+    }
+    if !report.held_back.is_empty() {
+        tracing::warn!(
+            files = report.held_back.len(),
+            "deliveries dated after the run date held back"
+        );
+    }
+
+    // Ingest: record every new raw file's hash (streamed); trust known files whose listed
+    // size and tag match the ledger, but for a rotating sample (or all with --rehash).
+    let stored_ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let mut ledger = stored_ledger.clone();
+    let mut ours = RawLedger::default();
+    let mut conflicts: Vec<ChangedRawFile> = Vec::new();
+    let dates: Vec<NaiveDate> = index.keys().copied().filter(|d| *d <= run_date).collect();
+    let keys_to_check: Vec<&String> = dates
+        .iter()
+        .flat_map(|d| index.get(d).into_iter().flat_map(|m| m.values().flatten()))
+        .collect();
+    if let Some(p) = opts.progress {
+        p.stage("ingest", keys_to_check.len() as u64);
+    }
+    for key in keys_to_check {
+        report.raw_files.listed += 1;
+        let (size, tag) = metas
+            .get(key)
+            .map(|m| (m.size, m.tag.as_str()))
+            .unwrap_or((0, ""));
+        if ledger.check(key, size, tag, &run, opts.rehash) == Check::Trusted {
+            report.raw_files.trusted += 1;
+        } else {
+            report.raw_files.hashed += 1;
+            let fp = open_fingerprint(store, key)?;
+            let tag = (!tag.is_empty() && fp.bytes == size).then_some(tag);
+            match ledger.sight(key, &fp, tag, &run) {
+                Ok(new) => {
+                    report.raw_files.new += u64::from(new);
+                    if let Some(entry) = ledger.files.get(key) {
+                        ours.files.insert(key.clone(), entry.clone());
+                    }
+                }
+                Err(conflict) => conflicts.push(conflict),
+            }
+        }
+        if let Some(p) = opts.progress {
+            p.advance(1);
+        }
+    }
+    if ours
+        .files
+        .iter()
+        .any(|(k, e)| stored_ledger.files.get(k) != Some(e))
+    {
+        let (merged, more) = save_ledger(store, &ours)?;
+        ledger = merged;
+        conflicts.extend(more);
+    }
+    conflicts.sort_by(|a, b| a.key.cmp(&b.key));
+    conflicts.dedup_by(|a, b| a.key == b.key);
+    for c in &conflicts {
+        tracing::warn!(key = %c.key, recorded = %c.recorded, now = %c.now, "raw file changed after delivery; the first recorded bytes stay the evidence");
+    }
+    let conflicted: BTreeSet<String> = conflicts.iter().map(|c| c.key.clone()).collect();
+    report.raw_conflicts = conflicts
+        .into_iter()
+        .map(|c| RawConflict {
+            key: c.key,
+            recorded_sha256: c.recorded,
+            found_sha256: c.now,
+            first_seen_run: c.first_seen_run,
+            action: "the changed bytes are not validated or published; the partition validated from the bytes first recorded stays in force; a correction is delivered under a new key".into(),
+        })
+        .collect();
+    tracing::info!(
+        files = report.raw_files.listed,
+        hashed = report.raw_files.hashed,
+        new = report.raw_files.new,
+        conflicts = report.raw_conflicts.len(),
+        "raw files checked"
+    );
+    timings.insert("ingest".to_string(), started.elapsed().as_secs_f64());
+
+    // Validate, date by date; the registry in force on a date is the latest one before it
+    // that was not held back.
+    let t = Instant::now();
     let mut fresh: BTreeMap<Source, (u64, u64)> = BTreeMap::new();
     let mut v = Validated {
         registry: Registry::default(),
         registry_date: None,
+        registry_id: None,
     };
     if let Some(p) = opts.progress {
         p.stage("validate", dates.len() as u64);
@@ -386,13 +802,23 @@ pub fn nightly(
     let mut validated_dates = BTreeSet::new();
     for d in &dates {
         for source in Source::ALL {
-            let Some(keys) = index[d].get(&source) else {
+            let Some(keys) = index.get(d).and_then(|m| m.get(&source)) else {
                 continue;
             };
             let ctx = Context {
                 curated,
                 registry: &v.registry,
                 date: *d,
+            };
+            let evidence = Evidence {
+                ledger: &ledger,
+                conflicted: &conflicted,
+                registry: if source == Source::Enterprises {
+                    None
+                } else {
+                    v.registry_id.as_deref()
+                },
+                max_file_bytes: opts.max_file_bytes,
             };
             let counts = report.sources.entry(source.to_string()).or_default();
             let (manifest, was_new) = validate_partition(
@@ -401,11 +827,21 @@ pub fn nightly(
                 *d,
                 keys,
                 ctx,
-                &ledger,
+                evidence,
                 &mut counts.rejected_by_reason,
             )?;
+            // A held registry changes nothing that is published: its rejections are in
+            // the report, but do not trip the reject-rate gate (that would let one bad
+            // registry delivery stop every night until it is replaced).
+            let mut held = false;
+            if source == Source::Enterprises {
+                let verdict =
+                    consider_registry(store, &mut v, &d.to_string(), opts.max_registry_shrink)?;
+                held = verdict.is_some();
+                report.registry_held.extend(verdict);
+            }
             for f in manifest.files {
-                if was_new {
+                if was_new && !held {
                     let e = fresh.entry(source).or_default();
                     e.0 += f.read;
                     e.1 += f.rejected;
@@ -415,20 +851,12 @@ pub fn nightly(
             if was_new {
                 validated_dates.insert(d.to_string());
             }
-            if source == Source::Enterprises {
-                let table = read_partition(store, source, &d.to_string())?
-                    .unwrap_or_else(|| Table::new(validate::schema(source)));
-                v.registry = Registry::from_table(&table).map_err(|e| JobError::Corrupt {
-                    key: format!("validated/enterprises/date={d}"),
-                    message: e.to_string(),
-                })?;
-                v.registry_date = Some(d.to_string());
-            }
         }
         if let Some(p) = opts.progress {
             p.advance(1);
         }
     }
+    report.registry_in_force = v.registry_date.clone();
     report.validated_dates = validated_dates.into_iter().collect();
     report.unrecognised_raw_keys = unrecognised;
     report.new_data_dates = ledger
@@ -436,6 +864,7 @@ pub fn nightly(
         .iter()
         .filter(|(_, e)| e.first_seen_run == run)
         .filter_map(|(k, _)| layout::parse_raw_key(k).ok().map(|(_, d, _)| d))
+        .filter(|d| d.as_str() <= run.as_str())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -526,28 +955,103 @@ pub fn check_file(
     }
 }
 
-/// Loads the registry in force on a date from a store's validated partitions.
+/// Loads the registry in force on a date from a store's validated partitions: the latest
+/// delivery on or before it that was not held back ([`registry_hold`], with the default
+/// shrink limit), as the nightly run decides.
 pub fn registry_on(store: &dyn Store, date: NaiveDate) -> Result<Registry, JobError> {
-    let mut best = None;
+    registry_in_force(store, date, DEFAULT_MAX_REGISTRY_SHRINK).map(|(r, _)| r)
+}
+
+/// [`registry_on`] with its shrink limit, also giving the registry's identity
+/// ([`PartitionManifest::registry`]).
+pub fn registry_in_force(
+    store: &dyn Store,
+    date: NaiveDate,
+    max_shrink: f64,
+) -> Result<(Registry, Option<String>), JobError> {
+    let until = date.to_string();
+    let mut days = BTreeSet::new();
     for key in store.list("validated/enterprises/")? {
         let day = key
             .strip_prefix("validated/enterprises/date=")
-            .and_then(|r| r.split('/').next());
-        if let Some(d) =
-            day.filter(|d| key.ends_with("part.parquet") && *d <= date.to_string().as_str())
-        {
-            best = Some(d.to_string());
+            .and_then(|r| r.strip_suffix("/part.parquet"));
+        if let Some(d) = day.filter(|d| *d <= until.as_str()) {
+            days.insert(d.to_string());
         }
     }
-    match best {
-        None => Ok(Registry::default()),
-        Some(d) => {
-            let t = read_partition(store, Source::Enterprises, &d)?
-                .unwrap_or_else(|| Table::new(validate::schema(Source::Enterprises)));
-            Registry::from_table(&t).map_err(|e| JobError::Corrupt {
-                key: format!("validated/enterprises/date={d}"),
-                message: e.to_string(),
-            })
+    let mut v = Validated {
+        registry: Registry::default(),
+        registry_date: None,
+        registry_id: None,
+    };
+    for d in &days {
+        consider_registry(store, &mut v, d, max_shrink)?;
+    }
+    Ok((v.registry, v.registry_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::fingerprint;
+    use crate::store::{LocalStore, MemoryStore};
+
+    /// Runs that save the ledger at the same time lose none of each other's entries.
+    fn concurrent_saves_keep_every_entry(store: &dyn Store) {
+        let (threads, each) = (6, 15);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                s.spawn(move || {
+                    for i in 0..each {
+                        let mut ours = RawLedger::default();
+                        let key = format!("raw/msw/2026-01-01/t{t}-{i}.csv");
+                        let fp = fingerprint(key.as_bytes()).unwrap();
+                        ours.sight(&key, &fp, None, "2026-01-01").unwrap();
+                        let (_, conflicts) = save_ledger(store, &ours).unwrap();
+                        assert!(conflicts.is_empty());
+                    }
+                });
+            }
+        });
+        let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY).unwrap().unwrap();
+        assert_eq!(ledger.files.len(), threads * each);
+    }
+
+    #[test]
+    fn ledger_saves_racing_on_a_memory_store_lose_nothing() {
+        concurrent_saves_keep_every_entry(&MemoryStore::new());
+    }
+
+    #[test]
+    fn ledger_saves_racing_on_a_local_store_lose_nothing() {
+        let dir = std::env::temp_dir().join(format!("envgov-ledger-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        concurrent_saves_keep_every_entry(&LocalStore::new(&dir));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_default_night_is_the_latest_with_data_not_after_today() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let mut index = RawIndex::new();
+        for day in ["2026-01-30", "2026-01-31", "2099-01-01"] {
+            index.insert(d(day), BTreeMap::new());
         }
+        assert_eq!(
+            default_run_date(&index, d("2026-02-01")).unwrap(),
+            d("2026-01-31")
+        );
+        assert_eq!(
+            default_run_date(&index, d("2026-01-30")).unwrap(),
+            d("2026-01-30")
+        );
+        assert!(matches!(
+            default_run_date(&index, d("2026-01-29")),
+            Err(JobError::NoDataForDate(_))
+        ));
+        assert!(matches!(
+            default_run_date(&RawIndex::new(), d("2026-01-29")),
+            Err(JobError::NoRawData)
+        ));
     }
 }

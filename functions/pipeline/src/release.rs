@@ -1058,6 +1058,114 @@ pub fn current(store: &dyn Store) -> Result<Option<String>, JobError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use std::sync::Mutex;
+
+    /// A mirror with a version that changes on every write; `interfere` runs once, after
+    /// the version is read and before the write is attempted: another run switching the
+    /// pointer and mirroring it in between.
+    struct Edge<'a> {
+        state: Mutex<(String, u64)>,
+        interfere: Mutex<Option<Box<dyn FnOnce(&Edge<'_>) + Send + 'a>>>,
+        puts: Mutex<Vec<(String, Conditional)>>,
+    }
+
+    impl LiveMirror for Edge<'_> {
+        fn version(&self) -> Result<String, ReleaseError> {
+            Ok(self.state.lock().unwrap().1.to_string())
+        }
+        fn set_live_if_match(
+            &self,
+            release_id: &str,
+            version: &str,
+        ) -> Result<Conditional, ReleaseError> {
+            let hook = self.interfere.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook(self);
+            }
+            let mut state = self.state.lock().unwrap();
+            let outcome = if state.1.to_string() == version {
+                *state = (release_id.to_string(), state.1 + 1);
+                Conditional::Written
+            } else {
+                Conditional::Conflict
+            };
+            self.puts
+                .lock()
+                .unwrap()
+                .push((release_id.to_string(), outcome));
+            Ok(outcome)
+        }
+        fn describe(&self) -> String {
+            "edge".into()
+        }
+    }
+
+    #[test]
+    fn the_mirror_ends_on_site_current_when_a_switch_lands_mid_mirror() {
+        // This run read the mirror's version and site/current = "old"; before its write,
+        // another run switches to "new" and mirrors it. This run's write then conflicts,
+        // it reads site/current again, and mirrors "new", never "old" over it.
+        let store = MemoryStore::new();
+        store
+            .put(layout::SITE_CURRENT_KEY, b"2026-01-30-old\n")
+            .unwrap();
+        let edge = Edge {
+            state: Mutex::new(("(none)".into(), 0)),
+            interfere: Mutex::new(None),
+            puts: Mutex::new(Vec::new()),
+        };
+        let store_ref = &store;
+        *edge.interfere.lock().unwrap() = Some(Box::new(move |edge: &Edge<'_>| {
+            store_ref
+                .put(layout::SITE_CURRENT_KEY, b"2026-01-31-new\n")
+                .unwrap();
+            let mut state = edge.state.lock().unwrap();
+            *state = ("2026-01-31-new".into(), state.1 + 1);
+        }));
+        let mirrored = mirror_live(&store, &edge).unwrap();
+        assert_eq!(mirrored.as_deref(), Some("2026-01-31-new"));
+        assert_eq!(edge.state.lock().unwrap().0, "2026-01-31-new");
+        assert_eq!(
+            *edge.puts.lock().unwrap(),
+            vec![
+                ("2026-01-30-old".to_string(), Conditional::Conflict),
+                ("2026-01-31-new".to_string(), Conditional::Written),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_mirror_is_corrected_when_site_current_moves_after_its_write() {
+        // The write succeeds with "old", but site/current moved on meanwhile (its run's
+        // mirror came first): the check after the write sees it and mirrors "new".
+        let store = MemoryStore::new();
+        store
+            .put(layout::SITE_CURRENT_KEY, b"2026-01-30-old\n")
+            .unwrap();
+        let edge = Edge {
+            state: Mutex::new(("(none)".into(), 0)),
+            interfere: Mutex::new(None),
+            puts: Mutex::new(Vec::new()),
+        };
+        let store_ref = &store;
+        *edge.interfere.lock().unwrap() = Some(Box::new(move |_: &Edge<'_>| {
+            store_ref
+                .put(layout::SITE_CURRENT_KEY, b"2026-01-31-new\n")
+                .unwrap();
+        }));
+        mirror_live(&store, &edge).unwrap();
+        assert_eq!(edge.state.lock().unwrap().0, "2026-01-31-new");
+        assert_eq!(
+            *edge.puts.lock().unwrap(),
+            vec![
+                ("2026-01-30-old".to_string(), Conditional::Written),
+                ("2026-01-31-new".to_string(), Conditional::Written),
+            ]
+        );
+    }
+
     #[test]
     fn every_content_file_is_embedded() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../content");

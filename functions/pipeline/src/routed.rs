@@ -7,7 +7,7 @@
 //! in the store bucket; the pipeline still sees one store laid out as
 //! `envgov_dataset::layout` describes. Routing is by key only: no key is rewritten.
 
-use crate::store::{Conditional, Store, StoreError, Version};
+use crate::store::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version};
 
 /// The prefix of the keys that live in the evidence store.
 pub const EVIDENCE_PREFIX: &str = "raw/";
@@ -71,6 +71,34 @@ impl Store for RoutedStore {
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.backend(key).delete(key)
+    }
+
+    /// Routed like [`Store::list`].
+    fn list_meta(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        if prefix.starts_with(EVIDENCE_PREFIX) {
+            return self.evidence.list_meta(prefix);
+        }
+        if !EVIDENCE_PREFIX.starts_with(prefix) {
+            return self.main.list_meta(prefix);
+        }
+        let mut objects: Vec<ObjectMeta> = self
+            .evidence
+            .list_meta(EVIDENCE_PREFIX)?
+            .into_iter()
+            .filter(|o| o.key.starts_with(prefix))
+            .collect();
+        objects.extend(
+            self.main
+                .list_meta(prefix)?
+                .into_iter()
+                .filter(|o| !o.key.starts_with(EVIDENCE_PREFIX)),
+        );
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
+    }
+
+    fn open(&self, key: &str) -> Result<Option<ObjectReader<'_>>, StoreError> {
+        self.backend(key).open(key)
     }
 
     fn describe(&self) -> String {

@@ -38,7 +38,7 @@
 //! ```
 
 use crate::ledger::sha256_hex;
-use crate::store::{Conditional, Store, StoreError, Version, check_key};
+use crate::store::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key};
 use aws_config::BehaviorVersion;
 use aws_config::retry::{ErrorKind, RetryConfig};
 use aws_config::timeout::TimeoutConfig;
@@ -497,6 +497,39 @@ impl S3Store {
     }
 }
 
+/// A `GetObject` body read chunk by chunk as the caller reads: at most one network chunk
+/// in memory, whatever the object's size.
+struct BodyReader<'a> {
+    executor: &'a Executor,
+    body: ByteStream,
+    chunk: bytes::Bytes,
+    key: String,
+}
+
+impl std::io::Read for BodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.executor.block_on(self.body.try_next()) {
+                Ok(Some(next)) => self.chunk = next,
+                Ok(None) => return Ok(0),
+                Err(e) => {
+                    return Err(std::io::Error::other(format!(
+                        "reading the body of {}: {}",
+                        self.key,
+                        error_chain(&e)
+                    )));
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        let head = self.chunk.split_to(n);
+        buf.get_mut(..n)
+            .ok_or_else(|| std::io::Error::other("short buffer"))?
+            .copy_from_slice(&head);
+        Ok(n)
+    }
+}
+
 /// An object's content and its `ETag` (if the response had one).
 type ObjectAndEtag = (Vec<u8>, Option<String>);
 
@@ -738,6 +771,67 @@ impl Store for S3Store {
         }
         keys.sort();
         Ok(keys)
+    }
+
+    /// One `ListObjectsV2` listing: each object's `Size` and `ETag`, no content read.
+    fn list_meta(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let full_prefix = self.location.object_key(prefix);
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.location.bucket)
+                .prefix(&full_prefix)
+                .set_continuation_token(token.take());
+            let page = self
+                .executor
+                .block_on(request.send())
+                .map_err(|e| self.error("ListObjectsV2", prefix, e))?;
+            for o in page.contents() {
+                let Some(key) = o.key().and_then(|k| self.location.store_key(k)) else {
+                    continue;
+                };
+                objects.push(ObjectMeta {
+                    key: key.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    tag: o.e_tag().unwrap_or_default().to_string(),
+                });
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
+    }
+
+    /// `GetObject`, its body streamed (see `BodyReader`).
+    fn open(&self, key: &str) -> Result<Option<ObjectReader<'_>>, StoreError> {
+        check_key(key)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(self.location.object_key(key));
+        match self.executor.block_on(request.send()) {
+            Ok(output) => Ok(Some(Box::new(BodyReader {
+                executor: &self.executor,
+                body: output.body,
+                chunk: bytes::Bytes::new(),
+                key: format!("{}/{key}", self.location),
+            }))),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                    || status(&e) == Some(404) =>
+            {
+                Ok(None)
+            }
+            Err(e) if status(&e) == Some(403) && self.denied_means_missing(key) => Ok(None),
+            Err(e) => Err(self.error("GetObject", key, e)),
+        }
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {

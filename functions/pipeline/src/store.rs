@@ -125,6 +125,32 @@ pub trait Store: Send + Sync {
             .map(|bytes| crate::ledger::sha256_hex(&bytes)))
     }
 
+    /// The size and version tag of every object under a prefix, sorted by key, without
+    /// reading any content (what lets a night trust its ledger instead of re-hashing the
+    /// whole raw history). The default reads every object: fine for the memory store only.
+    fn list_meta(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.list(prefix)? {
+            if let Some(bytes) = self.get(&key)? {
+                out.push(ObjectMeta {
+                    size: bytes.len() as u64,
+                    tag: crate::ledger::sha256_hex(&bytes),
+                    key,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens an object for reading as a stream, so that a large object can be hashed or
+    /// checked without holding it in memory; `Ok(None)` when it does not exist. The default
+    /// reads it whole.
+    fn open(&self, key: &str) -> Result<Option<ObjectReader<'_>>, StoreError> {
+        Ok(self
+            .get(key)?
+            .map(|b| Box::new(std::io::Cursor::new(b)) as ObjectReader<'_>))
+    }
+
     /// Reads an object with its [`Version`]; `Ok(None)` when it does not exist.
     ///
     /// This and the two conditional writes below have no default that would emulate them
@@ -153,6 +179,19 @@ pub trait Store: Send + Sync {
         Err(unsupported(self, key, "put_if_match"))
     }
 }
+
+/// An object's size and version tag as a listing reports them, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+    /// Changes whenever the object is rewritten: S3's `ETag`; on a local folder the file's
+    /// modification time and inode; on the memory store the sha256 of the content.
+    pub tag: String,
+}
+
+/// A streamed object.
+pub type ObjectReader<'a> = Box<dyn std::io::Read + Send + 'a>;
 
 fn unsupported<S: Store + ?Sized>(store: &S, key: &str, op: &'static str) -> StoreError {
     StoreError::Unsupported {
@@ -540,6 +579,47 @@ impl Store for LocalStore {
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io {
+                key: key.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Size from the file's metadata; the tag is its modification time, inode and size
+    /// (every write is a rename of a new file, so a rewrite always changes it).
+    fn list_meta(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let mut out = Vec::new();
+        for key in self.list(prefix)? {
+            let path = self.path(&key)?;
+            match std::fs::metadata(&path) {
+                Ok(m) => out.push(ObjectMeta {
+                    size: m.len(),
+                    tag: format!(
+                        "{}.{:09}-{}-{}",
+                        m.mtime(),
+                        m.mtime_nsec(),
+                        m.ino(),
+                        m.len()
+                    ),
+                    key,
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(StoreError::Io { key, source }),
+            }
+        }
+        Ok(out)
+    }
+
+    fn open(&self, key: &str) -> Result<Option<ObjectReader<'_>>, StoreError> {
+        let path = self.path(key)?;
+        match std::fs::File::open(&path) {
+            Ok(f) => Ok(Some(Box::new(std::io::BufReader::with_capacity(
+                1 << 16,
+                f,
+            )))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StoreError::Io {
                 key: key.to_string(),
                 source,
