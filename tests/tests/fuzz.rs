@@ -17,9 +17,10 @@
 //! `target/fuzz-crashes/{target}/` and fails the test. Crash inputs that were fixed are kept
 //! in `tests/fuzz-corpus/{target}/` and replayed by [`replays_the_crash_corpus`].
 //!
-//! Budget (per target): `ENVGOV_FUZZ_ITERATIONS` executions (default 25 000) or
-//! `ENVGOV_FUZZ_SECONDS` of wall time (default 8), whichever comes first; `ENVGOV_FUZZ_SEED`
-//! (default 2021) changes the inputs. Each target prints its execution count.
+//! Budget (per target): `ENVGOV_FUZZ_ITERATIONS` executions (default 20 000) or
+//! `ENVGOV_FUZZ_SECONDS` of wall time (default 6), whichever comes first; `ENVGOV_FUZZ_SEED`
+//! (default 2021) changes the inputs. Each target prints its execution count and writes it to
+//! `target/test-output/fuzz/{target}.txt`.
 
 use envgov_curated::Curated;
 use envgov_dataset::{Source, ids, layout};
@@ -305,7 +306,7 @@ fn mutate_bytes(rng: &mut Rng, buf: &mut Vec<u8>, splice_from: &[u8]) {
                 1 => 1 + rng.below(2_000),
                 _ => 70_000 + rng.below(70_000),
             };
-            let c = *rng.pick(&[b'9', b'x', b',', b' ', b'"']);
+            let c = *rng.pick(b"9x, \"");
             let field = vec![c; n];
             if rng.one_in(2) {
                 replace_token(rng, buf, &field);
@@ -521,6 +522,7 @@ fn date_of(key: &str) -> chrono::NaiveDate {
 /// Every file result: counts add up, every rejection says where and why, accepted rows hold
 /// only finite numbers, values stay bounded.
 fn check_file(source: Source, key: &str, bytes: &[u8], r: &FileResult) {
+    let date = date_of(key);
     let c = &r.counts;
     assert_eq!(
         c.read,
@@ -571,11 +573,36 @@ fn check_file(source: Source, key: &str, bytes: &[u8], r: &FileResult) {
         assert_eq!(r.accepted.rows() as u64, c.accepted, "accepted rows");
     }
     for (name, col) in r.accepted.names.iter().zip(&r.accepted.columns) {
-        if let Values::F64(v) = col {
-            assert!(
+        match (name.as_str(), col) {
+            (_, Values::F64(v)) => assert!(
                 v.iter().flatten().all(|x| x.is_finite()),
                 "a non-finite number in accepted column {name}"
-            );
+            ),
+            // data/raw-formats.md: dated records fall on the folder's date.
+            ("date", Values::Str(v)) => assert!(
+                v.iter().all(|d| d.as_deref() == Some(&*date.to_string())),
+                "an accepted date off the folder's date {date}: {v:?}"
+            ),
+            ("uscc" | "operator_uscc" | "treatment_uscc", Values::Str(v)) => {
+                for code in v.iter().flatten() {
+                    assert_eq!(ids::check_uscc(code).as_ref(), Ok(code), "accepted {name}");
+                }
+            }
+            // Every accepted record points at a line of the file (after the CSV header).
+            ("raw_line", Values::I64(v)) => {
+                let first = if matches!(source, Source::Enterprises | Source::Cems) {
+                    1
+                } else {
+                    2
+                };
+                for line in v.iter().flatten() {
+                    assert!(
+                        (first..=physical_lines as i64).contains(line),
+                        "accepted raw_line {line} of {physical_lines} lines"
+                    );
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -591,8 +618,8 @@ fn budget() -> (u64, Duration, u64) {
             .unwrap_or(default)
     };
     (
-        var("ENVGOV_FUZZ_ITERATIONS", 25_000),
-        Duration::from_secs(var("ENVGOV_FUZZ_SECONDS", 8)),
+        var("ENVGOV_FUZZ_ITERATIONS", 20_000),
+        Duration::from_secs(var("ENVGOV_FUZZ_SECONDS", 6)),
         var("ENVGOV_FUZZ_SEED", 2021),
     )
 }
@@ -638,11 +665,17 @@ fn fuzz(
             }
         }
     }
-    println!(
-        "fuzz {target}: {executions} executions in {:.1} s, {} crashes",
+    let summary = format!(
+        "fuzz {target}: {executions} executions in {:.1} s, {} crashes (seed {seed})",
         started.elapsed().as_secs_f64(),
         crashes.len()
     );
+    println!("{summary}");
+    // Kept for the run's record (the test runner shows output only for failures).
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-output/fuzz");
+    if std::fs::create_dir_all(&out).is_ok() {
+        let _ = std::fs::write(out.join(format!("{target}.txt")), format!("{summary}\n"));
+    }
     assert!(
         crashes.is_empty(),
         "fuzz {target} crashed:\n{}",
