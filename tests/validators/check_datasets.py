@@ -20,10 +20,13 @@ import pyarrow.parquet as pq
 
 def main(store: pathlib.Path) -> int:
     failures = []
-    catalogue = json.loads((store / "datasets" / "catalogue.json").read_text("utf-8"))
+    # The published datasets are those of the live release (the stable URLs serve them).
+    release = (store / "site" / "current").read_text("utf-8").strip()
+    datasets = store / "site" / "releases" / release / "datasets"
+    catalogue = json.loads((datasets / "catalogue.json").read_text("utf-8"))
     checked = 0
     for entry in catalogue["datasets"]:
-        folder = store / "datasets" / entry["id"]
+        folder = datasets / entry["id"]
         package = json.loads((folder / "datapackage.json").read_text("utf-8"))
         for lang in ("zh", "en"):
             if not package["envgov:title"][lang] or not package["envgov:description"][lang]:

@@ -102,7 +102,7 @@ export function parseCsv(text) {
 
 /// The published registry of key polluting units (the site's source for enterprise pages).
 export function enterprises() {
-    const file = path.join(STORE, 'datasets', 'enterprises', 'enterprises.csv');
+    const file = path.join(RELEASE, 'datasets', 'enterprises', 'enterprises.csv');
     return parseCsv(fs.readFileSync(file, 'utf8')).records;
 }
 

@@ -11,8 +11,8 @@ import { parse as parseToml } from 'smol-toml';
 import webdriver from 'selenium-webdriver';
 import {
     OUTPUT,
+    RELEASE,
     REPO,
-    STORE,
     consoleErrors,
     enterprises,
     fetchText,
@@ -57,7 +57,7 @@ async function noConsoleErrors() {
 
 /// The unit with the most daily monitoring rows (the richest page), probes aside.
 function richestUnit() {
-    const rows = parseCsv(fs.readFileSync(path.join(STORE, 'datasets/cems-daily/cems-daily.csv'), 'utf8')).records;
+    const rows = parseCsv(fs.readFileSync(path.join(RELEASE, 'datasets/cems-daily/cems-daily.csv'), 'utf8')).records;
     const count = new Map();
     for (const r of rows) count.set(r.uscc, (count.get(r.uscc) || 0) + 1);
     const probes = new Set(probeUnits().map((u) => u.uscc));
@@ -120,7 +120,7 @@ test("an enterprise's downloads are its own rows of the published datasets", asy
         assert.equal(r.status, 200, `${href} resolves`);
         assert.match(r.type, /^text\/csv/, `${href} is served as CSV`);
         const got = parseCsv(r.body);
-        const full = parseCsv(fs.readFileSync(path.join(STORE, 'datasets', m[2], `${m[2]}.csv`), 'utf8'));
+        const full = parseCsv(fs.readFileSync(path.join(RELEASE, 'datasets', m[2], `${m[2]}.csv`), 'utf8'));
         assert.deepEqual(got.header, full.header, `${m[2]}: the same columns as the dataset`);
         const key = (rec) => JSON.stringify(got.header.map((h) => rec[h]));
         const expected = full.records.filter((rec) => rec.uscc === unit.uscc).map(key).sort();
