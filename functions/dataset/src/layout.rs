@@ -33,6 +33,7 @@ pub struct BadSegment {
 /// Accepts a single path segment made of ASCII letters, digits, `-`, `_` and `.`, not
 /// starting with a dot, at most 200 bytes. This keeps data-derived names from escaping
 /// their folder or colliding with the layout.
+#[deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 pub fn check_segment(segment: &str) -> Result<&str, BadSegment> {
     let bad = |reason| {
         Err(BadSegment {
@@ -59,14 +60,14 @@ pub fn check_segment(segment: &str) -> Result<&str, BadSegment> {
 }
 
 /// Accepts an ISO date `YYYY-MM-DD` (shape only; calendar checks are the caller's).
+#[deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 pub fn check_date(date: &str) -> Result<&str, BadSegment> {
-    let b = date.as_bytes();
-    let ok = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    let ok = match date.as_bytes() {
+        [y @ .., b'-', m1, m2, b'-', d1, d2] if y.len() == 4 => {
+            y.iter().chain([m1, m2, d1, d2]).all(u8::is_ascii_digit)
+        }
+        _ => false,
+    };
     if ok {
         Ok(date)
     } else {
@@ -90,6 +91,7 @@ pub fn raw_key(source: Source, date: &str, file: &str) -> Result<String, BadSegm
 }
 
 /// Splits a raw key into source, date and file name.
+#[deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 pub fn parse_raw_key(key: &str) -> Result<(Source, String, String), BadSegment> {
     let bad = |reason| BadSegment {
         segment: key.to_string(),

@@ -7,6 +7,13 @@
 //! impossible value is excluded from that row with a reason (scope `value`), and values
 //! carrying a device flag other than N/S are kept but marked not valid for means.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use super::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table};
 use envgov_dataset::report::FileCounts;

@@ -5,6 +5,13 @@
 //! standards and pollutant codes). The validated [`Registry`] is what the other validators
 //! look units, outlets and devices up in.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use super::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table};
 use envgov_dataset::ids::{self, Medium};

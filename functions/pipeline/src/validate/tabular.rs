@@ -7,6 +7,13 @@
 //! A row longer than [`super::MAX_LINE_BYTES`] or with more than [`super::MAX_FIELDS`] fields
 //! is rejected whole before its cells are read.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use super::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table, round};
 use envgov_dataset::report::FileCounts;
