@@ -53,13 +53,11 @@ fn count(rows: &[BTreeMap<String, String>], reason: &str) -> u64 {
     rows.iter().filter(|r| r["reason_code"] == reason).count() as u64
 }
 
+/// A dataset as the last night published it (its publication: what its release serves at
+/// `/datasets/{id}/{id}.csv`).
 fn dataset(store: &dyn Store, id: &str) -> Vec<BTreeMap<String, String>> {
-    read_csv(
-        &store
-            .get(&format!("datasets/{id}/{id}.csv"))
-            .unwrap()
-            .expect(id),
-    )
+    let publication = envgov_pipeline::publication::Publication::staged(store).unwrap();
+    read_csv(&publication.read(store, &format!("{id}/{id}.csv")).unwrap())
 }
 
 #[test]
@@ -372,13 +370,12 @@ fn a_run_over_the_reject_rate_limit_fails_clearly_and_keeps_its_report() {
             .unwrap()
             .is_some()
     );
-    assert!(
-        store
-            .get("datasets/msw-treatment/msw-treatment.csv")
-            .unwrap()
-            .is_none(),
+    assert_eq!(
+        store.list("datasets/").unwrap(),
+        Vec::<String>::new(),
         "nothing is published by a failed run"
     );
+    assert_eq!(store.get("site/current").unwrap(), None);
 }
 
 // ---- Hand-computed compliance -------------------------------------------------------------
@@ -661,8 +658,11 @@ fn unit_downloads_are_the_units_rows_of_the_published_csv() {
         "emission-totals",
         "self-monitoring",
     ] {
+        // The stable URL's file: the live release's.
         let published = store
-            .get(&format!("datasets/{dataset}/{dataset}.csv"))
+            .get(&format!(
+                "site/releases/{release}/datasets/{dataset}/{dataset}.csv"
+            ))
             .unwrap()
             .unwrap();
         let text = std::str::from_utf8(&published).unwrap();
