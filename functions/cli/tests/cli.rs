@@ -84,8 +84,12 @@ fn generate_then_nightly_publishes_datasets_and_a_report() {
         assert!(v.get("level").is_some(), "{line}");
     }
     assert!(dir.0.join("runs/2026-01-31/report.json").is_file());
+    // The stable dataset URLs serve the live release's copy of the night's datasets.
+    let live = std::fs::read_to_string(dir.0.join("site/current")).unwrap();
     assert!(
         dir.0
+            .join("site/releases")
+            .join(live.trim())
             .join("datasets/exceedances/datapackage.json")
             .is_file()
     );
