@@ -731,7 +731,7 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(text.as_bytes());
+        .from_reader(CappedLines::new(text.as_bytes()));
     let mut record = csv::StringRecord::new();
     let header_ok = match reader.read_record(&mut record) {
         Ok(true) => record
@@ -775,7 +775,10 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
             }
             Ok(true) => {
                 let (line, start) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
-                let bytes = reader.position().byte().saturating_sub(start);
+                let end = reader.position();
+                // The bytes the reader saw, and those of over-long lines it never saw.
+                let bytes = end.byte().saturating_sub(start)
+                    + reader.get_ref().skipped_in(line..end.line().max(line + 1));
                 match check_record(&record, bytes, spec, check, &ctx, file, &mut seen) {
                     Ok(mut cells) => {
                         cells.push(Cell::from(key));
@@ -808,6 +811,87 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
         counts,
         accepted,
         rejections,
+    }
+}
+
+/// The text as the CSV reader sees it: every line cut after `MAX_LINE_BYTES + 1` bytes (the
+/// rest of such a line, up to its line feed, is skipped and counted), so that one line of
+/// millions of commas never makes the reader hold millions of fields. Line feeds all pass, so
+/// line numbers are unchanged; a row containing a cut line is rejected as `line_too_long`
+/// with its full length.
+struct CappedLines<'a> {
+    rest: &'a [u8],
+    /// The line being passed (1-based, as the reader numbers lines).
+    line: u64,
+    /// Bytes of that line passed so far.
+    in_line: usize,
+    /// Skipping the rest of an over-long line.
+    skipping: bool,
+    /// Bytes skipped, by line.
+    skipped: BTreeMap<u64, u64>,
+}
+
+impl<'a> CappedLines<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            rest: text,
+            line: 1,
+            in_line: 0,
+            skipping: false,
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    /// Bytes skipped in the given lines.
+    fn skipped_in(&self, lines: std::ops::Range<u64>) -> u64 {
+        self.skipped.range(lines).map(|(_, n)| n).sum()
+    }
+}
+
+impl std::io::Read for CappedLines<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() && !self.rest.is_empty() {
+            if self.skipping {
+                let n = self
+                    .rest
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .unwrap_or(self.rest.len());
+                *self.skipped.entry(self.line).or_insert(0) += n as u64;
+                self.rest = self.rest.get(n..).unwrap_or_default();
+                self.skipping = false;
+                continue;
+            }
+            // This line may pass `allowed` more bytes, then its line feed.
+            let allowed = (super::MAX_LINE_BYTES + 1).saturating_sub(self.in_line);
+            let room = buf.len() - written;
+            let window = self
+                .rest
+                .get(..room.min(allowed.saturating_add(1)))
+                .unwrap_or(self.rest);
+            let (take, ends_line) = match window.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (window.len().min(allowed), false),
+            };
+            if take == 0 {
+                self.skipping = true;
+                continue;
+            }
+            let (chunk, rest) = self.rest.split_at(take.min(self.rest.len()));
+            for (to, from) in buf.iter_mut().skip(written).zip(chunk) {
+                *to = *from;
+            }
+            written += chunk.len();
+            self.rest = rest;
+            if ends_line {
+                self.line += 1;
+                self.in_line = 0;
+            } else {
+                self.in_line += chunk.len();
+            }
+        }
+        Ok(written)
     }
 }
 
@@ -1047,6 +1131,34 @@ mod file_tests {
             .collect();
         assert_eq!(got, [(3, "ragged_row"), (4, "negative_value")]);
         assert_eq!(r.rejections[0].reason, "expected 5 fields, found 9");
+    }
+
+    #[test]
+    fn the_reader_never_sees_more_than_the_line_limit_of_one_line() {
+        // Line 2 is 200,000 commas: the reader gets its first 65,537 bytes and its line feed.
+        let text = format!("a,b\n{}\nc\n", ",".repeat(200_000));
+        let mut lines = CappedLines::new(text.as_bytes());
+        let mut seen = Vec::new();
+        std::io::Read::read_to_end(&mut lines, &mut seen).unwrap();
+        assert_eq!(seen.len(), 4 + 65_537 + 1 + 2);
+        assert_eq!(lines.skipped_in(2..3), 200_000 - 65_537);
+        assert_eq!(lines.skipped_in(1..2) + lines.skipped_in(3..4), 0);
+        // As a row of a file: rejected with its full length, and the next row is line 3.
+        let r = check(
+            Source::MedicalWaste,
+            "m.csv",
+            format!(
+                "{MEDICAL}{}\n110105,2026-01-05,91110105MA01ABCD5F,1,1\n",
+                ",".repeat(2_000_000)
+            )
+            .as_bytes(),
+        );
+        assert_eq!((r.counts.read, r.counts.accepted), (2, 1));
+        assert_eq!(
+            r.rejections[0].reason,
+            "row is 2000001 bytes; the limit is 65536 bytes"
+        );
+        assert_eq!(r.accepted.i64_column("raw_line"), &[Some(3)]);
     }
 
     #[test]
