@@ -42,38 +42,19 @@ impl Store for RoutedStore {
         self.backend(key).put(key, bytes)
     }
 
-    /// A prefix inside `raw/` lists the evidence store only; a prefix that `raw/` starts
-    /// with (`""`, `"r"`, ...) merges the evidence store's `raw/` keys with the main store's
-    /// other keys (a stray `raw/` object in the main store is not the evidence and is not
-    /// shown); any other prefix lists the main store only.
+    /// The keys of [`Store::list_meta`]'s listing.
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        if prefix.starts_with(EVIDENCE_PREFIX) {
-            return self.evidence.list(prefix);
-        }
-        if !EVIDENCE_PREFIX.starts_with(prefix) {
-            return self.main.list(prefix);
-        }
-        let mut keys: Vec<String> = self
-            .evidence
-            .list(EVIDENCE_PREFIX)?
-            .into_iter()
-            .filter(|k| k.starts_with(prefix))
-            .collect();
-        keys.extend(
-            self.main
-                .list(prefix)?
-                .into_iter()
-                .filter(|k| !k.starts_with(EVIDENCE_PREFIX)),
-        );
-        keys.sort();
-        Ok(keys)
+        Ok(self.list_meta(prefix)?.into_iter().map(|o| o.key).collect())
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.backend(key).delete(key)
     }
 
-    /// Routed like [`Store::list`].
+    /// A prefix inside `raw/` lists the evidence store only; a prefix that `raw/` starts
+    /// with (`""`, `"r"`, ...) merges the evidence store's `raw/` objects with the main
+    /// store's other objects (a stray `raw/` object in the main store is not the evidence and
+    /// is not shown); any other prefix lists the main store only.
     fn list_meta(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         if prefix.starts_with(EVIDENCE_PREFIX) {
             return self.evidence.list_meta(prefix);

@@ -742,35 +742,9 @@ impl Store for S3Store {
         }
     }
 
+    /// The keys of [`Store::list_meta`]'s listing.
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let full_prefix = self.location.object_key(prefix);
-        let mut keys = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let request = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.location.bucket)
-                .prefix(&full_prefix)
-                .set_continuation_token(token.take());
-            let page = self
-                .executor
-                .block_on(request.send())
-                .map_err(|e| self.error("ListObjectsV2", prefix, e))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key())
-                    .filter_map(|k| self.location.store_key(k))
-                    .map(str::to_string),
-            );
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
-                _ => break,
-            }
-        }
-        keys.sort();
-        Ok(keys)
+        Ok(self.list_meta(prefix)?.into_iter().map(|o| o.key).collect())
     }
 
     /// One `ListObjectsV2` listing: each object's `Size` and `ETag`, no content read.
