@@ -1065,9 +1065,11 @@ mod tests {
     /// A mirror with a version that changes on every write; `interfere` runs once, after
     /// the version is read and before the write is attempted: another run switching the
     /// pointer and mirroring it in between.
+    type Interference<'a> = Box<dyn FnOnce(&Edge<'_>) + Send + 'a>;
+
     struct Edge<'a> {
         state: Mutex<(String, u64)>,
-        interfere: Mutex<Option<Box<dyn FnOnce(&Edge<'_>) + Send + 'a>>>,
+        interfere: Mutex<Option<Interference<'a>>>,
         puts: Mutex<Vec<(String, Conditional)>>,
     }
 
