@@ -338,26 +338,10 @@ fn archive_dataset(
         }
         // This revision holds (or is to hold) exactly our data files: create what is
         // missing (after a crash between the claim and the files), never overwrite.
-        for (name, bytes) in &rendered.files {
-            let key = format!("{prefix}{name}");
-            let sha = &data[name].0;
-            match store.stored_hash(&key)? {
-                Some(h) if &h == sha => {}
-                Some(h) => {
-                    return Err(corrupt(
-                        &key,
-                        format!("archived file has sha256 {h}, its datapackage says {sha}"),
-                    ));
-                }
-                None => match store.put_if_absent(&key, bytes)? {
-                    Conditional::Written => {}
-                    Conditional::Conflict => {
-                        if store.stored_hash(&key)?.as_deref() != Some(sha.as_str()) {
-                            return Err(corrupt(&key, "another writer created other content"));
-                        }
-                    }
-                },
-            }
+        if !complete_archive(store, &prefix, &rendered.files, &data)? {
+            tracing::warn!(dataset = %def.id, archive = %prefix, "an archived file differs from its datapackage (written before archives were immutable?): left as it is, the next revision is used");
+            revision += 1;
+            continue;
         }
         return Ok(Archived {
             prefix,
@@ -367,6 +351,43 @@ fn archive_dataset(
             package,
         });
     }
+}
+
+/// Creates the files of an archive revision that are missing, each with a conditional
+/// create. Returns `false` if a file is there with other content (the revision is not
+/// ours, or was damaged): nothing is overwritten.
+fn complete_archive(
+    store: &dyn Store,
+    prefix: &str,
+    files: &[(String, Vec<u8>)],
+    data: &BTreeMap<String, (String, u64)>,
+) -> Result<bool, JobError> {
+    for (name, bytes) in files {
+        let key = format!("{prefix}{name}");
+        let sha = &data[name].0;
+        let same = |store: &dyn Store| -> Result<bool, JobError> {
+            // A stored hash when the store keeps one, else the content itself.
+            Ok(match store.stored_hash(&key)? {
+                Some(h) => &h == sha,
+                None => store
+                    .get(&key)?
+                    .is_some_and(|b| &crate::ledger::sha256_hex(&b) == sha),
+            })
+        };
+        match store.stored_hash(&key)? {
+            Some(h) if &h == sha => {}
+            Some(_) => return Ok(false),
+            None => match store.put_if_absent(&key, bytes)? {
+                Conditional::Written => {}
+                Conditional::Conflict => {
+                    if !same(store)? {
+                        return Ok(false);
+                    }
+                }
+            },
+        }
+    }
+    Ok(true)
 }
 
 /// Reads a publication's manifest; `None` when it has none (incomplete or unknown).
@@ -493,5 +514,94 @@ impl Publication {
     /// The path of a dataset's file in the publication.
     pub fn dataset_path(id: &str, format: Format) -> Result<String, JobError> {
         layout::dataset_path(id, format).map_err(definition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use crate::table::{Cell, Kind};
+
+    fn table(value: &str) -> Table {
+        let mut t = Table::new(&[("uscc", Kind::Str)]);
+        t.push(vec![Cell::from(value)]);
+        t
+    }
+
+    fn archive(store: &dyn Store, curated: &Curated, value: &str, date: &str) -> Archived {
+        let def = &curated.datasets.dataset[0];
+        archive_dataset(store, def, &table(value), &curated.datasets.field, date).unwrap()
+    }
+
+    /// Every object under the dataset's archive folder.
+    fn archived(store: &MemoryStore, id: &str) -> BTreeMap<String, Vec<u8>> {
+        store
+            .list(&format!("datasets/{id}/archive/"))
+            .unwrap()
+            .into_iter()
+            .map(|k| {
+                let b = store.get(&k).unwrap().unwrap();
+                (k, b)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_archive_is_written_once_and_a_different_rerun_gets_the_next_revision() {
+        let curated = Curated::load().unwrap();
+        let id = curated.datasets.dataset[0].id.clone();
+        let store = MemoryStore::new();
+        let first = archive(&store, &curated, "A", "2026-01-31");
+        assert!(first.created);
+        assert_eq!(first.prefix, format!("datasets/{id}/archive/2026-01-31/"));
+        let before = archived(&store, &id);
+        // Four files: the three formats and the datapackage.
+        assert_eq!(before.len(), 4);
+
+        // The same outputs again: nothing written, the same package bytes.
+        let again = archive(&store, &curated, "A", "2026-01-31");
+        assert!(!again.created);
+        assert_eq!((again.revision, &again.package), (1, &first.package));
+        assert_eq!(archived(&store, &id), before);
+
+        // Other outputs for the same date: revision 2, the first untouched.
+        let other = archive(&store, &curated, "B", "2026-01-31");
+        assert!(other.created);
+        assert_eq!(
+            other.prefix,
+            format!("datasets/{id}/archive/2026-01-31/r2/")
+        );
+        let after = archived(&store, &id);
+        for (k, v) in &before {
+            assert_eq!(after.get(k), Some(v), "{k}");
+        }
+        assert_eq!(after.len(), 8);
+        // And back to the first outputs: revision 1 matches again.
+        assert_eq!(archive(&store, &curated, "A", "2026-01-31").revision, 1);
+
+        // The archives list names dates up to the package's own, each once.
+        let package: DataPackage = serde_json::from_slice(&other.package).unwrap();
+        assert_eq!(package.archives, vec!["2026-01-31".to_string()]);
+        let later = archive(&store, &curated, "A", "2026-02-01");
+        let package: DataPackage = serde_json::from_slice(&later.package).unwrap();
+        assert_eq!(package.archives, vec!["2026-01-31", "2026-02-01"]);
+        // An older night re-run after it lists what it listed before.
+        let rerun = archive(&store, &curated, "A", "2026-01-31");
+        assert_eq!(rerun.package, first.package);
+    }
+
+    #[test]
+    fn a_damaged_archive_is_never_overwritten() {
+        let curated = Curated::load().unwrap();
+        let id = curated.datasets.dataset[0].id.clone();
+        let store = MemoryStore::new();
+        archive(&store, &curated, "A", "2026-01-31");
+        // A data file of revision 1 overwritten behind the pipeline's back.
+        let victim = format!("datasets/{id}/archive/2026-01-31/{id}.csv");
+        store.put(&victim, b"damaged").unwrap();
+        let next = archive(&store, &curated, "A", "2026-01-31");
+        assert_eq!(next.revision, 2);
+        assert_eq!(store.get(&victim).unwrap().unwrap(), b"damaged");
     }
 }
