@@ -555,6 +555,10 @@ fn check_file(source: Source, key: &str, bytes: &[u8], r: &FileResult) {
                 "line {} of {physical_lines}: {x:?}",
                 x.line
             );
+            assert!(
+                !blank_line(bytes, x.line),
+                "a rejection on a blank line: {x:?}"
+            );
         }
         if x.scope == Scope::Record {
             records += 1;
@@ -600,11 +604,24 @@ fn check_file(source: Source, key: &str, bytes: &[u8], r: &FileResult) {
                         (first..=physical_lines as i64).contains(line),
                         "accepted raw_line {line} of {physical_lines} lines"
                     );
+                    assert!(
+                        !blank_line(bytes, *line as u64),
+                        "accepted a blank line {line}"
+                    );
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Whether line `n` (1-based, lines end at LF) holds nothing but ASCII whitespace: no record
+/// starts on such a line.
+fn blank_line(bytes: &[u8], n: u64) -> bool {
+    bytes
+        .split(|&b| b == b'\n')
+        .nth(n.saturating_sub(1) as usize)
+        .is_some_and(|l| l.iter().all(u8::is_ascii_whitespace))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -725,15 +725,17 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
     };
     let mut accepted = Table::new(spec.schema);
     let mut rejections = Vec::new();
-    // Lines end at LF (a CR before it is whitespace, trimmed with the cell), so line numbers
-    // are the same as every other reader of the file counts them; a lone CR ends no line.
+    // Rows end at an unquoted LF (a CR before it is whitespace, trimmed with the cell): lines
+    // are numbered as every other reader of the file numbers them; a lone CR ends no line.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(CappedLines::new(text.as_bytes()));
+        .from_reader(CappedRows::new(text.as_bytes()));
     let mut record = csv::StringRecord::new();
-    let header_ok = match reader.read_record(&mut record) {
+    let header = reader.read_record(&mut record);
+    reader.get_mut().rows.pop_front();
+    let header_ok = match header {
         Ok(true) => record
             .iter()
             .map(str::trim)
@@ -762,24 +764,21 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
     let check = row_check(source);
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     loop {
-        let outcome = match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Err(e) => {
-                // Input is valid UTF-8 text, so the reader has no error to report in practice;
-                // if it ever does, the record still counts, as rejected.
-                let line = e.position().map_or(0, csv::Position::line);
-                (
-                    line,
-                    Err(("row", String::new(), "malformed_csv", e.to_string())),
-                )
-            }
-            Ok(true) => {
-                let (line, start) = record.position().map_or((0, 0), |p| (p.line(), p.byte()));
-                let end = reader.position();
-                // The bytes the reader saw, and those of over-long lines it never saw.
-                let bytes = end.byte().saturating_sub(start)
-                    + reader.get_ref().skipped_in(line..end.line().max(line + 1));
-                match check_record(&record, bytes, spec, check, &ctx, file, &mut seen) {
+        let result = reader.read_record(&mut record);
+        if matches!(result, Ok(false)) {
+            break;
+        }
+        // Where the row starts and how long it is, from the rows the reader was given.
+        let span = reader.get_mut().rows.pop_front();
+        let line = span.map_or_else(
+            || record.position().map_or(0, csv::Position::line),
+            |s| s.line,
+        );
+        let outcome = match result {
+            Ok(_) if is_blank(&record) => continue,
+            Ok(_) => {
+                let bytes = span.map_or(0, |s| s.bytes);
+                match check_record(&record, line, bytes, spec, check, &ctx, file, &mut seen) {
                     Ok(mut cells) => {
                         cells.push(Cell::from(key));
                         cells.push(Cell::from(i64::try_from(line).unwrap_or(i64::MAX)));
@@ -788,6 +787,14 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
                     }
                     Err(refusal) => (line, Err(refusal)),
                 }
+            }
+            Err(e) => {
+                // Input is valid UTF-8 text, so the reader has no error to report in practice;
+                // if it ever does, the record still counts, as rejected.
+                (
+                    line,
+                    Err(("row", String::new(), "malformed_csv", e.to_string())),
+                )
             }
         };
         counts.read += 1;
@@ -814,81 +821,122 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
     }
 }
 
-/// The text as the CSV reader sees it: every line cut after `MAX_LINE_BYTES + 1` bytes (the
-/// rest of such a line, up to its line feed, is skipped and counted), so that one line of
-/// millions of commas never makes the reader hold millions of fields. Line feeds all pass, so
-/// line numbers are unchanged; a row containing a cut line is rejected as `line_too_long`
-/// with its full length.
-struct CappedLines<'a> {
-    rest: &'a [u8],
-    /// The line being passed (1-based, as the reader numbers lines).
-    line: u64,
-    /// Bytes of that line passed so far.
-    in_line: usize,
-    /// Skipping the rest of an over-long line.
-    skipping: bool,
-    /// Bytes skipped, by line.
-    skipped: BTreeMap<u64, u64>,
+/// A line with nothing but whitespace (`\r` of a blank CRLF line, spaces) is no row, as an
+/// empty line is none.
+fn is_blank(record: &csv::StringRecord) -> bool {
+    record.len() == 1 && record.iter().all(|f| f.trim().is_empty())
 }
 
-impl<'a> CappedLines<'a> {
+/// Where a row of the file starts (its first line) and its length in bytes, line end included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RowSpan {
+    line: u64,
+    bytes: u64,
+}
+
+/// Where the CSV reader is inside a row: the states of its own parser (csv-core with `,`,
+/// `"` quoting, `""` for a quote inside quotes, and LF as the only line end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    StartRecord,
+    StartField,
+    InField,
+    InQuoted,
+    QuoteInQuoted,
+}
+
+/// The text as the CSV reader sees it, and the record of where its rows are. It follows the
+/// reader's rules (above) to number every row by its first line and measure it in bytes, and
+/// passes at most [`super::MAX_LINE_BYTES`] bytes of any row (then its line end): one row of
+/// millions of commas, or of thousands of quoted lines, never makes the reader hold more than
+/// that. A row cut inside quotes gets a closing quote first, so the reader ends it where the
+/// row ends. The rows are queued in order for the caller, one per record the reader returns.
+struct CappedRows<'a> {
+    rest: &'a [u8],
+    /// The line of the next byte (1-based).
+    line: u64,
+    state: Quoting,
+    /// The row being passed, if any.
+    row: Option<RowSpan>,
+    /// The rest of the current row is being skipped.
+    skipping: bool,
+    /// Rows whose end has been passed, in order.
+    rows: std::collections::VecDeque<RowSpan>,
+}
+
+impl<'a> CappedRows<'a> {
     fn new(text: &'a [u8]) -> Self {
         Self {
             rest: text,
             line: 1,
-            in_line: 0,
+            state: Quoting::StartRecord,
+            row: None,
             skipping: false,
-            skipped: BTreeMap::new(),
+            rows: std::collections::VecDeque::new(),
         }
     }
 
-    /// Bytes skipped in the given lines.
-    fn skipped_in(&self, lines: std::ops::Range<u64>) -> u64 {
-        self.skipped.range(lines).map(|(_, n)| n).sum()
+    /// Advances the parser state over one byte; true when the byte ends a row.
+    fn step(&mut self, b: u8) -> bool {
+        use Quoting::*;
+        let (next, ends) = match (self.state, b) {
+            (StartRecord, b'\n') => (StartRecord, false),
+            (StartRecord | StartField, b'"') => (InQuoted, false),
+            (InQuoted, b'"') => (QuoteInQuoted, false),
+            (InQuoted, _) => (InQuoted, false),
+            (QuoteInQuoted, b'"') => (InQuoted, false),
+            (_, b',') => (StartField, false),
+            (_, b'\n') => (StartRecord, true),
+            (_, _) => (InField, false),
+        };
+        self.state = next;
+        ends
     }
 }
 
-impl std::io::Read for CappedLines<'_> {
+impl std::io::Read for CappedRows<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let mut written = 0;
-        while written < buf.len() && !self.rest.is_empty() {
-            if self.skipping {
-                let n = self
-                    .rest
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .unwrap_or(self.rest.len());
-                *self.skipped.entry(self.line).or_insert(0) += n as u64;
-                self.rest = self.rest.get(n..).unwrap_or_default();
-                self.skipping = false;
-                continue;
-            }
-            // This line may pass `allowed` more bytes, then its line feed.
-            let allowed = (super::MAX_LINE_BYTES + 1).saturating_sub(self.in_line);
-            let room = buf.len() - written;
-            let window = self
-                .rest
-                .get(..room.min(allowed.saturating_add(1)))
-                .unwrap_or(self.rest);
-            let (take, ends_line) = match window.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (window.len().min(allowed), false),
+        while written < buf.len() {
+            let Some((&b, rest)) = self.rest.split_first() else {
+                // The end of the text ends a row without a final line end.
+                if let Some(row) = self.row.take() {
+                    self.rows.push_back(row);
+                }
+                break;
             };
-            if take == 0 {
-                self.skipping = true;
-                continue;
-            }
-            let (chunk, rest) = self.rest.split_at(take.min(self.rest.len()));
-            for (to, from) in buf.iter_mut().skip(written).zip(chunk) {
-                *to = *from;
-            }
-            written += chunk.len();
             self.rest = rest;
-            if ends_line {
+            if self.state == Quoting::StartRecord && b != b'\n' {
+                self.row = Some(RowSpan {
+                    line: self.line,
+                    bytes: 0,
+                });
+                self.skipping = false;
+            }
+            let before = self.state;
+            let ends = self.step(b);
+            if b == b'\n' {
                 self.line += 1;
-                self.in_line = 0;
-            } else {
-                self.in_line += chunk.len();
+            }
+            let mut pass = Some(b);
+            if let Some(row) = &mut self.row {
+                row.bytes += 1;
+                if ends {
+                    self.rows.push_back(*row);
+                    self.row = None;
+                } else if self.skipping {
+                    pass = None;
+                } else if row.bytes > super::MAX_LINE_BYTES as u64 {
+                    self.skipping = true;
+                    // Close an open quote, so that the reader ends this row at its line end.
+                    pass = (before == Quoting::InQuoted).then_some(b'"');
+                }
+            }
+            if let Some(byte) = pass
+                && let Some(slot) = buf.get_mut(written)
+            {
+                *slot = byte;
+                written += 1;
             }
         }
         Ok(written)
@@ -901,8 +949,10 @@ type Refusal = (&'static str, String, &'static str, String);
 /// Checks one data record: its size, its field count, its cells, and that it repeats no
 /// earlier record (whose first line `seen` keeps by duplicate key). Returns the accepted
 /// row's cells, without the origin columns.
+#[allow(clippy::too_many_arguments)] // one row's context, passed once per row
 fn check_record(
     record: &csv::StringRecord,
+    line: u64,
     bytes: u64,
     spec: &Spec,
     check: RowCheck,
@@ -910,7 +960,6 @@ fn check_record(
     file: &str,
     seen: &mut BTreeMap<String, u64>,
 ) -> Result<Vec<Cell>, Refusal> {
-    let line = record.position().map_or(0, csv::Position::line);
     let joined = || super::clip(&record.iter().collect::<Vec<_>>().join(","));
     if bytes > super::MAX_LINE_BYTES as u64 {
         return Err((
@@ -1134,15 +1183,15 @@ mod file_tests {
     }
 
     #[test]
-    fn the_reader_never_sees_more_than_the_line_limit_of_one_line() {
-        // Line 2 is 200,000 commas: the reader gets its first 65,537 bytes and its line feed.
+    fn the_reader_never_sees_more_than_the_limit_of_one_row() {
+        // Line 2 is 200,000 commas: the reader gets its first 65,536 bytes and its line feed.
         let text = format!("a,b\n{}\nc\n", ",".repeat(200_000));
-        let mut lines = CappedLines::new(text.as_bytes());
+        let mut rows = CappedRows::new(text.as_bytes());
         let mut seen = Vec::new();
-        std::io::Read::read_to_end(&mut lines, &mut seen).unwrap();
-        assert_eq!(seen.len(), 4 + 65_537 + 1 + 2);
-        assert_eq!(lines.skipped_in(2..3), 200_000 - 65_537);
-        assert_eq!(lines.skipped_in(1..2) + lines.skipped_in(3..4), 0);
+        std::io::Read::read_to_end(&mut rows, &mut seen).unwrap();
+        assert_eq!(seen.len(), 4 + 65_536 + 1 + 2);
+        let spans: Vec<_> = rows.rows.iter().map(|r| (r.line, r.bytes)).collect();
+        assert_eq!(spans, [(1, 4), (2, 200_001), (3, 2)]);
         // As a row of a file: rejected with its full length, and the next row is line 3.
         let r = check(
             Source::MedicalWaste,
@@ -1159,6 +1208,60 @@ mod file_tests {
             "row is 2000001 bytes; the limit is 65536 bytes"
         );
         assert_eq!(r.accepted.i64_column("raw_line"), &[Some(3)]);
+    }
+
+    #[test]
+    fn a_quoted_row_over_many_lines_is_one_row_numbered_by_its_first_line() {
+        // Line 2: a quoted USCC with a line break (lines 2-3). Lines 4-40,004: one row whose
+        // first field is quoted over 40,001 lines: 1 + 80,000 + 9 + 1 = 80,011 bytes, over the
+        // limit, cut inside its quotes. Line 40,005: a valid row.
+        let quoted = format!("\"{}\",1,1,1,1\n", "x\n".repeat(40_000));
+        let text = format!(
+            "{MEDICAL}110105,2026-01-05,\"9111\n0105MA01ABCD5F\",1,1\n{quoted}\
+             110105,2026-01-05,91110105MA01ABCD5F,1,1\n"
+        );
+        let r = check(Source::MedicalWaste, "m.csv", text.as_bytes());
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (3, 1, 2)
+        );
+        let got: Vec<_> = r
+            .rejections
+            .iter()
+            .map(|x| (x.line, x.reason_code, x.reason.clone()))
+            .collect();
+        assert_eq!(got[0].0, 2);
+        assert_eq!(got[0].1, "malformed_uscc");
+        assert_eq!(
+            (got[1].0, got[1].1, got[1].2.as_str()),
+            (
+                4,
+                "line_too_long",
+                "row is 80011 bytes; the limit is 65536 bytes"
+            )
+        );
+        assert_eq!(r.accepted.i64_column("raw_line"), &[Some(40_005)]);
+    }
+
+    #[test]
+    fn blank_lines_are_no_rows_and_rows_after_them_keep_their_line() {
+        // CRLF file: line 2 blank, line 3 a bad row, line 4 blank (LF), line 5 a good row,
+        // line 6 blank, then the end. A blank line is neither read nor rejected.
+        let text = format!(
+            "{}\r\n110105,2026-01-05,91110105MA01ABCD5F,-1,1\r\n\n\
+             110105,2026-01-05,91110105MA01ABCD5F,1,1\r\n  \r\n",
+            MEDICAL.replace('\n', "\r\n")
+        );
+        let r = check(Source::MedicalWaste, "m.csv", text.as_bytes());
+        assert_eq!(
+            (r.counts.read, r.counts.accepted, r.counts.rejected),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            (r.rejections[0].line, r.rejections[0].reason_code),
+            (3, "negative_value")
+        );
+        assert_eq!(r.accepted.i64_column("raw_line"), &[Some(5)]);
     }
 
     #[test]
