@@ -213,6 +213,59 @@ mod tests {
     }
 
     #[test]
+    fn hostile_environment_values_are_reported_never_panics() {
+        const VARS: [&str; 8] = [
+            "ENVGOV_STORE",
+            "ENVGOV_EVIDENCE_BUCKET",
+            "ENVGOV_MAX_REJECT_RATE",
+            "ENVGOV_MAX_FUTURE_DAYS",
+            "ENVGOV_MAX_FILE_BYTES",
+            "ENVGOV_RELEASES_TO_KEEP",
+            "ENVGOV_KVS_ARN",
+            "ENVGOV_SITE_ORIGIN",
+        ];
+        const VALUES: [&str; 16] = [
+            "",
+            " ",
+            "s3://",
+            "s3:///x",
+            "s3://b/p",
+            "://",
+            "NaN",
+            "inf",
+            "-1",
+            "1e309",
+            "18446744073709551616",
+            "0",
+            "中文",
+            "arn:aws:cloudfront::1:key-value-store/x",
+            "https://",
+            "\u{0}",
+        ];
+        let mut seed = 7u64;
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..5_000 {
+            let vars: Vec<(&str, &str)> = VARS
+                .iter()
+                .map(|v| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (*v, VALUES[(seed >> 33) as usize % VALUES.len()])
+                })
+                .collect();
+            match config(&vars) {
+                Ok(_) => accepted += 1,
+                Err(e) => {
+                    assert!(!e.problems.is_empty() && e.problems.iter().all(|p| !p.is_empty()));
+                    refused += 1;
+                }
+            }
+        }
+        assert!(refused > 0 && accepted + refused == 5_000);
+    }
+
+    #[test]
     fn reads_the_template_s_variables() {
         let c = config(&[
             ("ENVGOV_STORE", "s3://prod-envgov-store-1-cn-north-1"),

@@ -187,6 +187,123 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A small deterministic generator (xorshift64*) for the hostile-event test.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn text(&mut self) -> String {
+            const PIECES: [&str; 16] = [
+                "raw/",
+                "msw/",
+                "2026-01-31/",
+                "2099-01-01",
+                "%",
+                "%2",
+                "%zz",
+                "%E4%B8%AD",
+                "+",
+                "中",
+                "\u{0}",
+                "../",
+                "a.csv",
+                "T18:00:00Z",
+                "2026-02-30",
+                "\u{1F4A9}",
+            ];
+            (0..self.below(6))
+                .map(|_| PIECES[self.below(PIECES.len())])
+                .collect()
+        }
+        fn value(&mut self, depth: u32) -> Value {
+            match self.below(if depth > 2 { 5 } else { 7 }) {
+                0 => Value::Null,
+                1 => json!(self.next() as i64),
+                2 => json!(f64::from(self.next() as u32) / 7.0),
+                3 | 4 => Value::String(self.text()),
+                5 => Value::Array((0..self.below(3)).map(|_| self.value(depth + 1)).collect()),
+                _ => {
+                    let mut m = serde_json::Map::new();
+                    for _ in 0..self.below(4) {
+                        m.insert(self.text(), self.value(depth + 1));
+                    }
+                    Value::Object(m)
+                }
+            }
+        }
+    }
+
+    /// Replaces one value somewhere in `v` by a random one, or deletes an object member.
+    fn mutate(v: &mut Value, rng: &mut Rng) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                let keys: Vec<String> = m.keys().cloned().collect();
+                let k = &keys[rng.below(keys.len())];
+                match rng.below(4) {
+                    0 => {
+                        m.remove(k);
+                    }
+                    1 => {
+                        m.insert(k.clone(), rng.value(0));
+                    }
+                    _ => mutate(m.get_mut(k).unwrap(), rng),
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                let i = rng.below(a.len());
+                mutate(&mut a[i], rng)
+            }
+            other => *other = rng.value(0),
+        }
+    }
+
+    #[test]
+    fn hostile_events_are_errors_never_panics() {
+        let fixtures: Vec<Value> = [
+            include_str!("../tests/fixtures/s3-notification-records.json"),
+            include_str!("../tests/fixtures/s3-object-created-eventbridge.json"),
+            include_str!("../tests/fixtures/scheduler-scheduled-event.json"),
+        ]
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .collect();
+        let mut rng = Rng(2021);
+        let (mut ok, mut refused) = (0u32, 0u32);
+        for i in 0..20_000 {
+            let mut event = fixtures[i % fixtures.len()].clone();
+            for _ in 0..=rng.below(3) {
+                mutate(&mut event, &mut rng);
+            }
+            // Every outcome is a value or an error with a message; none panics.
+            for result in [
+                parse_object_created(&event).map(|_| ()),
+                parse_scheduled(&event).map(|_| ()),
+            ] {
+                match result {
+                    Ok(()) => ok += 1,
+                    Err(e) => {
+                        assert!(!e.to_string().is_empty());
+                        refused += 1;
+                    }
+                }
+            }
+            let key = rng.text();
+            if let Err(message) = url_decode_key(&key) {
+                assert!(!message.is_empty());
+            }
+        }
+        // The mutations reach both outcomes (the test is not vacuous).
+        assert!(ok > 1_000 && refused > 1_000, "ok {ok}, refused {refused}");
+    }
+
     #[test]
     fn decodes_notification_keys() {
         assert_eq!(
