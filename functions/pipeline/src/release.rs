@@ -903,8 +903,9 @@ pub fn list(store: &dyn Store) -> Result<Vec<ReleaseInfo>, JobError> {
 /// mark before reading the other's, so in every interleaving at least one sees the other:
 /// either the prune sees the reviver (or the switch it made) and keeps the release, or the
 /// reviver sees the prune mark and switches nothing ([`ReleaseError::BeingPruned`]). A
-/// crash leaves a mark behind; a stale `.reviving` mark only keeps its release, a stale
-/// `.pruning` mark is finished by the next prune.
+/// crash leaves a mark behind; a stale `.reviving` mark only keeps its release until it is
+/// older than [`REVIVING_STALE_AFTER`] (then a prune removes it), a stale `.pruning` mark
+/// is finished by the next prune.
 pub fn prune(
     store: &dyn Store,
     keep: usize,
@@ -948,7 +949,8 @@ pub fn prune(
         }
         // The mark is in place: now look for revivers, then at the pointer (in this order:
         // a reviver removes its mark only after its switch).
-        if !store.list(&reviving)?.is_empty() || current(store)?.as_deref() == Some(id.as_str()) {
+        if active_revivers(store, &reviving)? > 0 || current(store)?.as_deref() == Some(id.as_str())
+        {
             tracing::info!(release = %id, "being made live meanwhile: not pruned");
             store.delete(&marker)?;
             continue;
@@ -965,6 +967,37 @@ pub fn prune(
         pruned.push(id);
     }
     Ok(pruned)
+}
+
+/// How long a `.reviving` mark counts as a reviver at work. A publish or rollback takes
+/// minutes (a Lambda function at most 15); a mark older than this was left by a process
+/// that died, and is removed, so that a crash does not keep its release forever. Generous,
+/// since the clocks of the machines involved (Lambda, an operator's) may differ.
+const REVIVING_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Counts the live `.reviving` marks under `prefix`, removing stale ones (see
+/// [`REVIVING_STALE_AFTER`]). A mark whose time cannot be read counts as live.
+fn active_revivers(store: &dyn Store, prefix: &str) -> Result<usize, JobError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let mut active = 0;
+    for key in store.list(prefix)? {
+        // `{pid}-{nanos since the epoch}-{sequence}`, see `Reviving::announce`.
+        let written = key[prefix.len()..]
+            .split('-')
+            .nth(1)
+            .and_then(|n| n.parse::<u128>().ok());
+        match written {
+            Some(t) if now.saturating_sub(t) > REVIVING_STALE_AFTER.as_nanos() => {
+                tracing::warn!(key = %key, "a stale reviving mark (its process died): removed");
+                store.delete(&key)?;
+            }
+            _ => active += 1,
+        }
+    }
+    Ok(active)
 }
 
 /// What a rollback did.
@@ -1166,6 +1199,20 @@ mod tests {
                 ("2026-01-31-new".to_string(), Conditional::Written),
             ]
         );
+    }
+
+    #[test]
+    fn a_reviving_mark_left_by_a_dead_process_stops_counting_and_is_removed() {
+        let store = MemoryStore::new();
+        let prefix = layout::site_release_reviving_prefix("2026-01-31-aaaaaaaaaaaa").unwrap();
+        // A mark from 1970 (its process is long gone) and one of a reviver at work now.
+        store.put(&format!("{prefix}7-1-0"), b"reviving\n").unwrap();
+        let live = Reviving::announce(&store, "2026-01-31-aaaaaaaaaaaa").unwrap();
+        assert_eq!(active_revivers(&store, &prefix).unwrap(), 1);
+        assert_eq!(store.list(&prefix).unwrap(), vec![live.key.clone()]);
+        drop(live);
+        assert_eq!(active_revivers(&store, &prefix).unwrap(), 0);
+        assert!(store.list(&prefix).unwrap().is_empty());
     }
 
     #[test]
