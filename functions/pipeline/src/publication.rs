@@ -34,7 +34,7 @@
 
 use crate::frame::write_parquet;
 use crate::jobs::JobError;
-use crate::store::{Conditional, Store, StoreError, Version};
+use crate::store::{Conditional, Store, Version};
 use crate::table::Table;
 use envgov_curated::Curated;
 use envgov_curated::datasets::{DatasetDef, Fields};
@@ -446,10 +446,10 @@ fn stage(store: &dyn Store, id: &str) -> Result<bool, JobError> {
             return Ok(true);
         }
     }
-    Err(JobError::Store(StoreError::Io {
+    Err(JobError::Contended {
         key: key.to_string(),
-        source: std::io::Error::other("datasets/staged kept changing"),
-    }))
+        attempts: CAS_ATTEMPTS as u32,
+    })
 }
 
 /// A complete publication, read through its manifest: what the site is rendered from.
