@@ -14,7 +14,8 @@ Checks:
     ${AWS::Partition};
   - the buckets: public access blocked, encrypted, versioned; the evidence bucket has
     Object Lock with a default retention; each bucket denies non-TLS requests;
-  - CloudFront can read only site/releases/*, site/errors/* and datasets/* of the store;
+  - CloudFront can read only site/releases/*, site/errors/* and datasets/*/archive/* of the
+    store (the stable dataset URLs are files of the live release);
   - the functions are provided.al2023 / arm64 / bootstrap with JSON logs, and nightly is
     scheduled with a retry policy, a dead-letter queue and no flexible window;
   - the access simulation (see "Simulating requests" below): one provider policy per
@@ -629,6 +630,25 @@ def function_role_cases(role, sources):
         (s3_request("DeleteObject", S, "datasets/catalogue.json"), False),
         (s3_request("ListObjectsV2", S, prefix="site/releases/"), nightly),
     ]
+    # Dated archives are write-once (the store bucket's DenyOverwritingDatasetArchives):
+    # nightly creates them with If-None-Match: *, and nothing replaces one.
+    archive = f"datasets/cems-daily/archive/{day}/cems-daily.csv"
+    revision = f"datasets/cems-daily/archive/{day}/r2/datapackage.json"
+    cases += [
+        (s3_request("PutObject", S, archive, if_none_match=True), nightly),
+        (s3_request("PutObject", S, revision, if_none_match=True), nightly),
+        (s3_request("PutObject", S, archive), False),
+        (s3_request("PutObject", S, revision), False),
+        (s3_request("PutObject", S, archive, if_match=True), False),
+        (s3_request("CompleteMultipartUpload", S, archive), False),
+        (s3_request("CompleteMultipartUpload", S, archive, if_none_match=True), nightly),
+        (s3_request("CopyObject", S, archive, copy_source=f"{S}/datasets/publications/x/cems-daily.csv"), False),
+        (s3_request("DeleteObject", S, archive), False),
+        (s3_request("GetObject", S, archive), nightly),
+        # Beside the archives, datasets/ keeps its ordinary (non-conditional) writes.
+        (s3_request("PutObject", S, "datasets/staged", if_match=True), nightly),
+        (s3_request("PutObject", S, f"datasets/publications/{day}-0123456789ab/catalogue.json"), nightly),
+    ]
     return cases
 
 
@@ -835,7 +855,7 @@ def main(argv):
                 cf_problems.append(f"CloudFront may {s.get('Action')}")
             for r in as_list(s.get("Resource")):
                 sub = r.get("Fn::Sub", "") if isinstance(r, dict) else r
-                if not re.search(r"\}/(site/releases|site/errors|datasets)/\*$", sub):
+                if not re.search(r"\}/(site/releases/|site/errors/|datasets/\*/archive/)\*$", sub):
                     cf_problems.append(f"CloudFront may read {sub!r}")
             if "AWS:SourceArn" not in str(s.get("Condition")):
                 cf_problems.append("no AWS:SourceArn condition on the CloudFront grant")
@@ -845,7 +865,7 @@ def main(argv):
     ]
     if evidence_grants:
         cf_problems.append("the evidence bucket policy grants access")
-    c.check("CloudFront reads only the live-release, error-page and dataset paths", cf_problems)
+    c.check("CloudFront reads only the live-release, error-page and dataset-archive paths", cf_problems)
 
     # --- functions and schedule -----------------------------------------------------------
     glob = template.get("Globals", {}).get("Function", {})

@@ -59,7 +59,24 @@ await expect('directory without slash', live, '/zh/datasets', rewritten('/site/r
 await expect('file', live, '/en/about.html', rewritten('/site/releases/2026-01-31-0123456789ab/en/about.html'));
 await expect('asset', live, '/assets/site.css', rewritten('/site/releases/2026-01-31-0123456789ab/assets/site.css'));
 await expect('404 page path', live, '/404.html', rewritten('/site/releases/2026-01-31-0123456789ab/404.html'));
-await expect('datasets pass through', live, '/datasets/msw/msw.csv', rewritten('/datasets/msw/msw.csv'));
+// Stable dataset URLs are files of the live release; dated archives are served as stored.
+const R = '/site/releases/2026-01-31-0123456789ab';
+await expect('stable dataset file → live release', live, '/datasets/msw/msw.csv', rewritten(`${R}/datasets/msw/msw.csv`));
+await expect('stable datapackage → live release', live, '/datasets/cems-daily/datapackage.json', rewritten(`${R}/datasets/cems-daily/datapackage.json`));
+await expect('catalogue.json → live release', live, '/datasets/catalogue.json', rewritten(`${R}/datasets/catalogue.json`));
+await expect('archive passes through', live, '/datasets/msw/archive/2026-01-31/msw.csv', rewritten('/datasets/msw/archive/2026-01-31/msw.csv'));
+await expect('archive revision passes through', live, '/datasets/msw/archive/2026-01-31/r2/datapackage.json', rewritten('/datasets/msw/archive/2026-01-31/r2/datapackage.json'));
+await expect('archive needs no live release', {}, '/datasets/msw/archive/2026-01-31/msw.csv', rewritten('/datasets/msw/archive/2026-01-31/msw.csv'));
+await expect('"archive" as a file name is no archive', live, '/datasets/msw/archive.csv', rewritten(`${R}/datasets/msw/archive.csv`));
+await expect('publications stay inside the release', live, '/datasets/publications/x/catalogue.json', rewritten(`${R}/datasets/publications/x/catalogue.json`));
+await expect('datasets dot-dot is refused', live, '/datasets/../site/current', status(404));
+await expect('datasets encoded dot-dot is refused', live, '/datasets/%2e%2e/site/current', status(404));
+await expect('datasets encoded slash is refused', live, '/datasets/msw%2f..%2f..%2fsite/current', status(404));
+await expect('archive dot-dot is refused', live, '/datasets/msw/archive/../../../runs/2026-01-31/report.json', status(404));
+await expect('archive encoded dot-dot is refused', live, '/datasets/msw/archive/%2E%2E/%2e%2e/x', status(404));
+await expect('hidden file under datasets is refused', live, '/datasets/msw/.env', status(404));
+await expect('stable dataset without a release answers 503', {}, '/datasets/msw/msw.csv', status(503));
+await expect('stable dataset with a bad pointer answers 503', { 'site/current': '../evil' }, '/datasets/catalogue.json', status(503));
 await expect('raw/ stays inside the release', live, '/raw/msw/2026-01-31/x.csv', rewritten('/site/releases/2026-01-31-0123456789ab/raw/msw/2026-01-31/x.csv'));
 await expect('runs/ stays inside the release', live, '/runs/2026-01-31/report.json', rewritten('/site/releases/2026-01-31-0123456789ab/runs/2026-01-31/report.json'));
 await expect('site/current is not exposed', live, '/site/current', rewritten('/site/releases/2026-01-31-0123456789ab/site/current/index.html'));
