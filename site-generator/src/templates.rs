@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// The embedded templates, by name.
-pub const TEMPLATES: [(&str, &str); 21] = [
+pub const TEMPLATES: [(&str, &str); 22] = [
     ("base.html", include_str!("../templates/base.html")),
     ("language.html", include_str!("../templates/language.html")),
     ("404.html", include_str!("../templates/404.html")),
@@ -62,6 +62,7 @@ pub const TEMPLATES: [(&str, &str); 21] = [
         "data_table.html",
         include_str!("../templates/data_table.html"),
     ),
+    ("pager.html", include_str!("../templates/pager.html")),
 ];
 
 pub struct Templates {

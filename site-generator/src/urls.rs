@@ -153,6 +153,20 @@ pub enum Route {
     Content(Slug),
     /// Search of the units by name, credit code or permit number.
     Search,
+    /// Page `n` (2 or more) of a list split across pages; page 1 is the list's own route.
+    Page(Box<Route>, u32),
+}
+
+/// The route of page `n` (1-based) of the list at `route`.
+pub fn nth_page(route: &Route, n: usize) -> Route {
+    if n <= 1 {
+        route.clone()
+    } else {
+        Route::Page(
+            Box::new(route.clone()),
+            u32::try_from(n).unwrap_or(u32::MAX),
+        )
+    }
 }
 
 /// The path of a page in a language.
@@ -183,6 +197,17 @@ pub fn page(lang: Lang, route: &Route) -> String {
         Route::Dataset(id) => format!("/{l}/datasets/{id}.html"),
         Route::Content(slug) => format!("/{l}/{slug}.html"),
         Route::Search => format!("/{l}/search/index.html"),
+        // `/x/index.html` → `/x/page-2.html`; `/x/y.html` → `/x/y/page-2.html`.
+        Route::Page(of, n) => {
+            let first = page(lang, of);
+            match first.strip_suffix("/index.html") {
+                Some(dir) => format!("{dir}/page-{n}.html"),
+                None => format!(
+                    "{}/page-{n}.html",
+                    first.strip_suffix(".html").unwrap_or(&first)
+                ),
+            }
+        }
     }
 }
 
@@ -326,6 +351,23 @@ mod tests {
         assert_eq!(
             page(Lang::En, &r),
             "/en/enterprises/91110105MA01ABCD5F.html"
+        );
+    }
+
+    #[test]
+    fn later_pages_of_a_list_sit_beside_or_below_its_first_page() {
+        assert_eq!(
+            page(Lang::En, &nth_page(&Route::Exceedances, 1)),
+            "/en/exceedances/index.html"
+        );
+        assert_eq!(
+            page(Lang::En, &nth_page(&Route::Exceedances, 2)),
+            "/en/exceedances/page-2.html"
+        );
+        let district = Route::EnterprisesByDistrict(Slug::new("110105").unwrap());
+        assert_eq!(
+            page(Lang::Zh, &nth_page(&district, 12)),
+            "/zh/enterprises/district/110105/page-12.html"
         );
     }
 

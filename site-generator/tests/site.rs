@@ -802,3 +802,84 @@ fn a_long_period_is_charted_by_month() {
         format!("\u{feff}Month,Exceedances (count)\r\n{expected}")
     );
 }
+
+/// The register and the directory split into pages: 230 exceedances make 3 register pages
+/// (100, 100 and 30 rows; computed from the page size of 100), each row on exactly one page,
+/// the pages linked to each other, and no HTML page over 500 KB.
+#[test]
+fn long_lists_are_split_into_linked_pages_under_500_kb() {
+    let mut inputs = inputs();
+    let rows = inputs.tables.get_mut("exceedances").unwrap();
+    let template = rows[0].clone();
+    rows.clear();
+    for i in 0..230 {
+        let mut r = template.clone();
+        let id = format!("test:{i:03}");
+        r.insert("exceedance_id".into(), serde_json::Value::String(id));
+        // Distinct values (shown with one decimal from 100 up), so each row is found once.
+        r.insert(
+            "value".into(),
+            serde_json::json!(100.0 + f64::from(i) + 0.5),
+        );
+        rows.push(r);
+    }
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    for lang in ["zh", "en"] {
+        let first = format!("{lang}/exceedances/index.html");
+        let pages = [
+            first.clone(),
+            format!("{lang}/exceedances/page-2.html"),
+            format!("{lang}/exceedances/page-3.html"),
+        ];
+        assert!(
+            !files.contains_key(&format!("{lang}/exceedances/page-4.html")),
+            "230 rows make 3 pages"
+        );
+        let mut seen = Vec::new();
+        for (k, path) in pages.iter().enumerate() {
+            let html = String::from_utf8(
+                files
+                    .get(path.as_str())
+                    .unwrap_or_else(|| panic!("{path} rendered"))
+                    .clone(),
+            )
+            .unwrap();
+            for p in 1..=3 {
+                let href = if p == 1 {
+                    format!("/{first}")
+                } else {
+                    format!("/{lang}/exceedances/page-{p}.html")
+                };
+                assert!(
+                    html.contains(&format!("href=\"{href}\"")),
+                    "{path} links page {p}"
+                );
+            }
+            assert!(html.contains("class=\"pager\""), "{path}");
+            let on_page: Vec<u32> = (0..230u32)
+                .filter(|i| html.contains(&format!("\"num\">{}.5 ", 100 + i)))
+                .collect();
+            assert_eq!(
+                on_page.len(),
+                [100, 100, 30][k],
+                "{path} holds its share of the rows"
+            );
+            seen.extend(on_page);
+        }
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..230).collect::<Vec<u32>>(),
+            "every row on exactly one page"
+        );
+    }
+    for (path, bytes) in &files {
+        if path.ends_with(".html") {
+            assert!(bytes.len() < 500 * 1024, "{path} is {} bytes", bytes.len());
+        }
+    }
+    // Both languages have the same pages (symmetric URLs), and the sitemap lists them.
+    let sitemap = String::from_utf8(files["sitemap.xml"].clone()).unwrap();
+    assert!(sitemap.contains("/en/exceedances/page-3.html"));
+    assert!(sitemap.contains("/zh/exceedances/page-3.html"));
+}

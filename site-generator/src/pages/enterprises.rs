@@ -3,7 +3,7 @@
 //! published environmental information and downloads of its own records.
 
 use super::open_days::{OpenDayItem, open_day_item};
-use super::{ExceedanceView, FilterLink, Link, Site, pick};
+use super::{ExceedanceView, FilterLink, Link, Pager, Site, list_pages, pick};
 use crate::downloads::{UNIT_DATASETS, UnitRows, dataset_slug};
 use crate::output::Output;
 use crate::registry::{Unit, district_rank};
@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// including the data date (a day without a row is simply absent).
 pub const RECENT_DAYS: usize = 7;
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Filters {
     districts: Vec<FilterLink>,
     industries: Vec<FilterLink>,
@@ -37,12 +37,14 @@ struct UnitItem {
 }
 
 #[derive(Serialize)]
-struct DirectoryPage {
+struct DirectoryPage<'a> {
     summary: String,
     filtered: bool,
     all_href: String,
     filters: Filters,
-    units: Vec<UnitItem>,
+    units: &'a [UnitItem],
+    /// Links to the directory's other pages ([`DIRECTORY_PAGE_ROWS`] units a page).
+    pager: Option<Pager>,
 }
 
 #[derive(Serialize)]
@@ -220,6 +222,9 @@ fn filters(site: &Site<'_>, lang: Lang, current: &Filter<'_>) -> Result<Filters,
     })
 }
 
+/// Units on one page of the directory (2,000 units make 8 pages, none over 500 KB).
+pub const DIRECTORY_PAGE_ROWS: usize = 250;
+
 fn directory(
     site: &Site<'_>,
     out: &mut Output,
@@ -254,23 +259,28 @@ fn directory(
                 site.crumbs(lang, &[])?,
             )
         };
-        let page = DirectoryPage {
-            summary: summary.clone(),
-            filtered,
-            all_href: urls::page(lang, &Route::Enterprises),
-            filters: filters(site, lang, &filter)?,
-            units,
-        };
-        site.render_page(
-            out,
-            lang,
-            route,
-            "enterprises.html",
-            title,
-            summary,
-            crumbs,
-            &page,
-        )?;
+        let filters_view = filters(site, lang, &filter)?;
+        for list_page in list_pages(&units, DIRECTORY_PAGE_ROWS) {
+            let (pager, page_title) = site.pager(lang, route, &list_page, title.clone())?;
+            let page = DirectoryPage {
+                summary: summary.clone(),
+                filtered,
+                all_href: urls::page(lang, &Route::Enterprises),
+                filters: filters_view.clone(),
+                units: list_page.items,
+                pager,
+            };
+            site.render_page(
+                out,
+                lang,
+                &urls::nth_page(route, list_page.number),
+                "enterprises.html",
+                page_title,
+                summary.clone(),
+                crumbs.clone(),
+                &page,
+            )?;
+        }
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! unit and showing the raw record it comes from; with static filtered lists by district,
 //! pollutant and period.
 
-use super::{ExceedanceView, FilterLink, Site};
+use super::{ExceedanceView, FilterLink, Pager, Site, list_pages};
 use crate::charts::{self, BarChart, ChartView};
 use crate::output::Output;
 use crate::registry::sort_exceedances;
@@ -13,7 +13,7 @@ use envgov_dataset::Lang;
 use envgov_dataset::ids::DISTRICTS;
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Filters {
     districts: Vec<FilterLink>,
     pollutants: Vec<FilterLink>,
@@ -27,6 +27,9 @@ struct RegisterPage {
     all_href: String,
     filters: Filters,
     rows: Vec<ExceedanceView>,
+    /// Links to the register's other pages (the register is split into pages of
+    /// [`REGISTER_PAGE_ROWS`] rows, newest first, so that no page grows with the year).
+    pager: Option<Pager>,
     feed_href: String,
     dataset_href: String,
     /// Exceedances by day (by month over long periods), on the unfiltered register.
@@ -105,6 +108,10 @@ fn filters(
     })
 }
 
+/// Rows on one page of the register: an HTML page stays well under 500 KB however many
+/// exceedances a year brings.
+pub const REGISTER_PAGE_ROWS: usize = 100;
+
 fn register(
     site: &Site<'_>,
     out: &mut Output,
@@ -148,37 +155,43 @@ fn register(
                 site.crumbs(lang, &[])?,
             ),
         };
-        let chart = match filter {
-            Filter::All => Some(charts::render(
+        let filters_view = filters(site, lang, pollutant_slugs, &filter)?;
+        for list_page in list_pages(&rows, REGISTER_PAGE_ROWS) {
+            // The chart of the whole register, on its first page.
+            let chart = match filter {
+                Filter::All if list_page.number == 1 => Some(charts::render(
+                    out,
+                    lang,
+                    &by_day_chart(site, lang, &rows)?,
+                )?),
+                _ => None,
+            };
+            let (pager, page_title) = site.pager(lang, &route, &list_page, title.clone())?;
+            let page = RegisterPage {
+                chart,
+                summary: summary.clone(),
+                filtered: what.is_some(),
+                all_href: urls::page(lang, &Route::Exceedances),
+                filters: filters_view.clone(),
+                rows: site.exceedance_views(lang, list_page.items)?,
+                pager,
+                feed_href: urls::feed(lang, Feed::Exceedances),
+                dataset_href: urls::page(
+                    lang,
+                    &Route::Dataset(Slug::new(EXCEEDANCES).expect("dataset id is a slug")),
+                ),
+            };
+            site.render_page(
                 out,
                 lang,
-                &by_day_chart(site, lang, &rows)?,
-            )?),
-            _ => None,
-        };
-        let page = RegisterPage {
-            chart,
-            summary: summary.clone(),
-            filtered: what.is_some(),
-            all_href: urls::page(lang, &Route::Exceedances),
-            filters: filters(site, lang, pollutant_slugs, &filter)?,
-            rows: site.exceedance_views(lang, &rows)?,
-            feed_href: urls::feed(lang, Feed::Exceedances),
-            dataset_href: urls::page(
-                lang,
-                &Route::Dataset(Slug::new(EXCEEDANCES).expect("dataset id is a slug")),
-            ),
-        };
-        site.render_page(
-            out,
-            lang,
-            &route,
-            "exceedances.html",
-            title,
-            summary,
-            crumbs,
-            &page,
-        )?;
+                &urls::nth_page(&route, list_page.number),
+                "exceedances.html",
+                page_title,
+                summary.clone(),
+                crumbs.clone(),
+                &page,
+            )?;
+        }
     }
     Ok(())
 }

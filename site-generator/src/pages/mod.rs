@@ -49,12 +49,61 @@ pub struct Link {
 }
 
 /// A link to a filtered list, with the number of items it holds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FilterLink {
     pub href: String,
     pub text: String,
     pub count: String,
     pub current: bool,
+}
+
+/// The links between the pages of a list split across pages (absent on a one-page list).
+#[derive(Debug, Serialize)]
+pub struct Pager {
+    /// "Page 2 of 5: rows 101–200 of 480".
+    pub status: String,
+    pub pages: Vec<PageLink>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PageLink {
+    pub href: String,
+    pub text: String,
+    pub current: bool,
+}
+
+/// One page of a list split into pages of `size` items (a list always has a first page).
+pub struct ListPage<'a, T> {
+    /// 1-based.
+    pub number: usize,
+    pub of: usize,
+    pub items: &'a [T],
+    /// 1-based position of the first item, and of the last.
+    pub from: usize,
+    pub to: usize,
+    pub total: usize,
+}
+
+/// Splits `items` into pages of `size` (at least one page, possibly empty).
+pub fn list_pages<T>(items: &[T], size: usize) -> Vec<ListPage<'_, T>> {
+    let size = size.max(1);
+    let of = items.len().div_ceil(size).max(1);
+    (0..of)
+        .map(|i| {
+            let start = (i * size).min(items.len());
+            let end = ((i + 1) * size).min(items.len());
+            ListPage {
+                number: i + 1,
+                of,
+                items: items.get(start..end).unwrap_or_default(),
+                from: start + 1,
+                to: end,
+                total: items.len(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -138,6 +187,7 @@ fn section(route: &Route) -> Section {
         Route::Datasets | Route::Dataset(_) => Section::Datasets,
         Route::Content(slug) => Section::Content(slug.as_str().to_string()),
         Route::Search => Section::Search,
+        Route::Page(of, _) => section(of),
     }
 }
 
@@ -327,6 +377,57 @@ impl<'a> Site<'a> {
         out.add(&url, html.into_bytes())?;
         out.add_route(route.clone());
         Ok(())
+    }
+
+    /// The pager of one page of a list at `route` (`None` when the list fits on one page),
+    /// and the page's title.
+    pub fn pager<T>(
+        &self,
+        lang: Lang,
+        route: &Route,
+        page: &ListPage<'_, T>,
+        title: String,
+    ) -> Result<(Option<Pager>, String), SiteError> {
+        if page.of <= 1 {
+            return Ok((None, title));
+        }
+        let n = |v: usize| format::integer(lang, v as i64);
+        let href = |k: usize| urls::page(lang, &urls::nth_page(route, k));
+        let status = self.tf(
+            lang,
+            "pager.status",
+            &[
+                ("page", &n(page.number)),
+                ("pages", &n(page.of)),
+                ("from", &n(page.from)),
+                ("to", &n(page.to)),
+                ("total", &n(page.total)),
+            ],
+        )?;
+        let titled = if page.number == 1 {
+            title
+        } else {
+            self.tf(
+                lang,
+                "pager.title",
+                &[("title", &title), ("page", &n(page.number))],
+            )?
+        };
+        Ok((
+            Some(Pager {
+                status,
+                pages: (1..=page.of)
+                    .map(|k| PageLink {
+                        href: href(k),
+                        text: n(k),
+                        current: k == page.number,
+                    })
+                    .collect(),
+                previous: (page.number > 1).then(|| href(page.number - 1)),
+                next: (page.number < page.of).then(|| href(page.number + 1)),
+            }),
+            titled,
+        ))
     }
 
     /// A pollutant's name in a language, from the curated table (the code when unknown).
