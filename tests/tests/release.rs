@@ -17,13 +17,14 @@
 use envgov_curated::Curated;
 use envgov_dataset::report::RunReport;
 use envgov_e2e::TempDir;
-use envgov_pipeline::jobs::{self, JobError, NightlyOptions};
-use envgov_pipeline::kvs::{KvsMirror, KvsOptions};
+use envgov_pipeline::error::JobError;
+use envgov_pipeline::jobs::{self, NightlyOptions};
 use envgov_pipeline::ledger::sha256_hex;
+use envgov_pipeline::release::kvs::{KvsMirror, KvsOptions};
 use envgov_pipeline::release::{
     self, ERROR_PAGE_KEY, HISTORY_KEY, MANIFEST_NAME, ReleaseError, ReleaseOptions, SwitchKind,
 };
-use envgov_pipeline::s3::{S3Options, S3Store, StaticCredentials};
+use envgov_pipeline::store::s3::{S3Options, S3Store, StaticCredentials};
 use envgov_pipeline::store::{Conditional, LocalStore, MemoryStore, Store, StoreError, Version};
 use envgov_sample_data::{SampleConfig, generate};
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@ use envgov_curated::Curated;
 use envgov_e2e::TempDir;
 use envgov_pipeline::jobs::{self, NightlyOptions};
 use envgov_pipeline::ledger::sha256_hex;
-use envgov_pipeline::s3::{S3Options, S3Store, StaticCredentials};
+use envgov_pipeline::store::s3::{S3Options, S3Store, StaticCredentials};
 use envgov_pipeline::store::{LocalStore, Store, StoreError, open_store};
 use envgov_sample_data::{SampleConfig, generate};
 use std::io::{Read, Write};

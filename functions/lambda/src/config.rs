@@ -17,7 +17,7 @@
 //! | `RUST_LOG` | optional `tracing` filter, default `info` |
 
 use envgov_pipeline::release::ReleaseOptions;
-use envgov_pipeline::s3::S3Location;
+use envgov_pipeline::store::s3::S3Location;
 use std::fmt;
 
 /// The default highest share of rejected new records per source (as `envgov nightly`).

@@ -19,7 +19,7 @@
 //! Every `Retryable.*` error leaves the event valid: re-delivering it once storage works
 //! succeeds and, since every output is deterministic, changes nothing already written.
 
-use envgov_pipeline::jobs::JobError;
+use envgov_pipeline::error::JobError;
 use envgov_pipeline::store::StoreError;
 use lambda_runtime::Diagnostic;
 

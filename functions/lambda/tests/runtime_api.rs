@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use envgov_pipeline::s3::S3Store;
 use envgov_pipeline::store::Store;
+use envgov_pipeline::store::s3::S3Store;
 
 // ---------------------------------------------------------------------------------------
 // The S3 test server

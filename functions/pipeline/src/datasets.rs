@@ -6,8 +6,9 @@
 //! date, up to and including the run date.
 
 use crate::aggregate;
+use crate::error::JobError;
 use crate::frame::read_parquet_as;
-use crate::jobs::{JobError, Progress};
+use crate::progress::Progress;
 use crate::store::Store;
 use crate::table::{Cell, Kind, Table, Values, round};
 use crate::validate::{self, Registry};

@@ -5,8 +5,10 @@
 //! publishes datasets and the run report. History already validated is reused when its raw
 //! files are unchanged, so a night only validates what is new.
 
+use crate::error::JobError;
 use crate::frame::{read_parquet_as, write_parquet};
 use crate::ledger::{ChangedRawFile, Check, RawLedger, fingerprint};
+use crate::progress::Progress;
 use crate::publish;
 use crate::store::{Conditional, ObjectMeta, Store, StoreError};
 use crate::table::{Cell, Kind, Table};
@@ -23,68 +25,9 @@ use std::time::Instant;
 /// Bumped whenever validation rules change, so that reused partitions are re-validated.
 pub const VALIDATOR_VERSION: u32 = 1;
 
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    ChangedRaw(#[from] crate::ledger::ChangedRawFile),
-    #[error("no raw data in the store under raw/ (run `envgov generate` or deliver files first)")]
-    NoRawData,
-    #[error("no raw data on or before {0}")]
-    NoDataForDate(NaiveDate),
-    #[error(
-        "{key} kept changing under concurrent writers ({attempts} compare-and-set attempts); run again"
-    )]
-    Contended { key: String, attempts: u32 },
-    #[error("{what}: {source}")]
-    Polars {
-        what: String,
-        #[source]
-        source: polars::error::PolarsError,
-    },
-    #[error("stored {key} is corrupt: {message}")]
-    Corrupt { key: String, message: String },
-    #[error("{0}")]
-    Definition(String),
-    #[error(transparent)]
-    Release(crate::release::ReleaseError),
-    #[error(
-        "reject rate too high for {source_name}: {rejected} of {read} records rejected ({rate:.2}%), limit {limit:.2}%; see rejects/{source_name}/ and runs/{date}/report.json"
-    )]
-    RejectRate {
-        source_name: String,
-        read: u64,
-        rejected: u64,
-        rate: f64,
-        limit: f64,
-        date: String,
-    },
-}
-
-impl JobError {
-    /// Whether running again unchanged may succeed (storage hiccups), as opposed to data
-    /// that needs a provider's correction.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            JobError::Store(e) => e.is_retryable(),
-            JobError::Release(e) => e.is_retryable(),
-            JobError::Contended { .. } => true,
-            _ => false,
-        }
-    }
-}
-
 fn polars_err(what: impl Into<String>) -> impl FnOnce(polars::error::PolarsError) -> JobError {
     let what = what.into();
     move |source| JobError::Polars { what, source }
-}
-
-/// Progress reporting for long stages (the CLI shows bars; Lambda logs).
-pub trait Progress {
-    fn stage(&self, name: &str, total: u64);
-    fn advance(&self, n: u64);
-    fn done(&self);
 }
 
 /// Raw files larger than this are rejected whole (with their line count) without being

@@ -1,22 +1,29 @@
-//! The envgov nightly pipeline: raw → validated → aggregated → published.
+//! The envgov nightly pipeline: raw → validated → aggregated → published → released.
 //!
-//! Modules are named for their stage. `validate`, `aggregate` and `publish` are pure:
-//! values in, values out. Only `jobs` and `store` do I/O. polars is named only in `frame`
-//! and `aggregate`.
+//! Modules are named for their stage, and dependencies point one way, down this list
+//! (checked by `scripts/check-module-cycles`):
+//! - `ledger`, `table`, `decode`, `progress`: the leaves;
+//! - `store` (the trait and its backends), then `error` (the stages' errors, over the
+//!   store's), which no stage imports `jobs` for;
+//! - `frame`, `validate`, `aggregate`, `publish`: the pure stages, values in, values out;
+//! - `datasets`, `publication`: the datasets built from validated partitions and published;
+//! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
+//! - `jobs`: the nightly orchestration only, calling the stages in order.
+//!
+//! Only `jobs`, `datasets`, `publication`, `release` and `store` do I/O. polars does the
+//! work only in `frame` and `aggregate` (the others name its error type).
 
 pub mod aggregate;
 pub mod datasets;
 pub mod decode;
+pub mod error;
 pub mod frame;
 pub mod jobs;
-pub mod kvs;
 pub mod ledger;
+pub mod progress;
 pub mod publication;
 pub mod publish;
 pub mod release;
-pub mod routed;
-pub mod s3;
-pub mod site_inputs;
 pub mod store;
 pub mod table;
 pub mod validate;

@@ -32,8 +32,8 @@
 //! own data date (sorted, each once): re-running an older night gives the list it had, so
 //! the same inputs give the same bytes whatever was published after.
 
+use crate::error::JobError;
 use crate::frame::write_parquet;
-use crate::jobs::JobError;
 use crate::store::{Conditional, Store, Version};
 use crate::table::Table;
 use envgov_curated::Curated;
@@ -417,9 +417,14 @@ pub fn staged(store: &dyn Store) -> Result<Option<String>, JobError> {
         .filter(|s| layout::check_segment(s).is_ok()))
 }
 
-/// The data date of a publication or release id (`{YYYY-MM-DD}-{hash}`).
-fn data_date_of(id: &str) -> Option<&str> {
-    crate::release::data_date_of(id)
+/// The data date of a publication or release id (`{YYYY-MM-DD}-{hash}`), if it has that shape.
+pub fn data_date_of(release_id: &str) -> Option<&str> {
+    let date = release_id.get(..10)?;
+    let ok = date.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    (ok && release_id.as_bytes().get(10) == Some(&b'-')).then_some(date)
 }
 
 /// Points `datasets/staged` at `id` unless it names a publication of a later data date

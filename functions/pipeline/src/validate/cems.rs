@@ -14,7 +14,7 @@
     clippy::panic
 )]
 
-use super::{Context, FileResult, Rejection, Scope};
+use super::common::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table};
 use envgov_dataset::report::FileCounts;
 use envgov_hj212::{DataFlag, PacketError};
@@ -97,15 +97,15 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
                 scope: Scope::Record,
             });
         };
-        if line.len() > super::MAX_LINE_BYTES {
+        if line.len() > super::common::MAX_LINE_BYTES {
             reject(
                 "line",
-                super::clip(&String::from_utf8_lossy(line.get(..80).unwrap_or(line))),
+                super::common::clip(&String::from_utf8_lossy(line.get(..80).unwrap_or(line))),
                 "line_too_long",
                 format!(
                     "line is {} bytes; the limit is {} bytes",
                     line.len(),
-                    super::MAX_LINE_BYTES
+                    super::common::MAX_LINE_BYTES
                 ),
             );
             counts.rejected += 1;
@@ -116,7 +116,7 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
             Err(e) => {
                 reject(
                     e.field(),
-                    super::clip(&e.value()),
+                    super::common::clip(&e.value()),
                     reason_code(&e),
                     e.to_string(),
                 );
@@ -220,8 +220,10 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
                 line: line_no,
                 field: match d {
                     envgov_hj212::Diagnostic::WhitespaceInField { field }
-                    | envgov_hj212::Diagnostic::UnknownFieldSuffix { field } => super::clip(field),
-                    envgov_hj212::Diagnostic::NonStandardCode { code } => super::clip(code),
+                    | envgov_hj212::Diagnostic::UnknownFieldSuffix { field } => {
+                        super::common::clip(field)
+                    }
+                    envgov_hj212::Diagnostic::NonStandardCode { code } => super::common::clip(code),
                 },
                 value: String::new(),
                 reason_code: match d {
@@ -234,7 +236,7 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
             });
         }
         let date = t.date().format("%Y-%m-%d").to_string();
-        let observed_at = super::local_iso(t);
+        let observed_at = super::common::local_iso(t);
         for m in &packet.measurements {
             let flag = m.flag.unwrap_or(DataFlag::Normal);
             let mut excluded: Option<(&'static str, String, f64)> = None;

@@ -12,64 +12,12 @@
     clippy::panic
 )]
 
-use super::{Context, FileResult, Rejection, Scope};
+use super::common::{Context, FileResult, Rejection, Scope};
+pub use super::units::{Facility, Outlet, Registry, Unit};
 use crate::table::{Cell, Kind, Table};
 use envgov_dataset::ids::{self, Medium};
 use envgov_dataset::report::FileCounts;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// A key polluting unit as delivered and, once validated, as used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Unit {
-    pub uscc: String,
-    pub permit_no: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub district: String,
-    pub industry_code: String,
-    pub industry_zh: String,
-    pub industry_en: String,
-    pub source_type: String,
-    pub address_zh: String,
-    pub address_en: String,
-    pub lon: f64,
-    pub lat: f64,
-    pub disclosure_url: String,
-    pub outlets: Vec<Outlet>,
-    pub facilities: Vec<Facility>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Outlet {
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub medium: String,
-    #[serde(default)]
-    pub mn: Option<String>,
-    pub standard: String,
-    pub discharge_method_zh: String,
-    pub discharge_method_en: String,
-    pub destination_zh: String,
-    pub destination_en: String,
-    pub pollutants: Vec<String>,
-    pub cems: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Facility {
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub outlet: String,
-    pub status: String,
-    #[serde(default)]
-    pub commissioned: Option<String>,
-}
 
 pub const SOURCE_TYPES: [&str; 7] = [
     "boiler",
@@ -90,56 +38,6 @@ pub const SCHEMA: &[(&str, Kind)] = &[
     ("raw_line", Kind::I64),
 ];
 
-/// The validated registry: units by USCC and devices by MN.
-#[derive(Debug, Clone, Default)]
-pub struct Registry {
-    pub units: BTreeMap<String, Unit>,
-    /// MN → (USCC, outlet code).
-    pub devices: BTreeMap<String, (String, String)>,
-    /// Where each unit's record came from (raw key, line).
-    pub origins: BTreeMap<String, (String, i64)>,
-}
-
-impl Registry {
-    /// Rebuilds the registry from a validated partition.
-    pub fn from_table(table: &Table) -> Result<Self, serde_json::Error> {
-        let mut reg = Registry::default();
-        let json = table.str_column("unit_json");
-        let keys = table.str_column("raw_key");
-        let lines = table.i64_column("raw_line");
-        for ((json, key), line) in json.iter().zip(keys).zip(lines) {
-            let unit: Unit = serde_json::from_str(json.as_deref().unwrap_or("null"))?;
-            reg.origins.insert(
-                unit.uscc.clone(),
-                (key.clone().unwrap_or_default(), line.unwrap_or(0)),
-            );
-            reg.insert(unit);
-        }
-        Ok(reg)
-    }
-
-    fn insert(&mut self, unit: Unit) {
-        for o in &unit.outlets {
-            if let Some(mn) = &o.mn {
-                self.devices
-                    .insert(mn.clone(), (unit.uscc.clone(), o.code.clone()));
-            }
-        }
-        self.units.insert(unit.uscc.clone(), unit);
-    }
-
-    pub fn unit(&self, uscc: &str) -> Option<&Unit> {
-        self.units.get(uscc)
-    }
-
-    pub fn device(&self, mn: &str) -> Option<(&Unit, &Outlet)> {
-        let (uscc, code) = self.devices.get(mn)?;
-        let unit = self.units.get(uscc)?;
-        let outlet = unit.outlets.iter().find(|o| &o.code == code)?;
-        Some((unit, outlet))
-    }
-}
-
 struct Problem {
     field: String,
     value: String,
@@ -155,7 +53,7 @@ fn problem(
 ) -> Problem {
     Problem {
         field: field.into(),
-        value: super::clip(&value.into()),
+        value: super::common::clip(&value.into()),
         code,
         reason: reason.into(),
     }
@@ -381,7 +279,7 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
         Ok(t) => t,
         Err(e) => {
             // JSON is UTF-8 by definition (RFC 8259); anything else is refused whole.
-            return super::reject_whole_file(
+            return super::common::reject_whole_file(
                 key,
                 bytes,
                 SCHEMA,
@@ -406,7 +304,7 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
             reason: p.reason,
             scope: Scope::Record,
         };
-        if line.len() > super::MAX_REGISTRY_LINE_BYTES {
+        if line.len() > super::common::MAX_REGISTRY_LINE_BYTES {
             rejections.push(reject(problem(
                 "line",
                 truncate(line, 80),
@@ -414,7 +312,7 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
                 format!(
                     "line is {} bytes; the limit is {} bytes",
                     line.len(),
-                    super::MAX_REGISTRY_LINE_BYTES
+                    super::common::MAX_REGISTRY_LINE_BYTES
                 ),
             )));
             counts.rejected += 1;
@@ -663,7 +561,7 @@ mod tests {
         let unit = line(|_| {});
         let padded = format!(
             "{}{}",
-            " ".repeat(super::super::MAX_REGISTRY_LINE_BYTES + 1 - unit.len()),
+            " ".repeat(super::super::common::MAX_REGISTRY_LINE_BYTES + 1 - unit.len()),
             unit
         );
         let r = check(&format!("{unit}\n{padded}\n"));

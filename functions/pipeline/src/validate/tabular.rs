@@ -4,7 +4,7 @@
 //! Stage: validate (pure). A file is decoded (UTF-8, else GB18030, never lossily), its header
 //! must be exactly the source's; then each row is checked field by field and accepted as a
 //! typed row or rejected with its line, field (the Chinese column name), value and reason.
-//! A row longer than [`super::MAX_LINE_BYTES`] or with more than [`super::MAX_FIELDS`] fields
+//! A row longer than [`super::common::MAX_LINE_BYTES`] or with more than [`super::common::MAX_FIELDS`] fields
 //! is rejected whole before its cells are read.
 
 #![deny(
@@ -14,7 +14,7 @@
     clippy::panic
 )]
 
-use super::{Context, FileResult, Rejection, Scope};
+use super::common::{Context, FileResult, Rejection, Scope};
 use crate::table::{Cell, Kind, Table, round};
 use envgov_dataset::report::FileCounts;
 use envgov_dataset::{Source, ids, raw_headers};
@@ -255,7 +255,7 @@ impl Row<'_> {
     }
 
     fn date(&self, i: usize) -> Checked<chrono::NaiveDate> {
-        super::parse_date(self.raw(i)).map_or_else(
+        super::common::parse_date(self.raw(i)).map_or_else(
             || self.problem(i, "bad_date", "not a valid date (YYYY-MM-DD)"),
             Ok,
         )
@@ -327,7 +327,7 @@ fn check_self_monitoring(
             format!("unit {uscc} has no outlet {point}"),
         );
     }
-    let Some(t) = super::parse_local_datetime(r.raw(3)) else {
+    let Some(t) = super::common::parse_local_datetime(r.raw(3)) else {
         return r.problem(
             3,
             "bad_timestamp",
@@ -431,7 +431,7 @@ fn check_self_monitoring(
             Cell::from(r.opt_text(1)),
             Cell::from(unit.district.clone()),
             Cell::from(point),
-            Cell::from(super::local_iso(t)),
+            Cell::from(super::common::local_iso(t)),
             Cell::from(t.date().to_string()),
             Cell::from(pollutant.code.clone()),
             Cell::from(item),
@@ -714,7 +714,7 @@ fn row_check(source: Source) -> RowCheck {
 /// Validates one CSV file of a source.
 pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
     let spec = spec(source);
-    let (text, encoding) = match super::decode_or_reject(key, bytes, spec.schema) {
+    let (text, encoding) = match super::common::decode_or_reject(key, bytes, spec.schema) {
         Ok(t) => t,
         Err(r) => return *r,
     };
@@ -743,7 +743,7 @@ pub fn validate(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> Fi
         _ => false,
     };
     if !header_ok {
-        let mut r = super::reject_whole_file(
+        let mut r = super::common::reject_whole_file(
             key,
             text.as_bytes(),
             spec.schema,
@@ -847,7 +847,7 @@ enum Quoting {
 
 /// The text as the CSV reader sees it, and the record of where its rows are. It follows the
 /// reader's rules (above) to number every row by its first line and measure it in bytes, and
-/// passes at most [`super::MAX_LINE_BYTES`] bytes of any row (then its line end): one row of
+/// passes at most [`super::common::MAX_LINE_BYTES`] bytes of any row (then its line end): one row of
 /// millions of commas, or of thousands of quoted lines, never makes the reader hold more than
 /// that. A row cut inside quotes gets a closing quote first, so the reader ends it where the
 /// row ends. The rows are queued in order for the caller, one per record the reader returns.
@@ -926,7 +926,7 @@ impl std::io::Read for CappedRows<'_> {
                     self.row = None;
                 } else if self.skipping {
                     pass = None;
-                } else if row.bytes > super::MAX_LINE_BYTES as u64 {
+                } else if row.bytes > super::common::MAX_LINE_BYTES as u64 {
                     self.skipping = true;
                     // Close an open quote, so that the reader ends this row at its line end.
                     pass = (before == Quoting::InQuoted).then_some(b'"');
@@ -960,19 +960,19 @@ fn check_record(
     file: &str,
     seen: &mut BTreeMap<String, u64>,
 ) -> Result<Vec<Cell>, Refusal> {
-    let joined = || super::clip(&record.iter().collect::<Vec<_>>().join(","));
-    if bytes > super::MAX_LINE_BYTES as u64 {
+    let joined = || super::common::clip(&record.iter().collect::<Vec<_>>().join(","));
+    if bytes > super::common::MAX_LINE_BYTES as u64 {
         return Err((
             "line",
             joined(),
             "line_too_long",
             format!(
                 "row is {bytes} bytes; the limit is {} bytes",
-                super::MAX_LINE_BYTES
+                super::common::MAX_LINE_BYTES
             ),
         ));
     }
-    if record.len() > super::MAX_FIELDS {
+    if record.len() > super::common::MAX_FIELDS {
         return Err((
             "row",
             joined(),
@@ -980,7 +980,7 @@ fn check_record(
             format!(
                 "row has {} fields; the limit is {} (the header has {})",
                 record.len(),
-                super::MAX_FIELDS,
+                super::common::MAX_FIELDS,
                 spec.headers.len()
             ),
         ));
@@ -1002,7 +1002,7 @@ fn check_record(
         Ok((cells, dup_key)) => match seen.get(&dup_key) {
             Some(first) => Err((
                 "row",
-                super::clip(&dup_key),
+                super::common::clip(&dup_key),
                 "duplicate",
                 format!("same record as line {first}"),
             )),
@@ -1013,7 +1013,7 @@ fn check_record(
         },
         Err(p) => Err((
             spec.headers.get(p.column).copied().unwrap_or("row"),
-            super::clip(row.raw(p.column)),
+            super::common::clip(row.raw(p.column)),
             p.code,
             p.reason,
         )),

@@ -2,18 +2,20 @@
 //! (infra/template.yaml, `SiteRouterFunction`) reads the live release id from the key
 //! `site/current` of a KeyValueStore, so every switch of the store's `site/current` is
 //! followed by `DescribeKeyValueStore` (for the store's ETag) and `PutKey` with `IfMatch`.
-//! `release::mirror_live` drives it as a compare-and-set: it reads the ETag, then
+//! [`super::switch::mirror_live`] drives it as a compare-and-set: it reads the ETag, then
 //! `site/current`, puts the id with `IfMatch`, and on a conflict (409/412) or a pointer
 //! that moved meanwhile reads `site/current` again.
 //!
-//! Stage: I/O edge, like [`crate::s3`]. The KeyValueStore API is signed with SigV4A
+//! Stage: I/O edge, like [`crate::store::s3`]. The KeyValueStore API is signed with SigV4A
 //! (`aws-sdk-cloudfrontkeyvaluestore` with its `sigv4a` feature, pure Rust over p256); the
 //! HTTP client is the same hyper + rustls/ring one as the S3 store's (no aws-lc). The ETag
 //! is the whole KeyValueStore's.
 
-use crate::release::{LiveMirror, ReleaseError, ReleaseOptions};
-use crate::s3::{Executor, StaticCredentials, error_chain, is_transient, status};
+use super::mirror::LiveMirror;
+use super::options::ReleaseOptions;
+use crate::error::ReleaseError;
 use crate::store::Conditional;
+use crate::store::s3::{Executor, StaticCredentials, error_chain, is_transient, status};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudfrontkeyvaluestore::Client;
@@ -65,7 +67,7 @@ impl KvsMirror {
         }
         let executor = Executor::for_caller()
             .map_err(|e| config_error(arn, format!("starting the async runtime: {e}")))?;
-        let loader = crate::s3::sdk_loader(
+        let loader = crate::store::s3::sdk_loader(
             RetryConfig::standard()
                 .with_max_attempts(5)
                 .with_initial_backoff(Duration::from_millis(500)),

@@ -12,17 +12,44 @@
 //!   rows of the published CSV, byte for byte. The same read gives the pages their rows
 //!   (the Parquet round trip is lossless, so they equal the published JSON's).
 
+use crate::error::JobError;
 use crate::frame::read_parquet;
-use crate::jobs::JobError;
 use crate::publication::Publication;
 use crate::publish::{to_csv, to_json};
-use crate::release::CONTENT;
 use crate::store::Store;
 use crate::table::Table;
 use envgov_dataset::layout::{self, Format};
 use envgov_dataset::manifest::{Catalogue, DataPackage};
 use envgov_dataset::report::RunReport;
 use envgov_site::{SiteInputs, UnitDownload, UnitDownloads};
+
+/// The markdown pages of `content/`, embedded so that the Lambda function needs no files.
+pub const CONTENT: &[(&str, &str)] = &[
+    (
+        "about.en.md",
+        include_str!("../../../../content/about.en.md"),
+    ),
+    (
+        "about.zh.md",
+        include_str!("../../../../content/about.zh.md"),
+    ),
+    (
+        "contact.en.md",
+        include_str!("../../../../content/contact.en.md"),
+    ),
+    (
+        "contact.zh.md",
+        include_str!("../../../../content/contact.zh.md"),
+    ),
+    (
+        "methodology.en.md",
+        include_str!("../../../../content/methodology.en.md"),
+    ),
+    (
+        "methodology.zh.md",
+        include_str!("../../../../content/methodology.zh.md"),
+    ),
+];
 use std::collections::BTreeMap;
 
 type Rows = Vec<serde_json::Map<String, serde_json::Value>>;

@@ -7,7 +7,7 @@
 //! in the store bucket; the pipeline still sees one store laid out as
 //! `envgov_dataset::layout` describes. Routing is by key only: no key is rewritten.
 
-use crate::store::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version};
+use super::api::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version};
 
 /// The prefix of the keys that live in the evidence store.
 pub const EVIDENCE_PREFIX: &str = "raw/";

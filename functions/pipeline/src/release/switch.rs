@@ -57,36 +57,17 @@
 //! Garage accepts and ignores them, so on Garage the rule holds only for runs that do not
 //! overlap (see `../../shared/reference/s3-test-servers.md`).
 
-use crate::jobs::JobError;
-use crate::publication::{Publication, PublishedFile};
+use super::kvs;
+use super::mirror::LiveMirror;
+use super::options::ReleaseOptions;
+use super::render::{Plan, plan};
+use crate::error::{JobError, ReleaseError};
+use crate::publication::{Publication, data_date_of};
 use crate::store::{Conditional, Store, StoreError, Version};
 use envgov_curated::Curated;
 use envgov_dataset::layout;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The markdown pages of `content/`, embedded so that the Lambda function needs no files.
-pub const CONTENT: &[(&str, &str)] = &[
-    ("about.en.md", include_str!("../../../content/about.en.md")),
-    ("about.zh.md", include_str!("../../../content/about.zh.md")),
-    (
-        "contact.en.md",
-        include_str!("../../../content/contact.en.md"),
-    ),
-    (
-        "contact.zh.md",
-        include_str!("../../../content/contact.zh.md"),
-    ),
-    (
-        "methodology.en.md",
-        include_str!("../../../content/methodology.en.md"),
-    ),
-    (
-        "methodology.zh.md",
-        include_str!("../../../content/methodology.zh.md"),
-    ),
-];
 
 /// What a render produced.
 #[derive(Debug, Clone)]
@@ -105,109 +86,6 @@ pub struct Release {
     pub live: bool,
     /// Releases pruned after the switch.
     pub pruned: Vec<String>,
-}
-
-/// How a site release is published. The CLI takes these from flags, the Lambda function
-/// from its environment (`ENVGOV_SITE_ORIGIN`, `ENVGOV_RELEASES_TO_KEEP`, `ENVGOV_KVS_ARN`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReleaseOptions {
-    /// The public origin (`https://envgov.example.org`) for absolute URLs in the sitemap,
-    /// feeds, calendars and citations; `None` uses the site generator's default.
-    pub site_origin: Option<String>,
-    /// How many releases to keep, the live one included (the most recently live ones; the
-    /// live release and the one just published are never pruned); `None` keeps every
-    /// release.
-    pub releases_to_keep: Option<usize>,
-    /// A CloudFront KeyValueStore whose `site/current` entry mirrors the pointer.
-    pub kvs_arn: Option<String>,
-}
-
-/// A rendered site: relative paths and their bytes.
-pub type SiteFiles = Vec<(String, Vec<u8>)>;
-
-/// A rendered release before upload: the site's files and the publication's (by key).
-struct Plan {
-    id: String,
-    data_date: String,
-    publication: Publication,
-    site: SiteFiles,
-    /// Path in the release (`datasets/...`) → the publication's file.
-    datasets: BTreeMap<String, PublishedFile>,
-}
-
-/// Renders the site from `publication` (pure apart from the reads). The release id is the
-/// data date and a hash of every path and content, the datasets' included.
-fn plan(
-    store: &dyn Store,
-    curated: &Curated,
-    options: &ReleaseOptions,
-    publication: Publication,
-) -> Result<Plan, JobError> {
-    let inputs = crate::site_inputs::load(store, &publication)?;
-    let site_options = match &options.site_origin {
-        Some(origin) => envgov_site::SiteOptions {
-            origin: origin.clone(),
-        },
-        None => envgov_site::SiteOptions::default(),
-    };
-    let site = envgov_site::build_with(&inputs, curated, &site_options)
-        .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
-    let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
-    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
-    for (path, bytes) in &site {
-        if path.starts_with(&datasets_dir) {
-            return Err(JobError::Definition(format!(
-                "rendered path {path:?} collides with the release's datasets"
-            )));
-        }
-        hashes.insert(path.clone(), crate::ledger::sha256_hex(bytes));
-    }
-    let datasets: BTreeMap<String, PublishedFile> = publication
-        .manifest
-        .files
-        .iter()
-        .map(|(p, f)| (format!("{datasets_dir}{p}"), f.clone()))
-        .collect();
-    for (path, file) in &datasets {
-        hashes.insert(path.clone(), file.sha256.clone());
-    }
-    let mut hash = Sha256::new();
-    for (path, sha) in &hashes {
-        hash.update(path.as_bytes());
-        hash.update([0]);
-        hash.update(sha.as_bytes());
-        hash.update([0]);
-    }
-    let id = format!(
-        "{}-{}",
-        inputs.data_date,
-        &hex::encode(hash.finalize())[..12]
-    );
-    Ok(Plan {
-        id,
-        data_date: inputs.data_date,
-        publication,
-        site,
-        datasets,
-    })
-}
-
-/// Renders the site from the staged publication (`datasets/staged`) and returns the release
-/// id and every file of the release, the datasets under `datasets/` included (read whole:
-/// for tests and tools; [`publish`] streams them).
-pub fn render(
-    store: &dyn Store,
-    curated: &Curated,
-    options: &ReleaseOptions,
-) -> Result<(String, SiteFiles), JobError> {
-    let plan = plan(store, curated, options, Publication::staged(store)?)?;
-    let mut files = plan.site;
-    for (path, file) in &plan.datasets {
-        let inner = &path[layout::RELEASE_DATASETS_DIR.len() + 1..];
-        debug_assert_eq!(plan.publication.manifest.files.get(inner), Some(file));
-        files.push((path.clone(), plan.publication.read(store, inner)?));
-    }
-    Ok((plan.id, files))
 }
 
 /// The name of a release's manifest, at the root of its folder. The site generator never
@@ -268,65 +146,6 @@ pub struct Switch {
 pub enum SwitchKind {
     Publish,
     Rollback,
-}
-
-/// A failure of the release machinery itself (the store's failures are [`StoreError`]s).
-#[derive(Debug, thiserror::Error)]
-pub enum ReleaseError {
-    #[error("release {release} is not complete: {problem}")]
-    Incomplete { release: String, problem: String },
-    #[error("no release to roll back to: {0}")]
-    NoRollbackTarget(String),
-    #[error(
-        "site/current changed while switching to {release} (it is now {now}); nothing was switched: check `envgov releases` and run again"
-    )]
-    Contended { release: String, now: String },
-    #[error("stored {key} is corrupt: {message}")]
-    Corrupt { key: String, message: String },
-    /// A prune marked the release for deletion before it could be made live.
-    #[error(
-        "release {release} is being pruned ({marker} exists); nothing was switched: pick another release (`envgov releases`), or run the night again"
-    )]
-    BeingPruned { release: String, marker: String },
-    /// Setting the CloudFront KeyValueStore key failed. The store's `site/current` is
-    /// already switched; running again (the same release) repeats the mirror.
-    #[error("mirroring site/current to the KeyValueStore {arn}: {message}")]
-    Mirror {
-        arn: String,
-        retryable: bool,
-        message: String,
-    },
-}
-
-impl ReleaseError {
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ReleaseError::Contended { .. } | ReleaseError::BeingPruned { .. } => true,
-            ReleaseError::Mirror { retryable, .. } => *retryable,
-            _ => false,
-        }
-    }
-}
-
-impl From<ReleaseError> for JobError {
-    fn from(e: ReleaseError) -> Self {
-        JobError::Release(e)
-    }
-}
-
-/// A copy of the live pointer outside the store, kept in step with `site/current` by
-/// compare-and-set ([`mirror_live`]): the CloudFront KeyValueStore that the edge router
-/// reads ([`crate::kvs::KvsMirror`]).
-pub trait LiveMirror {
-    /// The mirror's current version (the KeyValueStore's ETag).
-    fn version(&self) -> Result<String, ReleaseError>;
-    /// Makes `release_id` the live release there if the mirror is still at `version`.
-    fn set_live_if_match(
-        &self,
-        release_id: &str,
-        version: &str,
-    ) -> Result<Conditional, ReleaseError>;
-    fn describe(&self) -> String;
 }
 
 /// Makes the mirror follow `site/current`: reads the mirror's version, then the pointer,
@@ -417,16 +236,6 @@ impl Drop for Reviving<'_> {
             tracing::warn!(key = %self.key, error = %e, "could not remove the reviving mark (it only keeps the release from pruning)");
         }
     }
-}
-
-/// The data date of a release id (`{YYYY-MM-DD}-{hash}`), if it has that shape.
-pub fn data_date_of(release_id: &str) -> Option<&str> {
-    let date = release_id.get(..10)?;
-    let ok = date.bytes().enumerate().all(|(i, b)| match i {
-        4 | 7 => b == b'-',
-        _ => b.is_ascii_digit(),
-    });
-    (ok && release_id.as_bytes().get(10) == Some(&b'-')).then_some(date)
 }
 
 fn corrupt(key: &str, e: impl std::fmt::Display) -> ReleaseError {
@@ -546,7 +355,7 @@ pub fn publish(
     curated: &Curated,
     options: &ReleaseOptions,
 ) -> Result<Release, JobError> {
-    let mirror = crate::kvs::mirror_from_options(options)?;
+    let mirror = kvs::mirror_from_options(options)?;
     publish_with(store, curated, options, mirror.as_deref())
 }
 
@@ -558,7 +367,7 @@ pub fn publish_publication(
     options: &ReleaseOptions,
     publication: &str,
 ) -> Result<Release, JobError> {
-    let mirror = crate::kvs::mirror_from_options(options)?;
+    let mirror = kvs::mirror_from_options(options)?;
     let publication = Publication::open(store, publication)?;
     publish_plan(
         store,
@@ -1019,7 +828,7 @@ pub fn rollback(
     to: Option<&str>,
     options: &ReleaseOptions,
 ) -> Result<Rollback, JobError> {
-    let mirror = crate::kvs::mirror_from_options(options)?;
+    let mirror = kvs::mirror_from_options(options)?;
     rollback_with(store, to, mirror.as_deref())
 }
 
@@ -1224,7 +1033,10 @@ mod tests {
             .filter(|n| n.ends_with(".md"))
             .collect();
         on_disk.sort();
-        let embedded: Vec<String> = super::CONTENT.iter().map(|(n, _)| n.to_string()).collect();
+        let embedded: Vec<String> = super::super::site_inputs::CONTENT
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
         assert_eq!(on_disk, embedded);
     }
 }

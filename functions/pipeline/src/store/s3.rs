@@ -37,8 +37,8 @@
 //! .await??;
 //! ```
 
+use super::api::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key};
 use crate::ledger::sha256_hex;
-use crate::store::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key};
 use aws_config::BehaviorVersion;
 use aws_config::retry::{ErrorKind, RetryConfig};
 use aws_config::timeout::TimeoutConfig;
@@ -227,7 +227,7 @@ impl Default for S3Options {
     }
 }
 
-/// Where the store's blocking calls run their futures (also used by [`crate::kvs`]).
+/// Where the store's blocking calls run their futures (also used by [`crate::release::kvs`]).
 #[derive(Debug)]
 pub(crate) enum Executor {
     /// A runtime of the store's own (callers outside any runtime).

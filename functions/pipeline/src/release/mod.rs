@@ -1,0 +1,20 @@
+//! Site releases: render the site from one dataset publication, upload it completely
+//! under `site/releases/{release-id}/` together with that publication's files, make it live
+//! with one write to `site/current`, mirror the live pointer to the edge, prune old releases.
+//!
+//! Stage: release (after publish; only `jobs` and the commands call it). The submodules
+//! depend one way: [`options`] and [`mirror`] (plain contracts) ← [`site_inputs`] ←
+//! [`render`] ← [`kvs`] ← [`switch`]; this module only names what they export.
+
+pub mod kvs;
+pub mod mirror;
+pub mod options;
+pub mod render;
+pub mod site_inputs;
+pub mod switch;
+
+pub use crate::error::ReleaseError;
+pub use mirror::LiveMirror;
+pub use options::ReleaseOptions;
+pub use render::{SiteFiles, render};
+pub use switch::*;
