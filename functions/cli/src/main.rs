@@ -93,7 +93,7 @@ enum Command {
         #[arg(long)]
         rehash: bool,
         /// Reject, unread, any raw file larger than this many bytes.
-        #[arg(long, env = "ENVGOV_MAX_FILE_BYTES", default_value_t = jobs::DEFAULT_MAX_FILE_BYTES)]
+        #[arg(long, env = "ENVGOV_MAX_FILE_BYTES", default_value_t = envgov_pipeline::partition::DEFAULT_MAX_FILE_BYTES)]
         max_file_bytes: u64,
         /// Hold back a registry delivery that removes more than this share of the units in
         /// force, until `envgov registry accept DATE`.

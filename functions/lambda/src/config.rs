@@ -129,14 +129,14 @@ impl Config {
             }),
         };
         let max_file_bytes = match get("ENVGOV_MAX_FILE_BYTES") {
-            None => envgov_pipeline::jobs::DEFAULT_MAX_FILE_BYTES,
+            None => envgov_pipeline::partition::DEFAULT_MAX_FILE_BYTES,
             Some(s) => match s.parse::<u64>() {
                 Ok(n) if n >= 1 => n,
                 _ => {
                     problems.push(format!(
                         "ENVGOV_MAX_FILE_BYTES={s:?}: expected a whole number of bytes (1 or more)"
                     ));
-                    envgov_pipeline::jobs::DEFAULT_MAX_FILE_BYTES
+                    envgov_pipeline::partition::DEFAULT_MAX_FILE_BYTES
                 }
             },
         };

@@ -6,7 +6,7 @@
 //! 1. reads every raw file of that source and date (a partition is made of all of them),
 //!    and refuses evidence that changed since it was first seen (the nightly ledger
 //!    `runs/raw-ledger.json`, or this file's earlier ingest report);
-//! 2. validates the partition with `jobs::validate_partition`, the very function the nightly
+//! 2. validates the partition with `partition::validate_partition`, the very function the nightly
 //!    run uses, against the registry in force on that date: the same validated partition,
 //!    rejects and manifest. The manifest records each raw file's sha256, so the nightly run
 //!    reuses the partition only while its raw files are unchanged, and a partition whose
@@ -39,8 +39,9 @@ use envgov_dataset::Source;
 use envgov_dataset::layout;
 use envgov_dataset::report::FileCounts;
 use envgov_pipeline::error::JobError;
-use envgov_pipeline::jobs::{self, PartitionManifest};
+use envgov_pipeline::jobs;
 use envgov_pipeline::ledger::{ChangedRawFile, RawLedger};
+use envgov_pipeline::partition::{self, PartitionManifest};
 use envgov_pipeline::store::{Store, StoreError};
 use envgov_pipeline::validate::Context;
 use serde::{Deserialize, Serialize};
@@ -142,7 +143,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_future_days: crate::config::DEFAULT_MAX_FUTURE_DAYS,
-            max_file_bytes: jobs::DEFAULT_MAX_FILE_BYTES,
+            max_file_bytes: partition::DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -257,10 +258,11 @@ pub fn ingest(
     }
 
     // Refuse changed evidence; a fresh ledger of the bytes read now decides reuse.
-    let recorded: RawLedger = jobs::get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let recorded: RawLedger =
+        partition::get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     let report_key = layout::ingest_report_key(source, &date_text, &file)
         .map_err(|e| JobError::Definition(e.to_string()))?;
-    let previous: Option<IngestReport> = jobs::get_json(store, &report_key)?;
+    let previous: Option<IngestReport> = partition::get_json(store, &report_key)?;
     // Files of one partition may arrive together, each with its own invocation validating
     // the whole partition. A pass is kept only if no file arrived meanwhile; otherwise it
     // runs again with the longer listing. Every pass writes all its objects before the
@@ -273,7 +275,7 @@ pub fn ingest(
         let mut delivered = None;
         for k in &keys {
             // Streamed: a file of any size is hashed in constant memory.
-            let fp = jobs::open_fingerprint(store, k)?;
+            let fp = partition::open_fingerprint(store, k)?;
             let sha = fp.sha256.clone();
             if let Some(e) = recorded.files.get(k)
                 && e.sha256 != sha
@@ -326,7 +328,7 @@ pub fn ingest(
         };
         let mut by_reason = BTreeMap::new();
         let no_conflicts = std::collections::BTreeSet::new();
-        let evidence = jobs::Evidence {
+        let evidence = partition::Evidence {
             ledger: &now,
             conflicted: &no_conflicts,
             registry: if source == Source::Enterprises {
@@ -336,8 +338,15 @@ pub fn ingest(
             },
             max_file_bytes: limits.max_file_bytes,
         };
-        let (manifest, validated) =
-            jobs::validate_partition(store, source, date, &keys, ctx, evidence, &mut by_reason)?;
+        let (manifest, validated) = partition::validate_partition(
+            store,
+            source,
+            date,
+            &keys,
+            ctx,
+            evidence,
+            &mut by_reason,
+        )?;
         if validated {
             tracing::info!(key, source = %source, date = %date_text, files = keys.len(), "partition validated");
         } else {

@@ -6,6 +6,7 @@
 //! - `store` (the trait and its backends), then `error` (the stages' errors, over the
 //!   store's), which no stage imports `jobs` for;
 //! - `frame`, `validate`, `aggregate`, `publish`: the pure stages, values in, values out;
+//! - `partition`: validated partitions written through the store (and the raw ledger);
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
 //! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
 //! - `jobs`: the nightly orchestration only, calling the stages in order.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod frame;
 pub mod jobs;
 pub mod ledger;
+pub mod partition;
 pub mod progress;
 pub mod publication;
 pub mod publish;

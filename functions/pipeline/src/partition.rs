@@ -1,0 +1,410 @@
+//! Validated partitions: one source's raw files of one day → the validated partition, its
+//! rejects and its manifest, reused while the raw bytes, the validator version and the
+//! registry are unchanged; and the raw ledger, saved by compare-and-set. The nightly job
+//! and the ingest function both call [`validate_partition`], so both write the same
+//! partitions.
+//!
+//! Stage: validate (the I/O edge around the pure [`crate::validate`]). It never aggregates,
+//! publishes or releases, and imports no later stage (nor `jobs`).
+
+use crate::error::JobError;
+use crate::frame::{read_parquet_as, write_parquet};
+use crate::ledger::{ChangedRawFile, RawLedger, fingerprint};
+use crate::publish;
+use crate::store::{Conditional, Store, StoreError};
+use crate::table::{Cell, Kind, Table};
+use crate::validate::{self, Context, Rejection};
+use chrono::NaiveDate;
+use envgov_dataset::Source;
+use envgov_dataset::layout;
+use envgov_dataset::report::FileCounts;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Bumped whenever validation rules change, so that reused partitions are re-validated.
+pub const VALIDATOR_VERSION: u32 = 1;
+
+fn polars_err(what: impl Into<String>) -> impl FnOnce(polars::error::PolarsError) -> JobError {
+    let what = what.into();
+    move |source| JobError::Polars { what, source }
+}
+
+/// Raw files larger than this are rejected whole (with their line count) without being
+/// read into memory: 256 MiB, far above any real day's delivery of one source.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The manifest of a validated partition.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PartitionManifest {
+    pub validator_version: u32,
+    pub source: Source,
+    pub date: String,
+    pub files: Vec<FileCounts>,
+    /// The sha256 of the partition and of its rejects file as written with this manifest.
+    /// A partition is reused only when the stored objects still have these hashes: two
+    /// writers racing on one partition (a nightly run and a late delivery's ingest) can
+    /// leave one's data under the other's manifest, and that must not pass for validated.
+    /// Absent in manifests written before the check existed (they are re-validated).
+    #[serde(default)]
+    pub partition_sha256: Option<String>,
+    #[serde(default)]
+    pub rejects_sha256: Option<String>,
+    /// The registry the partition was validated against (its delivery date and partition
+    /// sha256); a partition validated against another registry is validated again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// Raw files of the partition left out because their bytes are no longer those first
+    /// recorded in the ledger (see `RunReport::raw_conflicts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<String>,
+}
+
+/// What [`validate_partition`] checks the raw files against.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    /// The hashes the raw files were first recorded with.
+    pub ledger: &'a RawLedger,
+    /// Keys whose bytes changed since they were first recorded: never validated.
+    pub conflicted: &'a BTreeSet<String>,
+    /// The registry in force (see [`PartitionManifest::registry`]); `None` for the registry.
+    pub registry: Option<&'a str>,
+    /// See [`DEFAULT_MAX_FILE_BYTES`].
+    pub max_file_bytes: u64,
+}
+
+/// Reads a JSON object of the store; `Ok(None)` when it does not exist, `Corrupt` naming
+/// the key when it does not parse.
+pub fn get_json<T: for<'de> Deserialize<'de>>(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Option<T>, JobError> {
+    match store.get(key)? {
+        None => Ok(None),
+        Some(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| JobError::Corrupt {
+                key: key.into(),
+                message: e.to_string(),
+            }),
+    }
+}
+
+fn json_bytes<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JobError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| JobError::Corrupt {
+        key: key.into(),
+        message: format!("cannot serialise: {e}"),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+pub(crate) fn put_json<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    value: &T,
+) -> Result<(), JobError> {
+    Ok(store.put(key, &json_bytes(key, value)?)?)
+}
+
+/// How many times a compare-and-set loop re-reads before giving up ([`JobError::Contended`]).
+const CAS_ATTEMPTS: u32 = 40;
+
+/// Waits before compare-and-set attempt `attempt + 1`: a few milliseconds, growing, with
+/// jitter from the clock so that writers that collided once do not collide again in step.
+/// (Timing only: nothing written depends on it.)
+fn backoff(attempt: u32) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 1000))
+        .unwrap_or(500);
+    let ms = u64::from(attempt.min(10) + 1) * (1 + jitter % 5);
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+/// Folds this run's sightings into the stored ledger with compare-and-set (`If-Match`, or
+/// `If-None-Match` for the first ledger), re-reading and merging again when another run
+/// wrote it meanwhile: no run's entries are lost. Returns the merged ledger and the keys
+/// recorded by the other writer with other bytes. Writes nothing when nothing changed.
+pub(crate) fn save_ledger(
+    store: &dyn Store,
+    ours: &RawLedger,
+) -> Result<(RawLedger, Vec<ChangedRawFile>), JobError> {
+    let key = layout::RAW_LEDGER_KEY;
+    for attempt in 0..CAS_ATTEMPTS {
+        let stored = store.get_versioned(key)?;
+        let (mut ledger, version) = match stored {
+            None => (RawLedger::default(), None),
+            Some((bytes, version)) => (
+                serde_json::from_slice(&bytes).map_err(|e| JobError::Corrupt {
+                    key: key.into(),
+                    message: e.to_string(),
+                })?,
+                Some(version),
+            ),
+        };
+        let before = ledger.clone();
+        let conflicts = ours.merge_into(&mut ledger);
+        if version.is_some() && ledger == before {
+            return Ok((ledger, conflicts));
+        }
+        let bytes = json_bytes(key, &ledger)?;
+        let written = match &version {
+            Some(v) => store.put_if_match(key, &bytes, v)?,
+            None => store.put_if_absent(key, &bytes)?,
+        };
+        if written == Conditional::Written {
+            return Ok((ledger, conflicts));
+        }
+        tracing::info!(key, "the ledger changed since it was read; merging again");
+        backoff(attempt);
+    }
+    Err(JobError::Contended {
+        key: key.into(),
+        attempts: CAS_ATTEMPTS,
+    })
+}
+
+pub(crate) fn read_partition(
+    store: &dyn Store,
+    source: Source,
+    date: &str,
+) -> Result<Option<Table>, JobError> {
+    let key =
+        layout::validated_key(source, date).map_err(|e| JobError::Definition(e.to_string()))?;
+    match store.get(&key)? {
+        None => Ok(None),
+        Some(b) => read_parquet_as(&b, validate::schema(source))
+            .map(Some)
+            .map_err(|e| JobError::Corrupt {
+                key,
+                message: e.to_string(),
+            }),
+    }
+}
+
+fn rejects_table(rejections: &[Rejection]) -> Table {
+    let mut t = Table::new(&[
+        ("raw_key", Kind::Str),
+        ("line", Kind::I64),
+        ("field", Kind::Str),
+        ("value", Kind::Str),
+        ("reason_code", Kind::Str),
+        ("reason", Kind::Str),
+        ("scope", Kind::Str),
+    ]);
+    for r in rejections {
+        t.push(vec![
+            Cell::from(r.raw_key.clone()),
+            Cell::from(r.line as i64),
+            Cell::from(r.field.clone()),
+            Cell::from(r.value.clone()),
+            Cell::from(r.reason_code),
+            Cell::from(r.reason.clone()),
+            Cell::from(r.scope.as_str()),
+        ]);
+    }
+    t
+}
+
+/// Validates (or reuses) one source's partition for one date. Returns its manifest, and
+/// whether it was validated in this run. The partition is reused when its manifest lists
+/// the partition's files (all of `keys`, or all but the conflicted ones) with the sha256
+/// the ledger records for them, and was validated against the same registry. The ingest
+/// function calls this too, so both write the same partitions.
+///
+/// Bounded memory: a file over `evidence.max_file_bytes` is rejected whole, with the line
+/// count the ledger took while hashing it, and never read into memory.
+pub fn validate_partition(
+    store: &dyn Store,
+    source: Source,
+    date: NaiveDate,
+    keys: &[String],
+    ctx: Context<'_>,
+    evidence: Evidence<'_>,
+    rejected_by_reason: &mut BTreeMap<String, u64>,
+) -> Result<(PartitionManifest, bool), JobError> {
+    let d = date.to_string();
+    let manifest_key = layout::validated_manifest_key(source, &d)
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    let ledger = evidence.ledger;
+    let usable: Vec<&String> = keys
+        .iter()
+        .filter(|k| !evidence.conflicted.contains(*k))
+        .collect();
+    let registry = evidence.registry.map(str::to_string);
+    if let Some(m) = get_json::<PartitionManifest>(store, &manifest_key)? {
+        let lists = |listed: &[&String]| {
+            m.files.len() == listed.len()
+                && m.files.iter().zip(listed).all(|(f, k)| {
+                    &f.key == *k && ledger.files.get(*k).is_some_and(|e| e.sha256 == f.sha256)
+                })
+        };
+        let all: Vec<&String> = keys.iter().collect();
+        let same = m.validator_version == VALIDATOR_VERSION
+            && m.registry == registry
+            && (lists(&all) || lists(&usable));
+        if same && written_with(store, &m, source, &d)? {
+            return Ok((m, false));
+        }
+    }
+    let mut accepted = Table::new(validate::schema(source));
+    let mut rejections = Vec::new();
+    let mut files = Vec::new();
+    let mut withheld: Vec<String> = keys
+        .iter()
+        .filter(|k| evidence.conflicted.contains(*k))
+        .cloned()
+        .collect();
+    for key in usable {
+        let recorded = ledger.files.get(key);
+        if let Some(entry) = recorded.filter(|e| e.bytes > evidence.max_file_bytes) {
+            let lines = match entry.lines {
+                Some(n) => n,
+                None => open_fingerprint(store, key)?.lines,
+            };
+            let result = reject_oversized_file(
+                source,
+                key,
+                entry.bytes,
+                lines,
+                &entry.sha256,
+                evidence.max_file_bytes,
+            );
+            files.push(result.counts);
+            rejections.extend(result.rejections);
+            continue;
+        }
+        let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
+            key: key.clone(),
+            message: "listed but missing".into(),
+        })?;
+        let result = validate::validate_file(source, key, &bytes, ctx);
+        if let Some(entry) = recorded
+            && entry.sha256 != result.counts.sha256
+        {
+            // Overwritten between the ledger's check and now: the changed bytes are not
+            // the evidence; leave them out (the next night reports the conflict).
+            tracing::warn!(key = %key, recorded = %entry.sha256, now = %result.counts.sha256, "raw file changed during the run; left out");
+            withheld.push(key.clone());
+            continue;
+        }
+        tracing::debug!(key = %key, read = result.counts.read, accepted = result.counts.accepted, rejected = result.counts.rejected, "validated");
+        accepted.extend(result.accepted);
+        files.push(result.counts);
+        rejections.extend(result.rejections);
+    }
+    for r in &rejections {
+        if r.scope == validate::Scope::Record {
+            *rejected_by_reason
+                .entry(r.reason_code.to_string())
+                .or_default() += 1;
+        }
+    }
+    let def = |e: layout::BadSegment| JobError::Definition(e.to_string());
+    let parquet =
+        write_parquet(&accepted).map_err(polars_err(format!("writing validated {source} {d}")))?;
+    let partition_sha256 = crate::ledger::sha256_hex(&parquet);
+    store.put_with_hash(
+        &layout::validated_key(source, &d).map_err(def)?,
+        &parquet,
+        &partition_sha256,
+    )?;
+    let rejects = publish::to_csv(&rejects_table(&rejections));
+    let rejects_sha256 = crate::ledger::sha256_hex(&rejects);
+    store.put_with_hash(
+        &layout::rejects_key(source, &d).map_err(def)?,
+        &rejects,
+        &rejects_sha256,
+    )?;
+    withheld.sort();
+    let manifest = PartitionManifest {
+        validator_version: VALIDATOR_VERSION,
+        source,
+        date: d,
+        files,
+        partition_sha256: Some(partition_sha256),
+        rejects_sha256: Some(rejects_sha256),
+        registry,
+        withheld,
+    };
+    put_json(store, &manifest_key, &manifest)?;
+    Ok((manifest, true))
+}
+
+/// Rejects a raw file over the size limit whole, unread: every one of its non-empty lines
+/// counts as rejected (as for an undecodable file), so the accounting still adds up.
+fn reject_oversized_file(
+    source: Source,
+    key: &str,
+    bytes: u64,
+    lines: u64,
+    sha256: &str,
+    limit: u64,
+) -> validate::FileResult {
+    let lines = lines.max(1);
+    let message = format!(
+        "the file is {bytes} bytes, over the limit of {limit} bytes for one raw file; split the delivery into several files"
+    );
+    validate::FileResult {
+        counts: FileCounts {
+            key: key.to_string(),
+            sha256: sha256.to_string(),
+            bytes,
+            encoding: "unknown".into(),
+            read: lines,
+            rejected: lines,
+            file_error: Some(message.clone()),
+            ..FileCounts::default()
+        },
+        accepted: Table::new(validate::schema(source)),
+        rejections: vec![Rejection {
+            raw_key: key.to_string(),
+            line: 0,
+            field: "file".into(),
+            value: bytes.to_string(),
+            reason_code: "file_too_large",
+            reason: format!("{message}; every line of the file ({lines}) is rejected"),
+            scope: validate::Scope::Record,
+        }],
+    }
+}
+
+/// Streams a stored object through [`fingerprint`].
+pub fn open_fingerprint(
+    store: &dyn Store,
+    key: &str,
+) -> Result<crate::ledger::Fingerprint, JobError> {
+    let reader = store.open(key)?.ok_or_else(|| JobError::Corrupt {
+        key: key.to_string(),
+        message: "listed but missing".into(),
+    })?;
+    fingerprint(reader).map_err(|source| {
+        JobError::Store(StoreError::Io {
+            key: key.to_string(),
+            source,
+        })
+    })
+}
+
+/// Whether the stored partition and rejects are the ones `manifest` was written with.
+fn written_with(
+    store: &dyn Store,
+    manifest: &PartitionManifest,
+    source: Source,
+    date: &str,
+) -> Result<bool, JobError> {
+    let (Some(partition), Some(rejects)) = (&manifest.partition_sha256, &manifest.rejects_sha256)
+    else {
+        return Ok(false);
+    };
+    let key =
+        |k: Result<String, layout::BadSegment>| k.map_err(|e| JobError::Definition(e.to_string()));
+    Ok(store
+        .stored_hash(&key(layout::validated_key(source, date))?)?
+        .as_ref()
+        == Some(partition)
+        && store
+            .stored_hash(&key(layout::rejects_key(source, date))?)?
+            .as_ref()
+            == Some(rejects))
+}
