@@ -4,17 +4,26 @@
 //!
 //! Stage: release (after publish; only `jobs` and the commands call it). The submodules
 //! depend one way: [`options`] and [`mirror`] (plain contracts) ← [`site_inputs`] ←
-//! [`render`] ← [`kvs`] ← [`switch`]; this module only names what they export.
+//! [`render`], [`stored`] (manifests, history, pointer) ← [`prune`], [`kvs`] ←
+//! [`switch`]; this module only names what they export.
 
 pub mod kvs;
 pub mod mirror;
 pub mod options;
+pub mod prune;
 pub mod render;
 pub mod site_inputs;
+pub mod stored;
 pub mod switch;
 
 pub use crate::error::ReleaseError;
 pub use mirror::LiveMirror;
 pub use options::ReleaseOptions;
+pub use prune::prune;
 pub use render::{SiteFiles, render};
+pub use stored::{
+    ERROR_PAGE_KEY, HISTORY_KEY, History, MANIFEST_NAME, Manifest, ManifestFile,
+    RELEASE_ERROR_PAGE, ReleaseInfo, Switch, SwitchKind, current, history, list, manifest,
+    manifest_key, verify,
+};
 pub use switch::*;
