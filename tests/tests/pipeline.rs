@@ -920,7 +920,7 @@ fn a_registry_rejected_whole_leaves_the_last_good_registry_in_force() {
     };
     assert_eq!(unknown(&rb), unknown(&rg));
     assert_eq!(rb.sources["cems"].accepted, rg.sources["cems"].accepted);
-    let in_force = jobs::registry_on(&sb, date("2026-01-31")).unwrap();
+    let in_force = envgov_pipeline::registry::registry_on(&sb, date("2026-01-31")).unwrap();
     assert_eq!(in_force.units.len(), 40);
     assert!(!in_force.devices.is_empty());
 
@@ -931,7 +931,7 @@ fn a_registry_rejected_whole_leaves_the_last_good_registry_in_force() {
     )
     .unwrap();
     assert!(
-        jobs::registry_on(&sb, date("2026-01-31"))
+        envgov_pipeline::registry::registry_on(&sb, date("2026-01-31"))
             .unwrap()
             .units
             .is_empty()
@@ -942,12 +942,12 @@ fn a_registry_rejected_whole_leaves_the_last_good_registry_in_force() {
 fn a_registry_shrinking_past_the_limit_is_held_until_accepted() {
     // Computed from the rule: 40 units in force, 31 delivered = 9 removed = 22.5 % > 20 %;
     // 32 delivered = 8 removed = 20 %, not more than the limit.
-    assert!(jobs::registry_hold(31, Some(40), false, 0.2).is_some());
-    assert!(jobs::registry_hold(32, Some(40), false, 0.2).is_none());
-    assert!(jobs::registry_hold(31, Some(40), true, 0.2).is_none());
-    assert!(jobs::registry_hold(0, Some(40), false, 0.2).is_some());
-    assert!(jobs::registry_hold(0, None, false, 0.2).is_none());
-    assert!(jobs::registry_hold(41, Some(40), false, 0.2).is_none());
+    assert!(envgov_pipeline::registry::registry_hold(31, Some(40), false, 0.2).is_some());
+    assert!(envgov_pipeline::registry::registry_hold(32, Some(40), false, 0.2).is_none());
+    assert!(envgov_pipeline::registry::registry_hold(31, Some(40), true, 0.2).is_none());
+    assert!(envgov_pipeline::registry::registry_hold(0, Some(40), false, 0.2).is_some());
+    assert!(envgov_pipeline::registry::registry_hold(0, None, false, 0.2).is_none());
+    assert!(envgov_pipeline::registry::registry_hold(41, Some(40), false, 0.2).is_none());
 }
 
 #[test]

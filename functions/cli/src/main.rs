@@ -97,7 +97,7 @@ enum Command {
         max_file_bytes: u64,
         /// Hold back a registry delivery that removes more than this share of the units in
         /// force, until `envgov registry accept DATE`.
-        #[arg(long, env = "ENVGOV_MAX_REGISTRY_SHRINK", default_value_t = jobs::DEFAULT_MAX_REGISTRY_SHRINK)]
+        #[arg(long, env = "ENVGOV_MAX_REGISTRY_SHRINK", default_value_t = envgov_pipeline::registry::DEFAULT_MAX_REGISTRY_SHRINK)]
         max_registry_shrink: f64,
         /// Generate the default sample data first when the store has no raw data.
         #[arg(long)]
@@ -325,7 +325,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     (None, Some((_, d, _))) => d.parse().context("date in path")?,
                     (None, None) => bail!("cannot tell the delivery date of {shown}: give --date"),
                 };
-                let registry = jobs::registry_on(store, date)?;
+                let registry = envgov_pipeline::registry::registry_on(store, date)?;
                 let checked = jobs::check_file(&shown, source, date, &bytes, &curated, &registry);
                 let c = &checked.result.counts;
                 println!(

@@ -319,8 +319,11 @@ pub fn ingest(
         } else {
             date
         };
-        let (registry, registry_id) =
-            jobs::registry_in_force(store, registry_date, jobs::DEFAULT_MAX_REGISTRY_SHRINK)?;
+        let (registry, registry_id) = envgov_pipeline::registry::registry_in_force(
+            store,
+            registry_date,
+            envgov_pipeline::registry::DEFAULT_MAX_REGISTRY_SHRINK,
+        )?;
         let ctx = Context {
             curated,
             registry: &registry,

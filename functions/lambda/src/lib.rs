@@ -326,7 +326,7 @@ fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError
         today: None,
         rehash: false,
         max_file_bytes: state.config.max_file_bytes,
-        max_registry_shrink: jobs::DEFAULT_MAX_REGISTRY_SHRINK,
+        max_registry_shrink: envgov_pipeline::registry::DEFAULT_MAX_REGISTRY_SHRINK,
         max_reject_rate: state.config.max_reject_rate,
         progress: Some(&LogProgress),
         render_site: true,

@@ -6,7 +6,8 @@
 //! - `store` (the trait and its backends), then `error` (the stages' errors, over the
 //!   store's), which no stage imports `jobs` for;
 //! - `frame`, `validate`, `aggregate`, `publish`: the pure stages, values in, values out;
-//! - `partition`: validated partitions written through the store (and the raw ledger);
+//! - `partition`, `registry`: validated partitions written through the store (and the raw
+//!   ledger), the registry in force;
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
 //! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
 //! - `jobs`: the nightly orchestration only, calling the stages in order.
@@ -25,6 +26,7 @@ pub mod partition;
 pub mod progress;
 pub mod publication;
 pub mod publish;
+pub mod registry;
 pub mod release;
 pub mod store;
 pub mod table;
