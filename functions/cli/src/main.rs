@@ -387,11 +387,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bars.done();
             let (read, accepted, rejected) = report.totals();
             println!(
-                "run {}: {read} records read, {accepted} accepted, {rejected} rejected; {} datasets published to {}/datasets",
+                "run {}: {read} records read, {accepted} accepted, {rejected} rejected; {} datasets in publication {} of {} (the live site release serves them at /datasets/); report: runs/{}/report.json",
                 report.run_date,
                 report.datasets.len(),
-                store.describe()
+                report.publication.as_deref().unwrap_or("(none)"),
+                store.describe(),
+                report.run_date
             );
+            let held =
+                report.held_back.len() + report.raw_conflicts.len() + report.registry_held.len();
+            if held > 0 {
+                println!(
+                    "attention: {} deliveries held back (future date), {} raw files changed after delivery, {} registry deliveries held: see the report",
+                    report.held_back.len(),
+                    report.raw_conflicts.len(),
+                    report.registry_held.len()
+                );
+            }
             if let Some(release) = &report.site_release {
                 // A release of an older data date than the live one is uploaded, not switched.
                 match envgov_pipeline::release::current(store)? {
