@@ -13,7 +13,8 @@
 --   {{parameters_csv}}   data/pollutants.toml codes with parameter = true (O2, temperature,
 --                        flow): kept out of compliance and totals
 --
--- Outputs (tables): cems_daily, emission_totals, cems_exceedances, district_summary,
+-- `hourly` and `device_daily` are views (streamed, never materialised: 27.5 M hourly rows at
+-- 2000 units x 120 days would take ~5 GB as a table). Outputs (tables): cems_daily, emission_totals, cems_exceedances, district_summary,
 -- industry_summary. Every float is rounded to 6 decimals as envgov's `finish` does:
 -- round(x * 1e6) / 1e6, half away from zero; emission totals and summaries are computed
 -- from the rounded daily rows, as envgov computes them from its published daily table.
@@ -31,7 +32,7 @@ CREATE OR REPLACE MACRO r6(x) AS round(x * 1e6) / 1e6;
 -- One row per hourly (CN=2061) reading of a pollutant (not a process parameter).
 -- Valid: not flagged F, M, D, C, T or B, and a value the validator kept (a sentinel -999 or
 -- a physically impossible value has value NULL and an excluded_reason).
-CREATE OR REPLACE TEMP TABLE hourly AS
+CREATE OR REPLACE TEMP VIEW hourly AS
 SELECT
     v.uscc, v.permit_no, v.district, v.industry_code, v.outlet, v.outlet_id,
     v.standard, v.pollutant, CAST(v.date AS DATE) AS date, v.observed_at, v.value, v.cou, v.raw_key, v.raw_line,
@@ -48,7 +49,7 @@ WHERE v.cn = '2061'
   AND v.pollutant NOT IN (SELECT code FROM parameters);
 
 -- The device's own daily value (CN=2031): ZsAvg, else Avg.
-CREATE OR REPLACE TEMP TABLE device_daily AS
+CREATE OR REPLACE TEMP VIEW device_daily AS
 SELECT uscc, outlet, pollutant, CAST(date AS DATE) AS date, coalesce(zs_avg, avg) AS device_daily_avg
 FROM read_parquet({{cems_files}})
 WHERE cn = '2031'
