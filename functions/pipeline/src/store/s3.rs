@@ -457,26 +457,35 @@ impl S3Store {
         }
     }
 
-    /// The object's bytes and `ETag`.
-    fn get_object(&self, key: &str) -> Result<Option<ObjectAndEtag>, StoreError> {
+    /// Sends `GetObject`; `Ok(None)` when the object is missing (or, see
+    /// `denied_means_missing`, denied because it is missing).
+    fn send_get(
+        &self,
+        key: &str,
+    ) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, StoreError> {
         check_key(key)?;
         let request = self
             .client
             .get_object()
             .bucket(&self.location.bucket)
             .key(self.location.object_key(key));
-        let output = match self.executor.block_on(request.send()) {
-            Ok(output) => output,
+        match self.executor.block_on(request.send()) {
+            Ok(output) => Ok(Some(output)),
             Err(e)
                 if e.as_service_error().is_some_and(|s| s.is_no_such_key())
                     || status(&e) == Some(404) =>
             {
-                return Ok(None);
+                Ok(None)
             }
-            Err(e) if status(&e) == Some(403) && self.denied_means_missing(key) => {
-                return Ok(None);
-            }
-            Err(e) => return Err(self.error("GetObject", key, e)),
+            Err(e) if status(&e) == Some(403) && self.denied_means_missing(key) => Ok(None),
+            Err(e) => Err(self.error("GetObject", key, e)),
+        }
+    }
+
+    /// The object's bytes and `ETag`.
+    fn get_object(&self, key: &str) -> Result<Option<ObjectAndEtag>, StoreError> {
+        let Some(output) = self.send_get(key)? else {
+            return Ok(None);
         };
         let etag = output.e_tag().map(str::to_string);
         // A body cut off mid-way is a transient failure like any other.
@@ -784,28 +793,14 @@ impl Store for S3Store {
 
     /// `GetObject`, its body streamed (see `BodyReader`).
     fn open(&self, key: &str) -> Result<Option<ObjectReader<'_>>, StoreError> {
-        check_key(key)?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.location.bucket)
-            .key(self.location.object_key(key));
-        match self.executor.block_on(request.send()) {
-            Ok(output) => Ok(Some(Box::new(BodyReader {
+        Ok(self.send_get(key)?.map(|output| {
+            Box::new(BodyReader {
                 executor: &self.executor,
                 body: output.body,
                 chunk: bytes::Bytes::new(),
                 key: format!("{}/{key}", self.location),
-            }))),
-            Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_no_such_key())
-                    || status(&e) == Some(404) =>
-            {
-                Ok(None)
-            }
-            Err(e) if status(&e) == Some(403) && self.denied_means_missing(key) => Ok(None),
-            Err(e) => Err(self.error("GetObject", key, e)),
-        }
+            }) as ObjectReader<'_>
+        }))
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
