@@ -7,14 +7,13 @@
 
 use crate::aggregate;
 use crate::error::JobError;
-use crate::frame::read_parquet_as;
 use crate::progress::Progress;
 use crate::store::Store;
 use crate::table::{Cell, Kind, Table, Values, round};
 use crate::validate::{self, Registry};
 use chrono::{Datelike, NaiveDate};
 use envgov_curated::Curated;
-use envgov_dataset::{Source, ids, layout};
+use envgov_dataset::{Source, ids};
 use std::collections::BTreeMap;
 
 fn polars(what: &str) -> impl FnOnce(polars::error::PolarsError) -> JobError + '_ {
@@ -29,17 +28,7 @@ fn partition(
     source: Source,
     date: NaiveDate,
 ) -> Result<Option<Table>, JobError> {
-    let key = layout::validated_key(source, &date.to_string())
-        .map_err(|e| JobError::Definition(e.to_string()))?;
-    match store.get(&key)? {
-        None => Ok(None),
-        Some(b) => read_parquet_as(&b, validate::schema(source))
-            .map(Some)
-            .map_err(|e| JobError::Corrupt {
-                key,
-                message: e.to_string(),
-            }),
-    }
+    crate::partition::read_partition(store, source, &date.to_string())
 }
 
 /// Appends a constant string column.
