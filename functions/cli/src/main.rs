@@ -76,6 +76,27 @@ enum Command {
         #[arg(long, default_value = DEFAULT_STORE)]
         store: String,
     },
+    /// Ingest raw deliveries already in the store, as the `envgov-ingest` function does when
+    /// S3 reports them: validate each key's partition (source × day) now and write the
+    /// per-file report `runs/ingest/{source}/{date}/{file}.json`. Prints one JSON line per
+    /// key; exits 1 unless every key was accepted whole.
+    Ingest {
+        /// Keys of delivered files, `raw/{source}/{YYYY-MM-DD}/{file}`.
+        #[arg(required = true)]
+        keys: Vec<String>,
+        /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: String,
+        /// When the files arrived (RFC 3339; default: now), as S3's event time.
+        #[arg(long)]
+        arrived_at: Option<String>,
+        /// Refuse a delivery dated more than this many days after its arrival (Beijing).
+        #[arg(long, env = "ENVGOV_MAX_FUTURE_DAYS", default_value_t = envgov_pipeline::ingest::DEFAULT_MAX_FUTURE_DAYS)]
+        max_future_days: u32,
+        /// Reject, unread, any raw file larger than this many bytes.
+        #[arg(long, env = "ENVGOV_MAX_FILE_BYTES", default_value_t = envgov_pipeline::partition::DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+    },
     /// Run the nightly job: ingest, validate, aggregate and publish datasets.
     Nightly {
         /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
@@ -349,6 +370,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
+            })
+        }
+        Command::Ingest {
+            keys,
+            store,
+            arrived_at,
+            max_future_days,
+            max_file_bytes,
+        } => {
+            use envgov_pipeline::ingest::{self, Limits, Outcome, Status};
+            if let Some(t) = &arrived_at {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .with_context(|| format!("--arrived-at {t:?} is not an RFC 3339 time"))?;
+            }
+            let store = open_store(&store)?;
+            let limits = Limits {
+                max_future_days,
+                max_file_bytes,
+            };
+            let mut all_accepted = true;
+            for key in &keys {
+                let outcome =
+                    ingest::ingest(store.as_ref(), &curated, key, arrived_at.as_deref(), limits)
+                        .with_context(|| format!("ingesting {key}"))?;
+                all_accepted &= matches!(
+                    &outcome,
+                    Outcome::Ingested { report, .. } if report.status == Status::Accepted
+                );
+                println!("{}", outcome.summary());
+            }
+            Ok(if all_accepted {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             })
         }
         Command::Nightly {

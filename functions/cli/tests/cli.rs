@@ -30,6 +30,7 @@ fn every_command_has_help() {
         &["--help"][..],
         &["generate", "--help"],
         &["validate", "--help"],
+        &["ingest", "--help"],
         &["nightly", "--help"],
         &["rollback", "--help"],
         &["releases", "--help"],
@@ -142,6 +143,72 @@ fn validate_reports_line_field_value_and_reason_and_fails() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+#[test]
+fn ingest_validates_a_delivered_partition_as_the_function_does() {
+    let dir = Dir::new("ingest");
+    let store = dir.0.join("store");
+    let day = store.join("raw/msw/2026-01-05");
+    std::fs::create_dir_all(&day).unwrap();
+    // Line 3 treats 120 t of 100 t received: rejected (data/raw-formats.md, msw).
+    std::fs::write(
+        day.join("msw.csv"),
+        "统一社会信用代码,设施名称,日期,处理方式,进场量(t),无害化处理量(t),资源化产品量(t)\n\
+         91110105MA01ABCD5F,示例焚烧厂,2026-01-05,焚烧,1200,1200,0\n\
+         91110105MA01ABCD5F,示例焚烧厂,2026-01-05,卫生填埋,100,120,0\n",
+    )
+    .unwrap();
+    let ingest = |keys: &[&str]| {
+        envgov()
+            .args(["ingest", "--arrived-at", "2026-01-05T20:00:00Z", "--store"])
+            .arg(&store)
+            .args(keys)
+            .output()
+            .unwrap()
+    };
+    let out = ingest(&["raw/msw/2026-01-05/msw.csv"]);
+    assert_eq!(out.status.code(), Some(1), "one record rejected");
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["outcome"], "partially-rejected");
+    assert_eq!(
+        (line["read"].as_u64(), line["accepted"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(store.join("runs/ingest/msw/2026-01-05/msw.csv.json")).unwrap(),
+    )
+    .unwrap();
+    let rejection = &report["rejections"][0];
+    assert_eq!(rejection["line"], 3);
+    assert_eq!(rejection["field"], "无害化处理量(t)");
+    assert_eq!(rejection["value"], "120");
+    assert_eq!(rejection["reason_code"], "treated_exceeds_received");
+    let manifest = store.join("validated/msw/date=2026-01-05/manifest.json");
+    let validated = std::fs::read(&manifest).unwrap();
+
+    // The same delivery again changes nothing; a key dated two days after its arrival and a
+    // key outside the layout are refused without writing.
+    let out = ingest(&[
+        "raw/msw/2026-01-05/msw.csv",
+        "raw/msw/2026-01-08/msw.csv",
+        "raw/msw.csv",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let outcomes: Vec<serde_json::Value> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let names: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["partially-rejected", "future-date", "invalid-key"]);
+    assert_eq!(outcomes[0]["partition_validated"], false);
+    assert_eq!(std::fs::read(&manifest).unwrap(), validated);
+    assert!(!store.join("validated/msw/date=2026-01-08").exists());
 }
 
 /// Runs `envgov` with `args`, asserting success; returns stdout.

@@ -24,7 +24,7 @@ use std::fmt;
 pub const DEFAULT_MAX_REJECT_RATE: f64 = 0.05;
 
 /// How many days after its arrival date (in Beijing) a delivery may be dated by default.
-pub const DEFAULT_MAX_FUTURE_DAYS: u32 = 1;
+pub use envgov_pipeline::ingest::DEFAULT_MAX_FUTURE_DAYS;
 
 /// The checked configuration of either function.
 #[derive(Debug, Clone, PartialEq)]

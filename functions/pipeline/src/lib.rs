@@ -20,6 +20,7 @@ pub mod datasets;
 pub mod decode;
 pub mod error;
 pub mod frame;
+pub mod ingest;
 pub mod jobs;
 pub mod ledger;
 pub mod partition;
