@@ -141,6 +141,33 @@ pub fn run_report_key(date: &str) -> Result<String, BadSegment> {
     Ok(format!("runs/{}/report.json", check_date(date)?))
 }
 
+/// A fanned-out night's records (its plan, the task items the distributed map reads, each
+/// task's outcome), one folder per execution: `runs/{YYYY-MM-DD}/fanout/{execution}/{name}`.
+pub fn fanout_key(date: &str, execution: &str, name: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "runs/{}/fanout/{}/{}",
+        check_date(date)?,
+        check_segment(execution)?,
+        check_segment(name)?
+    ))
+}
+
+/// The outcome of one partition's task of a fanned-out night:
+/// `runs/{run}/fanout/{execution}/outcomes/{source}/{YYYY-MM-DD}.json`.
+pub fn fanout_outcome_key(
+    run: &str,
+    execution: &str,
+    source: Source,
+    date: &str,
+) -> Result<String, BadSegment> {
+    Ok(format!(
+        "runs/{}/fanout/{}/outcomes/{source}/{}.json",
+        check_date(run)?,
+        check_segment(execution)?,
+        check_date(date)?
+    ))
+}
+
 /// The ingest function's report on one delivered raw file, readable by its provider:
 /// `runs/ingest/{source}/{YYYY-MM-DD}/{file}.json` for `raw/{source}/{YYYY-MM-DD}/{file}`.
 pub fn ingest_report_key(source: Source, date: &str, file: &str) -> Result<String, BadSegment> {

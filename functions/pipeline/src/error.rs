@@ -34,6 +34,17 @@ pub enum JobError {
     Definition(String),
     #[error(transparent)]
     Release(ReleaseError),
+    /// A fanned-out night whose partition tasks did not all succeed: its reduce publishes
+    /// nothing (see `fanout::reduce`).
+    #[error(
+        "{missing} of the {planned} partition tasks of the night of {run_date} did not succeed ({first}); nothing was published: run the night again"
+    )]
+    TasksIncomplete {
+        run_date: String,
+        planned: usize,
+        missing: usize,
+        first: String,
+    },
     #[error(
         "reject rate too high for {source_name}: {rejected} of {read} records rejected ({rate:.2}%), limit {limit:.2}%; see rejects/{source_name}/ and runs/{date}/report.json"
     )]

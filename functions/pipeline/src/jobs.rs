@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 use envgov_curated::Curated;
 use envgov_dataset::Source;
 use envgov_dataset::layout;
-use envgov_dataset::report::{HeldBack, RawConflict, RunReport};
+use envgov_dataset::report::{HeldBack, RawConflict, RawFileChecks, RunReport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -123,14 +123,32 @@ fn default_run_date(index: &RawIndex, today: NaiveDate) -> Result<NaiveDate, Job
         .ok_or(JobError::NoDataForDate(today))
 }
 
-/// Runs the nightly job: ingest, validate, aggregate, publish. Returns the run report.
-pub fn nightly(
-    store: &dyn Store,
-    curated: &Curated,
-    opts: &NightlyOptions<'_>,
-) -> Result<RunReport, JobError> {
-    let started = Instant::now();
-    let mut timings = BTreeMap::new();
+/// A night's raw listing: the run date, the dates up to it that have raw files, the
+/// deliveries held back (in `report`) and the keys outside the layout.
+pub(crate) struct Night {
+    pub(crate) index: RawIndex,
+    pub(crate) metas: RawMetas,
+    pub(crate) unrecognised: Vec<String>,
+    pub(crate) run_date: NaiveDate,
+    /// The dates with raw files on or before the run date, ascending.
+    pub(crate) dates: Vec<NaiveDate>,
+    /// The report so far: the run date, the limits and the deliveries held back.
+    pub(crate) report: RunReport,
+}
+
+impl Night {
+    /// The raw keys of one source's partition of a date (empty when it has none).
+    pub(crate) fn keys(&self, date: NaiveDate, source: Source) -> &[String] {
+        self.index
+            .get(&date)
+            .and_then(|m| m.get(&source))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Lists the raw files, chooses the run date (the date of `opts`, else the latest with raw
+/// data on or before today) and holds back the deliveries dated after it.
+pub(crate) fn open_night(store: &dyn Store, opts: &NightlyOptions<'_>) -> Result<Night, JobError> {
     let (index, metas, unrecognised) = raw_index(store)?;
     for key in &unrecognised {
         tracing::warn!(key = %key, "raw key does not follow raw/{{source}}/{{YYYY-MM-DD}}/{{file}}; ignored");
@@ -146,7 +164,6 @@ pub fn nightly(
         return Err(JobError::NoDataForDate(run_date));
     }
     let run = run_date.to_string();
-    tracing::info!(run_date = %run, store = %store.describe(), "nightly run started");
     let mut report = RunReport {
         run_date: run.clone(),
         envgov_version: env!("CARGO_PKG_VERSION").into(),
@@ -175,36 +192,49 @@ pub fn nightly(
             "deliveries dated after the run date held back"
         );
     }
+    let dates = index.keys().copied().filter(|d| *d <= run_date).collect();
+    Ok(Night {
+        index,
+        metas,
+        unrecognised,
+        run_date,
+        dates,
+        report,
+    })
+}
 
-    // Ingest: record every new raw file's hash (streamed); trust known files whose listed
-    // size and tag match the ledger, but for a rotating sample (or all with --rehash).
+/// Records raw files in the ledger: hashes (streamed) every new file, trusts known files
+/// whose listed size and tag match the ledger but for a rotating sample (or all with
+/// `rehash`), and saves this run's sightings by compare-and-set. Returns the merged ledger
+/// and the keys whose bytes are not those first recorded (sorted, each once).
+pub(crate) fn check_raw_files(
+    store: &dyn Store,
+    keys: &[&String],
+    metas: &RawMetas,
+    run: &str,
+    rehash: bool,
+    counts: &mut RawFileChecks,
+    progress: Option<&dyn Progress>,
+) -> Result<(RawLedger, Vec<ChangedRawFile>), JobError> {
     let stored_ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     let mut ledger = stored_ledger.clone();
     let mut ours = RawLedger::default();
     let mut conflicts: Vec<ChangedRawFile> = Vec::new();
-    let dates: Vec<NaiveDate> = index.keys().copied().filter(|d| *d <= run_date).collect();
-    let keys_to_check: Vec<&String> = dates
-        .iter()
-        .flat_map(|d| index.get(d).into_iter().flat_map(|m| m.values().flatten()))
-        .collect();
-    if let Some(p) = opts.progress {
-        p.stage("ingest", keys_to_check.len() as u64);
-    }
-    for key in keys_to_check {
-        report.raw_files.listed += 1;
+    for key in keys.iter().copied() {
+        counts.listed += 1;
         let (size, tag) = metas
             .get(key)
             .map(|m| (m.size, m.tag.as_str()))
             .unwrap_or((0, ""));
-        if ledger.check(key, size, tag, &run, opts.rehash) == Check::Trusted {
-            report.raw_files.trusted += 1;
+        if ledger.check(key, size, tag, run, rehash) == Check::Trusted {
+            counts.trusted += 1;
         } else {
-            report.raw_files.hashed += 1;
+            counts.hashed += 1;
             let fp = open_fingerprint(store, key)?;
             let tag = (!tag.is_empty() && fp.bytes == size).then_some(tag);
-            match ledger.sight(key, &fp, tag, &run) {
+            match ledger.sight(key, &fp, tag, run) {
                 Ok(new) => {
-                    report.raw_files.new += u64::from(new);
+                    counts.new += u64::from(new);
                     if let Some(entry) = ledger.files.get(key) {
                         ours.files.insert(key.clone(), entry.clone());
                     }
@@ -212,7 +242,7 @@ pub fn nightly(
                 Err(conflict) => conflicts.push(conflict),
             }
         }
-        if let Some(p) = opts.progress {
+        if let Some(p) = progress {
             p.advance(1);
         }
     }
@@ -227,11 +257,18 @@ pub fn nightly(
     }
     conflicts.sort_by(|a, b| a.key.cmp(&b.key));
     conflicts.dedup_by(|a, b| a.key == b.key);
+    Ok((ledger, conflicts))
+}
+
+/// The report's records of raw files changed after delivery (logged), and their keys.
+pub(crate) fn raw_conflicts(
+    conflicts: Vec<ChangedRawFile>,
+) -> (BTreeSet<String>, Vec<RawConflict>) {
     for c in &conflicts {
         tracing::warn!(key = %c.key, recorded = %c.recorded, now = %c.now, "raw file changed after delivery; the first recorded bytes stay the evidence");
     }
-    let conflicted: BTreeSet<String> = conflicts.iter().map(|c| c.key.clone()).collect();
-    report.raw_conflicts = conflicts
+    let conflicted = conflicts.iter().map(|c| c.key.clone()).collect();
+    let records = conflicts
         .into_iter()
         .map(|c| RawConflict {
             key: c.key,
@@ -241,6 +278,48 @@ pub fn nightly(
             action: "the changed bytes are not validated or published; the partition validated from the bytes first recorded stays in force; a correction is delivered under a new key".into(),
         })
         .collect();
+    (conflicted, records)
+}
+
+/// Runs the nightly job: ingest, validate, aggregate, publish. Returns the run report.
+pub fn nightly(
+    store: &dyn Store,
+    curated: &Curated,
+    opts: &NightlyOptions<'_>,
+) -> Result<RunReport, JobError> {
+    let started = Instant::now();
+    let mut timings = BTreeMap::new();
+    let Night {
+        index,
+        metas,
+        unrecognised,
+        run_date,
+        dates,
+        mut report,
+    } = open_night(store, opts)?;
+    let run = run_date.to_string();
+    tracing::info!(run_date = %run, store = %store.describe(), "nightly run started");
+
+    // Ingest: record every new raw file's hash (streamed); trust known files whose listed
+    // size and tag match the ledger, but for a rotating sample (or all with --rehash).
+    let keys_to_check: Vec<&String> = dates
+        .iter()
+        .flat_map(|d| index.get(d).into_iter().flat_map(|m| m.values().flatten()))
+        .collect();
+    if let Some(p) = opts.progress {
+        p.stage("ingest", keys_to_check.len() as u64);
+    }
+    let (ledger, conflicts) = check_raw_files(
+        store,
+        &keys_to_check,
+        &metas,
+        &run,
+        opts.rehash,
+        &mut report.raw_files,
+        opts.progress,
+    )?;
+    let (conflicted, conflict_records) = raw_conflicts(conflicts);
+    report.raw_conflicts = conflict_records;
     tracing::info!(
         files = report.raw_files.listed,
         hashed = report.raw_files.hashed,
@@ -322,6 +401,30 @@ pub fn nightly(
     report.registry_in_force = v.registry_date.clone();
     report.validated_dates = validated_dates.into_iter().collect();
     report.unrecognised_raw_keys = unrecognised;
+    let mut record = RunRecord {
+        report,
+        timings,
+        started,
+    };
+    summarise(&mut record.report, &ledger)?;
+    record
+        .timings
+        .insert("validate".to_string(), t.elapsed().as_secs_f64());
+    gate(store, &mut record, &fresh, opts.max_reject_rate)?;
+    publish_night(store, curated, opts, record, &v, &dates, run_date)
+}
+
+/// A run's report and timings while it runs.
+pub(crate) struct RunRecord {
+    pub(crate) report: RunReport,
+    pub(crate) timings: BTreeMap<String, f64>,
+    pub(crate) started: Instant,
+}
+
+/// Completes the report once every partition is validated: the dates whose raw files were
+/// first seen tonight (from the ledger), the reject rate, and the row accounting check.
+pub(crate) fn summarise(report: &mut RunReport, ledger: &RawLedger) -> Result<(), JobError> {
+    let run = report.run_date.clone();
     report.new_data_dates = ledger
         .files
         .iter()
@@ -339,29 +442,64 @@ pub fn nightly(
     };
     report
         .check_accounting()
-        .map_err(|e| JobError::Definition(e.to_string()))?;
-    timings.insert("validate".to_string(), t.elapsed().as_secs_f64());
+        .map_err(|e| JobError::Definition(e.to_string()))
+}
 
-    let too_high = fresh.iter().find(|(_, (read, rejected))| {
-        *read > 0 && *rejected as f64 / *read as f64 > opts.max_reject_rate
-    });
+/// Fails the night (after writing its report) when a source's share of rejected records
+/// among the newly validated files (`fresh`: read and rejected per source) is over `limit`.
+pub(crate) fn gate(
+    store: &dyn Store,
+    record: &mut RunRecord,
+    fresh: &BTreeMap<Source, (u64, u64)>,
+    limit: f64,
+) -> Result<(), JobError> {
+    let report = &mut record.report;
+    let run = report.run_date.clone();
+    let too_high = fresh
+        .iter()
+        .find(|(_, (read, rejected))| *read > 0 && *rejected as f64 / *read as f64 > limit);
     if let Some((source, (read, rejected))) = too_high {
-        report.timings_s = timings;
-        put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
+        report.timings_s = record.timings.clone();
+        put_json(store, &run_report_key(&run)?, report)?;
         return Err(JobError::RejectRate {
             source_name: source.to_string(),
             read: *read,
             rejected: *rejected,
             rate: *rejected as f64 / *read as f64 * 100.0,
-            limit: opts.max_reject_rate * 100.0,
+            limit: limit * 100.0,
             date: run,
         });
     }
+    Ok(())
+}
+
+fn run_report_key(run: &str) -> Result<String, JobError> {
+    layout::run_report_key(run).map_err(|e| JobError::Definition(e.to_string()))
+}
+
+/// The rest of a night once its partitions are validated: aggregate, publish the datasets
+/// and the run report, render and switch the site release.
+pub(crate) fn publish_night(
+    store: &dyn Store,
+    curated: &Curated,
+    opts: &NightlyOptions<'_>,
+    record: RunRecord,
+    v: &Validated,
+    dates: &[NaiveDate],
+    run_date: NaiveDate,
+) -> Result<RunReport, JobError> {
+    let RunRecord {
+        mut report,
+        mut timings,
+        started,
+    } = record;
+    let run = run_date.to_string();
+    let (read, _, rejected) = report.totals();
 
     // Aggregate and publish.
     let t = Instant::now();
     let tables =
-        crate::datasets::build(store, curated, &v.registry, &dates, run_date, opts.progress)?;
+        crate::datasets::build(store, curated, &v.registry, dates, run_date, opts.progress)?;
     timings.insert("aggregate".to_string(), t.elapsed().as_secs_f64());
     let t = Instant::now();
     // Archives (written once) and one publication; the stable URLs serve it only once a
@@ -374,7 +512,7 @@ pub fn nightly(
     if opts.render_site {
         let t = Instant::now();
         // The site reads this run's report (freshness of each source).
-        put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
+        put_json(store, &run_report_key(&run)?, &report)?;
         let release =
             crate::release::publish_publication(store, curated, &opts.release, &published.id)?;
         report.site_release = Some(release.id);
@@ -385,7 +523,7 @@ pub fn nightly(
     }
     timings.insert("total".to_string(), started.elapsed().as_secs_f64());
     report.timings_s = timings;
-    put_json(store, &layout::run_report_key(&run).expect("date"), &report)?;
+    put_json(store, &run_report_key(&run)?, &report)?;
     tracing::info!(run_date = %run, read, rejected, datasets = report.datasets.len(), "nightly run finished");
     Ok(report)
 }

@@ -10,7 +10,8 @@
 //!   ledger), the registry in force;
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
 //! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
-//! - `jobs`: the nightly orchestration only, calling the stages in order.
+//! - `jobs`: the nightly orchestration only, calling the stages in order;
+//! - `fanout`: the same night fanned out over partitions (plan, tasks, reduce), over `jobs`.
 //!
 //! Only `jobs`, `datasets`, `publication`, `release` and `store` do I/O. polars does the
 //! work only in `frame` and `aggregate` (the others name its error type).
@@ -19,8 +20,8 @@ pub mod aggregate;
 pub mod datasets;
 pub mod decode;
 pub mod error;
+pub mod fanout;
 pub mod frame;
-pub mod ingest;
 pub mod jobs;
 pub mod ledger;
 pub mod partition;

@@ -66,7 +66,7 @@ pub fn registry_hold(
 }
 
 /// Reads the validated registry delivered on `date` with its identity (date and sha256).
-fn read_registry(store: &dyn Store, date: &str) -> Result<(Registry, String), JobError> {
+pub(crate) fn read_registry(store: &dyn Store, date: &str) -> Result<(Registry, String), JobError> {
     let key = layout::validated_key(Source::Enterprises, date)
         .map_err(|e| JobError::Definition(e.to_string()))?;
     let table = read_partition(store, Source::Enterprises, date)?

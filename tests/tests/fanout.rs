@@ -1,0 +1,348 @@
+//! The nightly run fanned out over partitions (`envgov_pipeline::fanout`: plan, one task per
+//! partition, reduce), as the Step Functions distributed map runs it, gives the very files a
+//! single `jobs::nightly` run gives from the same raw files; a task run twice changes
+//! nothing; a night with a failed task publishes nothing.
+
+use envgov_curated::Curated;
+use envgov_e2e::TempDir;
+use envgov_pipeline::error::JobError;
+use envgov_pipeline::fanout::{self, Plan, TaskItem, TaskOptions, TaskOutcome};
+use envgov_pipeline::jobs::{self, NightlyOptions};
+use envgov_pipeline::partition::DEFAULT_MAX_FILE_BYTES;
+use envgov_pipeline::store::{
+    Conditional, LocalStore, ObjectMeta, ObjectReader, Store, StoreError, Version,
+};
+use envgov_sample_data::{SampleConfig, generate};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Four days of 40 units with the sample's defects: every source, a registry, rejections.
+fn sample() -> SampleConfig {
+    SampleConfig {
+        units: 40,
+        days: 4,
+        ..SampleConfig::default()
+    }
+}
+
+fn filled(name: &str) -> (TempDir, LocalStore) {
+    let dir = TempDir::new(name);
+    let store = LocalStore::new(&dir.0);
+    generate(&sample(), &mut |key, bytes| {
+        store.put(&key, &bytes).unwrap()
+    });
+    (dir, store)
+}
+
+/// The small sample carries every defect kind at least once, a higher share of its few rows
+/// than the default 5 % limit allows (as in tests/pipeline.rs).
+fn options() -> NightlyOptions<'static> {
+    NightlyOptions {
+        date: Some(sample().end_date),
+        max_reject_rate: 0.25,
+        ..NightlyOptions::default()
+    }
+}
+
+const TASK: TaskOptions = TaskOptions {
+    max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+};
+
+/// Every object under the prefixes, for byte-for-byte comparisons.
+fn snapshot(store: &dyn Store, prefixes: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for prefix in prefixes {
+        for key in store.list(prefix).unwrap() {
+            let bytes = store.get(&key).unwrap().expect("listed");
+            out.insert(key, bytes);
+        }
+    }
+    out
+}
+
+fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, what: &str) {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "{what}: not the same files"
+    );
+    for (key, bytes) in a {
+        assert!(bytes == &b[key], "{what}: {key} differs");
+    }
+}
+
+/// The items in an order that is not the plan's (a fixed xorshift shuffle).
+fn shuffled(items: &[TaskItem], seed: u64) -> Vec<TaskItem> {
+    let mut items = items.to_vec();
+    let mut x = seed;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    items
+}
+
+/// Runs the items on `threads` threads, each taking the next item; returns every result.
+fn run_tasks(
+    store: &dyn Store,
+    curated: &Curated,
+    items: &[TaskItem],
+    threads: usize,
+) -> Vec<Result<TaskOutcome, JobError>> {
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while let Some(item) = items.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let result = fanout::run_task(store, curated, item, &TASK);
+                    results.lock().unwrap().push(result);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap()
+}
+
+fn fan_out(store: &dyn Store, curated: &Curated, execution: &str) -> (Plan, Vec<TaskOutcome>) {
+    let plan = fanout::plan(store, curated, &options(), execution).unwrap();
+    let items = shuffled(&plan.items, 2021);
+    assert_ne!(
+        items, plan.items,
+        "the tasks do not run in the plan's order"
+    );
+    let outcomes = run_tasks(store, curated, &items, 3)
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    (plan, outcomes)
+}
+
+#[test]
+fn fan_out_over_partitions_gives_the_files_of_a_single_run() {
+    let curated = Curated::load().unwrap();
+    let ((_a, single), (_b, fanned)) = (filled("fanout-single"), filled("fanout-fanned"));
+    let one = jobs::nightly(&single, &curated, &options()).unwrap();
+
+    let (plan, outcomes) = fan_out(&fanned, &curated, "exec-1");
+    // One task per partition other than the registry's: 8 sources on each of the 4 days
+    // the sample delivers them, at most (the plan lists only partitions with raw files).
+    assert!(
+        plan.items.len() > 4 && plan.items.len() <= 8 * 4,
+        "{}",
+        plan.items.len()
+    );
+    assert!(
+        plan.items
+            .iter()
+            .all(|i| i.source.as_str() != "enterprises")
+    );
+    assert!(
+        plan.registry.is_some(),
+        "the registry is validated by the plan"
+    );
+    // The distributed map's items: small JSON, and what the plan stored.
+    let stored: Vec<TaskItem> = serde_json::from_slice(
+        &fanned
+            .get(&fanout::items_key(plan.run_date, "exec-1").unwrap())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored, plan.items);
+    for item in &plan.items {
+        assert!(serde_json::to_vec(item).unwrap().len() < 256);
+    }
+    // The reduce reads what the tasks stored, as the Lambda reduce does.
+    let mut loaded = fanout::load_outcomes(&fanned, &plan).unwrap();
+    assert_eq!(loaded.len(), plan.items.len());
+    let mut returned = outcomes;
+    for list in [&mut loaded, &mut returned] {
+        list.sort_by_key(|o| (o.date, o.source));
+    }
+    assert_eq!(loaded, returned);
+    let many = fanout::reduce(&fanned, &curated, &options(), &plan, &loaded).unwrap();
+
+    let derived = ["datasets/", "validated/", "rejects/", "partials/"];
+    assert_same(
+        &snapshot(&single, &derived),
+        &snapshot(&fanned, &derived),
+        "fan-out against one run",
+    );
+    // Among them the publication manifest (every published file with its sha256).
+    let manifests: Vec<String> = fanned
+        .list("datasets/publications/")
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.ends_with("/publication-manifest.json"))
+        .collect();
+    assert_eq!(manifests.len(), 1, "{manifests:?}");
+    assert!(single.get(&manifests[0]).unwrap().is_some());
+    // The same publication, made live as the same release.
+    assert_eq!(many.publication, one.publication);
+    assert_eq!(many.site_release, one.site_release);
+    assert_eq!(
+        fanned.get("site/current").unwrap(),
+        single.get("site/current").unwrap()
+    );
+    // The same accounting (the timings and the share of work differ, nothing else).
+    assert_eq!(many.sources, one.sources);
+    assert_eq!(many.datasets, one.datasets);
+    assert_eq!(many.validated_dates, one.validated_dates);
+    assert_eq!(many.new_data_dates, one.new_data_dates);
+    assert_eq!(many.registry_in_force, one.registry_in_force);
+    assert_eq!(many.raw_files, one.raw_files);
+    assert_eq!(many.reject_rate, one.reject_rate);
+    let (read, accepted, rejected) = many.totals();
+    assert_eq!(read, accepted + rejected);
+    assert!(rejected > 0, "the sample's defects are rejected");
+}
+
+#[test]
+fn a_task_run_twice_changes_nothing() {
+    let curated = Curated::load().unwrap();
+    let (_dir, store) = filled("fanout-twice");
+    let (plan, first) = fan_out(&store, &curated, "exec-1");
+    let kept = [
+        "validated/",
+        "rejects/",
+        "partials/",
+        "runs/raw-ledger.json",
+    ];
+    let before = snapshot(&store, &kept);
+    // Every task again, all at once this time.
+    let again: Vec<TaskOutcome> = run_tasks(&store, &curated, &plan.items, 4)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_same(
+        &before,
+        &snapshot(&store, &kept),
+        "a second run of the tasks",
+    );
+    assert!(first.iter().all(|o| o.validated));
+    for o in &again {
+        assert!(!o.validated, "{} {} was reused", o.source, o.date);
+        assert!(!o.partial_computed);
+        assert_eq!(o.raw_files.new, 0);
+        let earlier = first
+            .iter()
+            .find(|f| (f.source, f.date) == (o.source, o.date))
+            .unwrap();
+        assert_eq!(o.partition_sha256, earlier.partition_sha256);
+        assert_eq!((o.read, o.rejected), (earlier.read, earlier.rejected));
+    }
+}
+
+#[test]
+fn a_night_with_a_failed_task_publishes_nothing() {
+    let curated = Curated::load().unwrap();
+    let (_dir, local) = filled("fanout-failed");
+    let plan = fanout::plan(&local, &curated, &options(), "exec-1").unwrap();
+    let victim = plan.items.last().unwrap().clone();
+    // The store refuses to write that partition's validated data (S3 failing for it).
+    let failing = Failing {
+        inner: &local,
+        prefix: format!("validated/{}/date={}/", victim.source, victim.date),
+    };
+    let results = run_tasks(&failing, &curated, &plan.items, 2);
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    assert_eq!(failed, 1, "only the victim's task fails");
+    let outcomes: Vec<TaskOutcome> = results.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(
+        fanout::load_outcomes(&local, &plan).unwrap().len(),
+        plan.items.len() - 1
+    );
+    let refused = fanout::reduce(&local, &curated, &options(), &plan, &outcomes).unwrap_err();
+    match &refused {
+        JobError::TasksIncomplete {
+            planned, missing, ..
+        } => assert_eq!((*planned, *missing), (plan.items.len(), 1)),
+        other => panic!("expected TasksIncomplete, got {other}"),
+    }
+    let message = refused.to_string();
+    assert!(message.contains(victim.source.as_str()), "{message}");
+    assert!(message.contains("nothing was published"), "{message}");
+    assert!(local.list("datasets/").unwrap().is_empty(), "no dataset");
+    assert!(local.list("site/").unwrap().is_empty(), "no release");
+    let report = envgov_dataset::layout::run_report_key(&plan.run_date.to_string()).unwrap();
+    assert_eq!(local.get(&report).unwrap(), None, "no run report");
+
+    // The failed task run again (storage working) completes the night.
+    let retried = fanout::run_task(&local, &curated, &victim, &TASK).unwrap();
+    let mut all = outcomes;
+    all.push(retried);
+    let report = fanout::reduce(&local, &curated, &options(), &plan, &all).unwrap();
+    assert!(report.site_release.is_some());
+}
+
+/// A store whose writes under one prefix fail as S3 would.
+struct Failing<'a> {
+    inner: &'a LocalStore,
+    prefix: String,
+}
+
+impl Failing<'_> {
+    fn check(&self, key: &str) -> Result<(), StoreError> {
+        if key.starts_with(&self.prefix) {
+            return Err(StoreError::S3 {
+                key: key.into(),
+                op: "PutObject",
+                retryable: true,
+                message: "503 SlowDown (injected by the test)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Store for Failing<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.check(key)?;
+        self.inner.put(key, bytes)
+    }
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.list(prefix)
+    }
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key)
+    }
+    fn describe(&self) -> String {
+        format!("{} (failing under {})", self.inner.describe(), self.prefix)
+    }
+    fn put_with_hash(&self, key: &str, bytes: &[u8], sha256_hex: &str) -> Result<(), StoreError> {
+        self.check(key)?;
+        self.inner.put_with_hash(key, bytes, sha256_hex)
+    }
+    fn stored_hash(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.stored_hash(key)
+    }
+    fn list_meta(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+        self.inner.list_meta(prefix)
+    }
+    fn open(&self, key: &str) -> Result<Option<ObjectReader<'_>>, StoreError> {
+        self.inner.open(key)
+    }
+    fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {
+        self.inner.get_versioned(key)
+    }
+    fn put_if_absent(&self, key: &str, bytes: &[u8]) -> Result<Conditional, StoreError> {
+        self.check(key)?;
+        self.inner.put_if_absent(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        version: &Version,
+    ) -> Result<Conditional, StoreError> {
+        self.check(key)?;
+        self.inner.put_if_match(key, bytes, version)
+    }
+}
