@@ -22,6 +22,7 @@ pub mod decode;
 pub mod error;
 pub mod fanout;
 pub mod frame;
+pub mod ingest;
 pub mod jobs;
 pub mod ledger;
 pub mod partition;
