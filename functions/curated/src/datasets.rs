@@ -2,7 +2,7 @@
 //! cadence) and the field dictionary (bilingual titles, descriptions and units of every
 //! column). A published column without a dictionary entry fails the run.
 
-use crate::{CuratedError, parse};
+use crate::error::{CuratedError, parse};
 use envgov_dataset::Localized;
 use serde::Deserialize;
 use std::collections::BTreeMap;

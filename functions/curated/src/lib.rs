@@ -5,43 +5,17 @@
 //! pollutant, every text must exist in both languages).
 
 pub mod datasets;
+pub mod error;
 pub mod open_days;
 pub mod plan;
 pub mod pollutants;
 pub mod standards;
 
-use envgov_dataset::lang::MissingTranslation;
-
+pub use error::CuratedError;
 pub use open_days::{OpenDay, OpenDays};
 pub use plan::{Indicator, Measure, Plan};
 pub use pollutants::{Pollutant, Pollutants};
 pub use standards::{Limit, Period, Standard, Standards};
-
-/// Why a curated table could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum CuratedError {
-    #[error("data/{file}: {source}")]
-    Parse {
-        file: &'static str,
-        #[source]
-        source: toml::de::Error,
-    },
-    #[error("data/{file}: {message}")]
-    Invalid { file: &'static str, message: String },
-    #[error("data/{file}: {source}")]
-    Translation {
-        file: &'static str,
-        #[source]
-        source: MissingTranslation,
-    },
-}
-
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(
-    file: &'static str,
-    text: &str,
-) -> Result<T, CuratedError> {
-    toml::from_str(text).map_err(|source| CuratedError::Parse { file, source })
-}
 
 /// All curated tables, loaded and cross-checked.
 #[derive(Debug, Clone)]

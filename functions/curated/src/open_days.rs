@@ -6,8 +6,8 @@
 //! `YYYY-MM-DDTHH:MM:SS+08:00` shape with the end after the start, and a registration deadline
 //! no later than the event's day.
 
+use crate::error::{CuratedError, parse};
 use crate::plan::{date, is_slug, lenient};
-use crate::{CuratedError, parse};
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use envgov_dataset::Localized;
 use envgov_dataset::ids::{District, check_uscc, district};

@@ -5,7 +5,7 @@
 //! Checked on load: every text in both languages, unique ids, measures `m01`, `m02`, … in order
 //! with matching numerals, each measure's system and indicators defined, dates well formed.
 
-use crate::{CuratedError, parse};
+use crate::error::{CuratedError, parse};
 use chrono::NaiveDate;
 use envgov_dataset::{Lang, Localized};
 use serde::Deserialize;

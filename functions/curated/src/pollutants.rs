@@ -1,6 +1,6 @@
 //! `data/pollutants.toml`: pollutant and parameter codes, names, units, plausibility bounds.
 
-use crate::{CuratedError, parse};
+use crate::error::{CuratedError, parse};
 use envgov_dataset::Localized;
 use serde::Deserialize;
 

@@ -1,6 +1,7 @@
 //! `data/standards.toml`: discharge standards, their limits, periods and seasonal values.
 
-use crate::{CuratedError, Pollutants, parse};
+use crate::error::{CuratedError, parse};
+use crate::pollutants::Pollutants;
 use envgov_dataset::Localized;
 use serde::Deserialize;
 

@@ -24,6 +24,7 @@ mod streams;
 mod table;
 mod vehicles;
 mod waste;
+mod waste_sites;
 mod world;
 
 pub use defects::{DEFECT_KINDS, DefectKind, DefectLedger, DefectRates};

@@ -6,7 +6,7 @@ use crate::identity::UsccBook;
 use crate::livestock::Farm;
 use crate::registry::{self, Unit};
 use crate::vehicles::Fleet;
-use crate::waste::{ConstructionSite, MswSite, SewageSite};
+use crate::waste_sites::{ConstructionSite, MswSite, SewageSite};
 use envgov_curated::Curated;
 use std::collections::BTreeSet;
 
@@ -32,9 +32,10 @@ impl World {
             .iter()
             .flat_map(|u| u.outlets.iter().filter_map(|o| o.mn.clone()))
             .collect();
-        let sewage_sites = crate::waste::sewage_sites(seed, &units, &mut usccs);
-        let msw_sites = crate::waste::msw_sites(seed, &units, &mut usccs);
-        let construction_sites = crate::waste::construction_sites(seed, units.len(), &mut usccs);
+        let sewage_sites = crate::waste_sites::sewage_sites(seed, &units, &mut usccs);
+        let msw_sites = crate::waste_sites::msw_sites(seed, &units, &mut usccs);
+        let construction_sites =
+            crate::waste_sites::construction_sites(seed, units.len(), &mut usccs);
         let farms = crate::livestock::farms(seed, &units, &mut usccs);
         let fleet = crate::vehicles::fleet(seed, units.len(), &mut usccs);
         Self {
