@@ -4,6 +4,9 @@
 //! raw/{source}/{YYYY-MM-DD}/{file}                  immutable, as delivered
 //! validated/{source}/date={YYYY-MM-DD}/part.parquet typed, Hive-style partitions
 //! rejects/{source}/date={YYYY-MM-DD}/rejects.csv    file, line, field, value, reason
+//! partials/{source}/date={YYYY-MM-DD}/{file}       a partition's stored partial aggregates
+//!                                                   (daily.parquet, exceedances.parquet,
+//!                                                   manifest.json: what they were made from)
 //! runs/{YYYY-MM-DD}/report.json                     row accounting of a run
 //! runs/ingest/{source}/{YYYY-MM-DD}/{file}.json     the ingest report on one raw file
 //! datasets/publications/{pub-id}/{id}/{id}.csv|.parquet|.json|datapackage.json
@@ -127,6 +130,19 @@ pub fn validated_manifest_key(source: Source, date: &str) -> Result<String, BadS
     Ok(format!(
         "validated/{source}/date={}/manifest.json",
         check_date(date)?
+    ))
+}
+
+/// Where a partition's partial aggregates are stored.
+pub const PARTIALS_PREFIX: &str = "partials/";
+
+/// One file of a partition's stored partial aggregates:
+/// `partials/{source}/date={YYYY-MM-DD}/{file}`.
+pub fn partial_key(source: Source, date: &str, file: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "{PARTIALS_PREFIX}{source}/date={}/{}",
+        check_date(date)?,
+        check_segment(file)?
     ))
 }
 
@@ -385,6 +401,16 @@ mod tests {
         );
         assert!(ingest_report_key(Source::Msw, "2026-1-31", "msw.csv").is_err());
         assert!(ingest_report_key(Source::Msw, "2026-01-31", "../x").is_err());
+    }
+
+    #[test]
+    fn partial_keys() {
+        assert_eq!(
+            partial_key(Source::Cems, "2026-01-31", "daily.parquet").unwrap(),
+            "partials/cems/date=2026-01-31/daily.parquet"
+        );
+        assert!(partial_key(Source::Cems, "2026-1-31", "daily.parquet").is_err());
+        assert!(partial_key(Source::Cems, "2026-01-31", "../x").is_err());
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! always a sum over a sum, never an average of averages. Every output is sorted by its key
 //! and its numbers are rounded, so the same inputs give the same bytes.
 
-use crate::frame::{from_frame, to_frame};
-use crate::table::{Cell, Kind, Table, Values, round};
+use crate::frame::{from_frame, normalize, to_frame};
+use crate::table::{Cell, Kind, Table, round};
 use polars::prelude::*;
 
 /// Daily validity rule (HJ 75-2017, as commonly implemented): a daily mean needs at least
@@ -43,15 +43,38 @@ fn sort_by(frame: LazyFrame, keys: &[&str]) -> LazyFrame {
 
 /// Collects, rounds every float to `digits` decimals, and converts back.
 fn finish(frame: LazyFrame, digits: i32) -> PolarsResult<Table> {
-    let mut t = from_frame(&frame.collect()?)?;
-    for c in &mut t.columns {
-        if let Values::F64(v) = c {
-            for x in v.iter_mut().flatten() {
-                *x = round(*x, digits);
+    from_frame(&finish_frame(frame, digits)?)
+}
+
+/// Collects, gives every column its published type ([`normalize`]) and rounds every float
+/// to `digits` decimals with [`round`]: the frame [`finish`] would convert.
+fn finish_frame(frame: LazyFrame, digits: i32) -> PolarsResult<DataFrame> {
+    let df = normalize(frame.collect()?)?;
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            if c.dtype() == &DataType::Float64 {
+                let rounded = c.f64()?.apply_values(|x| round(x, digits));
+                Ok(rounded.with_name(c.name().clone()).into_column())
+            } else {
+                Ok(c.clone())
             }
-        }
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(df.height(), columns)
+}
+
+/// Stacks frames of one schema (the days of a year) into one.
+pub fn stack(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    let mut frames = frames.into_iter();
+    let Some(mut out) = frames.next() else {
+        polars_bail!(NoData: "no frames to stack");
+    };
+    for f in frames {
+        out.vstack_mut_owned(f)?;
     }
-    Ok(t)
+    Ok(out)
 }
 
 /// Limits in force for a month: one row per standard × pollutant × period.
@@ -88,10 +111,11 @@ fn limits_for(limits: &Table, period: &str, prefix: &str) -> PolarsResult<LazyFr
     ]))
 }
 
-/// What one day of online monitoring gives: daily values and that day's exceedances.
+/// What one day of online monitoring gives: daily values and that day's exceedances, in
+/// their published types and rounded (see [`finish`]).
 pub struct CemsDay {
-    pub daily: Table,
-    pub exceedances: Table,
+    pub daily: DataFrame,
+    pub exceedances: DataFrame,
 }
 
 const DAY_KEYS: [&str; 9] = [
@@ -111,17 +135,15 @@ const DAY_KEYS: [&str; 9] = [
 /// `parameters` are process parameters (O2, temperature, flow), kept out of compliance.
 pub fn cems_day(
     date: &str,
-    day: &Table,
+    day: DataFrame,
     limits: &Table,
     parameters: &[String],
 ) -> PolarsResult<CemsDay> {
-    let pollutant = day.str_column("pollutant");
-    let day = day.filter_rows(|i| {
-        !pollutant[i]
-            .as_ref()
-            .is_some_and(|p| parameters.contains(p))
+    // A row without a pollutant is kept, as is any pollutant that is not a parameter.
+    let is_parameter = parameters.iter().fold(lit(false), |any, p| {
+        any.or(col("pollutant").eq(lit(p.as_str())).fill_null(lit(false)))
     });
-    let base = lf(&day)?;
+    let base = day.lazy().filter(is_parameter.not());
     let hourly = base
         .clone()
         .filter(col("cn").eq(lit("2061")))
@@ -243,9 +265,11 @@ pub fn cems_day(
         ]),
         &["date", "uscc", "outlet", "pollutant"],
     );
-    let daily = finish(daily, 6)?;
+    let daily = finish_frame(daily, 6)?;
 
-    let exceed_days = lf(&daily)?
+    let exceed_days = daily
+        .clone()
+        .lazy()
         .filter(col("daily_compliant").eq(lit(false)))
         .select([
             lit("cems-daily").alias("record_source"),
@@ -277,7 +301,7 @@ pub fn cems_day(
     );
     Ok(CemsDay {
         daily,
-        exceedances: finish(exceedances, 6)?,
+        exceedances: finish_frame(exceedances, 6)?,
     })
 }
 
@@ -310,8 +334,11 @@ pub fn self_monitoring_exceedances(rows: &Table) -> PolarsResult<Table> {
 }
 
 /// Totals per unit and pollutant, per month and per year, from daily rows.
-pub fn emission_totals(daily: &Table) -> PolarsResult<Table> {
-    let base = lf(daily)?.with_columns([col("date").cast(DataType::String).alias("date")]);
+pub fn emission_totals(daily: &DataFrame) -> PolarsResult<Table> {
+    let base = daily
+        .clone()
+        .lazy()
+        .with_columns([col("date").cast(DataType::String).alias("date")]);
     let by = |period_col: Expr, kind: &str| {
         base.clone()
             .with_columns([
@@ -354,8 +381,10 @@ pub fn emission_totals(daily: &Table) -> PolarsResult<Table> {
 }
 
 /// Compliance and totals grouped by one key (district or industry) and pollutant.
-pub fn area_summary(daily: &Table, key: &str) -> PolarsResult<Table> {
-    let frame = lf(daily)?
+pub fn area_summary(daily: &DataFrame, key: &str) -> PolarsResult<Table> {
+    let frame = daily
+        .clone()
+        .lazy()
         .group_by([col(key), col("pollutant"), col("year")])
         .agg([
             col("uscc").n_unique().cast(DataType::Int64).alias("units"),

@@ -7,6 +7,8 @@
 
 use crate::aggregate;
 use crate::error::JobError;
+use crate::frame::from_frame;
+use crate::partials;
 use crate::progress::Progress;
 use crate::store::Store;
 use crate::table::{Cell, Kind, Table, Values, round};
@@ -450,6 +452,44 @@ fn plan_indicators(
     t
 }
 
+/// The year's online monitoring, from each day's stored partial aggregates (computed and
+/// stored first where missing or stale, see [`partials`]): the days' rows stacked, columnar.
+fn online_monitoring(
+    store: &dyn Store,
+    curated: &Curated,
+    year: &[NaiveDate],
+    progress: Option<&dyn Progress>,
+) -> Result<aggregate::CemsDay, JobError> {
+    let inputs = partials::Inputs::new(curated)?;
+    if let Some(p) = progress {
+        p.stage("aggregate", year.len() as u64);
+    }
+    let (mut daily, mut exceedances) = (Vec::new(), Vec::new());
+    let mut computed = 0;
+    for d in year {
+        if let Some(day) = partials::day(store, &inputs, *d)? {
+            computed += usize::from(day.computed);
+            daily.push(day.daily);
+            exceedances.push(day.exceedances);
+        }
+        if let Some(p) = progress {
+            p.advance(1);
+        }
+    }
+    tracing::info!(
+        days = daily.len(),
+        computed,
+        "online monitoring: partial aggregates"
+    );
+    if daily.is_empty() {
+        return inputs.empty_day();
+    }
+    Ok(aggregate::CemsDay {
+        daily: aggregate::stack(daily).map_err(polars("online monitoring"))?,
+        exceedances: aggregate::stack(exceedances).map_err(polars("online monitoring"))?,
+    })
+}
+
 /// Builds every dataset for a run date.
 pub fn build(
     store: &dyn Store,
@@ -470,46 +510,8 @@ pub fn build(
     out.insert("outlets".to_string(), outlets);
     out.insert("treatment-facilities".to_string(), facilities);
 
-    // Online monitoring, one day at a time: memory stays bounded by one day's packets.
-    let parameters: Vec<String> = curated
-        .pollutants
-        .list
-        .iter()
-        .filter(|p| p.parameter)
-        .map(|p| p.code.clone())
-        .collect();
-    let mut daily: Option<Table> = None;
-    let mut exceed: Option<Table> = None;
-    if let Some(p) = progress {
-        p.stage("aggregate", year.len() as u64);
-    }
-    for d in &year {
-        if let Some(day) = partition(store, Source::Cems, *d)? {
-            let limits = aggregate::limits_table(curated, d.month());
-            let r = aggregate::cems_day(&d.to_string(), &day, &limits, &parameters)
-                .map_err(polars("aggregating online monitoring"))?;
-            match daily.as_mut() {
-                Some(t) => t.extend(r.daily),
-                None => daily = Some(r.daily),
-            }
-            match exceed.as_mut() {
-                Some(t) => t.extend(r.exceedances),
-                None => exceed = Some(r.exceedances),
-            }
-        }
-        if let Some(p) = progress {
-            p.advance(1);
-        }
-    }
-    let empty_day = aggregate::cems_day(
-        "1970-01-01",
-        &Table::new(validate::schema(Source::Cems)),
-        &aggregate::limits_table(curated, 1),
-        &parameters,
-    )
-    .map_err(polars("aggregating online monitoring"))?;
-    let daily = daily.unwrap_or(empty_day.daily);
-    let cems_exceed = exceed.unwrap_or(empty_day.exceedances);
+    let cems = online_monitoring(store, curated, &year, progress)?;
+    let cems_exceed = from_frame(&cems.exceedances).map_err(polars("online monitoring"))?;
 
     let sm = concat(store, Source::SelfMonitoring, &year)?;
     let sm_exceed = aggregate::self_monitoring_exceedances(&sm)
@@ -554,18 +556,18 @@ pub fn build(
     out.insert(
         "emission-totals".to_string(),
         with_unit_names(
-            aggregate::emission_totals(&daily).map_err(polars("emission totals"))?,
+            aggregate::emission_totals(&cems.daily).map_err(polars("emission totals"))?,
             registry,
         ),
     );
     out.insert(
         "district-summary".to_string(),
         with_district_names(
-            aggregate::area_summary(&daily, "district").map_err(polars("district summary"))?,
+            aggregate::area_summary(&cems.daily, "district").map_err(polars("district summary"))?,
         ),
     );
-    let industry =
-        aggregate::area_summary(&daily, "industry_code").map_err(polars("industry summary"))?;
+    let industry = aggregate::area_summary(&cems.daily, "industry_code")
+        .map_err(polars("industry summary"))?;
     let industry = with_lookup(
         industry,
         "industry_code",
@@ -581,6 +583,8 @@ pub fn build(
         },
     );
     out.insert("industry-summary".to_string(), industry);
+    let daily = from_frame(&cems.daily).map_err(polars("online monitoring"))?;
+    drop(cems);
     out.insert("cems-daily".to_string(), daily);
     out.insert("self-monitoring".to_string(), sm);
 

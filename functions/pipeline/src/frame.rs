@@ -58,7 +58,10 @@ pub fn from_frame(df: &DataFrame) -> PolarsResult<Table> {
 
 /// Writes a table as Parquet (zstd, one row group per 64k rows).
 pub fn write_parquet(table: &Table) -> PolarsResult<Vec<u8>> {
-    let mut df = to_frame(table)?;
+    write_single_chunk(to_frame(table)?)
+}
+
+fn write_single_chunk(mut df: DataFrame) -> PolarsResult<Vec<u8>> {
     df.rechunk_mut();
     let mut out = Vec::new();
     ParquetWriter::new(&mut out)
@@ -83,6 +86,84 @@ pub fn read_parquet_as(bytes: &[u8], schema: &[(&str, Kind)]) -> PolarsResult<Ta
         polars_bail!(SchemaMismatch: "partition schema {got:?} differs from {want:?}");
     }
     Ok(t)
+}
+
+/// The [`Kind`] a polars type is published as, after [`normalize`].
+fn kind_of(dtype: &DataType) -> Option<Kind> {
+    match dtype {
+        DataType::String | DataType::Null => Some(Kind::Str),
+        DataType::Float64 | DataType::Float32 => Some(Kind::F64),
+        DataType::Boolean => Some(Kind::Bool),
+        DataType::Int64
+        | DataType::Int32
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::UInt8
+        | DataType::UInt16 => Some(Kind::I64),
+        _ => None,
+    }
+}
+
+fn dtype_of(kind: Kind) -> DataType {
+    match kind {
+        Kind::Str => DataType::String,
+        Kind::F64 => DataType::Float64,
+        Kind::I64 => DataType::Int64,
+        Kind::Bool => DataType::Boolean,
+    }
+}
+
+/// Casts every column to the type [`to_frame`] gives its kind (what a round trip through
+/// [`from_frame`] and [`to_frame`] would do, without the round trip): integers to `Int64`,
+/// `Float32` to `Float64`, all-null columns to `String`.
+pub fn normalize(df: DataFrame) -> PolarsResult<DataFrame> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let kind = kind_of(c.dtype()).ok_or_else(|| {
+                polars_err!(ComputeError: "column {} has unsupported type {}", c.name(), c.dtype())
+            })?;
+            let want = dtype_of(kind);
+            if c.dtype() == &want {
+                Ok(c.clone())
+            } else {
+                c.cast(&want)
+            }
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(df.height(), columns)
+}
+
+/// An empty frame with the given schema.
+pub fn empty_frame(schema: &[(&str, Kind)]) -> PolarsResult<DataFrame> {
+    to_frame(&Table::new(schema))
+}
+
+/// Writes a frame as Parquet with the settings of [`write_parquet`] (same frame, same bytes).
+pub fn write_frame_parquet(df: &DataFrame) -> PolarsResult<Vec<u8>> {
+    write_single_chunk(df.clone())
+}
+
+/// Reads Parquet bytes straight into a frame (no [`Table`] in between), checking that its
+/// columns are exactly `schema` (names, order and kinds) after [`normalize`].
+pub fn read_frame_as(bytes: &[u8], schema: &[(&str, Kind)]) -> PolarsResult<DataFrame> {
+    let df = normalize(ParquetReader::new(Cursor::new(bytes)).finish()?)?;
+    let got: Vec<(String, Option<Kind>)> = df
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), kind_of(c.dtype())))
+        .collect();
+    let want: Vec<(String, Option<Kind>)> = schema
+        .iter()
+        .map(|(n, k)| (n.to_string(), Some(*k)))
+        .collect();
+    if got != want {
+        polars_bail!(SchemaMismatch: "parquet schema {got:?} differs from {want:?}");
+    }
+    Ok(df)
 }
 
 #[cfg(test)]

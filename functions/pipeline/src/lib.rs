@@ -25,6 +25,7 @@ pub mod frame;
 pub mod ingest;
 pub mod jobs;
 pub mod ledger;
+pub mod partials;
 pub mod partition;
 pub mod progress;
 pub mod publication;
