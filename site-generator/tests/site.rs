@@ -883,3 +883,78 @@ fn long_lists_are_split_into_linked_pages_under_500_kb() {
     assert!(sitemap.contains("/en/exceedances/page-3.html"));
     assert!(sitemap.contains("/zh/exceedances/page-3.html"));
 }
+
+/// The waste page grows with the months of data (every facility has a row a month), so it is
+/// split by month: 12 months of 300 sewage plants (3,600 rows, over 500 KB on one page) make
+/// 12 pages, the latest month first at the sector's own URL, each holding exactly its month's
+/// rows, all linked to each other, none over 500 KB.
+#[test]
+fn the_waste_page_is_split_by_month_under_500_kb() {
+    let mut inputs = inputs();
+    // Only sewage rows, so that the months are exactly those below.
+    for other in ["msw-treatment", "medical-waste", "construction-waste"] {
+        inputs.tables.get_mut(other).unwrap().clear();
+    }
+    let rows = inputs.tables.get_mut("sewage-compliance").unwrap();
+    let template = rows[0].clone();
+    rows.clear();
+    let months: Vec<String> = (1..=12).map(|m| format!("2025-{m:02}")).collect();
+    for (m, month) in months.iter().enumerate() {
+        for i in 0..300 {
+            let mut r = template.clone();
+            r.insert("month".into(), serde_json::json!(month));
+            r.insert(
+                "plant_name".into(),
+                serde_json::json!(format!("plant-{m}-{i}")),
+            );
+            rows.push(r);
+        }
+    }
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    for lang in ["zh", "en"] {
+        let first = format!("{lang}/sectors/waste.html");
+        // Page k (1-based) is the k-th latest month: 2025-12, 2025-11, ..., 2025-01.
+        let page = |k: usize| {
+            if k == 1 {
+                first.clone()
+            } else {
+                format!("{lang}/sectors/waste/page-{k}.html")
+            }
+        };
+        assert!(!files.contains_key(&page(13)), "12 months make 12 pages");
+        for k in 1..=12 {
+            let path = page(k);
+            let html = std::str::from_utf8(
+                files
+                    .get(&path)
+                    .unwrap_or_else(|| panic!("{path} rendered")),
+            )
+            .unwrap();
+            for other in 1..=12 {
+                assert!(
+                    html.contains(&format!("href=\"/{}\"", page(other))),
+                    "{path} links page {other}"
+                );
+            }
+            // The plants shown (`>plant-{m}-{i}<`), each once, are all and only month m's.
+            let mut shown: Vec<&str> = html
+                .split(">plant-")
+                .skip(1)
+                .filter_map(|rest| rest.split_once('<').map(|(name, _)| name))
+                .collect();
+            shown.sort_unstable();
+            let month = 12 - k;
+            let mut expected: Vec<String> = (0..300).map(|i| format!("{month}-{i}")).collect();
+            expected.sort_unstable();
+            assert_eq!(shown, expected, "{path} holds month {month}'s rows");
+        }
+    }
+    for (path, bytes) in &files {
+        if path.ends_with(".html") {
+            assert!(bytes.len() < 500 * 1024, "{path} is {} bytes", bytes.len());
+        }
+    }
+    let sitemap = String::from_utf8(files["sitemap.xml"].clone()).unwrap();
+    assert!(sitemap.contains("/en/sectors/waste/page-12.html"));
+    assert!(sitemap.contains("/zh/sectors/waste/page-12.html"));
+}

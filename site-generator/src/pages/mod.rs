@@ -67,7 +67,7 @@ pub struct Pager {
     pub next: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PageLink {
     pub href: String,
     pub text: String,

@@ -2,7 +2,7 @@
 //! solid waste, medical waste, construction waste) and livestock manure, each with its plan
 //! indicators and tables from the datasets; and an index of the three.
 
-use super::{IndicatorView, Link, Site};
+use super::{IndicatorView, Link, PageLink, Pager, Site};
 use crate::charts::{self, BarChart, ChartView};
 use crate::output::Output;
 use crate::rows;
@@ -43,6 +43,27 @@ struct SectorPage {
     indicators: Vec<IndicatorView>,
     tables: Vec<TableView>,
     others: Vec<Link>,
+    /// The links between the months of a page split by month (the waste page).
+    pager: Option<Pager>,
+}
+
+/// One month's page of a sector page split by month.
+struct MonthPage {
+    /// 1-based; 1 is the latest month, shown at the sector's own route.
+    number: usize,
+    month: String,
+    pager: Pager,
+}
+
+/// The months of the waste datasets' rows, the latest first.
+fn waste_months(site: &Site<'_>) -> Vec<String> {
+    let r = site.rows;
+    let months: std::collections::BTreeSet<&str> = (r.sewage.iter().map(|x| x.month))
+        .chain(r.msw.iter().map(|x| x.month))
+        .chain(r.medical_waste.iter().map(|x| x.month))
+        .chain(r.construction_waste.iter().map(|x| x.month))
+        .collect();
+    months.into_iter().rev().map(str::to_string).collect()
 }
 
 #[derive(Serialize)]
@@ -291,10 +312,17 @@ impl Builder<'_, '_> {
         ])
     }
 
-    fn waste(&self) -> Result<Vec<TableView>, SiteError> {
+    /// The waste tables, of `month`'s rows only (`None`: every row).
+    fn waste(&self, month: Option<&str>) -> Result<Vec<TableView>, SiteError> {
         let l = self.lang;
         let site = self.site;
-        let mut sewage: Vec<_> = site.rows.sewage.iter().collect();
+        let of_month = |m: &str| month.is_none_or(|month| m == month);
+        let mut sewage: Vec<_> = site
+            .rows
+            .sewage
+            .iter()
+            .filter(|r| of_month(r.month))
+            .collect();
         sewage.sort_by(|a, b| (a.month, a.uscc).cmp(&(b.month, b.uscc)));
         let sewage_rows = sewage
             .into_iter()
@@ -312,7 +340,7 @@ impl Builder<'_, '_> {
                 ]
             })
             .collect();
-        let mut msw: Vec<_> = site.rows.msw.iter().collect();
+        let mut msw: Vec<_> = site.rows.msw.iter().filter(|r| of_month(r.month)).collect();
         msw.sort_by(|a, b| (a.month, a.method, a.uscc).cmp(&(b.month, b.method, b.uscc)));
         let mut msw_rows = Vec::new();
         for r in msw {
@@ -326,7 +354,9 @@ impl Builder<'_, '_> {
                 rate(l, r.harmless_treatment_rate),
             ]);
         }
-        let mut medical: Vec<_> = site.rows.medical_waste.iter().collect();
+        let mut medical: Vec<_> = (site.rows.medical_waste.iter())
+            .filter(|r| of_month(r.month))
+            .collect();
         medical.sort_by(|a, b| {
             (a.month, crate::registry::district_rank(a.district))
                 .cmp(&(b.month, crate::registry::district_rank(b.district)))
@@ -344,7 +374,9 @@ impl Builder<'_, '_> {
                 ]
             })
             .collect();
-        let mut construction: Vec<_> = site.rows.construction_waste.iter().collect();
+        let mut construction: Vec<_> = (site.rows.construction_waste.iter())
+            .filter(|r| of_month(r.month))
+            .collect();
         construction.sort_by(|a, b| {
             (a.month, a.uscc, a.product_type).cmp(&(b.month, b.uscc, b.product_type))
         });
@@ -429,6 +461,107 @@ impl Builder<'_, '_> {
         ])
     }
 
+    /// The waste page split by month, so that no page grows with the year: page 1 shows the
+    /// latest month of data, page `k` the `k`-th latest; the pager names the months. Data of
+    /// one month (or none) makes one page without a pager.
+    fn render_waste(&self, out: &mut Output) -> Result<(), SiteError> {
+        let route = Route::Sector(Sector::Waste);
+        let months = waste_months(self.site);
+        if months.len() <= 1 {
+            return self.render(out, Sector::Waste, self.waste(None)?, None);
+        }
+        let href = |k: usize| urls::page(self.lang, &urls::nth_page(&route, k));
+        let pages: Vec<PageLink> = (months.iter().enumerate())
+            .map(|(i, m)| PageLink {
+                href: href(i + 1),
+                text: self.month(m).text,
+                current: false,
+            })
+            .collect();
+        for (i, m) in months.iter().enumerate() {
+            let n = |v: usize| format::integer(self.lang, v as i64);
+            let pager = Pager {
+                status: self.site.tf(
+                    self.lang,
+                    "sectors.month_status",
+                    &[
+                        ("month", &self.month(m).text),
+                        ("page", &n(i + 1)),
+                        ("pages", &n(months.len())),
+                    ],
+                )?,
+                pages: (pages.iter().enumerate())
+                    .map(|(k, p)| PageLink {
+                        current: k == i,
+                        ..p.clone()
+                    })
+                    .collect(),
+                previous: (i > 0).then(|| href(i)),
+                next: (i + 1 < months.len()).then(|| href(i + 2)),
+            };
+            let page = MonthPage {
+                number: i + 1,
+                month: self.month(m).text,
+                pager,
+            };
+            self.render(out, Sector::Waste, self.waste(Some(m))?, Some(page))?;
+        }
+        Ok(())
+    }
+
+    /// Renders the page of `sector` (or one month's page of it) with `tables`.
+    fn render(
+        &self,
+        out: &mut Output,
+        sector: Sector,
+        tables: Vec<TableView>,
+        month: Option<MonthPage>,
+    ) -> Result<(), SiteError> {
+        let (site, lang) = (self.site, self.lang);
+        let mut others = Vec::new();
+        for s in Sector::ALL.into_iter().filter(|s| *s != sector) {
+            others.push(site.link(lang, &Route::Sector(s), key(s))?);
+        }
+        let intro = site.t(lang, intro_key(sector))?;
+        let charts = match sector {
+            Sector::Vehicles => self
+                .fleet_chart()?
+                .map(|c| charts::render(out, lang, &c))
+                .transpose()?
+                .into_iter()
+                .collect(),
+            Sector::Waste | Sector::Livestock => Vec::new(),
+        };
+        let mut title = site.t(lang, key(sector))?;
+        let mut route = Route::Sector(sector);
+        if let Some(m) = month.as_ref().filter(|m| m.number > 1) {
+            title = site.tf(
+                lang,
+                "sectors.month_title",
+                &[("title", &title), ("month", &m.month)],
+            )?;
+            route = urls::nth_page(&route, m.number);
+        }
+        let page = SectorPage {
+            charts,
+            intro: intro.clone(),
+            indicators: indicators(site, lang, sector)?,
+            tables,
+            others,
+            pager: month.map(|m| m.pager),
+        };
+        site.render_page(
+            out,
+            lang,
+            &route,
+            "sector.html",
+            title,
+            intro,
+            site.crumbs(lang, &[(Route::Sectors, "nav.sectors")])?,
+            &page,
+        )
+    }
+
     fn livestock(&self) -> Result<Vec<TableView>, SiteError> {
         let l = self.lang;
         let mut rows: Vec<_> = self.site.rows.livestock.iter().collect();
@@ -507,42 +640,11 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
     for sector in Sector::ALL {
         for lang in Lang::ALL {
             let b = Builder { site, lang };
-            let tables = match sector {
-                Sector::Vehicles => b.vehicles()?,
-                Sector::Waste => b.waste()?,
-                Sector::Livestock => b.livestock()?,
-            };
-            let mut others = Vec::new();
-            for s in Sector::ALL.into_iter().filter(|s| *s != sector) {
-                others.push(site.link(lang, &Route::Sector(s), key(s))?);
+            match sector {
+                Sector::Vehicles => b.render(out, sector, b.vehicles()?, None)?,
+                Sector::Livestock => b.render(out, sector, b.livestock()?, None)?,
+                Sector::Waste => b.render_waste(out)?,
             }
-            let intro = site.t(lang, intro_key(sector))?;
-            let charts = match sector {
-                Sector::Vehicles => b
-                    .fleet_chart()?
-                    .map(|c| charts::render(out, lang, &c))
-                    .transpose()?
-                    .into_iter()
-                    .collect(),
-                Sector::Waste | Sector::Livestock => Vec::new(),
-            };
-            let page = SectorPage {
-                charts,
-                intro: intro.clone(),
-                indicators: indicators(site, lang, sector)?,
-                tables,
-                others,
-            };
-            site.render_page(
-                out,
-                lang,
-                &Route::Sector(sector),
-                "sector.html",
-                site.t(lang, key(sector))?,
-                intro,
-                site.crumbs(lang, &[(Route::Sectors, "nav.sectors")])?,
-                &page,
-            )?;
         }
     }
     Ok(())
