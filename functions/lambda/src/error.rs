@@ -14,6 +14,7 @@
 //! | `InvalidData.Key` | a key that the store refuses | the delivery's name |
 //! | `InvalidEvent` | the event is not one this function takes, or names an object it cannot read | the event source's configuration |
 //! | `Config` | the function's environment is wrong (also reported as an init error) | the deployment |
+//! | `Internal.TasksIncomplete` | a fan-out reduce found a partition task without a successful outcome; nothing published | a new execution of the state machine for the night |
 //! | `Internal.*` | a bug or corrupt derived data | a fix, then a re-run |
 //!
 //! Every `Retryable.*` error leaves the event valid: re-delivering it once storage works
@@ -70,6 +71,8 @@ impl FunctionError {
                 JobError::Corrupt { .. } => "Internal.CorruptObject",
                 JobError::Polars { .. } => "Internal.Polars",
                 JobError::Definition(_) => "Internal.Definition",
+                // Reducing again cannot help: a new execution of the night runs the tasks.
+                JobError::TasksIncomplete { .. } => "Internal.TasksIncomplete",
                 // site/current changed under the switch, or the KeyValueStore mirror failed.
                 JobError::Release(r) if r.is_retryable() => "Retryable.Release",
                 JobError::Release(_) => "Internal.Release",

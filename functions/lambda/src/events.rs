@@ -9,6 +9,8 @@
 //! - nightly: an EventBridge Scheduler / EventBridge `Scheduled Event`, with an optional
 //!   `detail.date` (`YYYY-MM-DD`) for re-running a given night; other `detail` fields (the
 //!   scheduler's `attempt`) are ignored.
+//! - fanout: the state machine's `{"step": ...}` events, parsed in [`crate::fanout`] (its
+//!   plan step carries the nightly's Scheduled Event, parsed here).
 
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -271,6 +273,9 @@ mod tests {
             include_str!("../tests/fixtures/s3-notification-records.json"),
             include_str!("../tests/fixtures/s3-object-created-eventbridge.json"),
             include_str!("../tests/fixtures/scheduler-scheduled-event.json"),
+            include_str!("../tests/fixtures/fanout-plan.json"),
+            include_str!("../tests/fixtures/fanout-task.json"),
+            include_str!("../tests/fixtures/fanout-reduce.json"),
         ]
         .iter()
         .map(|t| serde_json::from_str(t).unwrap())
@@ -286,6 +291,7 @@ mod tests {
             for result in [
                 parse_object_created(&event).map(|_| ()),
                 parse_scheduled(&event).map(|_| ()),
+                crate::fanout::parse_step(&event).map(|_| ()),
             ] {
                 match result {
                     Ok(()) => ok += 1,

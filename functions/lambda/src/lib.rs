@@ -1,5 +1,7 @@
 //! The envgov AWS Lambda functions: `envgov-ingest` (one raw delivery, on S3 "Object
-//! Created") and `envgov-nightly` (the whole night, on the EventBridge Scheduler schedule).
+//! Created"), `envgov-nightly` (the whole night, on the EventBridge Scheduler schedule) and
+//! `envgov-fanout` (the same night as the plan, partition tasks and reduce of the Step
+//! Functions distributed map, for national scale; see [`fanout`]).
 //!
 //! Stage: the Lambda edge. The binaries in `src/bin/` are one line each over [`main`]; this
 //! crate holds what is specific to Lambda (configuration from the environment, events,
@@ -11,6 +13,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod fanout;
 pub mod ingest;
 pub mod logging;
 pub mod runtime_api;
@@ -37,6 +40,8 @@ use tracing::Instrument;
 pub enum Function {
     Ingest,
     Nightly,
+    /// The fanned-out night's plan, task and reduce steps (see [`fanout`]).
+    FanOut,
 }
 
 impl Function {
@@ -44,6 +49,7 @@ impl Function {
         match self {
             Function::Ingest => "ingest",
             Function::Nightly => "nightly",
+            Function::FanOut => "fanout",
         }
     }
 }
@@ -174,6 +180,12 @@ async fn serve(function: Function, api: String, config: Config, curated: Curated
             }))
             .await
         }
+        Function::FanOut => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+                handle(state.clone(), Function::FanOut, event)
+            }))
+            .await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,6 +216,7 @@ async fn handle(
             work_span.in_scope(|| match function {
                 Function::Ingest => handle_ingest(&state, &payload),
                 Function::Nightly => handle_nightly(&state, &payload),
+                Function::FanOut => fanout::handle(&state, &payload),
             })
         })
         .await
@@ -306,22 +319,21 @@ impl Progress for LogProgress {
     fn done(&self) {}
 }
 
-fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError> {
-    let scheduled = events::parse_scheduled(payload)?;
-    // The night the schedule names: the day before its firing time, in Beijing. Never the
-    // latest date found in the data (a delivery dated 2099 must not choose the night).
-    let date = match (scheduled.date, scheduled.time) {
+/// The night a schedule's event names: its `detail.date`, else the day before its firing
+/// time, in Beijing. Never the latest date found in the data (a delivery dated 2099 must
+/// not choose the night).
+pub(crate) fn night_of(scheduled: &events::Scheduled) -> chrono::NaiveDate {
+    match (scheduled.date, scheduled.time) {
         (Some(d), _) => d,
         (None, Some(at)) => jobs::scheduled_night(at),
         (None, None) => jobs::scheduled_night(chrono::Utc::now()),
-    };
-    tracing::Span::current().record("run_date", date.to_string().as_str());
-    tracing::info!(
-        event_id = scheduled.id.as_deref().unwrap_or(""),
-        explicit_date = scheduled.date.is_some(),
-        "nightly run requested"
-    );
-    let options = NightlyOptions {
+    }
+}
+
+/// The options of a night run by a function (the nightly one, or the fan-out's plan and
+/// reduce): the configuration's limits and release.
+pub(crate) fn nightly_options(state: &State, date: chrono::NaiveDate) -> NightlyOptions<'static> {
+    NightlyOptions {
         date: Some(date),
         today: None,
         rehash: false,
@@ -331,7 +343,19 @@ fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError
         progress: Some(&LogProgress),
         render_site: true,
         release: state.config.release.clone(),
-    };
+    }
+}
+
+fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError> {
+    let scheduled = events::parse_scheduled(payload)?;
+    let date = night_of(&scheduled);
+    tracing::Span::current().record("run_date", date.to_string().as_str());
+    tracing::info!(
+        event_id = scheduled.id.as_deref().unwrap_or(""),
+        explicit_date = scheduled.date.is_some(),
+        "nightly run requested"
+    );
+    let options = nightly_options(state, date);
     let report = jobs::nightly(state.store.as_ref(), &state.curated, &options)?;
     Ok(nightly_summary(&report))
 }

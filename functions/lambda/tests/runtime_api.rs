@@ -257,6 +257,17 @@ impl RuntimeApi {
         self.state.0.lock().unwrap().posted.clone()
     }
 
+    /// Queues more events (a state machine's next states, once the previous answered).
+    fn push(&self, events: Vec<Value>) {
+        let mut s = self.state.0.lock().unwrap();
+        let first = s.queue.len() + s.delivered.len();
+        for (i, e) in events.into_iter().enumerate() {
+            s.queue
+                .push_back((format!("req-{}-{}", std::process::id(), first + i), e));
+        }
+        self.state.1.notify_all();
+    }
+
     fn delivered(&self) -> Vec<String> {
         self.state.0.lock().unwrap().delivered.clone()
     }
@@ -447,6 +458,7 @@ impl Drop for Function {
 
 const INGEST: &str = env!("CARGO_BIN_EXE_envgov-ingest");
 const NIGHTLY: &str = env!("CARGO_BIN_EXE_envgov-nightly");
+const FANOUT: &str = env!("CARGO_BIN_EXE_envgov-fanout");
 
 fn fixture(name: &str) -> Value {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures", name]
@@ -969,4 +981,73 @@ fn the_nightly_run_keeps_what_ingest_validated_byte_for_byte() {
     )
     .unwrap();
     assert_eq!(ledger["files"][MSW_KEY]["sha256"], report["sha256"]);
+}
+
+/// The fanned-out night as the state machine runs it, through the Runtime API: the plan
+/// step answers where its items are, each item is one task invocation, then the reduce.
+/// It publishes what the nightly function publishes from the same deliveries.
+#[test]
+fn the_fanout_steps_publish_what_the_nightly_function_publishes() {
+    let server = server_or_skip!();
+    let config = sample_config(4, 3);
+    let (single, fanned) = (server.place("fan-single"), server.place("fan-out"));
+    for place in [&single, &fanned] {
+        let evidence = open(&format!("s3://{}", place.evidence_bucket));
+        envgov_sample_data::generate(&config, &mut |k, b| evidence.put(&k, &b).unwrap());
+    }
+    let api = RuntimeApi::start(vec![fixture("scheduler-scheduled-event.json")]);
+    let mut f = Function::spawn(NIGHTLY, &api, &server.function_env(&single));
+    let nightly =
+        response_body(&api.wait_for_results(1, Duration::from_secs(600), &mut f.child)[0]).clone();
+
+    let mut plan = fixture("fanout-plan.json");
+    plan["execution"] = json!("exec-1");
+    let api = RuntimeApi::start(vec![plan]);
+    let mut f = Function::spawn(FANOUT, &api, &server.function_env(&fanned));
+    let planned =
+        response_body(&api.wait_for_results(1, Duration::from_secs(600), &mut f.child)[0]).clone();
+    assert_eq!(planned["run_date"], "2026-01-31");
+    // The ItemReader's object: in the store bucket, under the store's prefix.
+    assert_eq!(planned["items_bucket"], server.bucket.as_str());
+    let key = planned["items_key"].as_str().unwrap();
+    let items: Vec<Value> = serde_json::from_slice(
+        &open(&format!("s3://{}", server.bucket))
+            .get(key)
+            .unwrap()
+            .expect("the items"),
+    )
+    .unwrap();
+    assert_eq!(planned["items"], items.len());
+    assert!(items.len() >= 3, "{items:?}");
+    api.push(
+        items
+            .iter()
+            .map(|item| json!({"step": "task", "item": item}))
+            .collect(),
+    );
+    let tasks = api.wait_for_results(1 + items.len(), Duration::from_secs(600), &mut f.child);
+    for t in &tasks[1..] {
+        assert_eq!(response_body(t)["validated"], true, "{t:?}");
+    }
+    api.push(vec![
+        json!({"step": "reduce", "run_date": "2026-01-31", "execution": "exec-1"}),
+    ]);
+    let all = api.wait_for_results(2 + items.len(), Duration::from_secs(600), &mut f.child);
+    let reduced = response_body(&all[1 + items.len()]);
+    assert_eq!(reduced["step"], "reduce");
+    for field in ["read", "accepted", "rejected", "datasets", "site_release"] {
+        assert_eq!(reduced[field], nightly[field], "{field}");
+    }
+    let snapshot_of = |place: &Place| {
+        let store = open(&place.store_url);
+        let mut files = snapshot(&store);
+        files.retain(|k, _| k.starts_with("datasets/") || k.starts_with("validated/"));
+        files
+    };
+    let (a, b) = (snapshot_of(&single), snapshot_of(&fanned));
+    assert!(a.len() > 20, "{}", a.len());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(v == &b[k], "{k} differs");
+    }
 }
