@@ -18,6 +18,11 @@ Checks:
     store (the stable dataset URLs are files of the live release);
   - the functions are provided.al2023 / arm64 / bootstrap with JSON logs, and nightly is
     scheduled with a retry policy, a dead-letter queue and no flexible window;
+  - the fan-out night's state machine: every ${...} of its definition substituted, one
+    Distributed Map with ItemReader, a MaxConcurrency bound, ToleratedFailurePercentage 0
+    and ResultWriter, Lambda throttling retried with backoff by every task, logs delivered,
+    the schedule able to target it (its role alone may use the log-delivery actions, which
+    AWS offers on Resource "*" only);
   - the access simulation (see "Simulating requests" below): one provider policy per
     source of functions/dataset/src/source.rs, each confined to its own prefixes with
     write-once raw keys; the functions' roles still reach the layout they need.
@@ -56,6 +61,13 @@ import yaml
 
 # Actions that have no resource-level permissions: AWS requires Resource "*" for them.
 RESOURCE_STAR_EXCEPTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# A Step Functions state machine delivering its logs to CloudWatch Logs: AWS documents these
+# log-delivery actions as supporting no resource type (Resource "*" is required). Allowed on
+# Resource "*" only in the role of a state machine, and only these.
+LOG_DELIVERY_STAR_ACTIONS = {
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -149,7 +161,8 @@ class Checks:
             print(f"ok   {name}")
 
 
-def statement_problems(where, stmt):
+def statement_problems(where, stmt, star_ok=frozenset()):
+    """Problems of one statement; `star_ok`: actions also allowed on Resource "*" here."""
     sid = stmt.get("Sid", "?")
     effect = stmt.get("Effect")
     actions = [a for a in as_list(stmt.get("Action")) if isinstance(a, str)]
@@ -169,7 +182,7 @@ def statement_problems(where, stmt):
     if effect == "Allow":
         if "NotResource" in stmt:
             yield f"{here}: NotResource in an Allow"
-        if "*" in resources and not set(actions) <= RESOURCE_STAR_EXCEPTIONS:
+        if "*" in resources and not set(actions) <= RESOURCE_STAR_EXCEPTIONS | star_ok:
             yield f"{here}: Resource \"*\" for {actions}"
         if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
             yield f"{here}: Allow to Principal \"*\""
@@ -600,16 +613,20 @@ def function_role_cases(role, sources):
     and deletes old releases; neither writes raw/ nor deletes anything else."""
     day = "2026-01-31"
     E, S = EVIDENCE, STORE
-    nightly = role == "NightlyRole"
-    cases = [(s3_request("ListObjectsV2", E, prefix="raw/"), True), (s3_request("ListObjectsV2", S), False)]
+    # The fan-out's reduce publishes as nightly does but reads no raw/; its plan and tasks
+    # validate as ingest does, and also write the partial aggregates (as nightly does).
+    nightly = role in ("NightlyRole", "FanOutReduceRole")
+    raw = role != "FanOutReduceRole"
+    partials = role != "IngestRole"
+    cases = [(s3_request("ListObjectsV2", E, prefix="raw/"), raw), (s3_request("ListObjectsV2", S), False)]
     for source in sources:
-        raw = f"raw/{source}/{day}/x.csv"
+        raw_key = f"raw/{source}/{day}/x.csv"
         cases += [
-            (s3_request("GetObject", E, raw), True),
-            (s3_request("GetObjectVersion", E, raw), True),
-            (s3_request("ListObjectsV2", E, prefix=f"raw/{source}/{day}/"), True),
-            (s3_request("PutObject", E, raw, if_none_match=True), False),
-            (s3_request("DeleteObject", E, raw), False),
+            (s3_request("GetObject", E, raw_key), raw),
+            (s3_request("GetObjectVersion", E, raw_key), raw),
+            (s3_request("ListObjectsV2", E, prefix=f"raw/{source}/{day}/"), raw),
+            (s3_request("PutObject", E, raw_key, if_none_match=True), False),
+            (s3_request("DeleteObject", E, raw_key), False),
             (s3_request("GetObject", S, f"validated/{source}/date={day}/part.parquet"), True),
             (s3_request("PutObject", S, f"validated/{source}/date={day}/part.parquet"), True),
             (s3_request("PutObject", S, f"validated/{source}/date={day}/manifest.json"), True),
@@ -622,6 +639,10 @@ def function_role_cases(role, sources):
         (s3_request("GetObject", S, "runs/raw-ledger.json"), True),
         (s3_request("PutObject", S, "runs/raw-ledger.json", if_match=True), True),
         (s3_request("PutObject", S, f"runs/{day}/report.json"), True),
+        (s3_request("PutObject", S, f"runs/{day}/fanout/exec-1/outcomes/cems/{day}.json"), True),
+        (s3_request("PutObject", S, f"partials/cems/date={day}/daily.parquet"), partials),
+        (s3_request("GetObject", S, f"partials/cems/date={day}/manifest.json"), partials),
+        (s3_request("DeleteObject", S, f"partials/cems/date={day}/daily.parquet"), False),
         (s3_request("PutObject", S, "datasets/catalogue.json"), nightly),
         (s3_request("PutObject", S, "site/current", if_match=True), nightly),
         (s3_request("PutObject", S, "site/releases/2026-01-31-0123456789ab/index.html"), nightly),
@@ -769,9 +790,63 @@ def access_simulation(c, template, raw_template, repo_root):
     if not other_writers:
         print("ok   only the provider policies and OperatorPolicy can write raw/")
 
-    for role in ("IngestRole", "NightlyRole"):
+    for role in ("IngestRole", "NightlyRole", "FanOutTaskRole", "FanOutReduceRole"):
         statements = [s for p in resources[role]["Properties"]["Policies"] for s in identity_statements(p["PolicyDocument"])]
         run(f"{role} (layout.rs)", statements, function_role_cases(role, sources))
+
+
+def state_machine_problems(resources):
+    """The NightStateMachine: its definition's ${...} all substituted; Plan -> a Distributed
+    Map reading its items from S3 (ItemReader), bounded (MaxConcurrency), tolerating no
+    failure, writing its results (ResultWriter) -> Reduce; every Lambda task retries
+    throttling with backoff; logs delivered; the schedule can target it."""
+    machines = {k: v for k, v in resources.items() if v["Type"] == "AWS::StepFunctions::StateMachine"}
+    if "NightStateMachine" not in machines:
+        return ["no NightStateMachine"]
+    props = machines["NightStateMachine"]["Properties"]
+    definition = props.get("Definition", {})
+    subs = props.get("DefinitionSubstitutions", {})
+    problems = []
+    used = {m for text in strings(definition) for m in re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)}
+    problems += [f"${{{u}}} has no DefinitionSubstitutions entry" for u in sorted(used - set(subs))]
+    problems += [f"substitution {u} unused" for u in sorted(set(subs) - used)]
+    if not props.get("LoggingConfiguration", {}).get("Destinations"):
+        problems.append("no log destination")
+
+    def states(d):
+        for name, state in d.get("States", {}).items():
+            yield name, state
+            if state.get("Type") == "Map":
+                yield from states(state.get("ItemProcessor", {}))
+
+    maps = [st for _, st in states(definition) if st.get("Type") == "Map"]
+    if len(maps) != 1:
+        problems.append(f"{len(maps)} Map states, expected one")
+    for m in maps:
+        if m.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") != "DISTRIBUTED":
+            problems.append("the Map is not DISTRIBUTED")
+        if "ItemReader" not in m:
+            problems.append("the Map has no ItemReader")
+        if not isinstance(m.get("MaxConcurrency"), int) or not 0 < m["MaxConcurrency"] <= 1000:
+            problems.append("the Map's MaxConcurrency is not a bound between 1 and 1000")
+        if m.get("ToleratedFailurePercentage") != 0:
+            problems.append("the Map tolerates failures")
+        if "ResultWriter" not in m:
+            problems.append("the Map has no ResultWriter")
+    tasks = [(n, st) for n, st in states(definition) if st.get("Type") == "Task"]
+    for name, task in tasks:
+        throttling = [
+            r for r in task.get("Retry", [])
+            if "Lambda.TooManyRequestsException" in r.get("ErrorEquals", []) and r.get("BackoffRate", 1) > 1
+        ]
+        if not throttling:
+            problems.append(f"task {name} does not retry Lambda throttling with backoff")
+    if [n for n, _ in tasks] != ["Plan", "Task", "Reduce"]:
+        problems.append(f"tasks {[n for n, _ in tasks]}, expected Plan, Task (in the map), Reduce")
+    schedule = resources.get("NightlySchedule", {}).get("Properties", {})
+    if "NightStateMachine" not in str(schedule.get("Target", {}).get("Arn")):
+        problems.append("the nightly schedule cannot target the state machine")
+    return problems
 
 
 def main(argv):
@@ -793,7 +868,21 @@ def main(argv):
     # --- IAM and resource policies -----------------------------------------------------
     docs = list(policy_documents(resources, "Resources"))
     c.check("policy documents found", [None if len(docs) >= 8 else f"only {len(docs)} found"])
-    problems = [p for where, stmts in docs for s in stmts for p in statement_problems(where, s)]
+    # Roles that only Step Functions assumes may deliver their logs (Resource "*" actions).
+    states_roles = {
+        name for name, res in resources.items()
+        if res["Type"] == "AWS::IAM::Role"
+        and all(
+            as_list(st.get("Principal", {}).get("Service")) == ["states.amazonaws.com"]
+            for st in res["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        )
+    }
+
+    def star_ok(where):
+        in_states_role = any(where.startswith(f"Resources.{r}.") for r in states_roles)
+        return frozenset(LOG_DELIVERY_STAR_ACTIONS) if in_states_role else frozenset()
+
+    problems = [p for where, stmts in docs for s in stmts for p in statement_problems(where, s, star_ok(where))]
     c.check("no wildcard actions, no Resource * beyond X-Ray, no public Allow", problems)
 
     # --- partitions ----------------------------------------------------------------------
@@ -897,6 +986,8 @@ def main(argv):
         if not s.get("ScheduleExpressionTimezone"):
             sched_problems.append("no time zone")
     c.check("nightly schedule: no flexible window, retries, dead-letter queue, time zone", sched_problems)
+
+    c.check("fan-out night: a distributed map as infra/README.md describes it", state_machine_problems(resources))
 
     router = resources.get("SiteRouterFunction", {}).get("Properties", {})
     code = router.get("FunctionCode", "")
