@@ -172,6 +172,7 @@ fn fan_out_over_partitions_gives_the_files_of_a_single_run() {
         &snapshot(&fanned, &derived),
         "fan-out against one run",
     );
+    assert!(!fanned.list("partials/cems/").unwrap().is_empty());
     // Among them the publication manifest (every published file with its sha256).
     let manifests: Vec<String> = fanned
         .list("datasets/publications/")
@@ -224,6 +225,10 @@ fn a_task_run_twice_changes_nothing() {
         "a second run of the tasks",
     );
     assert!(first.iter().all(|o| o.validated));
+    // The online-monitoring days' partial aggregates were computed by their tasks.
+    let cems = |o: &&TaskOutcome| o.source.as_str() == "cems";
+    assert!(first.iter().filter(cems).count() > 1);
+    assert!(first.iter().filter(cems).all(|o| o.partial_computed));
     for o in &again {
         assert!(!o.validated, "{} {} was reused", o.source, o.date);
         assert!(!o.partial_computed);

@@ -340,8 +340,7 @@ pub fn run_task(
         evidence,
         &mut rejected_by_reason,
     )?;
-    // `crate::partials::ensure(store, curated, item.source, item.date)` once it lands.
-    let partial_computed = false;
+    let partial_computed = crate::partials::ensure(store, curated, item.source, item.date)?;
     let outcome = outcome_of(item, &manifest, validated, rejected_by_reason).with(
         raw_files,
         raw_conflicts,
