@@ -71,20 +71,52 @@ impl<'a> UnitRows<'a> {
         self.get(dataset, uscc).map_or(0, |d| d.rows as usize)
     }
 
-    /// Writes the unit's CSV files (a header-only file when it has no rows).
-    pub fn write(&self, out: &mut Output, unit: &Unit<'_>) -> Result<(), SiteError> {
-        for (dataset, header) in &self.headers {
-            let bytes = match self.get(dataset, unit.uscc.as_str()) {
-                Some(d) => d.csv.clone(),
-                None => header.clone(),
-            };
-            out.add(
-                &urls::unit_download(&unit.uscc, &dataset_slug(dataset)),
-                bytes,
-            )?;
+    /// Writes the CSV files of every unit of `units` (a header-only file when it has no
+    /// rows). Their bytes are moved out of `taken` when given (see [`take_csv`]), else
+    /// copied from the inputs.
+    pub fn place(
+        &self,
+        units: &[Unit<'_>],
+        mut taken: Option<&mut TakenCsv>,
+        out: &mut Output,
+    ) -> Result<(), SiteError> {
+        for unit in units {
+            for (dataset, header) in &self.headers {
+                let uscc = unit.uscc.as_str();
+                let bytes = match (self.get(dataset, uscc), taken.as_deref_mut()) {
+                    (None, _) => header.clone(),
+                    (Some(d), None) => d.csv.clone(),
+                    (Some(_), Some(taken)) => taken
+                        .get_mut(*dataset)
+                        .and_then(|m| m.get_mut(uscc))
+                        .map(std::mem::take)
+                        .unwrap_or_default(),
+                };
+                out.add(
+                    &urls::unit_download(&unit.uscc, &dataset_slug(dataset)),
+                    bytes,
+                )?;
+            }
         }
         Ok(())
     }
+}
+
+/// The CSV bytes of the downloads, by dataset and unit, taken out of them.
+pub type TakenCsv = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+
+/// Takes the CSV bytes out of `downloads` (which keep their row counts).
+pub fn take_csv(downloads: &mut UnitDownloads) -> TakenCsv {
+    downloads
+        .iter_mut()
+        .map(|(dataset, units)| {
+            let csv = units
+                .iter_mut()
+                .map(|(uscc, d)| (uscc.clone(), std::mem::take(&mut d.csv)))
+                .collect();
+            (dataset.clone(), csv)
+        })
+        .collect()
 }
 
 /// The CSV of a dataset with no rows: BOM, the column names, CRLF. Column names are

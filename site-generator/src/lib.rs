@@ -38,6 +38,7 @@ use envgov_dataset::manifest::{Catalogue, DataPackage};
 use envgov_dataset::report::RunReport;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The stylesheet.
 const STYLESHEET: &str = include_str!("../assets/site.css");
@@ -88,6 +89,83 @@ impl Default for SiteOptions {
     }
 }
 
+/// Unit pages rendered by one job of [`render_pages`].
+const UNITS_PER_JOB: usize = 100;
+
+/// Renders every page, the jobs spread over the cores (each into its own [`output::Output`],
+/// merged at the end: the files are keyed by path, so the result does not depend on which
+/// thread rendered what).
+fn render_pages(site: &pages::Site<'_>) -> Result<output::Output, SiteError> {
+    type Job<'j> = Box<dyn Fn(&mut output::Output) -> Result<(), SiteError> + Sync + 'j>;
+    // In the order of a sequential build (the error of a failed build is that order's first).
+    let mut jobs: Vec<Job<'_>> = vec![
+        Box::new(|o| pages::special::render(site, o)),
+        Box::new(|o| pages::home::render(site, o)),
+        Box::new(|o| pages::enterprises::render_directories(site, o)),
+    ];
+    for units in site.registry.units.chunks(UNITS_PER_JOB) {
+        jobs.push(Box::new(move |o| {
+            pages::enterprises::render_units(site, o, units)
+        }));
+    }
+    jobs.extend([
+        Box::new(|o: &mut output::Output| pages::exceedances::render(site, o)) as Job<'_>,
+        Box::new(|o| pages::open_days::render(site, o)),
+        Box::new(|o| pages::plan::render(site, o)),
+        Box::new(|o| pages::sectors::render(site, o)),
+        Box::new(|o| pages::datasets::render(site, o)),
+        Box::new(|o| pages::content::render(site, o)),
+        Box::new(|o| pages::search::render(site, o)),
+    ]);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    // A part: the output of the jobs a thread took, or the first job that failed (by index).
+    let work = || -> Result<output::Output, (usize, SiteError)> {
+        let mut out = output::Output::default();
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else { break };
+            job(&mut out).map_err(|e| {
+                failed.store(true, Ordering::Relaxed);
+                (i, e)
+            })?;
+        }
+        Ok(out)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, jobs.len());
+    let parts: Vec<_> = std::thread::scope(|s| {
+        let workers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut parts = vec![work()];
+        for w in workers {
+            parts.push(
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        parts
+    });
+    // Jobs are taken in order and stop at a failure, so the failed job of lowest index is the
+    // first failure of a sequential build: the error does not depend on the threads either.
+    let mut out = output::Output::default();
+    let mut first_error: Option<(usize, SiteError)> = None;
+    for part in parts {
+        match part {
+            Ok(part) => out.absorb(part)?,
+            Err((i, e)) => {
+                if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                    first_error = Some((i, e));
+                }
+            }
+        }
+    }
+    match first_error {
+        Some((_, e)) => Err(e),
+        None => Ok(out),
+    }
+}
+
 /// Renders the whole site with the default options. See [`build_with`].
 pub fn build(inputs: &SiteInputs, curated: &Curated) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     build_with(inputs, curated, &SiteOptions::default())
@@ -99,6 +177,29 @@ pub fn build(inputs: &SiteInputs, curated: &Curated) -> Result<Vec<(String, Vec<
 /// Returns (path relative to the site root, bytes), sorted by path.
 pub fn build_with(
     inputs: &SiteInputs,
+    curated: &Curated,
+    options: &SiteOptions,
+) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+    build_parts(inputs, None, curated, options)
+}
+
+/// [`build_with`] of inputs the caller gives up: the per-unit downloads are moved into the
+/// site's files instead of copied (at a year of ~2,000 units they are hundreds of MB).
+/// Same files, same bytes.
+pub fn build_owned(
+    mut inputs: SiteInputs,
+    curated: &Curated,
+    options: &SiteOptions,
+) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+    let mut csv = downloads::take_csv(&mut inputs.unit_downloads);
+    build_parts(&inputs, Some(&mut csv), curated, options)
+}
+
+/// The build. With `taken`, the downloads' CSV bytes were taken out of `inputs` (which keep
+/// their row counts) into `taken`, and are moved from there into the files.
+fn build_parts(
+    inputs: &SiteInputs,
+    taken: Option<&mut downloads::TakenCsv>,
     curated: &Curated,
     options: &SiteOptions,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
@@ -121,17 +222,8 @@ pub fn build_with(
         origin: &options.origin,
     };
 
-    let mut out = output::Output::default();
-    pages::special::render(&site, &mut out)?;
-    pages::home::render(&site, &mut out)?;
-    pages::enterprises::render(&site, &mut out)?;
-    pages::exceedances::render(&site, &mut out)?;
-    pages::open_days::render(&site, &mut out)?;
-    pages::plan::render(&site, &mut out)?;
-    pages::sectors::render(&site, &mut out)?;
-    pages::datasets::render(&site, &mut out)?;
-    pages::content::render(&site, &mut out)?;
-    pages::search::render(&site, &mut out)?;
+    let mut out = render_pages(&site)?;
+    downloads::UnitRows::new(inputs)?.place(&registry.units, taken, &mut out)?;
 
     let events = curated
         .open_days

@@ -32,6 +32,19 @@ impl Output {
         self.routes.iter()
     }
 
+    /// Adds the files and routes of another build part (a path may still be written once
+    /// only).
+    pub fn absorb(&mut self, other: Output) -> Result<(), SiteError> {
+        for (path, bytes) in other.files {
+            if self.files.contains_key(&path) {
+                return Err(SiteError::DuplicatePath(path));
+            }
+            self.files.insert(path, bytes);
+        }
+        self.routes.extend(other.routes);
+        Ok(())
+    }
+
     /// The files, sorted by path.
     pub fn into_files(self) -> Vec<(String, Vec<u8>)> {
         self.files.into_iter().collect()

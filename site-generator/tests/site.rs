@@ -5,7 +5,7 @@
 use envgov_curated::Curated;
 use envgov_dataset::manifest::{Catalogue, DataPackage};
 use envgov_dataset::report::RunReport;
-use envgov_site::{SiteError, SiteInputs, build, load_content};
+use envgov_site::{SiteError, SiteInputs, SiteOptions, build, build_owned, load_content};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -616,6 +616,17 @@ fn same_inputs_give_identical_bytes() {
     let again = build(&inputs(), curated()).unwrap();
     assert_eq!(again.len(), site().len());
     for (path, bytes) in &again {
+        assert!(site().get(path) == Some(bytes), "{path} differs");
+    }
+}
+
+/// The build that takes its inputs (moving the downloads) makes the same files as the one
+/// that borrows them.
+#[test]
+fn a_build_of_owned_inputs_gives_identical_bytes() {
+    let owned = build_owned(inputs(), curated(), &SiteOptions::default()).unwrap();
+    assert_eq!(owned.len(), site().len());
+    for (path, bytes) in &owned {
         assert!(site().get(path) == Some(bytes), "{path} differs");
     }
 }

@@ -569,10 +569,11 @@ fn unit_page(
             &page,
         )?;
     }
-    downloads.write(out, u)
+    Ok(())
 }
 
-pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
+/// The directory of units and its filtered lists (the unit pages are [`render_units`]).
+pub fn render_directories(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
     directory(
         site,
         out,
@@ -619,8 +620,18 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
         )?;
     }
 
+    Ok(())
+}
+
+/// The pages and downloads of `units` (a part of the registry's: a build renders them in
+/// parts, in parallel).
+pub fn render_units(
+    site: &Site<'_>,
+    out: &mut Output,
+    units: &[Unit<'_>],
+) -> Result<(), SiteError> {
     let downloads = UnitRows::new(site.inputs)?;
-    for u in &site.registry.units {
+    for u in units {
         unit_page(site, &downloads, out, u)?;
     }
     Ok(())
