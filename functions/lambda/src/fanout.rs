@@ -15,9 +15,10 @@
 //!
 //! Stage: the Lambda edge; the work is `envgov_pipeline::fanout`'s.
 
-use crate::State;
 use crate::error::FunctionError;
 use crate::events::{self, EventError};
+use crate::night::{night_of, nightly_options, nightly_summary};
+use crate::state::State;
 use chrono::NaiveDate;
 use envgov_pipeline::fanout::{self, TaskItem, TaskOptions};
 use envgov_pipeline::jobs::NightlyOptions;
@@ -111,9 +112,9 @@ pub fn handle(state: &State, payload: &Value) -> Result<Value, FunctionError> {
             execution,
             scheduled,
         } => {
-            let date = crate::night_of(&scheduled);
+            let date = night_of(&scheduled);
             tracing::Span::current().record("run_date", date.to_string().as_str());
-            let options = crate::nightly_options(state, date);
+            let options = nightly_options(state, date);
             let plan = fanout::plan(state.store.as_ref(), &state.curated, &options, &execution)?;
             let key = fanout::items_key(plan.run_date, &execution)?;
             let (bucket, s3_key) = match s3_object(&state.config.store, &key) {
@@ -156,9 +157,9 @@ pub fn handle(state: &State, payload: &Value) -> Result<Value, FunctionError> {
             let store = state.store.as_ref();
             let plan = fanout::load_plan(store, run_date, &execution)?;
             let outcomes = fanout::load_outcomes(store, &plan)?;
-            let options: NightlyOptions<'_> = crate::nightly_options(state, run_date);
+            let options: NightlyOptions<'_> = nightly_options(state, run_date);
             let report = fanout::reduce(store, &state.curated, &options, &plan, &outcomes)?;
-            let mut summary = crate::nightly_summary(&report);
+            let mut summary = nightly_summary(&report);
             summary["function"] = json!("fanout");
             summary["step"] = json!("reduce");
             summary["tasks"] = json!(plan.items.len());

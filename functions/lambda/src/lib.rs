@@ -16,16 +16,17 @@ pub mod events;
 pub mod fanout;
 pub mod ingest;
 pub mod logging;
+pub mod night;
 pub mod runtime_api;
+pub mod state;
 
 use crate::config::Config;
 use crate::error::FunctionError;
 use crate::events::EventError;
+use crate::night::{night_of, nightly_options};
 use envgov_curated::Curated;
 use envgov_dataset::layout;
-use envgov_dataset::report::RunReport;
-use envgov_pipeline::jobs::{self, NightlyOptions};
-use envgov_pipeline::progress::Progress;
+use envgov_pipeline::jobs;
 use envgov_pipeline::store::routed::RoutedStore;
 use envgov_pipeline::store::s3::{S3Location, S3Store};
 use envgov_pipeline::store::{Store, StoreError, open_store};
@@ -34,6 +35,9 @@ use serde_json::{Value, json};
 use std::process::ExitCode;
 use std::sync::Arc;
 use tracing::Instrument;
+
+pub use night::nightly_summary;
+pub use state::State;
 
 /// Which function a binary is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,13 +56,6 @@ impl Function {
             Function::FanOut => "fanout",
         }
     }
-}
-
-/// What every invocation of an execution environment shares.
-pub struct State {
-    pub config: Config,
-    pub store: Box<dyn Store>,
-    pub curated: Curated,
 }
 
 /// Opens the configured store: `ENVGOV_STORE`, with `raw/` routed to the evidence bucket
@@ -308,44 +305,6 @@ fn handle_ingest(state: &State, payload: &Value) -> Result<Value, FunctionError>
     Ok(json!({ "function": "ingest", "results": results }))
 }
 
-/// Stage progress as log lines.
-struct LogProgress;
-
-impl Progress for LogProgress {
-    fn stage(&self, name: &str, total: u64) {
-        tracing::info!(stage = name, total, "stage started");
-    }
-    fn advance(&self, _n: u64) {}
-    fn done(&self) {}
-}
-
-/// The night a schedule's event names: its `detail.date`, else the day before its firing
-/// time, in Beijing. Never the latest date found in the data (a delivery dated 2099 must
-/// not choose the night).
-pub(crate) fn night_of(scheduled: &events::Scheduled) -> chrono::NaiveDate {
-    match (scheduled.date, scheduled.time) {
-        (Some(d), _) => d,
-        (None, Some(at)) => jobs::scheduled_night(at),
-        (None, None) => jobs::scheduled_night(chrono::Utc::now()),
-    }
-}
-
-/// The options of a night run by a function (the nightly one, or the fan-out's plan and
-/// reduce): the configuration's limits and release.
-pub(crate) fn nightly_options(state: &State, date: chrono::NaiveDate) -> NightlyOptions<'static> {
-    NightlyOptions {
-        date: Some(date),
-        today: None,
-        rehash: false,
-        max_file_bytes: state.config.max_file_bytes,
-        max_registry_shrink: envgov_pipeline::registry::DEFAULT_MAX_REGISTRY_SHRINK,
-        max_reject_rate: state.config.max_reject_rate,
-        progress: Some(&LogProgress),
-        render_site: true,
-        release: state.config.release.clone(),
-    }
-}
-
 fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError> {
     let scheduled = events::parse_scheduled(payload)?;
     let date = night_of(&scheduled);
@@ -358,30 +317,6 @@ fn handle_nightly(state: &State, payload: &Value) -> Result<Value, FunctionError
     let options = nightly_options(state, date);
     let report = jobs::nightly(state.store.as_ref(), &state.curated, &options)?;
     Ok(nightly_summary(&report))
-}
-
-/// The compact response of a nightly run: the full report is at `runs/{date}/report.json`.
-pub fn nightly_summary(report: &RunReport) -> Value {
-    let (read, accepted, rejected) = report.totals();
-    json!({
-        "function": "nightly",
-        "run_date": report.run_date,
-        "report": layout::run_report_key(&report.run_date).ok(),
-        "read": read,
-        "accepted": accepted,
-        "rejected": rejected,
-        "reject_rate": report.reject_rate,
-        "reject_rate_limit": report.reject_rate_limit,
-        "datasets": report.datasets.len(),
-        "validated_dates": report.validated_dates.len(),
-        "new_data_dates": report.new_data_dates,
-        "unrecognised_raw_keys": report.unrecognised_raw_keys.len(),
-        "site_release": report.site_release,
-        "site_uploaded": report.site_uploaded,
-        "site_uploaded_bytes": report.site_uploaded_bytes,
-        "site_skipped": report.site_skipped,
-        "seconds": report.timings_s.get("total"),
-    })
 }
 
 #[cfg(test)]
