@@ -286,6 +286,124 @@ fn generate(store: &dyn Store, config: &envgov_sample_data::SampleConfig) -> Res
     Ok(n)
 }
 
+/// A file to check, with the source and delivery date it is checked as.
+struct FileToCheck {
+    path: PathBuf,
+    shown: String,
+    source: Source,
+    date: NaiveDate,
+}
+
+/// The source and delivery date of a file: given, or from its `raw/{source}/{date}/` path.
+fn file_to_check(
+    path: &std::path::Path,
+    source: Option<&str>,
+    date: Option<NaiveDate>,
+) -> Result<FileToCheck> {
+    let shown = path.to_string_lossy().replace('\\', "/");
+    let from_path = shown
+        .find("raw/")
+        .and_then(|i| layout::parse_raw_key(&shown[i..]).ok());
+    let source = match (source, &from_path) {
+        (Some(s), _) => Source::parse(s).with_context(|| format!("unknown source {s}"))?,
+        (None, Some((s, _, _))) => *s,
+        (None, None) => bail!(
+            "cannot tell the source of {shown}: give --source or use a raw/{{source}}/{{date}}/ path"
+        ),
+    };
+    let date = match (date, &from_path) {
+        (Some(d), _) => d,
+        (None, Some((_, d, _))) => d.parse().context("date in path")?,
+        (None, None) => bail!("cannot tell the delivery date of {shown}: give --date"),
+    };
+    Ok(FileToCheck {
+        path: path.to_path_buf(),
+        shown,
+        source,
+        date,
+    })
+}
+
+/// `envgov validate`: checks files as a provider would (on both cores, printed in the order
+/// given), each against the registry in force on its date, loaded once per registry
+/// delivery. Returns whether any record was rejected. Stops at the first file whose source,
+/// date or bytes cannot be had, after printing the files before it.
+fn check_files(
+    store: &dyn Store,
+    curated: &Curated,
+    files: &[PathBuf],
+    source: Option<&str>,
+    date: Option<NaiveDate>,
+) -> Result<bool> {
+    let mut jobs = Vec::new();
+    let mut stop = None;
+    for path in files {
+        match file_to_check(path, source, date) {
+            Ok(job) => jobs.push(job),
+            Err(e) => {
+                stop = Some(e);
+                break;
+            }
+        }
+    }
+    // The registry in force on a date depends only on the deliveries up to it: one load per
+    // latest delivery on or before the files' dates.
+    let deliveries: Vec<NaiveDate> = store
+        .list("validated/enterprises/")?
+        .iter()
+        .filter_map(|k| k.strip_prefix("validated/enterprises/date="))
+        .filter_map(|r| r.strip_suffix("/part.parquet"))
+        .filter_map(|d| d.parse().ok())
+        .collect();
+    let in_force = |d: NaiveDate| deliveries.iter().copied().filter(|x| *x <= d).max();
+    let mut registries = std::collections::BTreeMap::new();
+    for job in &jobs {
+        if let std::collections::btree_map::Entry::Vacant(e) = registries.entry(in_force(job.date))
+        {
+            let on = e.key().unwrap_or(job.date);
+            e.insert(envgov_pipeline::registry::registry_on(store, on)?);
+        }
+    }
+    let results = envgov_pipeline::partition::in_parallel(&jobs, |job| {
+        let bytes =
+            std::fs::read(&job.path).with_context(|| format!("reading {}", job.path.display()))?;
+        let registry = registries
+            .get(&in_force(job.date))
+            .context("registry loaded above")?;
+        let ctx = envgov_pipeline::validate::Context {
+            curated,
+            registry,
+            date: job.date,
+        };
+        let r = envgov_pipeline::validate::validate_batch(job.source, &job.shown, &bytes, ctx);
+        anyhow::Ok((r.counts, r.rejections))
+    });
+    let mut failed = false;
+    for (job, result) in jobs.iter().zip(results) {
+        let (c, rejections) = result?;
+        println!(
+            "{} ({}, {}, {}): {} read, {} accepted, {} rejected, {} warnings",
+            job.shown, job.source, job.date, c.encoding, c.read, c.accepted, c.rejected, c.warnings
+        );
+        for r in &rejections {
+            println!(
+                "  line {}: [{}] {} {} = {:?}: {}",
+                r.line,
+                r.scope.as_str(),
+                r.reason_code,
+                r.field,
+                r.value,
+                r.reason
+            );
+        }
+        failed |= c.rejected > 0;
+    }
+    match stop {
+        Some(e) => Err(e),
+        None => Ok(failed),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let curated = Curated::load().context("loading the curated tables in data/")?;
     match cli.command {
@@ -323,49 +441,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bail!("give at least one file to check");
             }
             let store = open_store(&store)?;
-            let store: &dyn Store = store.as_ref();
-            let mut failed = false;
-            for path in files {
-                let bytes =
-                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                let shown = path.to_string_lossy().replace('\\', "/");
-                let from_path = shown
-                    .find("raw/")
-                    .and_then(|i| layout::parse_raw_key(&shown[i..]).ok());
-                let source = match (&source, &from_path) {
-                    (Some(s), _) => {
-                        Source::parse(s).with_context(|| format!("unknown source {s}"))?
-                    }
-                    (None, Some((s, _, _))) => *s,
-                    (None, None) => bail!(
-                        "cannot tell the source of {shown}: give --source or use a raw/{{source}}/{{date}}/ path"
-                    ),
-                };
-                let date = match (date, &from_path) {
-                    (Some(d), _) => d,
-                    (None, Some((_, d, _))) => d.parse().context("date in path")?,
-                    (None, None) => bail!("cannot tell the delivery date of {shown}: give --date"),
-                };
-                let registry = envgov_pipeline::registry::registry_on(store, date)?;
-                let checked = jobs::check_file(&shown, source, date, &bytes, &curated, &registry);
-                let c = &checked.result.counts;
-                println!(
-                    "{shown} ({source}, {date}, {}): {} read, {} accepted, {} rejected, {} warnings",
-                    c.encoding, c.read, c.accepted, c.rejected, c.warnings
-                );
-                for r in &checked.result.rejections {
-                    println!(
-                        "  line {}: [{}] {} {} = {:?}: {}",
-                        r.line,
-                        r.scope.as_str(),
-                        r.reason_code,
-                        r.field,
-                        r.value,
-                        r.reason
-                    );
-                }
-                failed |= c.rejected > 0;
-            }
+            let failed = check_files(store.as_ref(), &curated, &files, source.as_deref(), date)?;
             Ok(if failed {
                 ExitCode::FAILURE
             } else {

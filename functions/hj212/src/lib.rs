@@ -19,6 +19,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The longest data segment HJ 212-2017 allows (bytes). A packet's length field has four
@@ -32,18 +33,90 @@ pub const MAX_SEGMENT_LEN: usize = 1024;
 /// into the unshifted register), so catalogue check values do not apply; the standard's own
 /// example packet is the test vector.
 pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &b in data {
-        crc = (crc >> 8) ^ u16::from(b);
-        for _ in 0..8 {
-            if crc & 1 == 1 {
-                crc = (crc >> 1) ^ 0xA001;
-            } else {
-                crc >>= 1;
-            }
-        }
+    // After `(crc >> 8) ^ byte` the register holds at most 0xFF, so each byte's eight shifts
+    // are a look-up: crc = T[(crc >> 8) ^ byte]. Only the high byte h of the register is
+    // carried to the next byte, h' = H[h ^ byte] with H = T >> 8, and H is linear over
+    // GF(2) (shifts and XORs), so eight bytes advance h at once:
+    // h' = H⁸[h ^ b0] ^ H⁷[b1] ^ … ^ H¹[b7]. The last byte gives the whole register.
+    let Some((&last, body)) = data.split_last() else {
+        return 0xFFFF;
+    };
+    let mut h: u8 = 0xFF;
+    let (blocks, rest) = body.as_chunks::<8>();
+    for &[b0, b1, b2, b3, b4, b5, b6, b7] in blocks {
+        h = power_of_h(8, h ^ b0)
+            ^ power_of_h(7, b1)
+            ^ power_of_h(6, b2)
+            ^ power_of_h(5, b3)
+            ^ power_of_h(4, b4)
+            ^ power_of_h(3, b5)
+            ^ power_of_h(2, b6)
+            ^ power_of_h(1, b7);
     }
-    crc
+    for &b in rest {
+        h = power_of_h(1, h ^ b);
+    }
+    CRC_TABLE.get(usize::from(h ^ last)).copied().unwrap_or(0)
+}
+
+/// Hᵏ\[x\] (1 ≤ k ≤ 8): the high byte of the register after k bytes, from `x` at the first.
+fn power_of_h(k: usize, x: u8) -> u8 {
+    H_POWERS
+        .get(k.saturating_sub(1))
+        .and_then(|t| t.get(usize::from(x)))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// [`crc16`]'s eight shifts with the reflected polynomial 0xA001, for each register value
+/// 0..=0xFF.
+const CRC_TABLE: [u16; 256] = crc_table();
+
+/// `H_POWERS[k - 1][x]` = Hᵏ\[x\] for H\[x\] = `CRC_TABLE[x] >> 8`.
+const H_POWERS: [[u8; 256]; 8] = h_powers();
+
+// Evaluated at compile time: an index out of range or an overflow would fail the build,
+// never a run.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn crc_table() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u16;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xA001
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+}
+
+// As above: compile time only.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn h_powers() -> [[u8; 256]; 8] {
+    let mut powers = [[0u8; 256]; 8];
+    let mut x = 0;
+    while x < 256 {
+        powers[0][x] = (CRC_TABLE[x] >> 8) as u8;
+        x += 1;
+    }
+    let mut k = 1;
+    while k < 8 {
+        let mut x = 0;
+        while x < 256 {
+            powers[k][x] = powers[0][powers[k - 1][x] as usize];
+            x += 1;
+        }
+        k += 1;
+    }
+    powers
 }
 
 /// Frames a data segment as a complete packet, including the trailing `\r\n`.
@@ -317,14 +390,15 @@ pub fn parse(bytes: &[u8]) -> Result<Packet, PacketError> {
     parse_segment(segment)
 }
 
-fn clean(field: &str, raw: &str, diagnostics: &mut Vec<Diagnostic>) -> String {
+/// `raw` without whitespace (borrowed when it has none), recording the removal.
+fn clean<'a>(field: &str, raw: &'a str, diagnostics: &mut Vec<Diagnostic>) -> Cow<'a, str> {
     if raw.chars().any(char::is_whitespace) {
         diagnostics.push(Diagnostic::WhitespaceInField {
             field: field.trim().to_string(),
         });
-        raw.chars().filter(|c| !c.is_whitespace()).collect()
+        Cow::Owned(raw.chars().filter(|c| !c.is_whitespace()).collect())
     } else {
-        raw.to_string()
+        Cow::Borrowed(raw)
     }
 }
 
@@ -360,15 +434,16 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
             });
         }
         let value = clean(&name, value, &mut diagnostics);
-        match name.as_str() {
-            "QN" => qn = Some(value),
-            "ST" => st = Some(value),
-            "CN" => cn = Some(value),
-            "PW" => pw = Some(value),
-            "MN" => mn = Some(value),
-            "Flag" => flag = Some(value),
-            _ => {}
-        }
+        let slot = match &*name {
+            "QN" => &mut qn,
+            "ST" => &mut st,
+            "CN" => &mut cn,
+            "PW" => &mut pw,
+            "MN" => &mut mn,
+            "Flag" => &mut flag,
+            _ => continue,
+        };
+        *slot = Some(value.into_owned());
     }
 
     let mut packet = Packet {
@@ -401,14 +476,17 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
             }
             let value = clean(&name, value, &mut diagnostics);
             if name == "DataTime" {
-                packet.data_time = Some(value);
+                packet.data_time = Some(value.into_owned());
                 continue;
             }
             let Some((code, suffix)) = name.split_once('-') else {
-                packet.parameters.push((name, value));
+                packet
+                    .parameters
+                    .push((name.into_owned(), value.into_owned()));
                 continue;
             };
-            if !packet.measurements.iter().any(|m| m.code == code) {
+            // A pollutant's fields are usually together: its measurement is the last one.
+            if !packet.measurements.iter().rev().any(|m| m.code == code) {
                 if !is_standard_code(code) {
                     diagnostics.push(Diagnostic::NonStandardCode { code: code.into() });
                 }
@@ -417,11 +495,16 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                     ..Measurement::default()
                 });
             }
-            let Some(m) = packet.measurements.iter_mut().find(|m| m.code == code) else {
+            let Some(m) = packet
+                .measurements
+                .iter_mut()
+                .rev()
+                .find(|m| m.code == code)
+            else {
                 // Pushed just above; kept as an error rather than an index that could panic.
                 return Err(PacketError::BadField {
-                    field: name.clone(),
-                    value: value.clone(),
+                    field: name.into_owned(),
+                    value: value.into_owned(),
                 });
             };
             let number = || {
@@ -430,8 +513,8 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                     .ok()
                     .filter(|v| v.is_finite())
                     .ok_or_else(|| PacketError::BadNumber {
-                        field: name.clone(),
-                        value: value.clone(),
+                        field: name.to_string(),
+                        value: value.to_string(),
                     })
             };
             match suffix {
@@ -445,14 +528,14 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                     m.flag =
                         Some(
                             DataFlag::from_code(&value).ok_or_else(|| PacketError::BadFlag {
-                                field: name.clone(),
-                                value: value.clone(),
+                                field: name.to_string(),
+                                value: value.to_string(),
                             })?,
                         )
                 }
                 "SampleTime" | "EFlag" => {}
                 _ => diagnostics.push(Diagnostic::UnknownFieldSuffix {
-                    field: name.clone(),
+                    field: name.to_string(),
                 }),
             }
         }
@@ -551,6 +634,38 @@ mod tests {
         assert_eq!(seg.len(), 101);
         assert_eq!(crc16(seg.as_bytes()), 0x1C80);
         assert_eq!(frame(seg), STANDARD_EXAMPLE);
+    }
+
+    /// The register shifted bit by bit, as the standard describes it.
+    fn crc16_bitwise(data: &[u8]) -> u16 {
+        let mut crc: u16 = 0xFFFF;
+        for &b in data {
+            crc = (crc >> 8) ^ u16::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xA001
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        crc
+    }
+
+    #[test]
+    fn table_crc_equals_the_bitwise_definition() {
+        let all: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        for len in (0..=40).chain([255, 512, 1024]) {
+            let data: Vec<u8> = all
+                .iter()
+                .cycle()
+                .skip(len % 13)
+                .take(len)
+                .copied()
+                .collect();
+            assert_eq!(crc16(&data), crc16_bitwise(&data), "{len} bytes");
+        }
+        assert_eq!(crc16_bitwise(b""), 0xFFFF);
     }
 
     #[test]

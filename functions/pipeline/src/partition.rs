@@ -8,16 +8,19 @@
 //! publishes or releases, and imports no later stage (nor `jobs`).
 
 use crate::error::JobError;
-use crate::frame::{read_parquet_as, write_parquet};
+use crate::frame::read_parquet_as;
+#[cfg(doc)]
+use crate::frame::write_parquet;
 use crate::ledger::{ChangedRawFile, RawLedger, fingerprint};
 use crate::publish;
 use crate::store::{Conditional, Store, StoreError};
-use crate::table::{Cell, Kind, Table};
+use crate::table::{Batch, Cell, Column, Kind, Table, Values};
 use crate::validate::{self, Context, Rejection};
 use chrono::NaiveDate;
 use envgov_dataset::Source;
 use envgov_dataset::layout;
 use envgov_dataset::report::FileCounts;
+use polars::prelude::PolarsResult;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -247,7 +250,7 @@ pub fn validate_partition(
             return Ok((m, false));
         }
     }
-    let mut accepted = Table::new(validate::schema(source));
+    let mut accepted: Vec<Batch> = Vec::new();
     let mut rejections = Vec::new();
     let mut files = Vec::new();
     let mut withheld: Vec<String> = keys
@@ -255,41 +258,23 @@ pub fn validate_partition(
         .filter(|k| evidence.conflicted.contains(*k))
         .cloned()
         .collect();
-    for key in usable {
-        let recorded = ledger.files.get(key);
-        if let Some(entry) = recorded.filter(|e| e.bytes > evidence.max_file_bytes) {
-            let lines = match entry.lines {
-                Some(n) => n,
-                None => open_fingerprint(store, key)?.lines,
-            };
-            let result = reject_oversized_file(
-                source,
-                key,
-                entry.bytes,
-                lines,
-                &entry.sha256,
-                evidence.max_file_bytes,
-            );
-            files.push(result.counts);
-            rejections.extend(result.rejections);
-            continue;
-        }
-        let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
-            key: key.clone(),
-            message: "listed but missing".into(),
-        })?;
-        let result = validate::validate_file(source, key, &bytes, ctx);
-        if let Some(entry) = recorded
+    // Files are validated in parallel and taken in key order: the same outputs as one by one.
+    let results = in_parallel(&usable, |key| {
+        validate_key(store, source, key, ctx, &evidence)
+    });
+    for (key, result) in usable.iter().zip(results) {
+        let result = result?;
+        if let Some(entry) = ledger.files.get(*key)
             && entry.sha256 != result.counts.sha256
         {
             // Overwritten between the ledger's check and now: the changed bytes are not
             // the evidence; leave them out (the next night reports the conflict).
             tracing::warn!(key = %key, recorded = %entry.sha256, now = %result.counts.sha256, "raw file changed during the run; left out");
-            withheld.push(key.clone());
+            withheld.push((*key).clone());
             continue;
         }
         tracing::debug!(key = %key, read = result.counts.read, accepted = result.counts.accepted, rejected = result.counts.rejected, "validated");
-        accepted.extend(result.accepted);
+        accepted.push(result.accepted);
         files.push(result.counts);
         rejections.extend(result.rejections);
     }
@@ -301,8 +286,8 @@ pub fn validate_partition(
         }
     }
     let def = |e: layout::BadSegment| JobError::Definition(e.to_string());
-    let parquet =
-        write_parquet(&accepted).map_err(polars_err(format!("writing validated {source} {d}")))?;
+    let parquet = write_batches(validate::schema(source), &accepted)
+        .map_err(polars_err(format!("writing validated {source} {d}")))?;
     let partition_sha256 = crate::ledger::sha256_hex(&parquet);
     store.put_with_hash(
         &layout::validated_key(source, &d).map_err(def)?,
@@ -329,6 +314,161 @@ pub fn validate_partition(
     };
     put_json(store, &manifest_key, &manifest)?;
     Ok((manifest, true))
+}
+
+/// Validates one raw file of a partition: rejected whole, unread, when the ledger records it
+/// over the size limit (with the line count the ledger took while hashing it).
+fn validate_key(
+    store: &dyn Store,
+    source: Source,
+    key: &str,
+    ctx: Context<'_>,
+    evidence: &Evidence<'_>,
+) -> Result<validate::FileBatch, JobError> {
+    if let Some(entry) = evidence
+        .ledger
+        .files
+        .get(key)
+        .filter(|e| e.bytes > evidence.max_file_bytes)
+    {
+        let lines = match entry.lines {
+            Some(n) => n,
+            None => open_fingerprint(store, key)?.lines,
+        };
+        return Ok(reject_oversized_file(
+            source,
+            key,
+            entry.bytes,
+            lines,
+            &entry.sha256,
+            evidence.max_file_bytes,
+        )
+        .into());
+    }
+    let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
+        key: key.to_string(),
+        message: "listed but missing".into(),
+    })?;
+    Ok(validate::validate_batch(source, key, &bytes, ctx))
+}
+
+/// `f` of each item, in the items' order, computed on as many threads as the machine has
+/// cores (at most one per item), each taking the next item not yet taken.
+pub fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Writes a partition's batches, in order, as the Parquet [`write_parquet`] writes of the
+/// same rows as one [`Table`] (same columns, same settings: same bytes), without a `String`
+/// per cell.
+fn write_batches(schema: &[(&str, Kind)], batches: &[Batch]) -> PolarsResult<Vec<u8>> {
+    use polars::prelude::{Column as PlColumn, DataFrame, ParquetCompression, ParquetWriter};
+    let want: Vec<(String, Kind)> = schema.iter().map(|(n, k)| (n.to_string(), *k)).collect();
+    if let Some(b) = batches.iter().find(|b| b.schema() != want) {
+        polars::prelude::polars_bail!(SchemaMismatch: "batch schema {:?} differs from {want:?}", b.schema());
+    }
+    let rows = batches.iter().map(Batch::rows).sum();
+    let mut columns = Vec::with_capacity(schema.len());
+    for (i, (name, kind)) in schema.iter().enumerate() {
+        let cells = batches.iter().filter_map(|b| b.columns.get(i));
+        let name = polars::prelude::PlSmallStr::from(*name);
+        columns.push(match kind {
+            Kind::Str => PlColumn::new(name, cells.flat_map(str_cells).collect::<Vec<_>>()),
+            Kind::F64 => PlColumn::new(
+                name,
+                cells.flat_map(|c| plain(c, f64_cells)).collect::<Vec<_>>(),
+            ),
+            Kind::I64 => PlColumn::new(
+                name,
+                cells.flat_map(|c| plain(c, i64_cells)).collect::<Vec<_>>(),
+            ),
+            Kind::Bool => PlColumn::new(
+                name,
+                cells.flat_map(|c| plain(c, bool_cells)).collect::<Vec<_>>(),
+            ),
+        });
+    }
+    let mut df = DataFrame::new(rows, columns)?;
+    df.rechunk_mut();
+    let mut out = Vec::new();
+    ParquetWriter::new(&mut out)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_row_group_size(Some(65_536))
+        .set_parallel(false)
+        .finish(&mut df)?;
+    Ok(out)
+}
+
+/// The cells of a string column.
+fn str_cells(c: &Column) -> Box<dyn Iterator<Item = Option<&str>> + '_> {
+    match c {
+        Column::Interned(v) => Box::new(v.iter()),
+        Column::Plain(Values::Str(v)) => Box::new(v.iter().map(Option::as_deref)),
+        Column::Plain(_) => Box::new(std::iter::empty()),
+    }
+}
+
+/// The cells of a plain column of numbers or booleans (`cells` picks its kind).
+fn plain<'a, T: Copy + 'a>(
+    c: &'a Column,
+    cells: fn(&'a Values) -> &'a [Option<T>],
+) -> impl Iterator<Item = Option<T>> + 'a {
+    match c {
+        Column::Plain(v) => cells(v),
+        Column::Interned(_) => &[],
+    }
+    .iter()
+    .copied()
+}
+
+fn f64_cells(v: &Values) -> &[Option<f64>] {
+    match v {
+        Values::F64(v) => v,
+        _ => &[],
+    }
+}
+
+fn i64_cells(v: &Values) -> &[Option<i64>] {
+    match v {
+        Values::I64(v) => v,
+        _ => &[],
+    }
+}
+
+fn bool_cells(v: &Values) -> &[Option<bool>] {
+    match v {
+        Values::Bool(v) => v,
+        _ => &[],
+    }
 }
 
 /// Rejects a raw file over the size limit whole, unread: every one of its non-empty lines

@@ -245,6 +245,136 @@ impl Table {
     }
 }
 
+/// A string column built without a `String` per cell: each distinct value is kept once and
+/// every cell is the code of its value (a categorical column). It holds the same cells as a
+/// [`Values::Str`] and is written as one ([`Batch::into_table`], the partition writer).
+///
+/// Codes are `u32`: a column holds fewer distinct values than cells, and a validator's batch
+/// covers one raw file (at most a few million cells, far below 2^32).
+#[derive(Debug, Clone, Default)]
+pub struct Interned {
+    values: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+    codes: Vec<Option<u32>>,
+}
+
+impl Interned {
+    /// The code of `value`, adding it to the dictionary if new (nothing is pushed).
+    pub fn code(&mut self, value: &str) -> u32 {
+        if let Some(&c) = self.index.get(value) {
+            return c;
+        }
+        let c = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.values.push(value.to_string());
+        self.index.insert(value.to_string(), c);
+        c
+    }
+
+    /// Appends a cell by its code (from [`Interned::code`] of this column).
+    pub fn push_code(&mut self, code: Option<u32>) {
+        self.codes.push(code);
+    }
+
+    /// Appends a cell by value.
+    pub fn push(&mut self, value: Option<&str>) {
+        let code = value.map(|v| self.code(v));
+        self.codes.push(code);
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The cells, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        self.codes.iter().map(|c| {
+            c.and_then(|c| self.values.get(c as usize))
+                .map(String::as_str)
+        })
+    }
+}
+
+/// One column of a [`Batch`].
+#[derive(Debug, Clone)]
+pub enum Column {
+    /// Plain values, as in a [`Table`].
+    Plain(Values),
+    /// Strings by dictionary code.
+    Interned(Interned),
+}
+
+impl Column {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Column::Plain(v) => v.kind(),
+            Column::Interned(_) => Kind::Str,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Plain(v) => v.len(),
+            Column::Interned(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn into_values(self) -> Values {
+        match self {
+            Column::Plain(v) => v,
+            Column::Interned(v) => Values::Str(v.iter().map(|x| x.map(str::to_string)).collect()),
+        }
+    }
+}
+
+/// A typed columnar batch: what a validator emits for one raw file. Its columns have the
+/// types and names of the source's [`Table`] schema, so it converts to the same table
+/// ([`Batch::into_table`]) and is written as the same Parquet; string columns may be
+/// [`Interned`], so that building it allocates no `String` per cell.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub names: Vec<String>,
+    pub columns: Vec<Column>,
+}
+
+impl Batch {
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+
+    pub fn schema(&self) -> Vec<(String, Kind)> {
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.columns.iter().map(Column::kind))
+            .collect()
+    }
+
+    /// The same cells as a [`Table`] (one `String` per string cell).
+    pub fn into_table(self) -> Table {
+        Table {
+            names: self.names,
+            columns: self.columns.into_iter().map(Column::into_values).collect(),
+        }
+    }
+}
+
+impl From<Table> for Batch {
+    fn from(t: Table) -> Self {
+        Batch {
+            names: t.names,
+            columns: t.columns.into_iter().map(Column::Plain).collect(),
+        }
+    }
+}
+
 /// Rounds to `digits` decimals, for published derived values (means, rates), so that
 /// floating-point noise never reaches a dataset.
 pub fn round(v: f64, digits: i32) -> f64 {
@@ -268,6 +398,34 @@ mod tests {
         let f = u.filter_rows(|i| u.str_column("a")[i].is_some());
         assert_eq!(f.rows(), 2);
         assert_eq!(f.f64_column("b"), &[Some(1.5), Some(1.5)]);
+    }
+
+    #[test]
+    fn an_interned_column_becomes_the_plain_one() {
+        let mut c = Interned::default();
+        c.push(Some("北京"));
+        c.push(None);
+        let code = c.code("x");
+        c.push_code(Some(code));
+        c.push(Some("北京"));
+        let b = Batch {
+            names: vec!["s".into(), "n".into()],
+            columns: vec![
+                Column::Interned(c),
+                Column::Plain(Values::I64(vec![Some(1), None, Some(3), Some(4)])),
+            ],
+        };
+        assert_eq!(b.rows(), 4);
+        assert_eq!(
+            b.schema(),
+            vec![("s".into(), Kind::Str), ("n".into(), Kind::I64)]
+        );
+        let mut want = Table::new(&[("s", Kind::Str), ("n", Kind::I64)]);
+        want.push(vec!["北京".into(), 1i64.into()]);
+        want.push(vec![Cell::Str(None), Cell::I64(None)]);
+        want.push(vec!["x".into(), 3i64.into()]);
+        want.push(vec!["北京".into(), 4i64.into()]);
+        assert_eq!(b.into_table(), want);
     }
 
     #[test]

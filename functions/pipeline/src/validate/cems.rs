@@ -14,11 +14,14 @@
     clippy::panic
 )]
 
-use super::common::{Context, FileResult, Rejection, Scope};
-use crate::table::{Cell, Kind, Table};
+use super::common::{Context, FileBatch, Rejection, Scope};
+use super::units::Outlet;
+use crate::table::{Batch, Column, Interned, Kind, Values};
+use chrono::{NaiveDateTime, Timelike};
+use envgov_curated::pollutants::Pollutant;
 use envgov_dataset::report::FileCounts;
-use envgov_hj212::{DataFlag, PacketError};
-use std::collections::BTreeMap;
+use envgov_hj212::{DataFlag, Measurement, Packet, PacketError};
+use std::collections::HashMap;
 
 pub const SCHEMA: &[(&str, Kind)] = &[
     ("uscc", Kind::Str),
@@ -69,16 +72,188 @@ fn reason_code(e: &PacketError) -> &'static str {
     }
 }
 
+/// The accepted rows of a file, column by column ([`SCHEMA`]'s order). Strings are
+/// interned: a row costs no allocation.
+#[derive(Default)]
+struct Columns {
+    /// uscc, permit_no, district, industry_code, outlet, outlet_id, mn, standard.
+    device: [Interned; 8],
+    cn: Interned,
+    date: Interned,
+    hour: Vec<Option<i64>>,
+    observed_at: Interned,
+    pollutant: Interned,
+    /// avg, zs_avg, min, max, cou.
+    numbers: [Vec<Option<f64>>; 5],
+    flag: Interned,
+    valid: Vec<Option<bool>>,
+    flagged: Vec<Option<bool>>,
+    excluded_reason: Interned,
+    value: Vec<Option<f64>>,
+    raw_key: Interned,
+    raw_line: Vec<Option<i64>>,
+}
+
+impl Columns {
+    fn into_batch(self) -> Batch {
+        let Columns {
+            device,
+            cn,
+            date,
+            hour,
+            observed_at,
+            pollutant,
+            numbers,
+            flag,
+            valid,
+            flagged,
+            excluded_reason,
+            value,
+            raw_key,
+            raw_line,
+        } = self;
+        let mut columns: Vec<Column> = device.into_iter().map(Column::Interned).collect();
+        columns.extend([
+            Column::Interned(cn),
+            Column::Interned(date),
+            Column::Plain(Values::I64(hour)),
+            Column::Interned(observed_at),
+            Column::Interned(pollutant),
+        ]);
+        columns.extend(numbers.into_iter().map(|v| Column::Plain(Values::F64(v))));
+        columns.extend([
+            Column::Interned(flag),
+            Column::Plain(Values::Bool(valid)),
+            Column::Plain(Values::Bool(flagged)),
+            Column::Interned(excluded_reason),
+            Column::Plain(Values::F64(value)),
+            Column::Interned(raw_key),
+            Column::Plain(Values::I64(raw_line)),
+        ]);
+        Batch {
+            names: SCHEMA.iter().map(|(n, _)| n.to_string()).collect(),
+            columns,
+        }
+    }
+}
+
+/// A registered device as the rows of its packets name it: its outlet, and the
+/// codes of its eight columns in [`Columns::device`].
+#[derive(Clone, Copy)]
+struct Device<'a> {
+    outlet: &'a Outlet,
+    codes: [u32; 8],
+    /// The code of its MN (also in `codes`).
+    mn: u32,
+}
+
+/// What a file's validation remembers between packets: devices, times and duplicates.
+struct Seen<'a> {
+    devices: HashMap<String, Option<Device<'a>>>,
+    /// A packet's time → the codes of its `date` and `observed_at`.
+    times: HashMap<NaiveDateTime, (u32, u32)>,
+    /// (mn code, hourly, DataTime) → the line of its first packet.
+    packets: HashMap<(u32, bool, String), u64>,
+    /// By code in [`Columns::pollutant`]: the curated pollutant, once looked up.
+    pollutants: Vec<Option<&'a Pollutant>>,
+    /// Each data flag met and its code in [`Columns::flag`].
+    flags: Vec<(DataFlag, u32)>,
+}
+
+impl<'a> Seen<'a> {
+    fn device(&mut self, cols: &mut Columns, ctx: &Context<'a>, mn: &str) -> Option<Device<'a>> {
+        if let Some(d) = self.devices.get(mn) {
+            return *d;
+        }
+        let found = ctx.registry.device(mn).map(|(unit, outlet)| {
+            let outlet_id = format!("{}-{}", unit.permit_no, outlet.code);
+            let values = [
+                unit.uscc.as_str(),
+                unit.permit_no.as_str(),
+                unit.district.as_str(),
+                unit.industry_code.as_str(),
+                outlet.code.as_str(),
+                outlet_id.as_str(),
+                mn,
+                outlet.standard.as_str(),
+            ];
+            let mut codes = [0; 8];
+            for ((code, column), value) in codes.iter_mut().zip(&mut cols.device).zip(values) {
+                *code = column.code(value);
+            }
+            let [.., mn, _] = codes;
+            Device { outlet, codes, mn }
+        });
+        self.devices.insert(mn.to_string(), found);
+        found
+    }
+
+    /// The code of a measurement's pollutant column and the curated pollutant, if known.
+    fn pollutant(
+        &mut self,
+        cols: &mut Columns,
+        ctx: &Context<'a>,
+        code: &str,
+    ) -> (u32, Option<&'a Pollutant>) {
+        let c = cols.pollutant.code(code);
+        let at = c as usize;
+        if let Some(known) = self.pollutants.get(at) {
+            return (c, *known);
+        }
+        let found = ctx.curated.pollutants.get(code);
+        self.pollutants.resize(at.saturating_add(1), None);
+        if let Some(slot) = self.pollutants.get_mut(at) {
+            *slot = found;
+        }
+        (c, found)
+    }
+
+    fn flag(&mut self, cols: &mut Columns, flag: DataFlag) -> u32 {
+        if let Some((_, c)) = self.flags.iter().find(|(f, _)| *f == flag) {
+            return *c;
+        }
+        let c = cols.flag.code(flag.code().encode_utf8(&mut [0; 4]));
+        self.flags.push((flag, c));
+        c
+    }
+
+    fn time(&mut self, cols: &mut Columns, t: NaiveDateTime) -> (u32, u32) {
+        *self.times.entry(t).or_insert_with(|| {
+            (
+                cols.date.code(&t.date().format("%Y-%m-%d").to_string()),
+                cols.observed_at.code(&super::common::local_iso(t)),
+            )
+        })
+    }
+}
+
+/// A packet that passed every check, ready to become rows.
+struct Accepted<'a> {
+    packet: Packet,
+    device: Device<'a>,
+    hourly: bool,
+    time: NaiveDateTime,
+}
+
+/// A packet's rejection: field, value, reason code and reason.
+type Refusal = (String, String, &'static str, String);
+
 /// Validates one packet archive.
-pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
-    let mut accepted = Table::new(SCHEMA);
+pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileBatch {
+    let mut cols = Columns::default();
+    let key_code = cols.raw_key.code(key);
     let mut rejections = Vec::new();
     let mut counts = FileCounts {
         encoding: "ascii".into(),
         ..FileCounts::default()
     };
-    let mut seen: BTreeMap<(String, String, String), u64> = BTreeMap::new();
-
+    let mut seen = Seen {
+        devices: HashMap::new(),
+        times: HashMap::new(),
+        packets: HashMap::new(),
+        pollutants: Vec::new(),
+        flags: Vec::new(),
+    };
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -86,255 +261,291 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
             continue;
         }
         counts.read += 1;
-        let mut reject = |field: &str, value: String, code: &'static str, reason: String| {
-            rejections.push(Rejection {
-                raw_key: key.to_string(),
-                line: line_no,
-                field: field.to_string(),
-                value,
-                reason_code: code,
-                reason,
-                scope: Scope::Record,
-            });
-        };
-        if line.len() > super::common::MAX_LINE_BYTES {
-            reject(
-                "line",
-                super::common::clip(&String::from_utf8_lossy(line.get(..80).unwrap_or(line))),
-                "line_too_long",
-                format!(
-                    "line is {} bytes; the limit is {} bytes",
-                    line.len(),
-                    super::common::MAX_LINE_BYTES
-                ),
-            );
-            counts.rejected += 1;
-            continue;
-        }
-        let packet = match envgov_hj212::parse(line) {
-            Ok(p) => p,
-            Err(e) => {
-                reject(
-                    e.field(),
-                    super::common::clip(&e.value()),
-                    reason_code(&e),
-                    e.to_string(),
-                );
-                counts.rejected += 1;
-                continue;
-            }
-        };
-        let Some((unit, outlet)) = ctx.registry.device(&packet.mn) else {
-            reject(
-                "MN",
-                packet.mn.clone(),
-                "unknown_device",
-                "device id is not registered to any outlet of a key polluting unit".into(),
-            );
-            counts.rejected += 1;
-            continue;
-        };
-        let is_hourly = match packet.cn.as_str() {
-            "2061" => true,
-            "2031" => false,
-            other => {
-                reject(
-                    "CN",
-                    other.to_string(),
-                    "unsupported_command",
-                    "only hourly (2061) and daily (2031) data are archived".into(),
-                );
-                counts.rejected += 1;
-                continue;
-            }
-        };
-        let expected_st = if outlet.medium == "air" { "31" } else { "32" };
-        if packet.st != expected_st {
-            reject(
-                "ST",
-                packet.st.clone(),
-                "system_code_mismatch",
-                format!(
-                    "outlet {} is a {} outlet, expected ST={expected_st}",
-                    outlet.code, outlet.medium
-                ),
-            );
-            counts.rejected += 1;
-            continue;
-        }
-        let data_time = packet.data_time.clone().unwrap_or_default();
-        let Some(t) = chrono::NaiveDateTime::parse_from_str(&data_time, "%Y%m%d%H%M%S").ok() else {
-            reject(
-                "DataTime",
-                data_time,
-                "bad_timestamp",
-                "not a yyyyMMddHHmmss time".into(),
-            );
-            counts.rejected += 1;
-            continue;
-        };
-        use chrono::Timelike;
-        let aligned = if is_hourly {
-            t.minute() == 0 && t.second() == 0
-        } else {
-            t.time() == chrono::NaiveTime::MIN
-        };
-        if !aligned {
-            reject(
-                "DataTime",
-                data_time,
-                "bad_timestamp",
-                "hourly data must start on the hour, daily data at 00:00:00".into(),
-            );
-            counts.rejected += 1;
-            continue;
-        }
-        if t.date() != ctx.date {
-            reject(
-                "DataTime",
-                data_time,
-                "outside_delivery_date",
-                format!("time is not on the delivery date {}", ctx.date),
-            );
-            counts.rejected += 1;
-            continue;
-        }
-        let dup_key = (packet.mn.clone(), packet.cn.clone(), data_time.clone());
-        if let Some(first) = seen.get(&dup_key) {
-            reject(
-                "QN",
-                packet.qn.clone(),
-                "duplicate_packet",
-                format!("same device, command and time as line {first}"),
-            );
-            counts.rejected += 1;
-            continue;
-        }
-        seen.insert(dup_key, line_no);
-
-        counts.accepted += 1;
-        for d in &packet.diagnostics {
-            counts.warnings += 1;
-            rejections.push(Rejection {
-                raw_key: key.to_string(),
-                line: line_no,
-                field: match d {
-                    envgov_hj212::Diagnostic::WhitespaceInField { field }
-                    | envgov_hj212::Diagnostic::UnknownFieldSuffix { field } => {
-                        super::common::clip(field)
-                    }
-                    envgov_hj212::Diagnostic::NonStandardCode { code } => super::common::clip(code),
-                },
-                value: String::new(),
-                reason_code: match d {
-                    envgov_hj212::Diagnostic::WhitespaceInField { .. } => "whitespace_in_field",
-                    envgov_hj212::Diagnostic::NonStandardCode { .. } => "non_standard_code",
-                    envgov_hj212::Diagnostic::UnknownFieldSuffix { .. } => "unknown_field_suffix",
-                },
-                reason: format!("tolerated: {d}"),
-                scope: Scope::Warning,
-            });
-        }
-        let date = t.date().format("%Y-%m-%d").to_string();
-        let observed_at = super::common::local_iso(t);
-        for m in &packet.measurements {
-            let flag = m.flag.unwrap_or(DataFlag::Normal);
-            let mut excluded: Option<(&'static str, String, f64)> = None;
-            let pollutant = ctx.curated.pollutants.get(&m.code);
-            let reported = m.zs_avg.or(m.avg).or(m.rtd);
-            match (pollutant, reported) {
-                (None, _) => {
-                    excluded = Some((
-                        "unknown_pollutant",
-                        format!("{} is not a pollutant code envgov knows", m.code),
-                        reported.unwrap_or(f64::NAN),
-                    ));
-                }
-                (_, None) => {
-                    excluded = Some((
-                        "missing_value",
-                        format!("{} has no Avg value", m.code),
-                        f64::NAN,
-                    ));
-                }
-                (Some(p), Some(_)) => {
-                    for v in [m.avg, m.zs_avg, m.min, m.max].into_iter().flatten() {
-                        if is_sentinel(v) {
-                            excluded = Some((
-                                "sentinel_value",
-                                format!("{v} is a device sentinel for an absent value"),
-                                v,
-                            ));
-                            break;
-                        }
-                        if v < p.min || v > p.max {
-                            excluded = Some((
-                                "impossible_value",
-                                format!(
-                                    "{v} {} is outside the possible range {}..{}",
-                                    p.unit, p.min, p.max
-                                ),
-                                v,
-                            ));
-                            break;
-                        }
-                    }
-                }
-            }
-            if let Some((code, reason, v)) = &excluded {
+        match check(line, line_no, &ctx, &mut cols, &mut seen) {
+            Err((field, value, reason_code, reason)) => {
                 rejections.push(Rejection {
                     raw_key: key.to_string(),
                     line: line_no,
-                    field: format!("{}-Avg", m.code),
-                    value: if v.is_nan() {
-                        String::new()
-                    } else {
-                        envgov_hj212::fmt_value(*v)
-                    },
-                    reason_code: code,
-                    reason: reason.clone(),
-                    scope: Scope::Value,
+                    field,
+                    value,
+                    reason_code,
+                    reason,
+                    scope: Scope::Record,
                 });
+                counts.rejected += 1;
             }
-            let clean = |v: Option<f64>| if excluded.is_some() { None } else { v };
-            let valid = excluded.is_none() && flag.is_valid_for_mean();
-            let excluded_reason = match (&excluded, flag.is_valid_for_mean()) {
-                (Some((code, _, _)), _) => Some(code.to_string()),
-                (None, false) => Some(format!("flag_{}", flag.code())),
-                (None, true) => None,
-            };
-            accepted.push(vec![
-                Cell::from(unit.uscc.clone()),
-                Cell::from(unit.permit_no.clone()),
-                Cell::from(unit.district.clone()),
-                Cell::from(unit.industry_code.clone()),
-                Cell::from(outlet.code.clone()),
-                Cell::from(format!("{}-{}", unit.permit_no, outlet.code)),
-                Cell::from(packet.mn.clone()),
-                Cell::from(outlet.standard.clone()),
-                Cell::from(packet.cn.clone()),
-                Cell::from(date.clone()),
-                Cell::I64(is_hourly.then(|| i64::from(t.hour()))),
-                Cell::from(observed_at.clone()),
-                Cell::from(m.code.clone()),
-                Cell::F64(clean(m.avg.or(m.rtd))),
-                Cell::F64(clean(m.zs_avg)),
-                Cell::F64(clean(m.min)),
-                Cell::F64(clean(m.max)),
-                Cell::F64(clean(m.cou)),
-                Cell::from(flag.code().to_string()),
-                Cell::from(valid),
-                Cell::from(excluded.is_none() && !flag.is_valid_for_mean()),
-                Cell::Str(excluded_reason),
-                Cell::F64(if valid { reported } else { None }),
-                Cell::from(key),
-                Cell::from(line_no as i64),
-            ]);
+            Ok(accepted) => {
+                counts.accepted += 1;
+                counts.warnings += accepted.packet.diagnostics.len() as u64;
+                warn(key, line_no, &accepted.packet, &mut rejections);
+                let row = Row {
+                    key,
+                    key_code,
+                    line_no,
+                };
+                push_rows(&accepted, row, &ctx, &mut cols, &mut seen, &mut rejections);
+            }
         }
     }
-    FileResult {
+    FileBatch {
         counts,
-        accepted,
+        accepted: cols.into_batch(),
         rejections,
+    }
+}
+
+/// Checks one packet line: size, framing and parsing, device, command, system code, time
+/// and duplicates, in that order (the first failure is the packet's rejection).
+fn check<'a>(
+    line: &[u8],
+    line_no: u64,
+    ctx: &Context<'a>,
+    cols: &mut Columns,
+    seen: &mut Seen<'a>,
+) -> Result<Accepted<'a>, Refusal> {
+    use super::common::{MAX_LINE_BYTES, clip};
+    if line.len() > MAX_LINE_BYTES {
+        return Err((
+            "line".into(),
+            clip(&String::from_utf8_lossy(line.get(..80).unwrap_or(line))),
+            "line_too_long",
+            format!(
+                "line is {} bytes; the limit is {MAX_LINE_BYTES} bytes",
+                line.len()
+            ),
+        ));
+    }
+    let packet = envgov_hj212::parse(line).map_err(|e| {
+        (
+            e.field().to_string(),
+            clip(&e.value()),
+            reason_code(&e),
+            e.to_string(),
+        )
+    })?;
+    let Some(device) = seen.device(cols, ctx, &packet.mn) else {
+        return Err((
+            "MN".into(),
+            packet.mn.clone(),
+            "unknown_device",
+            "device id is not registered to any outlet of a key polluting unit".into(),
+        ));
+    };
+    let hourly = match packet.cn.as_str() {
+        "2061" => true,
+        "2031" => false,
+        other => {
+            return Err((
+                "CN".into(),
+                other.to_string(),
+                "unsupported_command",
+                "only hourly (2061) and daily (2031) data are archived".into(),
+            ));
+        }
+    };
+    let outlet = device.outlet;
+    let expected_st = if outlet.medium == "air" { "31" } else { "32" };
+    if packet.st != expected_st {
+        return Err((
+            "ST".into(),
+            packet.st.clone(),
+            "system_code_mismatch",
+            format!(
+                "outlet {} is a {} outlet, expected ST={expected_st}",
+                outlet.code, outlet.medium
+            ),
+        ));
+    }
+    let time = check_time(&packet, hourly, ctx)?;
+    let data_time = packet.data_time.clone().unwrap_or_default();
+    let dup_key = (device.mn, hourly, data_time);
+    if let Some(first) = seen.packets.get(&dup_key) {
+        return Err((
+            "QN".into(),
+            packet.qn.clone(),
+            "duplicate_packet",
+            format!("same device, command and time as line {first}"),
+        ));
+    }
+    seen.packets.insert(dup_key, line_no);
+    Ok(Accepted {
+        packet,
+        device,
+        hourly,
+        time,
+    })
+}
+
+/// The packet's `DataTime`: a time, aligned (hourly data on the hour, daily at midnight) and
+/// on the delivery date.
+fn check_time(packet: &Packet, hourly: bool, ctx: &Context<'_>) -> Result<NaiveDateTime, Refusal> {
+    let data_time = packet.data_time.as_deref().unwrap_or_default();
+    let Some(t) = NaiveDateTime::parse_from_str(data_time, "%Y%m%d%H%M%S").ok() else {
+        return Err((
+            "DataTime".into(),
+            data_time.to_string(),
+            "bad_timestamp",
+            "not a yyyyMMddHHmmss time".into(),
+        ));
+    };
+    let aligned = if hourly {
+        t.minute() == 0 && t.second() == 0
+    } else {
+        t.time() == chrono::NaiveTime::MIN
+    };
+    if !aligned {
+        return Err((
+            "DataTime".into(),
+            data_time.to_string(),
+            "bad_timestamp",
+            "hourly data must start on the hour, daily data at 00:00:00".into(),
+        ));
+    }
+    if t.date() != ctx.date {
+        return Err((
+            "DataTime".into(),
+            data_time.to_string(),
+            "outside_delivery_date",
+            format!("time is not on the delivery date {}", ctx.date),
+        ));
+    }
+    Ok(t)
+}
+
+/// Records the irregularities the parser tolerated in an accepted packet as warnings.
+fn warn(key: &str, line_no: u64, packet: &Packet, rejections: &mut Vec<Rejection>) {
+    use envgov_hj212::Diagnostic;
+    for d in &packet.diagnostics {
+        rejections.push(Rejection {
+            raw_key: key.to_string(),
+            line: line_no,
+            field: match d {
+                Diagnostic::WhitespaceInField { field }
+                | Diagnostic::UnknownFieldSuffix { field } => super::common::clip(field),
+                Diagnostic::NonStandardCode { code } => super::common::clip(code),
+            },
+            value: String::new(),
+            reason_code: match d {
+                Diagnostic::WhitespaceInField { .. } => "whitespace_in_field",
+                Diagnostic::NonStandardCode { .. } => "non_standard_code",
+                Diagnostic::UnknownFieldSuffix { .. } => "unknown_field_suffix",
+            },
+            reason: format!("tolerated: {d}"),
+            scope: Scope::Warning,
+        });
+    }
+}
+
+/// Why a measurement's value is excluded from its row, if it is: an unknown pollutant, no
+/// value, a sentinel or an impossible value. Gives the reason code, the reason and the value.
+fn exclusion(m: &Measurement, known: Option<&Pollutant>) -> Option<(&'static str, String, f64)> {
+    let reported = m.zs_avg.or(m.avg).or(m.rtd);
+    match (known, reported) {
+        (None, _) => Some((
+            "unknown_pollutant",
+            format!("{} is not a pollutant code envgov knows", m.code),
+            reported.unwrap_or(f64::NAN),
+        )),
+        (_, None) => Some((
+            "missing_value",
+            format!("{} has no Avg value", m.code),
+            f64::NAN,
+        )),
+        (Some(p), Some(_)) => [m.avg, m.zs_avg, m.min, m.max]
+            .into_iter()
+            .flatten()
+            .find_map(|v| {
+                if is_sentinel(v) {
+                    Some((
+                        "sentinel_value",
+                        format!("{v} is a device sentinel for an absent value"),
+                        v,
+                    ))
+                } else if v < p.min || v > p.max {
+                    Some((
+                        "impossible_value",
+                        format!(
+                            "{v} {} is outside the possible range {}..{}",
+                            p.unit, p.min, p.max
+                        ),
+                        v,
+                    ))
+                } else {
+                    None
+                }
+            }),
+    }
+}
+
+/// Where an accepted packet's rows come from.
+#[derive(Clone, Copy)]
+struct Row<'k> {
+    key: &'k str,
+    key_code: u32,
+    line_no: u64,
+}
+
+/// Appends one row per measurement of an accepted packet; an excluded value is left out of
+/// its row and recorded (scope `value`).
+fn push_rows<'a>(
+    a: &Accepted<'a>,
+    row: Row<'_>,
+    ctx: &Context<'a>,
+    cols: &mut Columns,
+    seen: &mut Seen<'a>,
+    rejections: &mut Vec<Rejection>,
+) {
+    let (date, observed_at) = seen.time(cols, a.time);
+    let cn = cols.cn.code(&a.packet.cn);
+    let hour = a.hourly.then(|| i64::from(a.time.hour()));
+    for m in &a.packet.measurements {
+        let flag = m.flag.unwrap_or(DataFlag::Normal);
+        let (pollutant, known) = seen.pollutant(cols, ctx, &m.code);
+        let excluded = exclusion(m, known);
+        if let Some((code, reason, v)) = &excluded {
+            rejections.push(Rejection {
+                raw_key: row.key.to_string(),
+                line: row.line_no,
+                field: format!("{}-Avg", m.code),
+                value: if v.is_nan() {
+                    String::new()
+                } else {
+                    envgov_hj212::fmt_value(*v)
+                },
+                reason_code: code,
+                reason: reason.clone(),
+                scope: Scope::Value,
+            });
+        }
+        let clean = |v: Option<f64>| if excluded.is_some() { None } else { v };
+        let valid = excluded.is_none() && flag.is_valid_for_mean();
+        for (column, code) in cols.device.iter_mut().zip(a.device.codes) {
+            column.push_code(Some(code));
+        }
+        cols.cn.push_code(Some(cn));
+        cols.date.push_code(Some(date));
+        cols.hour.push(hour);
+        cols.observed_at.push_code(Some(observed_at));
+        cols.pollutant.push_code(Some(pollutant));
+        let numbers = [m.avg.or(m.rtd), m.zs_avg, m.min, m.max, m.cou];
+        for (column, v) in cols.numbers.iter_mut().zip(numbers) {
+            column.push(clean(v));
+        }
+        let flag_code = seen.flag(cols, flag);
+        cols.flag.push_code(Some(flag_code));
+        cols.valid.push(Some(valid));
+        cols.flagged
+            .push(Some(excluded.is_none() && !flag.is_valid_for_mean()));
+        match (&excluded, flag.is_valid_for_mean()) {
+            (Some((code, _, _)), _) => cols.excluded_reason.push(Some(code)),
+            (None, false) => cols
+                .excluded_reason
+                .push(Some(&format!("flag_{}", flag.code()))),
+            (None, true) => cols.excluded_reason.push(None),
+        }
+        let reported = m.zs_avg.or(m.avg).or(m.rtd);
+        cols.value.push(if valid { reported } else { None });
+        cols.raw_key.push_code(Some(row.key_code));
+        cols.raw_line.push(Some(row.line_no as i64));
     }
 }

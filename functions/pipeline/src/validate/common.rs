@@ -13,7 +13,7 @@
 
 use super::units::Registry;
 use crate::decode::{Encoding, decode};
-use crate::table::{Kind, Table};
+use crate::table::{Batch, Kind, Table};
 use chrono::NaiveDate;
 use envgov_dataset::report::FileCounts;
 
@@ -87,6 +87,35 @@ pub struct FileResult {
     pub counts: FileCounts,
     pub accepted: Table,
     pub rejections: Vec<Rejection>,
+}
+
+/// The outcome of validating one raw file with the accepted rows as a columnar [`Batch`]
+/// (what the partition writer takes); [`FileBatch::into_result`] gives the [`FileResult`].
+#[derive(Debug, Clone)]
+pub struct FileBatch {
+    pub counts: FileCounts,
+    pub accepted: Batch,
+    pub rejections: Vec<Rejection>,
+}
+
+impl FileBatch {
+    pub fn into_result(self) -> FileResult {
+        FileResult {
+            counts: self.counts,
+            accepted: self.accepted.into_table(),
+            rejections: self.rejections,
+        }
+    }
+}
+
+impl From<FileResult> for FileBatch {
+    fn from(r: FileResult) -> Self {
+        FileBatch {
+            counts: r.counts,
+            accepted: r.accepted.into(),
+            rejections: r.rejections,
+        }
+    }
 }
 
 /// What a validator needs besides the file itself.

@@ -34,8 +34,8 @@ use crate::table::Kind;
 use envgov_dataset::Source;
 
 pub use common::{
-    Context, FileResult, MAX_FIELDS, MAX_LINE_BYTES, MAX_REGISTRY_LINE_BYTES, MAX_VALUE_CHARS,
-    Rejection, Scope, local_iso, parse_date, parse_local_datetime,
+    Context, FileBatch, FileResult, MAX_FIELDS, MAX_LINE_BYTES, MAX_REGISTRY_LINE_BYTES,
+    MAX_VALUE_CHARS, Rejection, Scope, local_iso, parse_date, parse_local_datetime,
 };
 pub use units::{Outlet, Registry, Unit};
 
@@ -50,10 +50,15 @@ pub fn schema(source: Source) -> &'static [(&'static str, Kind)] {
 
 /// Validates one raw file of a source.
 pub fn validate_file(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> FileResult {
+    validate_batch(source, key, bytes, ctx).into_result()
+}
+
+/// Validates one raw file of a source, giving the accepted rows as a columnar batch.
+pub fn validate_batch(source: Source, key: &str, bytes: &[u8], ctx: Context<'_>) -> FileBatch {
     let mut result = match source {
-        Source::Enterprises => registry::validate(key, bytes, ctx),
+        Source::Enterprises => registry::validate(key, bytes, ctx).into(),
         Source::Cems => cems::validate(key, bytes, ctx),
-        other => tabular::validate(other, key, bytes, ctx),
+        other => tabular::validate(other, key, bytes, ctx).into(),
     };
     result.counts.key = key.to_string();
     result.counts.bytes = bytes.len() as u64;
