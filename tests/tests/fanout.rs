@@ -202,6 +202,78 @@ fn fan_out_over_partitions_gives_the_files_of_a_single_run() {
     assert!(rejected > 0, "the sample's defects are rejected");
 }
 
+/// Adds to a store filled with [`sample`]: a second registry delivery on 2026-01-30 without
+/// one of the units (2.5 % fewer, under the 20 % limit: in force from that day), a third on
+/// 2026-01-31 in GBK (rejected whole: held, the second stays in force) and a delivery dated
+/// 2099 (held back).
+fn deliver_registries_and_a_future_file(store: &dyn Store) {
+    let first = store.list("raw/enterprises/").unwrap();
+    assert_eq!(
+        first.len(),
+        1,
+        "the sample delivers one registry: {first:?}"
+    );
+    let text = String::from_utf8(store.get(&first[0]).unwrap().unwrap()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 40);
+    let fewer = lines[1..].join("\n") + "\n";
+    store
+        .put(
+            "raw/enterprises/2026-01-30/registry.jsonl",
+            fewer.as_bytes(),
+        )
+        .unwrap();
+    let (gbk, _, lossy) = encoding_rs::GBK.encode(&text);
+    assert!(!lossy);
+    store
+        .put("raw/enterprises/2026-01-31/registry.jsonl", &gbk)
+        .unwrap();
+    store
+        .put("raw/msw/2099-01-01/x.csv", "统一社会信用代码\n".as_bytes())
+        .unwrap();
+}
+
+#[test]
+fn each_partition_is_validated_against_the_registry_in_force_on_its_date() {
+    let curated = Curated::load().unwrap();
+    let ((_a, single), (_b, fanned)) = (filled("fanout-reg-single"), filled("fanout-reg-fanned"));
+    deliver_registries_and_a_future_file(&single);
+    deliver_registries_and_a_future_file(&fanned);
+    let one = jobs::nightly(&single, &curated, &options()).unwrap();
+    let (plan, outcomes) = fan_out(&fanned, &curated, "exec-1");
+    let many = fanout::reduce(&fanned, &curated, &options(), &plan, &outcomes).unwrap();
+
+    // The plan validated the registries in date order: the one of the 30th is in force from
+    // that day, the GBK one of the 31st is held, and each item names its date's registry.
+    assert_eq!(plan.registry.as_deref(), Some("2026-01-30"));
+    for item in &plan.items {
+        let expected = if item.date.to_string().as_str() < "2026-01-30" {
+            "2026-01-28"
+        } else {
+            "2026-01-30"
+        };
+        assert_eq!(item.registry.as_deref(), Some(expected), "{item:?}");
+    }
+    assert!(
+        plan.items
+            .iter()
+            .all(|i| i.date.to_string() != "2099-01-01")
+    );
+    assert_eq!(many.registry_held, one.registry_held);
+    assert_eq!(many.registry_held.len(), 1);
+    assert_eq!(many.held_back, one.held_back);
+    assert_eq!(many.held_back.len(), 1);
+    assert_eq!(many.registry_in_force, one.registry_in_force);
+    assert_eq!(many.sources, one.sources);
+    let derived = ["datasets/", "validated/", "rejects/", "partials/"];
+    assert_same(
+        &snapshot(&single, &derived),
+        &snapshot(&fanned, &derived),
+        "fan-out against one run, with registries and a future delivery",
+    );
+    assert_eq!(many.site_release, one.site_release);
+}
+
 #[test]
 fn a_task_run_twice_changes_nothing() {
     let curated = Curated::load().unwrap();

@@ -24,7 +24,7 @@
 //! Lambda edge and the tests import it.
 
 use crate::error::JobError;
-use crate::jobs::{self, NightlyOptions, RunRecord};
+use crate::jobs::{self, Night, NightlyOptions, RunRecord};
 use crate::ledger::RawLedger;
 use crate::partition::{Evidence, PartitionManifest, get_json, put_json, validate_partition};
 use crate::registry::{Validated, consider_registry, read_registry};
@@ -168,39 +168,65 @@ pub fn plan(
     let (conflicted, records) = jobs::raw_conflicts(conflicts);
     report.raw_conflicts = records;
     report.unrecognised_raw_keys = std::mem::take(&mut night.unrecognised);
+    let evidence = Evidence {
+        ledger: &ledger,
+        conflicted: &conflicted,
+        registry: None,
+        max_file_bytes: opts.max_file_bytes,
+    };
+    let mut plan = Plan {
+        execution: execution.to_string(),
+        run_date: night.run_date,
+        dates: night.dates.clone(),
+        registry: None,
+        fresh: BTreeMap::new(),
+        validated_dates: BTreeSet::new(),
+        report,
+        items: Vec::new(),
+        seconds: 0.0,
+    };
+    walk_dates(store, curated, opts, &night, evidence, &mut plan)?;
+    plan.seconds = started.elapsed().as_secs_f64();
+    put_json(store, &items_key(plan.run_date, execution)?, &plan.items)?;
+    put_json(store, &plan_key(plan.run_date, execution)?, &plan)?;
+    tracing::info!(run_date = %run, execution, items = plan.items.len(), "fan-out plan stored");
+    Ok(plan)
+}
+
+/// Walks the night's dates in order: validates each date's registry delivery (against the
+/// registry in force before it), then lists that date's other partitions as items, with the
+/// registry in force on the date. Leaves in `plan` the registry in force on the run date.
+fn walk_dates(
+    store: &dyn Store,
+    curated: &Curated,
+    opts: &NightlyOptions<'_>,
+    night: &Night,
+    evidence: Evidence<'_>,
+    plan: &mut Plan,
+) -> Result<(), JobError> {
     let mut v = Validated {
         registry: Registry::default(),
         registry_date: None,
         registry_id: None,
     };
-    let mut fresh = BTreeMap::new();
-    let mut validated_dates = BTreeSet::new();
-    let mut items = Vec::new();
     for d in &night.dates {
         let keys = night.keys(*d, Source::Enterprises);
         if !keys.is_empty() {
-            let evidence = Evidence {
-                ledger: &ledger,
-                conflicted: &conflicted,
-                registry: None,
-                max_file_bytes: opts.max_file_bytes,
-            };
             let day = RegistryDay {
                 date: *d,
                 keys,
                 evidence,
                 max_shrink: opts.max_registry_shrink,
             };
-            let was_new =
-                validate_registry_day(store, curated, &day, &mut v, &mut report, &mut fresh)?;
-            if was_new {
-                validated_dates.insert(d.to_string());
+            let (report, fresh) = (&mut plan.report, &mut plan.fresh);
+            if validate_registry_day(store, curated, &day, &mut v, report, fresh)? {
+                plan.validated_dates.insert(d.to_string());
             }
         }
         for source in Source::ALL {
             if source != Source::Enterprises && !night.keys(*d, source).is_empty() {
-                items.push(TaskItem {
-                    execution: execution.to_string(),
+                plan.items.push(TaskItem {
+                    execution: plan.execution.clone(),
                     run_date: night.run_date,
                     source,
                     date: *d,
@@ -210,21 +236,8 @@ pub fn plan(
             }
         }
     }
-    let plan = Plan {
-        execution: execution.to_string(),
-        run_date: night.run_date,
-        dates: night.dates,
-        registry: v.registry_date,
-        fresh,
-        validated_dates,
-        report,
-        items,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    put_json(store, &items_key(plan.run_date, execution)?, &plan.items)?;
-    put_json(store, &plan_key(plan.run_date, execution)?, &plan)?;
-    tracing::info!(run_date = %run, execution, items = plan.items.len(), "fan-out plan stored");
-    Ok(plan)
+    plan.registry = v.registry_date;
+    Ok(())
 }
 
 /// One date's registry delivery, as the plan validates it.

@@ -1,6 +1,8 @@
 //! Jobs: the nightly run and file checks, over a [`Store`].
 //!
-//! Stage: orchestration (the I/O edge), the top of the pipeline: nothing imports it. Lists
+//! Stage: orchestration (the I/O edge), the top of the pipeline: only [`crate::fanout`] (the
+//! same night fanned out over partitions) imports it, for the phases of the night it shares
+//! (`open_night`, `check_raw_files`, `summarise`, `gate`, `publish_night`). Lists
 //! the raw files, records them in the ledger, validates partitions ([`crate::partition`])
 //! against the registry in force ([`crate::registry`]), runs the aggregations
 //! ([`crate::datasets`]), publishes the datasets ([`crate::publication`]) and the run report,
