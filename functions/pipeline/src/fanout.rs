@@ -301,6 +301,7 @@ pub fn run_task(
     opts: &TaskOptions,
 ) -> Result<TaskOutcome, JobError> {
     let started = Instant::now();
+    check_item(item)?;
     let (run, d) = (item.run_date.to_string(), item.date.to_string());
     let prefix = format!("{}{d}/", layout::raw_prefix(item.source));
     let metas: BTreeMap<String, _> = store
@@ -363,6 +364,24 @@ pub fn run_task(
     put_json(store, &outcome_key(item)?, &outcome)?;
     tracing::info!(source = %item.source, date = %d, validated, partial_computed, "fan-out task done");
     Ok(outcome)
+}
+
+/// Refuses an item no plan makes: the registry's partition (the plan validates it), or a
+/// partition dated after its night (held back, as the nightly run holds it back).
+fn check_item(item: &TaskItem) -> Result<(), JobError> {
+    if item.source == Source::Enterprises {
+        return Err(JobError::Definition(format!(
+            "a task for the registry of {} (the plan validates the registry itself)",
+            item.date
+        )));
+    }
+    if item.date > item.run_date {
+        return Err(JobError::Definition(format!(
+            "a task for {} {}, after its night {}: held back until the night of its date",
+            item.source, item.date, item.run_date
+        )));
+    }
+    Ok(())
 }
 
 /// The registry a task validates against: the delivery the plan found in force on its
@@ -562,4 +581,58 @@ fn add_outcome(
     report
         .raw_conflicts
         .extend(outcome.raw_conflicts.iter().cloned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn item(source: Source, date: &str) -> TaskItem {
+        TaskItem {
+            execution: "x".into(),
+            run_date: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(),
+            source,
+            date: date.parse().unwrap(),
+            registry: None,
+            rehash: false,
+        }
+    }
+
+    #[test]
+    fn a_task_no_plan_makes_is_refused_and_writes_nothing() {
+        let store = MemoryStore::new();
+        let curated = Curated::load().unwrap();
+        let opts = TaskOptions {
+            max_file_bytes: crate::partition::DEFAULT_MAX_FILE_BYTES,
+        };
+        for (source, date, why) in [
+            (
+                Source::Enterprises,
+                "2026-01-30",
+                "the plan validates the registry",
+            ),
+            (Source::Msw, "2026-02-01", "after its night"),
+        ] {
+            let refused = run_task(&store, &curated, &item(source, date), &opts).unwrap_err();
+            assert!(refused.to_string().contains(why), "{refused}");
+        }
+        // A partition with no raw file (deleted after the plan) is an error, not a no-op.
+        let gone = run_task(&store, &curated, &item(Source::Msw, "2026-01-30"), &opts);
+        assert!(matches!(gone, Err(JobError::Corrupt { .. })));
+        assert!(store.list("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_item_is_small_json_and_refuses_unknown_fields() {
+        let it = item(Source::SelfMonitoring, "2026-01-30");
+        let text = serde_json::to_string(&it).unwrap();
+        assert_eq!(
+            text,
+            r#"{"execution":"x","run_date":"2026-01-31","source":"self-monitoring","date":"2026-01-30"}"#
+        );
+        assert_eq!(serde_json::from_str::<TaskItem>(&text).unwrap(), it);
+        let extra = text.replace("}", r#","keys":[]}"#);
+        assert!(serde_json::from_str::<TaskItem>(&extra).is_err());
+    }
 }
