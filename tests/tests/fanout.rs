@@ -423,3 +423,68 @@ impl Store for Failing<'_> {
         self.inner.put_if_match(key, bytes, version)
     }
 }
+
+/// The equivalence at a larger size, timed (not part of the test command; debug builds
+/// time nothing useful, so read the timings of a release run):
+/// `ENVGOV_FANOUT_UNITS=300 ENVGOV_FANOUT_DAYS=31 cargo nextest run -p envgov-e2e --test
+/// fanout --run-ignored only`.
+#[test]
+#[ignore = "minutes: a sample of ENVGOV_FANOUT_UNITS x ENVGOV_FANOUT_DAYS (300 x 31)"]
+fn fan_out_at_scale_gives_the_files_of_a_single_run() {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let config = SampleConfig {
+        units: var("ENVGOV_FANOUT_UNITS", 300) as usize,
+        days: var("ENVGOV_FANOUT_DAYS", 31) as u32,
+        ..SampleConfig::default()
+    };
+    let options = || NightlyOptions {
+        date: Some(config.end_date),
+        max_reject_rate: 1.0,
+        ..NightlyOptions::default()
+    };
+    let curated = Curated::load().unwrap();
+    let (a, b) = (
+        TempDir::new("fanout-scale-a"),
+        TempDir::new("fanout-scale-b"),
+    );
+    let (single, fanned) = (LocalStore::new(&a.0), LocalStore::new(&b.0));
+    generate(&config, &mut |key, bytes| {
+        single.put(&key, &bytes).unwrap();
+        fanned.put(&key, &bytes).unwrap();
+    });
+    let t = std::time::Instant::now();
+    let one = jobs::nightly(&single, &curated, &options()).unwrap();
+    let single_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let plan = fanout::plan(&fanned, &curated, &options(), "scale").unwrap();
+    let plan_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let outcomes: Vec<TaskOutcome> = run_tasks(&fanned, &curated, &plan.items, 2)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let tasks_s = t.elapsed().as_secs_f64();
+    let slowest = outcomes.iter().map(|o| o.seconds).fold(0.0, f64::max);
+    let t = std::time::Instant::now();
+    let many = fanout::reduce(&fanned, &curated, &options(), &plan, &outcomes).unwrap();
+    let reduce_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "{} units x {} days: single {single_s:.1} s; fan-out plan {plan_s:.1} s, {} tasks on 2 threads {tasks_s:.1} s (slowest {slowest:.1} s), reduce {reduce_s:.1} s",
+        config.units,
+        config.days,
+        plan.items.len()
+    );
+    let derived = ["datasets/", "validated/", "rejects/", "partials/"];
+    assert_same(
+        &snapshot(&single, &derived),
+        &snapshot(&fanned, &derived),
+        "fan-out against one run, at scale",
+    );
+    assert_eq!(many.site_release, one.site_release);
+    assert_eq!(many.sources, one.sources);
+}
