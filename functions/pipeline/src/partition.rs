@@ -420,10 +420,11 @@ fn write_batches(schema: &[(&str, Kind)], batches: &[Batch]) -> PolarsResult<Vec
     let mut df = DataFrame::new(rows, columns)?;
     df.rechunk_mut();
     let mut out = Vec::new();
+    // Columns are encoded on polars' pool, then written in order: the same bytes.
     ParquetWriter::new(&mut out)
         .with_compression(ParquetCompression::Zstd(None))
         .with_row_group_size(Some(65_536))
-        .set_parallel(false)
+        .set_parallel(true)
         .finish(&mut df)?;
     Ok(out)
 }
