@@ -549,3 +549,57 @@ fn written_with(
             .as_ref()
             == Some(rejects))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Interned;
+
+    #[test]
+    fn in_parallel_keeps_the_items_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        let squares = in_parallel(&items, |x| x * x);
+        assert_eq!(squares, items.iter().map(|x| x * x).collect::<Vec<_>>());
+        assert!(in_parallel(&[] as &[u64], |x| *x).is_empty());
+    }
+
+    /// Batches with interned and plain string columns are written as the same bytes as the
+    /// table of their rows.
+    #[test]
+    fn batches_are_written_as_the_table_of_their_rows() {
+        let schema: &[(&str, Kind)] = &[
+            ("s", Kind::Str),
+            ("x", Kind::F64),
+            ("n", Kind::I64),
+            ("b", Kind::Bool),
+        ];
+        let mut first = Interned::default();
+        for v in [Some("北京"), None, Some("北京"), Some("a")] {
+            first.push(v);
+        }
+        let interned = Batch {
+            names: vec!["s".into(), "x".into(), "n".into(), "b".into()],
+            columns: vec![
+                Column::Interned(first),
+                Column::Plain(Values::F64(vec![Some(0.5), None, Some(-1.0), Some(2.0)])),
+                Column::Plain(Values::I64(vec![Some(1), Some(2), None, Some(4)])),
+                Column::Plain(Values::Bool(vec![
+                    Some(true),
+                    None,
+                    Some(false),
+                    Some(true),
+                ])),
+            ],
+        };
+        let mut second = Table::new(schema);
+        second.push(vec!["z".into(), 3.0.into(), 5i64.into(), false.into()]);
+        let mut whole = interned.clone().into_table();
+        whole.extend(second.clone());
+        let batches = [interned, Batch::from(second)];
+        assert_eq!(
+            write_batches(schema, &batches).unwrap(),
+            crate::frame::write_parquet(&whole).unwrap()
+        );
+        assert!(write_batches(&schema[..2], &batches).is_err());
+    }
+}
