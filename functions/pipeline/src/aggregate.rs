@@ -118,7 +118,21 @@ pub struct CemsDay {
     pub exceedances: DataFrame,
 }
 
-const DAY_KEYS: [&str; 9] = [
+/// The key of a daily row.
+const DAY_KEYS: [&str; 4] = ["uscc", "outlet", "pollutant", "date"];
+
+/// What a unit's outlet determines in a partition (validated against one registry), carried
+/// through the daily grouping rather than hashed as part of its key.
+const OUTLET_ATTRIBUTES: [&str; 5] = [
+    "permit_no",
+    "district",
+    "industry_code",
+    "outlet_id",
+    "standard",
+];
+
+/// The columns of a validated online-monitoring partition that [`cems_day`] reads.
+pub const CEMS_DAY_INPUT: [&str; 19] = [
     "uscc",
     "permit_no",
     "district",
@@ -126,13 +140,24 @@ const DAY_KEYS: [&str; 9] = [
     "outlet",
     "outlet_id",
     "standard",
-    "pollutant",
+    "cn",
     "date",
+    "observed_at",
+    "pollutant",
+    "avg",
+    "zs_avg",
+    "cou",
+    "valid",
+    "flagged",
+    "value",
+    "raw_key",
+    "raw_line",
 ];
 
 /// Aggregates one day's validated packets (one partition) against the limits in force.
 ///
 /// `parameters` are process parameters (O2, temperature, flow), kept out of compliance.
+/// `day` needs the columns [`CEMS_DAY_INPUT`] (others are ignored).
 pub fn cems_day(
     date: &str,
     day: DataFrame,
@@ -143,7 +168,7 @@ pub fn cems_day(
     let is_parameter = parameters.iter().fold(lit(false), |any, p| {
         any.or(col("pollutant").eq(lit(p.as_str())).fill_null(lit(false)))
     });
-    let base = day.lazy().filter(is_parameter.not());
+    let base = day.lazy().filter(is_parameter.not()).collect()?.lazy();
     let hourly = base
         .clone()
         .filter(col("cn").eq(lit("2061")))
@@ -158,7 +183,10 @@ pub fn cems_day(
                 .and(col("value").gt(col("hourly_limit")))
                 .fill_null(lit(false))
                 .alias("exceeds"),
-        );
+        )
+        // Read twice below (exceedances and daily rows): computed once.
+        .collect()?
+        .lazy();
 
     let exceed_hours = hourly.clone().filter(col("exceeds")).select([
         lit("cems-hourly").alias("record_source"),
@@ -190,20 +218,26 @@ pub fn cems_day(
     let keys: Vec<Expr> = DAY_KEYS.iter().map(|k| col(*k)).collect();
     let daily = hourly
         .group_by(keys)
-        .agg([
-            len().cast(DataType::Int64).alias("hours_reported"),
-            count_true("valid").alias("valid_hours"),
-            count_true("flagged").alias("flagged_hours"),
-            (col("valid").not().and(col("flagged").not()))
-                .cast(DataType::Int64)
-                .sum()
-                .alias("excluded_values"),
-            f("value").sum().alias("value_sum"),
-            f("cou").filter(col("valid")).sum().alias("mass_kg"),
-            col("hourly_limit").first().alias("hourly_limit"),
-            count_true("exceeds").alias("hourly_exceedances"),
-            col("raw_key").first().alias("raw_key"),
-        ])
+        .agg(
+            OUTLET_ATTRIBUTES
+                .map(|c| col(c).first())
+                .into_iter()
+                .chain([
+                    len().cast(DataType::Int64).alias("hours_reported"),
+                    count_true("valid").alias("valid_hours"),
+                    count_true("flagged").alias("flagged_hours"),
+                    (col("valid").not().and(col("flagged").not()))
+                        .cast(DataType::Int64)
+                        .sum()
+                        .alias("excluded_values"),
+                    f("value").sum().alias("value_sum"),
+                    f("cou").filter(col("valid")).sum().alias("mass_kg"),
+                    col("hourly_limit").first().alias("hourly_limit"),
+                    count_true("exceeds").alias("hourly_exceedances"),
+                    col("raw_key").first().alias("raw_key"),
+                ])
+                .collect::<Vec<_>>(),
+        )
         .with_columns([
             (lit(24i64) - col("hours_reported")).alias("missing_hours"),
             when(col("valid_hours").gt_eq(lit(MIN_VALID_HOURS_PER_DAY)))

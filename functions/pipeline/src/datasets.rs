@@ -464,16 +464,25 @@ fn online_monitoring(
     if let Some(p) = progress {
         p.stage("aggregate", year.len() as u64);
     }
+    let days = in_parallel(
+        year.len(),
+        |i| match year.get(i) {
+            Some(d) => partials::day(store, &inputs, *d),
+            None => Ok(None),
+        },
+        || {
+            if let Some(p) = progress {
+                p.advance(1);
+            }
+        },
+    );
     let (mut daily, mut exceedances) = (Vec::new(), Vec::new());
     let mut computed = 0;
-    for d in year {
-        if let Some(day) = partials::day(store, &inputs, *d)? {
+    for day in days {
+        if let Some(day) = day? {
             computed += usize::from(day.computed);
             daily.push(day.daily);
             exceedances.push(day.exceedances);
-        }
-        if let Some(p) = progress {
-            p.advance(1);
         }
     }
     tracing::info!(
@@ -488,6 +497,38 @@ fn online_monitoring(
         daily: aggregate::stack(daily).map_err(polars("online monitoring"))?,
         exceedances: aggregate::stack(exceedances).map_err(polars("online monitoring"))?,
     })
+}
+
+/// `work(0..n)` on as many threads as the machine has cores, results in index order;
+/// `done` is called on this thread once per finished item (for progress).
+fn in_parallel<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync, done: impl Fn()) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(n.max(1));
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, T)> = Vec::with_capacity(n);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let (tx, next, work) = (tx.clone(), &next, &work);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n || tx.send((i, work(i))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for r in rx {
+            done();
+            results.push(r);
+        }
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Builds every dataset for a run date.

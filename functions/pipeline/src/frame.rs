@@ -147,6 +147,33 @@ pub fn write_frame_parquet(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     write_single_chunk(df.clone())
 }
 
+/// Reads only `columns` of Parquet bytes straight into a frame (no [`Table`] in between),
+/// after checking that the file's columns are exactly `schema` (names, order and kinds).
+pub fn read_frame_columns(
+    bytes: &[u8],
+    schema: &[(&str, Kind)],
+    columns: &[&str],
+) -> PolarsResult<DataFrame> {
+    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let stored = reader.schema()?;
+    let got: Vec<(String, Option<Kind>)> = stored
+        .iter_values()
+        .map(|f| {
+            let dtype = DataType::from_arrow_field(f);
+            (f.name.to_string(), kind_of(&dtype))
+        })
+        .collect();
+    let want: Vec<(String, Option<Kind>)> = schema
+        .iter()
+        .map(|(n, k)| (n.to_string(), Some(*k)))
+        .collect();
+    if got != want {
+        polars_bail!(SchemaMismatch: "parquet schema {got:?} differs from {want:?}");
+    }
+    let columns = columns.iter().map(|c| c.to_string()).collect();
+    normalize(reader.with_columns(Some(columns)).finish()?)
+}
+
 /// Reads Parquet bytes straight into a frame (no [`Table`] in between), checking that its
 /// columns are exactly `schema` (names, order and kinds) after [`normalize`].
 pub fn read_frame_as(bytes: &[u8], schema: &[(&str, Kind)]) -> PolarsResult<DataFrame> {

@@ -10,7 +10,7 @@
 
 use crate::aggregate::{self, CemsDay};
 use crate::error::JobError;
-use crate::frame::{read_frame_as, write_frame_parquet};
+use crate::frame::{read_frame_as, read_frame_columns, write_frame_parquet};
 use crate::partition::{PartitionManifest, get_json, put_json};
 use crate::store::Store;
 use crate::table::{Kind, Table, Values};
@@ -168,8 +168,9 @@ fn partition_sha256(store: &dyn Store, date: &str) -> Result<Option<String>, Job
     }
 }
 
-/// A validated partition straight into a polars frame (schema checked, no [`Table`] in
-/// between), with the sha256 of the bytes it was read from; `Ok(None)` when it does not exist.
+/// The columns of a validated partition that the daily aggregation reads, straight into a
+/// polars frame (schema checked, no [`Table`] in between), with the sha256 of the bytes it
+/// was read from; `Ok(None)` when it does not exist.
 fn read_partition_frame(
     store: &dyn Store,
     source: Source,
@@ -180,11 +181,13 @@ fn read_partition_frame(
     let Some(bytes) = store.get(&key)? else {
         return Ok(None);
     };
-    let frame =
-        read_frame_as(&bytes, crate::validate::schema(source)).map_err(|e| JobError::Corrupt {
+    let schema = crate::validate::schema(source);
+    let frame = read_frame_columns(&bytes, schema, &aggregate::CEMS_DAY_INPUT).map_err(|e| {
+        JobError::Corrupt {
             key,
             message: e.to_string(),
-        })?;
+        }
+    })?;
     Ok(Some((frame, crate::ledger::sha256_hex(&bytes))))
 }
 
@@ -276,8 +279,10 @@ fn compute(
         let what = format!("{what} {d}");
         move |source| JobError::Polars { what, source }
     };
+    let started = std::time::Instant::now();
     let day = aggregate::cems_day(&d, frame, limits, inputs.parameters())
         .map_err(polars("aggregating online monitoring"))?;
+    let aggregated = started.elapsed();
     let daily = write_frame_parquet(&day.daily).map_err(polars("writing the daily partial"))?;
     let exceedances =
         write_frame_parquet(&day.exceedances).map_err(polars("writing the exceedances partial"))?;
@@ -299,6 +304,7 @@ fn compute(
         &manifest.exceedances_sha256,
     )?;
     put_json(store, &key(&d, MANIFEST_FILE)?, &manifest)?;
+    tracing::debug!(date = %d, aggregate_s = aggregated.as_secs_f64(), store_s = (started.elapsed() - aggregated).as_secs_f64(), "partial computed");
     Ok(day)
 }
 
@@ -319,9 +325,11 @@ pub fn day(
             computed: false,
         }));
     }
+    let started = std::time::Instant::now();
     let Some((frame, sha)) = read_partition_frame(store, Source::Cems, &d)? else {
         return Ok(None);
     };
+    tracing::debug!(date = %d, read_s = started.elapsed().as_secs_f64(), "partition read");
     let day = compute(store, inputs, date, frame, sha)?;
     Ok(Some(DayPartial {
         daily: day.daily,
