@@ -4,6 +4,7 @@
 
 use crate::error::{CuratedError, parse};
 use envgov_dataset::Localized;
+use envgov_dataset::published::DatasetId;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -76,6 +77,7 @@ impl Datasets {
                 });
             }
         }
+        d.check_contract()?;
         for (name, f) in &d.field {
             f.title.check(&format!("field {name} title")).map_err(tr)?;
             f.description
@@ -83,5 +85,73 @@ impl Datasets {
                 .map_err(tr)?;
         }
         Ok(d)
+    }
+
+    /// The file describes exactly the published datasets of the contract
+    /// ([`DatasetId::ALL`], in that order), each with its primary key among its columns, and
+    /// every column of every published shape has a field entry.
+    fn check_contract(&self) -> Result<(), CuratedError> {
+        let invalid = |message: String| CuratedError::Invalid {
+            file: FILE,
+            message,
+        };
+        let ids: Vec<&str> = self.dataset.iter().map(|d| d.id.as_str()).collect();
+        let contract: Vec<&str> = DatasetId::ALL.iter().map(|d| d.as_str()).collect();
+        if ids != contract {
+            return Err(invalid(format!(
+                "the datasets are [{}], the published datasets of the contract (envgov_dataset::published) are [{}]",
+                ids.join(", "),
+                contract.join(", ")
+            )));
+        }
+        for (def, id) in self.dataset.iter().zip(DatasetId::ALL) {
+            let shape = id.shape();
+            for column in &def.primary_key {
+                if !shape.iter().any(|(name, _)| name == column) {
+                    return Err(invalid(format!(
+                        "dataset {id}: primary key column {column} is not one of its columns"
+                    )));
+                }
+            }
+            if let Some((name, _)) = shape
+                .iter()
+                .find(|(name, _)| !self.field.contains_key(*name))
+            {
+                return Err(invalid(format!(
+                    "dataset {id}: column {name} has no [field.{name}] entry"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = include_str!("../../../data/datasets.toml");
+
+    fn invalid(text: &str) -> String {
+        match Datasets::parse(text) {
+            Err(CuratedError::Invalid { message, .. }) => message,
+            other => panic!("expected an invalid file, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_file_describes_exactly_the_published_datasets_and_their_columns() {
+        let d = Datasets::parse(TEXT).unwrap();
+        assert_eq!(d.dataset.len(), DatasetId::ALL.len());
+        // A column of a published shape without its dictionary entry.
+        let start = TEXT.find("[field.collected_t]").unwrap();
+        let end = start + TEXT[start..].find("\n\n").unwrap();
+        let message = invalid(&format!("{}{}", &TEXT[..start], &TEXT[end..]));
+        assert!(message.contains("column collected_t"), "{message}");
+        // A dataset of the contract left out.
+        let start = TEXT.find("[[dataset]]\nid = \"plan-indicators\"").unwrap();
+        let end = start + TEXT[start..].find("\n\n").unwrap();
+        let message = invalid(&format!("{}{}", &TEXT[..start], &TEXT[end..]));
+        assert!(message.contains("plan-indicators"), "{message}");
     }
 }

@@ -8,9 +8,11 @@ pub mod ids;
 pub mod lang;
 pub mod layout;
 pub mod manifest;
+pub mod published;
 pub mod raw_headers;
 pub mod report;
 pub mod source;
+pub mod vocab;
 
 pub use lang::{Lang, Localized};
 pub use source::Source;

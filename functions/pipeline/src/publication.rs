@@ -528,9 +528,31 @@ mod tests {
     use crate::store::MemoryStore;
     use crate::table::{Cell, Kind};
 
+    /// A one-row `enterprises` table in its published shape: `value` as the USCC, the rest
+    /// empty.
     fn table(value: &str) -> Table {
-        let mut t = Table::new(&[("uscc", Kind::Str)]);
-        t.push(vec![Cell::from(value)]);
+        use envgov_dataset::published::{ColumnType, DatasetId};
+        let shape = DatasetId::Enterprises.shape();
+        let kind = |t: ColumnType| match t {
+            ColumnType::Str => Kind::Str,
+            ColumnType::Number => Kind::F64,
+            ColumnType::Integer => Kind::I64,
+            ColumnType::Boolean => Kind::Bool,
+        };
+        let schema: Vec<(&str, Kind)> = shape.iter().map(|(n, t)| (*n, kind(*t))).collect();
+        let mut t = Table::new(&schema);
+        let row = schema
+            .iter()
+            .enumerate()
+            .map(|(i, (_, k))| match (i, k) {
+                (0, _) => Cell::from(value),
+                (_, Kind::Str) => Cell::Str(None),
+                (_, Kind::F64) => Cell::F64(None),
+                (_, Kind::I64) => Cell::I64(None),
+                (_, Kind::Bool) => Cell::Bool(None),
+            })
+            .collect();
+        t.push(row);
         t
     }
 

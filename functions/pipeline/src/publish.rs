@@ -10,6 +10,7 @@ use envgov_curated::datasets::{DatasetDef, Fields};
 use envgov_dataset::Localized;
 use envgov_dataset::layout::{self, Format};
 use envgov_dataset::manifest::{DataPackage, Field, License, Resource, SourceRef, TableSchema};
+use envgov_dataset::published::DatasetId;
 
 /// Neutralises a text cell that a spreadsheet would evaluate as a formula (OWASP CSV
 /// injection guidance).
@@ -107,6 +108,40 @@ pub fn schema_fields(table: &Table, fields: &Fields) -> Result<Vec<Field>, Strin
         .collect()
 }
 
+/// Fails unless the table has exactly the published shape of its dataset
+/// ([`envgov_dataset::published`]): the same columns, in the same order, of the same types.
+pub fn check_shape(id: &str, table: &Table) -> Result<(), String> {
+    let Some(dataset) = DatasetId::parse(id) else {
+        return Err(format!(
+            "{id} is not a published dataset (envgov_dataset::published::DatasetId)"
+        ));
+    };
+    let have: Vec<(String, &str)> = table
+        .schema()
+        .into_iter()
+        .map(|(name, kind)| (name, kind.frictionless()))
+        .collect();
+    let want: Vec<(String, &str)> = dataset
+        .shape()
+        .iter()
+        .map(|(name, t)| (name.to_string(), t.frictionless()))
+        .collect();
+    if have == want {
+        return Ok(());
+    }
+    let show = |cols: &[(String, &str)]| {
+        cols.iter()
+            .map(|(n, t)| format!("{n}:{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(format!(
+        "table {id} does not have its published shape: it has [{}], the contract says [{}]",
+        show(&have),
+        show(&want)
+    ))
+}
+
 /// The files of one dataset: name → bytes, in publishing order.
 pub struct Rendered {
     pub files: Vec<(String, Vec<u8>)>,
@@ -122,6 +157,7 @@ pub fn render(
     data_date: &str,
     archives: Vec<String>,
 ) -> Result<Rendered, String> {
+    check_shape(&def.id, table)?;
     let schema = TableSchema {
         fields: schema_fields(table, fields)?,
         primary_key: def.primary_key.clone(),
@@ -211,5 +247,42 @@ mod tests {
             String::from_utf8(to_json(&t)).unwrap(),
             "[\n{\"b\":\"<script>\",\"a\":null}\n]\n"
         );
+    }
+
+    #[test]
+    fn a_table_is_published_only_in_its_contract_shape() {
+        let mut t = Table::new(&[
+            ("indicator", Kind::Str),
+            ("period", Kind::Str),
+            ("value", Kind::F64),
+            ("numerator", Kind::F64),
+            ("denominator", Kind::F64),
+            ("unit", Kind::Str),
+            ("source_dataset", Kind::Str),
+        ]);
+        assert_eq!(check_shape("plan-indicators", &t), Ok(()));
+        // Another id, a type changed, a column missing or moved: each refused, naming both.
+        assert!(check_shape("plan_indicators", &t).is_err());
+        let err = check_shape("medical-waste", &t).unwrap_err();
+        assert!(
+            err.contains("indicator:string") && err.contains("collected_t:number"),
+            "{err}"
+        );
+        t.columns[2] = Values::I64(Vec::new());
+        assert!(
+            check_shape("plan-indicators", &t)
+                .unwrap_err()
+                .contains("value:integer")
+        );
+        let moved = Table::new(&[
+            ("period", Kind::Str),
+            ("indicator", Kind::Str),
+            ("value", Kind::F64),
+            ("numerator", Kind::F64),
+            ("denominator", Kind::F64),
+            ("unit", Kind::Str),
+            ("source_dataset", Kind::Str),
+        ]);
+        assert!(check_shape("plan-indicators", &moved).is_err());
     }
 }

@@ -10,6 +10,7 @@ use crate::registry::{SourceType, Unit};
 use crate::streams::{Stream, chance, log_uniform, pick, pick_weighted, stream, uniform, weighted};
 use crate::table::{CsvText, TextEncoding, num};
 use chrono::{Datelike, NaiveDate};
+use envgov_dataset::vocab::Species;
 use rand::Rng;
 
 pub(crate) const HEADER: [&str; 13] = envgov_dataset::raw_headers::LIVESTOCK;
@@ -20,13 +21,13 @@ const MIN_FARMS: usize = 80;
 const KINDS: [&str; 2] = [LIVESTOCK_UTILISED_EXCEEDS, LIVESTOCK_UNKNOWN_SPECIES];
 
 /// Species: scale threshold (head or birds), typical herd range, manure kg per head and day.
-fn species_facts(species: &str) -> (f64, (f64, f64), f64) {
+fn species_facts(species: Species) -> (f64, (f64, f64), f64) {
     match species {
-        "生猪" => (500.0, (550.0, 20_000.0), 2.0),
-        "奶牛" => (100.0, (120.0, 3_000.0), 30.0),
-        "肉牛" => (200.0, (220.0, 1_500.0), 20.0),
-        "蛋鸡" => (15_000.0, (16_000.0, 300_000.0), 0.12),
-        _ => (30_000.0, (32_000.0, 200_000.0), 0.09),
+        Species::Pig => (500.0, (550.0, 20_000.0), 2.0),
+        Species::Dairy => (100.0, (120.0, 3_000.0), 30.0),
+        Species::Beef => (200.0, (220.0, 1_500.0), 20.0),
+        Species::Layer => (15_000.0, (16_000.0, 300_000.0), 0.12),
+        Species::Broiler => (30_000.0, (32_000.0, 200_000.0), 0.09),
     }
 }
 
@@ -34,7 +35,7 @@ pub(crate) struct Farm {
     uscc: String,
     name: String,
     district: &'static str,
-    species: &'static str,
+    species: Species,
     herd: f64,
     equipped: bool,
     /// Route weights: land, organic fertiliser, energy, third party.
@@ -47,7 +48,7 @@ fn new_farm(
     uscc: String,
     name: String,
     district: &'static str,
-    species: &'static str,
+    species: Species,
 ) -> Farm {
     let (_, range, _) = species_facts(species);
     let entrusted = rng.random_bool(0.3);
@@ -83,7 +84,7 @@ pub(crate) fn farms(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<Farm
         .iter()
         .filter(|u| u.source_type == SourceType::LivestockFarm)
         .map(|u| {
-            let species = u.species.unwrap_or("生猪");
+            let species = u.species.unwrap_or(Species::Pig);
             new_farm(
                 &mut rng,
                 u.uscc.clone(),
@@ -96,18 +97,18 @@ pub(crate) fn farms(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<Farm
     let mut names = NameBook::default();
     let weights: Vec<f64> = AREAS.iter().map(|a| a.farm_weight).collect();
     let species = [
-        ("生猪", 0.4),
-        ("奶牛", 0.15),
-        ("肉牛", 0.1),
-        ("蛋鸡", 0.25),
-        ("肉鸡", 0.1),
+        (Species::Pig, 0.4),
+        (Species::Dairy, 0.15),
+        (Species::Beef, 0.1),
+        (Species::Layer, 0.25),
+        (Species::Broiler, 0.1),
     ];
     while farms.len() < (units.len() / 3).max(MIN_FARMS) {
         let area = &AREAS[weighted(&mut rng, &weights)];
         let sp = pick_weighted(&mut rng, &species);
         let (word_zh, word_en) = match sp {
-            "生猪" => ("养殖", "Livestock Farming"),
-            "奶牛" | "肉牛" => ("牧业", "Cattle Farming"),
+            Species::Pig => ("养殖", "Livestock Farming"),
+            Species::Dairy | Species::Beef => ("牧业", "Cattle Farming"),
             _ => ("禽业", "Poultry"),
         };
         let uscc = usccs.issue(&mut rng, area.region, Registrant::Enterprise);
@@ -153,7 +154,7 @@ pub(crate) fn snapshot(
         for (p, w) in parts.iter_mut().zip(farm.routes) {
             *p = (used * w / total_w).floor() as u64;
         }
-        let mut species = farm.species.to_string();
+        let mut species = farm.species.zh().to_string();
         if let Some(kind) = defect {
             ledger.add(kind, 1);
             match kind {

@@ -9,6 +9,7 @@ use crate::geography::{AREAS, Area, address, point_in};
 use crate::identity::{NameBook, Registrant, UsccBook};
 use crate::streams::{Stream, chance, log_uniform, pick, pick_weighted, stream, uniform, weighted};
 use envgov_dataset::ids::Medium;
+use envgov_dataset::vocab::Species;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
@@ -122,7 +123,7 @@ pub(crate) struct Unit {
     pub sm_phase: u32,
     /// Livestock species (畜种) of a farm.
     #[serde(skip)]
-    pub species: Option<&'static str>,
+    pub species: Option<Species>,
 }
 
 impl Unit {
@@ -316,7 +317,7 @@ const HAZARDOUS_INDUSTRY: Industry = ind(
 );
 
 /// Livestock industries with the species they keep.
-const LIVESTOCK_INDUSTRIES: [(Industry, &[&str], f64); 3] = [
+const LIVESTOCK_INDUSTRIES: [(Industry, &[Species], f64); 3] = [
     (
         ind(
             "0313",
@@ -325,7 +326,7 @@ const LIVESTOCK_INDUSTRIES: [(Industry, &[&str], f64); 3] = [
             "养殖",
             "Livestock Farming",
         ),
-        &["生猪"],
+        &[Species::Pig],
         0.45,
     ),
     (
@@ -336,12 +337,12 @@ const LIVESTOCK_INDUSTRIES: [(Industry, &[&str], f64); 3] = [
             "牧业",
             "Cattle Farming",
         ),
-        &["奶牛", "肉牛"],
+        &[Species::Dairy, Species::Beef],
         0.25,
     ),
     (
         ind("0321", "鸡的饲养", "Chicken farming", "禽业", "Poultry"),
-        &["蛋鸡", "肉鸡"],
+        &[Species::Layer, Species::Broiler],
         0.3,
     ),
 ];
@@ -686,7 +687,7 @@ fn unit(
     usccs: &mut UsccBook,
 ) -> Unit {
     let area = area_for(rng, t);
-    let (industry, species): (&Industry, Option<&'static str>) = match t {
+    let (industry, species): (&Industry, Option<Species>) = match t {
         SourceType::Boiler => (
             &BOILER_INDUSTRIES[weighted(rng, &BOILER_INDUSTRIES.map(|x| x.1))].0,
             None,

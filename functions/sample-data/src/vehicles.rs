@@ -8,6 +8,7 @@ use crate::identity::{NameBook, Registrant, UsccBook, malformed_uscc};
 use crate::streams::{Stream, chance, pick, pick_weighted, stream};
 use crate::table::{CsvText, TextEncoding, iso_date};
 use chrono::{Datelike, Days, NaiveDate};
+use envgov_dataset::vocab::{EmissionStage, Fuel, InspectionMethod, Sector};
 use rand::Rng;
 use std::collections::BTreeSet;
 
@@ -21,99 +22,100 @@ const KINDS: [&str; 4] = [
 ];
 
 struct SectorSpec {
-    file: &'static str,
-    label: &'static str,
+    sector: Sector,
     share: f64,
     operators: usize,
     word_zh: &'static str,
     word_en: &'static str,
     letters: &'static [char],
-    fuels: &'static [(&'static str, f64)],
+    fuels: &'static [(Fuel, f64)],
 }
 
 const OTHER_LETTERS: &[char] = &['A', 'C', 'E', 'F', 'H', 'J', 'K', 'L', 'M', 'N', 'P', 'Q'];
 
 const SECTORS: [SectorSpec; 6] = [
     SectorSpec {
-        file: "bus",
-        label: "公交",
+        sector: Sector::Bus,
         share: 0.35,
         operators: 2,
         word_zh: "公共交通",
         word_en: "Public Transport",
         letters: &['A', 'C'],
         fuels: &[
-            ("纯电动", 0.70),
-            ("天然气", 0.12),
-            ("插电式混合动力", 0.10),
-            ("燃料电池", 0.03),
-            ("柴油", 0.05),
+            (Fuel::Bev, 0.70),
+            (Fuel::NaturalGas, 0.12),
+            (Fuel::Phev, 0.10),
+            (Fuel::Fcev, 0.03),
+            (Fuel::Diesel, 0.05),
         ],
     },
     SectorSpec {
-        file: "road-transport",
-        label: "道路运输",
+        sector: Sector::RoadTransport,
         share: 0.20,
         operators: 5,
         word_zh: "物流",
         word_en: "Logistics",
         letters: OTHER_LETTERS,
         fuels: &[
-            ("柴油", 0.85),
-            ("天然气", 0.07),
-            ("纯电动", 0.05),
-            ("汽油", 0.03),
+            (Fuel::Diesel, 0.85),
+            (Fuel::NaturalGas, 0.07),
+            (Fuel::Bev, 0.05),
+            (Fuel::Gasoline, 0.03),
         ],
     },
     SectorSpec {
-        file: "sanitation",
-        label: "环卫",
+        sector: Sector::Sanitation,
         share: 0.08,
         operators: 3,
         word_zh: "环境卫生服务",
         word_en: "Sanitation Services",
         letters: OTHER_LETTERS,
         fuels: &[
-            ("纯电动", 0.45),
-            ("柴油", 0.35),
-            ("天然气", 0.10),
-            ("汽油", 0.05),
-            ("燃料电池", 0.05),
+            (Fuel::Bev, 0.45),
+            (Fuel::Diesel, 0.35),
+            (Fuel::NaturalGas, 0.10),
+            (Fuel::Gasoline, 0.05),
+            (Fuel::Fcev, 0.05),
         ],
     },
     SectorSpec {
-        file: "postal",
-        label: "邮政",
+        sector: Sector::Postal,
         share: 0.04,
         operators: 1,
         word_zh: "邮政服务",
         word_en: "Postal Services",
         letters: OTHER_LETTERS,
-        fuels: &[("纯电动", 0.55), ("汽油", 0.25), ("柴油", 0.20)],
+        fuels: &[
+            (Fuel::Bev, 0.55),
+            (Fuel::Gasoline, 0.25),
+            (Fuel::Diesel, 0.20),
+        ],
     },
     SectorSpec {
-        file: "express",
-        label: "快递",
+        sector: Sector::Express,
         share: 0.13,
         operators: 4,
         word_zh: "速递",
         word_en: "Express Delivery",
         letters: OTHER_LETTERS,
-        fuels: &[("纯电动", 0.65), ("汽油", 0.15), ("柴油", 0.20)],
+        fuels: &[
+            (Fuel::Bev, 0.65),
+            (Fuel::Gasoline, 0.15),
+            (Fuel::Diesel, 0.20),
+        ],
     },
     SectorSpec {
-        file: "taxi",
-        label: "出租",
+        sector: Sector::Taxi,
         share: 0.20,
         operators: 4,
         word_zh: "出租汽车",
         word_en: "Taxi",
         letters: &['B'],
         fuels: &[
-            ("纯电动", 0.65),
-            ("汽油", 0.25),
-            ("插电式混合动力", 0.08),
-            ("天然气", 0.02),
+            (Fuel::Bev, 0.65),
+            (Fuel::Gasoline, 0.25),
+            (Fuel::Phev, 0.08),
+            (Fuel::NaturalGas, 0.02),
         ],
     },
 ];
@@ -126,9 +128,9 @@ struct Operator {
 struct Vehicle {
     operator: usize,
     plate: String,
-    fuel: &'static str,
-    stage: &'static str,
-    method: &'static str,
+    fuel: Fuel,
+    stage: EmissionStage,
+    method: InspectionMethod,
     /// Inspections happen on days where `(day number + offset) % 365 == 0`.
     offset: u32,
 }
@@ -143,43 +145,71 @@ pub(crate) struct Fleet {
     sectors: Vec<SectorFleet>,
 }
 
-fn stage_for(rng: &mut Stream, fuel: &str) -> &'static str {
+fn stage_for(rng: &mut Stream, fuel: Fuel) -> EmissionStage {
     match fuel {
-        "纯电动" | "燃料电池" => "不适用",
-        "汽油" => pick_weighted(
+        Fuel::Bev | Fuel::Fcev => EmissionStage::NotApplicable,
+        Fuel::Gasoline => pick_weighted(
             rng,
             &[
-                ("国IV", 0.05),
-                ("国V", 0.2),
-                ("国VIa", 0.15),
-                ("国VIb", 0.6),
+                (EmissionStage::China4, 0.05),
+                (EmissionStage::China5, 0.2),
+                (EmissionStage::China6a, 0.15),
+                (EmissionStage::China6b, 0.6),
             ],
         ),
-        "柴油" => pick_weighted(
+        Fuel::Diesel => pick_weighted(
             rng,
             &[
-                ("国IV", 0.08),
-                ("国V", 0.4),
-                ("国VIa", 0.22),
-                ("国VIb", 0.3),
+                (EmissionStage::China4, 0.08),
+                (EmissionStage::China5, 0.4),
+                (EmissionStage::China6a, 0.22),
+                (EmissionStage::China6b, 0.3),
             ],
         ),
-        "天然气" => pick_weighted(rng, &[("国V", 0.4), ("国VIa", 0.2), ("国VIb", 0.4)]),
-        _ => pick_weighted(rng, &[("国V", 0.05), ("国VIa", 0.15), ("国VIb", 0.8)]),
+        Fuel::NaturalGas => pick_weighted(
+            rng,
+            &[
+                (EmissionStage::China5, 0.4),
+                (EmissionStage::China6a, 0.2),
+                (EmissionStage::China6b, 0.4),
+            ],
+        ),
+        _ => pick_weighted(
+            rng,
+            &[
+                (EmissionStage::China5, 0.05),
+                (EmissionStage::China6a, 0.15),
+                (EmissionStage::China6b, 0.8),
+            ],
+        ),
     }
 }
 
-fn method_for(rng: &mut Stream, fuel: &str) -> &'static str {
+fn method_for(rng: &mut Stream, fuel: Fuel) -> InspectionMethod {
     match fuel {
-        "纯电动" | "燃料电池" => "不适用",
-        "柴油" => pick_weighted(
+        Fuel::Bev | Fuel::Fcev => InspectionMethod::NotApplicable,
+        Fuel::Diesel => pick_weighted(
             rng,
-            &[("自由加速法", 0.5), ("加载减速法", 0.45), ("OBD检查", 0.05)],
+            &[
+                (InspectionMethod::FreeAcceleration, 0.5),
+                (InspectionMethod::LugDown, 0.45),
+                (InspectionMethod::Obd, 0.05),
+            ],
         ),
-        "天然气" => pick_weighted(rng, &[("双怠速法", 0.6), ("简易瞬态工况法", 0.4)]),
+        Fuel::NaturalGas => pick_weighted(
+            rng,
+            &[
+                (InspectionMethod::TwoSpeedIdle, 0.6),
+                (InspectionMethod::SimpleTransient, 0.4),
+            ],
+        ),
         _ => pick_weighted(
             rng,
-            &[("双怠速法", 0.4), ("简易瞬态工况法", 0.5), ("OBD检查", 0.1)],
+            &[
+                (InspectionMethod::TwoSpeedIdle, 0.4),
+                (InspectionMethod::SimpleTransient, 0.5),
+                (InspectionMethod::Obd, 0.1),
+            ],
         ),
     }
 }
@@ -290,22 +320,22 @@ pub(crate) fn snapshot(
                     v.offset as u64,
                 ],
             );
-            let passed = v.method == "不适用" || !chance(&mut vr, 0.03);
+            let passed = v.method == InspectionMethod::NotApplicable || !chance(&mut vr, 0.03);
             let op = &sf.operators[v.operator];
-            let stage = if v.stage != "不适用" && vr.random_bool(0.1) {
-                roman(v.stage)
+            let stage = if v.stage != EmissionStage::NotApplicable && vr.random_bool(0.1) {
+                roman(v.stage.zh())
             } else {
-                v.stage.to_string()
+                v.stage.zh().to_string()
             };
             let mut cells = vec![
                 op.uscc.clone(),
                 op.name.clone(),
-                spec.label.to_string(),
+                spec.sector.zh().to_string(),
                 v.plate.clone(),
-                v.fuel.to_string(),
+                v.fuel.zh().to_string(),
                 stage,
                 iso_date(inspected),
-                v.method.to_string(),
+                v.method.zh().to_string(),
                 if passed { "合格" } else { "不合格" }.to_string(),
             ];
             if let Some(kind) = defect {
@@ -318,8 +348,8 @@ pub(crate) fn snapshot(
                     VEH_SECTOR_MISMATCH => {
                         let others: Vec<&str> = SECTORS
                             .iter()
-                            .map(|s| s.label)
-                            .filter(|l| *l != spec.label)
+                            .map(|s| s.sector.zh())
+                            .filter(|l| *l != spec.sector.zh())
                             .collect();
                         cells[2] = pick(&mut rng, &others).to_string();
                     }
@@ -335,7 +365,7 @@ pub(crate) fn snapshot(
             }
             csv.row(&cells);
         }
-        out(format!("{}.csv", spec.file), csv.finish(encoding));
+        out(format!("{}.csv", spec.sector.code()), csv.finish(encoding));
     }
 }
 

@@ -10,6 +10,7 @@ use crate::registry::{SourceType, Unit};
 use crate::streams::{Stream, pick, stream, uniform, wobble};
 use crate::table::{CsvText, TextEncoding, drop_leading_zero, iso_date, num};
 use chrono::{Datelike, NaiveDate};
+use envgov_dataset::vocab::MswMethod;
 use rand::Rng;
 
 pub(crate) const SEWAGE_HEADER: [&str; 11] = envgov_dataset::raw_headers::SEWAGE;
@@ -141,7 +142,10 @@ pub(crate) fn msw(
         } else {
             (received * uniform(&mut rng, 0.97, 1.0) * 10.0).floor() / 10.0
         };
-        let products = if site.method.starts_with("厨余") {
+        let products = if matches!(
+            site.method,
+            MswMethod::KitchenCompost | MswMethod::KitchenAnaerobic
+        ) {
             received * uniform(&mut rng, 0.05, 0.15)
         } else {
             0.0
@@ -154,7 +158,7 @@ pub(crate) fn msw(
             site.uscc.clone(),
             site.name.clone(),
             iso_date(date),
-            site.method.to_string(),
+            site.method.zh().to_string(),
             num(received, 1),
             num(treated, 1),
             num(products, 1),
@@ -255,7 +259,7 @@ pub(crate) fn construction(
         let product = if rng.random_bool(0.85) {
             site.product
         } else {
-            pick(&mut rng, &PRODUCTS)
+            pick(&mut rng, PRODUCTS)
         };
         let mut district = site.district.to_string();
         if let Some(kind) = defect {
@@ -269,7 +273,7 @@ pub(crate) fn construction(
             iso_date(date),
             num(received, 1),
             num(recycled, 1),
-            product.to_string(),
+            product.zh().to_string(),
         ]);
     }
     out("construction-waste.csv".to_string(), csv.finish(encoding));

@@ -5,6 +5,7 @@ use crate::geography::AREAS;
 use crate::identity::{NameBook, Registrant, UsccBook};
 use crate::registry::{SourceType, Unit};
 use crate::streams::{log_uniform, pick, pick_weighted, stream, uniform, weighted};
+use envgov_dataset::vocab::{MswMethod, ProductType};
 
 /// The pollutants of `sewage.csv`, in column order.
 pub(crate) const SEWAGE_POLLUTANTS: [&str; 6] =
@@ -78,7 +79,7 @@ pub(crate) fn sewage_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> V
 pub(crate) struct MswSite {
     pub(crate) uscc: String,
     pub(crate) name: String,
-    pub(crate) method: &'static str,
+    pub(crate) method: MswMethod,
     /// Typical daily intake, t.
     pub(crate) capacity: f64,
 }
@@ -89,10 +90,11 @@ pub(crate) struct ConstructionSite {
     pub(crate) name: String,
     pub(crate) district: &'static str,
     pub(crate) capacity: f64,
-    pub(crate) product: &'static str,
+    pub(crate) product: ProductType,
 }
 
-pub(crate) const PRODUCTS: [&str; 4] = ["再生骨料", "再生砖", "再生混凝土", "再生无机料"];
+/// The products, in the order the generator draws them from.
+pub(crate) const PRODUCTS: &[ProductType] = ProductType::ALL;
 
 /// The registry's incinerators plus landfills and kitchen-waste plants.
 pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<MswSite> {
@@ -103,7 +105,7 @@ pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<
         .map(|u| MswSite {
             uscc: u.uscc.clone(),
             name: u.name_zh.clone(),
-            method: "焚烧",
+            method: MswMethod::Incineration,
             capacity: uniform(&mut rng, 1000.0, 3000.0).round(),
         })
         .collect();
@@ -115,21 +117,21 @@ pub(crate) fn msw_sites(seed: u64, units: &[Unit], usccs: &mut UsccBook) -> Vec<
         let area = &AREAS[weighted(&mut rng, &outer)];
         let (method, word_zh, word_en, cap) = if i < landfills {
             (
-                "卫生填埋",
+                MswMethod::Landfill,
                 "垃圾卫生填埋场",
                 "Sanitary Landfill",
                 (200.0, 1500.0),
             )
         } else if (i - landfills) % 3 != 2 {
             (
-                "厨余堆肥",
+                MswMethod::KitchenCompost,
                 "厨余垃圾处理厂",
                 "Kitchen Waste Plant",
                 (100.0, 500.0),
             )
         } else {
             (
-                "厨余厌氧消化",
+                MswMethod::KitchenAnaerobic,
                 "厨余垃圾处理厂",
                 "Kitchen Waste Plant",
                 (200.0, 800.0),
@@ -173,7 +175,7 @@ pub(crate) fn construction_sites(
                     .0,
                 district: area.district.code,
                 capacity: log_uniform(&mut rng, 700.0, 5000.0),
-                product: pick(&mut rng, &PRODUCTS),
+                product: pick(&mut rng, PRODUCTS),
             }
         })
         .collect()
