@@ -488,6 +488,7 @@ fn online_monitoring(
     tracing::info!(
         days = daily.len(),
         computed,
+        peak_rss_mib = peak_rss_mib(),
         "online monitoring: partial aggregates"
     );
     if daily.is_empty() {
@@ -497,6 +498,14 @@ fn online_monitoring(
         daily: aggregate::stack(daily).map_err(polars("online monitoring"))?,
         exceedances: aggregate::stack(exceedances).map_err(polars("online monitoring"))?,
     })
+}
+
+/// The process's peak resident set so far, in MiB, where the system tells it (Linux).
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
 
 /// `work(0..n)` on as many threads as the machine has cores, results in index order;
@@ -626,6 +635,10 @@ pub fn build(
     out.insert("industry-summary".to_string(), industry);
     let daily = from_frame(&cems.daily).map_err(polars("online monitoring"))?;
     drop(cems);
+    tracing::info!(
+        peak_rss_mib = peak_rss_mib(),
+        "online monitoring: daily rows as a table"
+    );
     out.insert("cems-daily".to_string(), daily);
     out.insert("self-monitoring".to_string(), sm);
 
