@@ -3,13 +3,14 @@
 //! with one write to `site/current`, mirror the live pointer to the edge, prune old releases.
 //!
 //! Stage: release (after publish; only `jobs` and the commands call it). The submodules
-//! depend one way: [`options`] and [`mirror`] (plain contracts) ← [`site_inputs`] ←
-//! [`render`], [`stored`] (manifests, history, pointer) ← [`prune`], [`kvs`] ←
-//! [`switch`]; this module only names what they export.
+//! depend one way: [`options`], [`mirror`] (plain contracts), [`parallel`] ←
+//! [`site_inputs`] ← [`render`], [`stored`] (manifests, history, pointer) ← [`prune`],
+//! [`kvs`] ← [`switch`]; this module only names what they export.
 
 pub mod kvs;
 pub mod mirror;
 pub mod options;
+pub mod parallel;
 pub mod prune;
 pub mod render;
 pub mod site_inputs;

@@ -5,6 +5,7 @@
 //! (that is [`super::switch`]).
 
 use super::options::ReleaseOptions;
+use super::parallel::{cores, in_parallel};
 use super::site_inputs;
 use crate::error::JobError;
 use crate::publication::{Publication, PublishedFile};
@@ -13,6 +14,10 @@ use envgov_curated::Curated;
 use envgov_dataset::layout;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// Uploads (and hashes) in flight at once. Putting one file is mostly waiting (an fsync on a
+/// local store, a round trip on S3), so more of them than cores overlap their waits.
+const UPLOADERS: usize = 8;
 
 /// A rendered site: relative paths and their bytes.
 pub type SiteFiles = Vec<(String, Vec<u8>)>;
@@ -23,6 +28,8 @@ pub(super) struct Plan {
     pub(super) data_date: String,
     pub(super) publication: Publication,
     pub(super) site: SiteFiles,
+    /// The sha256 (hex) of each file of `site`, in the same order.
+    pub(super) site_sha256: Vec<String>,
     /// Path in the release (`datasets/...`) → the publication's file.
     pub(super) datasets: BTreeMap<String, PublishedFile>,
 }
@@ -42,18 +49,24 @@ pub(super) fn plan(
         },
         None => envgov_site::SiteOptions::default(),
     };
-    let site = envgov_site::build_with(&inputs, curated, &site_options)
+    let data_date = inputs.data_date.clone();
+    // The inputs are given up: their per-unit downloads move into the site's files.
+    let site = envgov_site::build_owned(inputs, curated, &site_options)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
-    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
-    for (path, bytes) in &site {
-        if path.starts_with(&datasets_dir) {
-            return Err(JobError::Definition(format!(
-                "rendered path {path:?} collides with the release's datasets"
-            )));
-        }
-        hashes.insert(path.clone(), crate::ledger::sha256_hex(bytes));
+    if let Some((path, _)) = site.iter().find(|(p, _)| p.starts_with(&datasets_dir)) {
+        return Err(JobError::Definition(format!(
+            "rendered path {path:?} collides with the release's datasets"
+        )));
     }
+    let site_sha256 = in_parallel(cores(), &site, |(_, bytes)| {
+        Ok(crate::ledger::sha256_hex(bytes))
+    })?;
+    let mut hashes: BTreeMap<String, String> = site
+        .iter()
+        .zip(&site_sha256)
+        .map(|((path, _), sha)| (path.clone(), sha.clone()))
+        .collect();
     let datasets: BTreeMap<String, PublishedFile> = publication
         .manifest
         .files
@@ -70,17 +83,79 @@ pub(super) fn plan(
         hash.update(sha.as_bytes());
         hash.update([0]);
     }
-    let id = format!(
-        "{}-{}",
-        inputs.data_date,
-        &hex::encode(hash.finalize())[..12]
-    );
+    let id = format!("{data_date}-{}", &hex::encode(hash.finalize())[..12]);
     Ok(Plan {
         id,
-        data_date: inputs.data_date,
+        data_date,
         publication,
         site,
+        site_sha256,
         datasets,
+    })
+}
+
+/// Copies each file of the publication (`datasets`: path in the release → the file) to
+/// `{prefix}{path}` unless the store already holds it there (by hash), one after another
+/// (a dataset file can be hundreds of MB). Returns, in the order of `datasets`, whether each
+/// was written.
+pub(super) fn copy_datasets(
+    store: &dyn Store,
+    prefix: &str,
+    publication: &Publication,
+    datasets: &BTreeMap<String, PublishedFile>,
+) -> Result<Vec<bool>, JobError> {
+    let mut written = Vec::with_capacity(datasets.len());
+    for (path, file) in datasets {
+        let key = format!("{prefix}{path}");
+        if store.stored_hash(&key)?.as_deref() == Some(file.sha256.as_str()) {
+            written.push(false);
+            continue;
+        }
+        let inner = path
+            .strip_prefix(layout::RELEASE_DATASETS_DIR)
+            .and_then(|p| p.strip_prefix('/'))
+            .ok_or_else(|| {
+                JobError::Definition(format!("dataset path {path:?} is outside datasets/"))
+            })?;
+        let content = publication.read(store, inner)?;
+        store.put_with_hash(&key, &content, &file.sha256)?;
+        written.push(true);
+    }
+    Ok(written)
+}
+
+/// What uploading one rendered file did.
+pub(super) struct Uploaded {
+    /// Written: the store did not hold these bytes at the key yet.
+    pub(super) written: bool,
+}
+
+/// Puts each rendered file (`files[i]`, whose sha256 is `sha256[i]`) at `{prefix}{path}`
+/// unless the store already holds the same bytes there, [`UPLOADERS`] at a time. Returns,
+/// in the order of `files`, what each put did; on failure, the error of the first file (in
+/// that order) that failed, after the puts in flight have finished.
+pub(super) fn upload_site(
+    store: &dyn Store,
+    prefix: &str,
+    files: &[(String, Vec<u8>)],
+    sha256: &[String],
+) -> Result<Vec<Uploaded>, JobError> {
+    if files.len() != sha256.len() {
+        return Err(JobError::Definition(format!(
+            "{} rendered files but {} hashes",
+            files.len(),
+            sha256.len()
+        )));
+    }
+    let jobs: Vec<(&(String, Vec<u8>), &String)> = files.iter().zip(sha256).collect();
+    in_parallel(UPLOADERS, &jobs, |((path, content), sha)| {
+        // Content hashes, not timestamps or sizes, decide what is uploaded again.
+        let key = format!("{prefix}{path}");
+        if store.stored_hash(&key)?.as_deref() == Some(sha.as_str()) {
+            return Ok(Uploaded { written: false });
+        }
+        store.put_with_hash(&key, content, sha)?;
+        Ok(Uploaded { written: true })
     })
 }
 

@@ -3,19 +3,20 @@
 //! URLs) and the store: the catalogue, each dataset's package, the rows of the tables the pages show, each unit's own rows as CSV,
 //! the run report, the markdown of `content/`.
 //!
-//! Stage: publish (reads only). Memory is what bounds a render at the scale of a year of
-//! ~2,000 units, so the big datasets are never held as JSON row objects:
+//! Stage: publish (reads only). Memory and time are what bound a render at the scale of a
+//! year of ~2,000 units, so each dataset is read once, and the big ones are never held as
+//! JSON row objects:
 //! - `cems-daily` is read from its Parquet file and only the days the pages show
-//!   ([`envgov_site::RECENT_DAYS`] up to the data date) become row objects;
-//! - the per-unit downloads are cut from each dataset's Parquet file, one dataset at a time,
-//!   and written with the same CSV writer as the dataset itself, so a unit's file is its
-//!   rows of the published CSV, byte for byte. The same read gives the pages their rows
-//!   (the Parquet round trip is lossless, so they equal the published JSON's).
+//!   ([`envgov_site::RECENT_DAYS`] up to the data date) become row objects; the other tables
+//!   the pages show are read from their published JSON;
+//! - the per-unit downloads are sliced from each dataset's published CSV, one dataset at a
+//!   time ([`unit_downloads_from_csv`]): a unit's file is its rows of the published CSV,
+//!   byte for byte, and nothing is written again.
 
 use crate::error::JobError;
 use crate::frame::read_parquet;
 use crate::publication::Publication;
-use crate::publish::{to_csv, to_json};
+use crate::publish::to_json;
 use crate::store::Store;
 use crate::table::Table;
 use envgov_dataset::layout::{self, Format};
@@ -82,7 +83,76 @@ fn dated(table: &Table, first: &str, last: &str) -> Result<Table, JobError> {
     Ok(table.filter_rows(|i| dates[i].as_deref().is_some_and(|d| first <= d && d <= last)))
 }
 
-/// Each unit's rows of a dataset, as CSV in the dataset's own format.
+/// Each unit's rows of a dataset's published CSV (`{id}.csv`), byte for byte: the byte-order
+/// mark and the header line, then the unit's records as they are in the file, in its order.
+/// Rows without a credit code belong to no unit. Slicing the published file writes nothing
+/// again: the download is the dataset's own bytes.
+pub fn unit_downloads_from_csv(
+    key: &str,
+    bytes: &[u8],
+) -> Result<BTreeMap<String, UnitDownload>, JobError> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let corrupt = |message: String| JobError::Corrupt {
+        key: key.to_string(),
+        message,
+    };
+    let body = bytes
+        .strip_prefix(BOM)
+        .ok_or_else(|| corrupt("no UTF-8 byte-order mark".into()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body);
+    let mut record = csv::ByteRecord::new();
+    let read = |reader: &mut csv::Reader<&[u8]>, record: &mut csv::ByteRecord| {
+        reader
+            .read_byte_record(record)
+            .map_err(|e| corrupt(e.to_string()))
+    };
+    if !read(&mut reader, &mut record)? {
+        return Err(corrupt("no header line".into()));
+    }
+    let uscc_col = (record.iter().position(|name| name == b"uscc"))
+        .ok_or_else(|| definition(format!("{key}: a per-unit dataset has no uscc column")))?;
+    // A record runs from where it starts to where the next one starts (its line end included).
+    let mut starts: Vec<(usize, Option<Vec<u8>>)> = Vec::new();
+    while read(&mut reader, &mut record)? {
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        // The reader ends a record at the `\r` of its CRLF and starts the next at the `\n`
+        // (a record never starts with a bare line feed: that field would be quoted).
+        if body.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        let uscc = record.get(uscc_col).filter(|u| !u.is_empty());
+        starts.push((start, uscc.map(<[u8]>::to_vec)));
+    }
+    let header = body.get(..starts.first().map_or(body.len(), |(s, _)| *s));
+    let header = header.ok_or_else(|| corrupt("a record starts past the end".into()))?;
+    let mut units: BTreeMap<Vec<u8>, UnitDownload> = BTreeMap::new();
+    for (i, (start, uscc)) in starts.iter().enumerate() {
+        let end = starts.get(i + 1).map_or(body.len(), |(s, _)| *s);
+        let Some(uscc) = uscc else { continue };
+        let line = body
+            .get(*start..end)
+            .ok_or_else(|| corrupt(format!("record at byte {start} out of place")))?;
+        let unit = units.entry(uscc.clone()).or_insert_with(|| UnitDownload {
+            rows: 0,
+            csv: [BOM, header].concat(),
+        });
+        unit.rows += 1;
+        unit.csv.extend_from_slice(line);
+    }
+    units
+        .into_iter()
+        .map(|(uscc, d)| match String::from_utf8(uscc) {
+            Ok(uscc) => Ok((uscc, d)),
+            Err(e) => Err(corrupt(format!("a credit code is not UTF-8: {e}"))),
+        })
+        .collect()
+}
+
+/// Each unit's rows of a dataset, as CSV in the dataset's own format (what
+/// [`unit_downloads_from_csv`] cuts from the published file).
+#[cfg(test)]
 pub fn unit_downloads(table: &Table) -> Result<BTreeMap<String, UnitDownload>, JobError> {
     if !table.names.iter().any(|n| n == "uscc") {
         return Err(definition("a per-unit dataset has no uscc column"));
@@ -96,7 +166,7 @@ pub fn unit_downloads(table: &Table) -> Result<BTreeMap<String, UnitDownload>, J
     Ok(rows
         .into_iter()
         .map(|(uscc, idx)| {
-            let csv = to_csv(&table.take(&idx));
+            let csv = crate::publish::to_csv(&table.take(&idx));
             (
                 uscc.to_string(),
                 UnitDownload {
@@ -139,24 +209,22 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
 
         let shown = envgov_site::rows::TABLES.contains(&id);
         let per_unit = envgov_site::UNIT_DATASETS.contains(&id);
-        if per_unit {
-            // One read of the Parquet file serves both the pages' rows and the downloads.
+        if id == envgov_site::rows::CEMS_DAILY && shown {
+            // Of the biggest dataset only the days the pages show become row objects.
             let table = parquet(store, publication, id)?;
-            if shown {
-                let rows = if id == envgov_site::rows::CEMS_DAILY {
-                    to_json(&dated(&table, &first_shown, &catalogue.data_date)?)
-                } else {
-                    to_json(&table)
-                };
-                tables.insert(id.to_string(), json(id, &rows)?);
-            }
-            downloads.insert(id.to_string(), unit_downloads(&table)?);
+            let rows = to_json(&dated(&table, &first_shown, &catalogue.data_date)?);
+            tables.insert(id.to_string(), json(id, &rows)?);
         } else if shown {
             let path = Publication::dataset_path(id, Format::Json)?;
             tables.insert(
                 id.to_string(),
                 json(&path, &publication.read(store, &path)?)?,
             );
+        }
+        if per_unit {
+            let path = Publication::dataset_path(id, Format::Csv)?;
+            let csv = publication.read(store, &path)?;
+            downloads.insert(id.to_string(), unit_downloads_from_csv(&path, &csv)?);
         }
     }
     let report_key = layout::run_report_key(&catalogue.data_date).map_err(definition)?;
@@ -187,6 +255,7 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::to_csv;
     use crate::table::{Cell, Kind};
 
     fn table() -> Table {
@@ -212,6 +281,44 @@ mod tests {
                 Some("2026-01-31".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn slicing_the_published_csv_gives_each_unit_its_rows() {
+        let mut t = table();
+        // A quoted field with a comma, a quote and a line break, and a row of no unit.
+        t.push(vec![
+            Cell::from("2026-02-02"),
+            Cell::from("A"),
+            Cell::from(0.5),
+        ]);
+        t.push(vec![
+            Cell::Str(Some("x,\"y\"\r\nz".into())),
+            Cell::Str(None),
+            Cell::from(1.0),
+        ]);
+        t.push(vec![
+            Cell::Str(Some("a\nb".into())),
+            Cell::from("B"),
+            Cell::from(2.0),
+        ]);
+        let csv = to_csv(&t);
+        let sliced = unit_downloads_from_csv("x.csv", &csv).unwrap();
+        assert_eq!(sliced, unit_downloads(&t).unwrap());
+        assert_eq!(sliced.keys().collect::<Vec<_>>(), ["A", "B"]);
+        // Written by hand: the header and A's three rows.
+        assert_eq!(
+            String::from_utf8(sliced["A"].csv.clone()).unwrap(),
+            "\u{feff}date,uscc,v\r\n2026-01-25,A,2\r\n2026-02-01,A,3\r\n2026-02-02,A,0.5\r\n"
+        );
+        assert_eq!(sliced["B"].rows, 3);
+        assert!(
+            unit_downloads_from_csv("x.csv", b"date,uscc\r\n").is_err(),
+            "no BOM"
+        );
+        assert!(unit_downloads_from_csv("x.csv", b"\xEF\xBB\xBFdate,v\r\n").is_err());
+        let empty = unit_downloads_from_csv("x.csv", b"\xEF\xBB\xBFdate,uscc\r\n").unwrap();
+        assert!(empty.is_empty());
     }
 
     #[test]

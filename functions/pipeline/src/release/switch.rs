@@ -61,7 +61,7 @@ use super::kvs;
 use super::mirror::LiveMirror;
 use super::options::ReleaseOptions;
 use super::prune::prune;
-use super::render::{Plan, plan};
+use super::render::{Plan, copy_datasets, plan, upload_site};
 use super::stored::*;
 use crate::error::{JobError, ReleaseError};
 use crate::publication::{Publication, data_date_of};
@@ -214,6 +214,7 @@ fn publish_plan(
         data_date,
         publication,
         site: files,
+        site_sha256,
         datasets,
     } = plan;
     let prefix = release_prefix(&id)?;
@@ -234,7 +235,8 @@ fn publish_plan(
         files: BTreeMap::new(),
         publication: Some(publication.id().to_string()),
     };
-    // The datasets first (copied from the publication, hashes checked), then the site.
+    // The datasets (copied from the publication, hashes checked) and the site, uploaded
+    // side by side (both are mostly waiting on the store), all before the manifest.
     for (path, file) in &datasets {
         if path.split('/').any(|s| layout::check_segment(s).is_err()) {
             return Err(JobError::Definition(format!(
@@ -249,42 +251,44 @@ fn publish_plan(
                 bytes: file.bytes,
             },
         );
-        let key = format!("{prefix}{path}");
-        if store.stored_hash(&key)?.as_deref() == Some(file.sha256.as_str()) {
-            skipped += 1;
-            continue;
-        }
-        let inner = &path[layout::RELEASE_DATASETS_DIR.len() + 1..];
-        let content = publication.read(store, inner)?;
-        store.put_with_hash(&key, &content, &file.sha256)?;
-        uploaded += 1;
-        uploaded_bytes += file.bytes;
     }
-    for (path, content) in &files {
+    for (path, _) in &files {
         if path.split('/').any(|s| layout::check_segment(s).is_err()) || path == MANIFEST_NAME {
             return Err(JobError::Definition(format!(
                 "rendered path {path:?} is not a safe key"
             )));
         }
+    }
+    let (copied, puts) = std::thread::scope(|s| {
+        let copy = s.spawn(|| copy_datasets(store, &prefix, &publication, &datasets));
+        let puts = upload_site(store, &prefix, &files, &site_sha256);
+        (copy.join(), puts)
+    });
+    let copied = copied.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    let puts = puts?;
+    for ((_, file), written) in datasets.iter().zip(copied) {
+        if written {
+            uploaded += 1;
+            uploaded_bytes += file.bytes;
+        } else {
+            skipped += 1;
+        }
+    }
+    for (((path, content), sha), put) in files.iter().zip(site_sha256).zip(puts) {
         bytes += content.len() as u64;
-        // Content hashes, not timestamps or sizes, decide what is uploaded again.
-        let key = format!("{prefix}{path}");
-        let sha = crate::ledger::sha256_hex(content);
-        let stored = store.stored_hash(&key)?;
         manifest.files.insert(
             path.clone(),
             ManifestFile {
-                sha256: sha.clone(),
+                sha256: sha,
                 bytes: content.len() as u64,
             },
         );
-        if stored.as_deref() == Some(sha.as_str()) {
+        if put.written {
+            uploaded += 1;
+            uploaded_bytes += content.len() as u64;
+        } else {
             skipped += 1;
-            continue;
         }
-        store.put_with_hash(&key, content, &sha)?;
-        uploaded += 1;
-        uploaded_bytes += content.len() as u64;
     }
     // The manifest last: its presence says every file above is in place.
     let manifest_bytes = to_json(&manifest);
