@@ -392,7 +392,9 @@ pub fn parse(bytes: &[u8]) -> Result<Packet, PacketError> {
 
 /// `raw` without whitespace (borrowed when it has none), recording the removal.
 fn clean<'a>(field: &str, raw: &'a str, diagnostics: &mut Vec<Diagnostic>) -> Cow<'a, str> {
-    if raw.chars().any(char::is_whitespace) {
+    // ASCII without a whitespace byte (U+0009..U+000D, space) has no whitespace char either.
+    let plain = |b: &u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
+    if !raw.as_bytes().iter().all(plain) && raw.chars().any(char::is_whitespace) {
         diagnostics.push(Diagnostic::WhitespaceInField {
             field: field.trim().to_string(),
         });
@@ -486,7 +488,8 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                 continue;
             };
             // A pollutant's fields are usually together: its measurement is the last one.
-            if !packet.measurements.iter().rev().any(|m| m.code == code) {
+            let is_last = packet.measurements.last().is_some_and(|m| m.code == code);
+            if !is_last && !packet.measurements.iter().any(|m| m.code == code) {
                 if !is_standard_code(code) {
                     diagnostics.push(Diagnostic::NonStandardCode { code: code.into() });
                 }
@@ -495,12 +498,12 @@ pub fn parse_segment(segment: &str) -> Result<Packet, PacketError> {
                     ..Measurement::default()
                 });
             }
-            let Some(m) = packet
-                .measurements
-                .iter_mut()
-                .rev()
-                .find(|m| m.code == code)
-            else {
+            let found = if is_last {
+                packet.measurements.last_mut()
+            } else {
+                packet.measurements.iter_mut().find(|m| m.code == code)
+            };
+            let Some(m) = found else {
                 // Pushed just above; kept as an error rather than an index that could panic.
                 return Err(PacketError::BadField {
                     field: name.into_owned(),
@@ -754,6 +757,24 @@ mod tests {
         assert!(p.diagnostics.contains(&Diagnostic::WhitespaceInField {
             field: "a21004- Rtd".into()
         }));
+    }
+
+    #[test]
+    fn removes_every_unicode_whitespace_not_only_ascii_spaces() {
+        // U+000B (vertical tab) and U+3000 (ideographic space) are whitespace too.
+        let seg = "QN=1;ST=22;CN=2011;PW=1;MN=20\u{b}19;CP=&&DataTime=20190101000000;a21004-Rtd=2\u{3000}0.9,a21004-Flag=N&&";
+        let p = parse(frame(seg).as_bytes()).unwrap();
+        assert_eq!(p.mn, "2019");
+        assert_eq!(p.measurements[0].rtd, Some(20.9));
+        assert_eq!(
+            p.diagnostics,
+            vec![
+                Diagnostic::WhitespaceInField { field: "MN".into() },
+                Diagnostic::WhitespaceInField {
+                    field: "a21004-Rtd".into()
+                }
+            ]
+        );
     }
 
     #[test]
