@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 /// Uploads (and hashes) in flight at once. Putting one file is mostly waiting (an fsync on a
 /// local store, a round trip on S3), so more of them than cores overlap their waits.
-const UPLOADERS: usize = 8;
+const UPLOADERS: usize = 16;
 
 /// A rendered site: relative paths and their bytes.
 pub type SiteFiles = Vec<(String, Vec<u8>)>;
