@@ -8,6 +8,7 @@
 
 use crate::frame::{from_frame, normalize, to_frame};
 use crate::table::{Cell, Kind, Table, round};
+use envgov_dataset::vocab::{EmissionStage, Fuel};
 use polars::prelude::*;
 
 /// Daily validity rule (HJ 75-2017, as commonly implemented): a daily mean needs at least
@@ -464,16 +465,18 @@ pub fn area_summary(daily: &DataFrame, key: &str) -> PolarsResult<Table> {
 /// apart), China VI share among vehicles that have an emission stage, inspection pass rate.
 pub fn vehicle_fleets(vehicles: &Table) -> PolarsResult<Table> {
     let base = lf(vehicles)?.with_columns([
-        col("fuel").eq(lit("bev")).alias("is_bev"),
-        col("fuel").eq(lit("fcev")).alias("is_fcev"),
-        col("fuel").eq(lit("phev")).alias("is_phev"),
+        col("fuel").eq(lit(Fuel::Bev.code())).alias("is_bev"),
+        col("fuel").eq(lit(Fuel::Fcev.code())).alias("is_fcev"),
+        col("fuel").eq(lit(Fuel::Phev.code())).alias("is_phev"),
         col("emission_stage")
-            .neq(lit("not-applicable"))
+            .neq(lit(EmissionStage::NotApplicable.code()))
             .alias("has_stage"),
-        col("emission_stage")
-            .eq(lit("china6"))
-            .or(col("emission_stage").eq(lit("china6a")))
-            .or(col("emission_stage").eq(lit("china6b")))
+        EmissionStage::ALL
+            .iter()
+            .filter(|s| s.china6())
+            .map(|s| col("emission_stage").eq(lit(s.code())))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false))
             .alias("is_china6"),
     ]);
     let metrics = || {
