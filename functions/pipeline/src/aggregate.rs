@@ -692,3 +692,65 @@ pub fn livestock_manure(farms: &Table) -> PolarsResult<Table> {
         ]);
     finish(sort_by(frame, &["district"]), 6)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Values;
+    use envgov_dataset::Source;
+
+    fn vehicle(sector: &str, operator: &str, fuel: &str, stage: &str, passed: bool) -> Vec<Cell> {
+        vec![
+            operator.into(),
+            format!("operator {operator}").into(),
+            sector.into(),
+            format!("{sector}-{fuel}-{stage}").into(),
+            fuel.into(),
+            stage.into(),
+            "2026-01-05".into(),
+            "obd".into(),
+            passed.into(),
+            "raw/vehicles/2026-01-05/bus.csv".into(),
+            2i64.into(),
+        ]
+    }
+
+    #[test]
+    fn fleet_shares_count_each_fuel_and_every_china_vi_phase() {
+        let mut t = Table::new(crate::validate::schema(Source::Vehicles));
+        t.push(vehicle("bus", "A", "bev", "not-applicable", true));
+        t.push(vehicle("bus", "A", "diesel", "china6b", true));
+        t.push(vehicle("bus", "B", "gasoline", "china5", false));
+        t.push(vehicle("bus", "B", "phev", "china6a", true));
+        t.push(vehicle("taxi", "C", "fcev", "not-applicable", true));
+        let out = vehicle_fleets(&t).unwrap();
+        let level = out.str_column("level");
+        let sector = out.str_column("sector");
+        let row = out
+            .str_column("operator_uscc")
+            .iter()
+            .enumerate()
+            .position(|(i, _)| {
+                level[i].as_deref() == Some("sector") && sector[i].as_deref() == Some("bus")
+            })
+            .unwrap();
+        let int = |c: &str| match out.column(c) {
+            Some(Values::I64(v)) => v[row],
+            other => panic!("{c}: {other:?}"),
+        };
+        let num = |c: &str| out.f64_column(c)[row];
+        // Bus: 4 vehicles; BEV 1, PHEV 1; 3 with a stage, 2 of them China VI (6a, 6b); 3 passed.
+        assert_eq!(int("vehicles"), Some(4));
+        assert_eq!(
+            (int("bev"), int("phev"), int("fcev")),
+            (Some(1), Some(1), Some(0))
+        );
+        assert_eq!(
+            (int("with_emission_stage"), int("china6")),
+            (Some(3), Some(2))
+        );
+        assert_eq!(num("electrification_share"), Some(0.5));
+        assert_eq!(num("china6_share"), Some(0.666667));
+        assert_eq!(num("inspection_pass_rate"), Some(0.75));
+    }
+}
