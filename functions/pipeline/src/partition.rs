@@ -402,19 +402,14 @@ fn write_batches(schema: &[(&str, Kind)], batches: &[Batch]) -> PolarsResult<Vec
         let cells = batches.iter().filter_map(|b| b.columns.get(i));
         let name = polars::prelude::PlSmallStr::from(*name);
         columns.push(match kind {
-            Kind::Str => PlColumn::new(name, cells.flat_map(str_cells).collect::<Vec<_>>()),
-            Kind::F64 => PlColumn::new(
-                name,
-                cells.flat_map(|c| plain(c, f64_cells)).collect::<Vec<_>>(),
-            ),
-            Kind::I64 => PlColumn::new(
-                name,
-                cells.flat_map(|c| plain(c, i64_cells)).collect::<Vec<_>>(),
-            ),
-            Kind::Bool => PlColumn::new(
-                name,
-                cells.flat_map(|c| plain(c, bool_cells)).collect::<Vec<_>>(),
-            ),
+            Kind::Str => {
+                let mut v: Vec<Option<&str>> = Vec::with_capacity(rows);
+                cells.for_each(|c| str_cells(c, &mut v));
+                PlColumn::new(name, v)
+            }
+            Kind::F64 => PlColumn::new(name, plain(cells, rows, f64_cells)),
+            Kind::I64 => PlColumn::new(name, plain(cells, rows, i64_cells)),
+            Kind::Bool => PlColumn::new(name, plain(cells, rows, bool_cells)),
         });
     }
     let mut df = DataFrame::new(rows, columns)?;
@@ -429,26 +424,28 @@ fn write_batches(schema: &[(&str, Kind)], batches: &[Batch]) -> PolarsResult<Vec
     Ok(out)
 }
 
-/// The cells of a string column.
-fn str_cells(c: &Column) -> Box<dyn Iterator<Item = Option<&str>> + '_> {
+/// Appends the cells of a string column to `out`.
+fn str_cells<'a>(c: &'a Column, out: &mut Vec<Option<&'a str>>) {
     match c {
-        Column::Interned(v) => Box::new(v.iter()),
-        Column::Plain(Values::Str(v)) => Box::new(v.iter().map(Option::as_deref)),
-        Column::Plain(_) => Box::new(std::iter::empty()),
+        Column::Interned(v) => out.extend(v.iter()),
+        Column::Plain(Values::Str(v)) => out.extend(v.iter().map(Option::as_deref)),
+        Column::Plain(_) => {}
     }
 }
 
-/// The cells of a plain column of numbers or booleans (`cells` picks its kind).
+/// The cells of the batches' plain columns of numbers or booleans (`cells` picks the kind).
 fn plain<'a, T: Copy + 'a>(
-    c: &'a Column,
+    columns: impl Iterator<Item = &'a Column>,
+    rows: usize,
     cells: fn(&'a Values) -> &'a [Option<T>],
-) -> impl Iterator<Item = Option<T>> + 'a {
-    match c {
-        Column::Plain(v) => cells(v),
-        Column::Interned(_) => &[],
+) -> Vec<Option<T>> {
+    let mut out = Vec::with_capacity(rows);
+    for c in columns {
+        if let Column::Plain(v) = c {
+            out.extend_from_slice(cells(v));
+        }
     }
-    .iter()
-    .copied()
+    out
 }
 
 fn f64_cells(v: &Values) -> &[Option<f64>] {
