@@ -7,9 +7,10 @@
 
 use crate::aggregate;
 use crate::error::JobError;
-use crate::frame::from_frame;
+use crate::frame::{from_frame, publishable};
 use crate::partials;
 use crate::progress::Progress;
+use crate::publish::Dataset;
 use crate::store::Store;
 use crate::table::{Cell, Kind, Table, Values, round};
 use crate::validate::{self, Registry};
@@ -540,7 +541,8 @@ fn in_parallel<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync, done: impl F
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Builds every dataset for a run date.
+/// Builds every dataset for a run date: cems-daily, which grows with the year, as a frame
+/// (published a block of rows at a time, see [`Dataset`]), the others as tables.
 pub fn build(
     store: &dyn Store,
     curated: &Curated,
@@ -548,7 +550,7 @@ pub fn build(
     dates: &[NaiveDate],
     run_date: NaiveDate,
     progress: Option<&dyn Progress>,
-) -> Result<BTreeMap<String, Table>, JobError> {
+) -> Result<BTreeMap<String, Dataset>, JobError> {
     let year: Vec<NaiveDate> = dates
         .iter()
         .copied()
@@ -633,13 +635,12 @@ pub fn build(
         },
     );
     out.insert("industry-summary".to_string(), industry);
-    let daily = from_frame(&cems.daily).map_err(polars("online monitoring"))?;
-    drop(cems);
+    let daily = publishable(cems.daily).map_err(polars("online monitoring"))?;
+    drop(cems.exceedances);
     tracing::info!(
         peak_rss_mib = peak_rss_mib(),
-        "online monitoring: daily rows as a table"
+        "online monitoring: daily rows ready to publish"
     );
-    out.insert("cems-daily".to_string(), daily);
     out.insert("self-monitoring".to_string(), sm);
 
     let vehicles = latest(store, Source::Vehicles, &year)?;
@@ -678,5 +679,8 @@ pub fn build(
     );
     let indicators = plan_indicators(&out, curated, run_date);
     out.insert("plan-indicators".to_string(), indicators);
+    let mut out: BTreeMap<String, Dataset> =
+        out.into_iter().map(|(id, t)| (id, t.into())).collect();
+    out.insert("cems-daily".to_string(), Dataset::Frame(daily));
     Ok(out)
 }

@@ -193,6 +193,37 @@ pub fn read_frame_as(bytes: &[u8], schema: &[(&str, Kind)]) -> PolarsResult<Data
     Ok(df)
 }
 
+/// Column names and kinds of a frame (after [`normalize`]); an error names a column of a
+/// type no table has.
+pub fn schema(df: &DataFrame) -> PolarsResult<Vec<(String, Kind)>> {
+    df.columns()
+        .iter()
+        .map(|c| {
+            let kind = kind_of(c.dtype()).ok_or_else(|| {
+                polars_err!(ComputeError: "column {} has unsupported type {}", c.name(), c.dtype())
+            })?;
+            Ok((c.name().to_string(), kind))
+        })
+        .collect()
+}
+
+/// A frame ready to be published as it is ([`crate::publish::Dataset::Frame`]): its columns
+/// of the types [`to_frame`] gives (so its Parquet is the bytes of [`write_parquet`] of the
+/// same rows as a table), in one chunk (so blocks of rows are slices, and writing it copies
+/// nothing).
+pub fn publishable(df: DataFrame) -> PolarsResult<DataFrame> {
+    let mut df = normalize(df)?;
+    df.rechunk_mut();
+    Ok(df)
+}
+
+/// At most `len` rows of a frame from `offset`, as a [`Table`].
+pub fn rows_as_table(df: &DataFrame, offset: usize, len: usize) -> PolarsResult<Table> {
+    let offset = i64::try_from(offset)
+        .map_err(|_| polars_err!(ComputeError: "row offset {offset} out of range"))?;
+    from_frame(&df.slice(offset, len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,9 +33,8 @@
 //! the same inputs give the same bytes whatever was published after.
 
 use crate::error::JobError;
-use crate::frame::write_parquet;
+use crate::publish::{Dataset, RenderedFile};
 use crate::store::{Conditional, Store, Version};
-use crate::table::Table;
 use envgov_curated::Curated;
 use envgov_curated::datasets::{DatasetDef, Fields};
 use envgov_dataset::layout::{self, Format};
@@ -110,7 +109,7 @@ fn corrupt(key: &str, message: impl std::fmt::Display) -> JobError {
 pub fn publish(
     store: &dyn Store,
     curated: &Curated,
-    tables: &BTreeMap<String, Table>,
+    tables: &BTreeMap<String, Dataset>,
     run: &str,
 ) -> Result<Published, JobError> {
     layout::check_date(run).map_err(definition)?;
@@ -134,13 +133,13 @@ pub fn publish(
     let mut archive_revisions = BTreeMap::new();
     let mut archives_created = Vec::new();
     for def in &defs.dataset {
-        let table = tables.get(&def.id).ok_or_else(|| {
+        let dataset = tables.get(&def.id).ok_or_else(|| {
             JobError::Definition(format!(
                 "dataset {} is defined in data/datasets.toml but not built",
                 def.id
             ))
         })?;
-        let archived = archive_dataset(store, def, table, &defs.field, run)?;
+        let archived = archive_dataset(store, def, dataset, &defs.field, run)?;
         if archived.created {
             archives_created.push(archived.prefix.clone());
             if archived.revision > 1 {
@@ -162,12 +161,12 @@ pub fn publish(
             layout::datapackage_path(&def.id).map_err(definition)?,
             archived.package,
         ));
-        rows.insert(def.id.clone(), table.rows() as u64);
+        rows.insert(def.id.clone(), dataset.rows() as u64);
         catalogue.datasets.push(CatalogueEntry {
             id: def.id.clone(),
             title: def.title.clone(),
             description: def.description.clone(),
-            rows: table.rows() as u64,
+            rows: dataset.rows() as u64,
             data_date: run.to_string(),
         });
     }
@@ -265,7 +264,7 @@ fn resource_hashes(package: &DataPackage) -> BTreeMap<String, String> {
 fn archive_dataset(
     store: &dyn Store,
     def: &DatasetDef,
-    table: &Table,
+    dataset: &Dataset,
     fields: &Fields,
     run: &str,
 ) -> Result<Archived, JobError> {
@@ -283,30 +282,15 @@ fn archive_dataset(
         .cloned()
         .collect();
     archives.insert(run.to_string());
-    let parquet = write_parquet(table).map_err(|source| JobError::Polars {
-        what: format!("writing dataset {}", def.id),
-        source,
-    })?;
-    let rendered = crate::publish::render(
-        def,
-        table,
-        parquet,
-        fields,
-        run,
-        archives.into_iter().collect(),
-    )
-    .map_err(JobError::Definition)?;
+    let rendered =
+        crate::publish::render(def, dataset, fields, run, archives.into_iter().collect())
+            .map_err(JobError::Definition)?;
     let package = to_json(&rendered.package);
     let ours = resource_hashes(&rendered.package);
     let data: BTreeMap<String, (String, u64)> = rendered
         .files
         .iter()
-        .map(|(name, bytes)| {
-            (
-                name.clone(),
-                (crate::ledger::sha256_hex(bytes), bytes.len() as u64),
-            )
-        })
+        .map(|f| (f.name.clone(), (f.sha256.clone(), f.bytes)))
         .collect();
     debug_assert_eq!(
         ours,
@@ -338,7 +322,7 @@ fn archive_dataset(
         }
         // This revision holds (or is to hold) exactly our data files: create what is
         // missing (after a crash between the claim and the files), never overwrite.
-        if !complete_archive(store, &prefix, &rendered.files, &data)? {
+        if !complete_archive(store, &prefix, dataset, &rendered.files)? {
             tracing::warn!(dataset = %def.id, archive = %prefix, "an archived file differs from its datapackage (written before archives were immutable?): left as it is, the next revision is used");
             revision += 1;
             continue;
@@ -353,18 +337,32 @@ fn archive_dataset(
     }
 }
 
+/// The bytes of a dataset's file, written again (one file at a time), checked against the
+/// size and sha256 its data package lists.
+fn file_bytes(dataset: &Dataset, file: &RenderedFile, key: &str) -> Result<Vec<u8>, JobError> {
+    let mut bytes = Vec::with_capacity(usize::try_from(file.bytes).unwrap_or(0));
+    crate::publish::write_file(dataset, file.format, &mut bytes).map_err(JobError::Definition)?;
+    if bytes.len() as u64 != file.bytes || crate::ledger::sha256_hex(&bytes) != file.sha256 {
+        return Err(corrupt(
+            key,
+            "written again, the file differs from the one its datapackage lists",
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Creates the files of an archive revision that are missing, each with a conditional
-/// create. Returns `false` if a file is there with other content (the revision is not
-/// ours, or was damaged): nothing is overwritten.
+/// create, one file's bytes in memory at a time. Returns `false` if a file is there with
+/// other content (the revision is not ours, or was damaged): nothing is overwritten.
 fn complete_archive(
     store: &dyn Store,
     prefix: &str,
-    files: &[(String, Vec<u8>)],
-    data: &BTreeMap<String, (String, u64)>,
+    dataset: &Dataset,
+    files: &[RenderedFile],
 ) -> Result<bool, JobError> {
-    for (name, bytes) in files {
-        let key = format!("{prefix}{name}");
-        let sha = &data[name].0;
+    for file in files {
+        let key = format!("{prefix}{}", file.name);
+        let sha = &file.sha256;
         let same = |store: &dyn Store| -> Result<bool, JobError> {
             // A stored hash when the store keeps one, else the content itself.
             Ok(match store.stored_hash(&key)? {
@@ -377,7 +375,7 @@ fn complete_archive(
         match store.stored_hash(&key)? {
             Some(h) if &h == sha => {}
             Some(_) => return Ok(false),
-            None => match store.put_if_absent(&key, bytes)? {
+            None => match store.put_if_absent(&key, &file_bytes(dataset, file, &key)?)? {
                 Conditional::Written => {}
                 Conditional::Conflict => {
                     if !same(store)? {
@@ -526,7 +524,7 @@ impl Publication {
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
-    use crate::table::{Cell, Kind};
+    use crate::table::{Cell, Kind, Table};
 
     /// A one-row `enterprises` table in its published shape: `value` as the USCC, the rest
     /// empty.
@@ -558,7 +556,14 @@ mod tests {
 
     fn archive(store: &dyn Store, curated: &Curated, value: &str, date: &str) -> Archived {
         let def = &curated.datasets.dataset[0];
-        archive_dataset(store, def, &table(value), &curated.datasets.field, date).unwrap()
+        archive_dataset(
+            store,
+            def,
+            &Dataset::Table(table(value)),
+            &curated.datasets.field,
+            date,
+        )
+        .unwrap()
     }
 
     /// Every object under the dataset's archive folder.

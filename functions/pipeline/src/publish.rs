@@ -5,7 +5,7 @@
 //! (leading `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`. Numbers are
 //! written in Rust's shortest round-trip form, so the same value always gives the same bytes.
 
-use crate::table::{Table, Values};
+use crate::table::{Kind, Table, Values};
 use envgov_curated::datasets::{DatasetDef, Fields};
 use envgov_dataset::Localized;
 use envgov_dataset::layout::{self, Format};
@@ -25,74 +25,225 @@ fn number(v: f64) -> String {
     if v == 0.0 { "0".into() } else { format!("{v}") }
 }
 
+/// Rows of a [`Dataset::Frame`] converted to a [`Table`] at a time while rendering.
+const BLOCK_ROWS: usize = 16_384;
+
+/// A dataset as built: a row [`Table`], or a polars frame for the large ones, rendered a
+/// block of rows at a time so that no `Table` of all its rows is ever held. Build a frame
+/// dataset with [`crate::frame::publishable`] (its columns have the types a table's have).
+pub enum Dataset {
+    Table(Table),
+    Frame(polars::prelude::DataFrame),
+}
+
+impl From<Table> for Dataset {
+    fn from(t: Table) -> Self {
+        Dataset::Table(t)
+    }
+}
+
+impl Dataset {
+    pub fn rows(&self) -> usize {
+        match self {
+            Dataset::Table(t) => t.rows(),
+            Dataset::Frame(df) => df.height(),
+        }
+    }
+
+    /// Column names and kinds, in order.
+    pub fn schema(&self) -> Result<Vec<(String, Kind)>, String> {
+        match self {
+            Dataset::Table(t) => Ok(t.schema()),
+            Dataset::Frame(df) => crate::frame::schema(df).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Calls `f` with the rows as tables, in order: a table whole, a frame
+    /// [`BLOCK_ROWS`] rows at a time.
+    fn each_block(&self, mut f: impl FnMut(&Table) -> Result<(), String>) -> Result<(), String> {
+        match self {
+            Dataset::Table(t) => f(t),
+            Dataset::Frame(df) => {
+                let mut offset = 0;
+                while offset < df.height() {
+                    let block = crate::frame::rows_as_table(df, offset, BLOCK_ROWS)
+                        .map_err(|e| e.to_string())?;
+                    f(&block)?;
+                    offset += BLOCK_ROWS;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> String {
+    format!("writing a dataset file: {e}")
+}
+
 /// CSV: UTF-8 with BOM, header row of column names, CRLF line ends (RFC 4180).
 pub fn to_csv(table: &Table) -> Vec<u8> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        w.write_record(&table.names).expect("writing to memory");
-        for row in 0..table.rows() {
-            let record: Vec<String> = table
-                .columns
-                .iter()
-                .map(|c| match c {
-                    Values::Str(v) => v[row]
-                        .as_deref()
-                        .map(|s| neutralise_formula(s).into_owned())
-                        .unwrap_or_default(),
-                    Values::F64(v) => v[row].map(number).unwrap_or_default(),
-                    Values::I64(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
-                    Values::Bool(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
-                })
-                .collect();
-            w.write_record(&record).expect("writing to memory");
-        }
-        w.flush().expect("writing to memory");
-    }
+    let mut out = Vec::new();
+    write_csv_rows(&mut out, &table.names, |f| f(table)).expect("writing to memory");
     out
+}
+
+/// Writes [`to_csv`]'s bytes of a dataset.
+pub fn write_csv(dataset: &Dataset, out: &mut impl std::io::Write) -> Result<(), String> {
+    let names: Vec<String> = dataset.schema()?.into_iter().map(|(n, _)| n).collect();
+    write_csv_rows(out, &names, |f| dataset.each_block(f))
+}
+
+type Blocks<'a> = dyn FnMut(&Table) -> Result<(), String> + 'a;
+
+/// The CSV of the header `names` and the rows of the tables `blocks` passes on, in order.
+fn write_csv_rows(
+    out: &mut impl std::io::Write,
+    names: &[String],
+    blocks: impl FnOnce(&mut Blocks<'_>) -> Result<(), String>,
+) -> Result<(), String> {
+    out.write_all(b"\xEF\xBB\xBF").map_err(io)?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    w.write_record(names).map_err(io)?;
+    let mut record: Vec<String> = Vec::with_capacity(names.len());
+    blocks(&mut |table: &Table| {
+        for row in 0..table.rows() {
+            record.clear();
+            record.extend(table.columns.iter().map(|c| csv_cell(c, row)));
+            w.write_record(&record).map_err(io)?;
+        }
+        Ok(())
+    })?;
+    w.flush().map_err(io)
+}
+
+fn csv_cell(c: &Values, row: usize) -> String {
+    match c {
+        Values::Str(v) => v[row]
+            .as_deref()
+            .map(|s| neutralise_formula(s).into_owned())
+            .unwrap_or_default(),
+        Values::F64(v) => v[row].map(number).unwrap_or_default(),
+        Values::I64(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
+        Values::Bool(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
+    }
 }
 
 /// JSON: an array of row objects whose keys follow the column order.
 pub fn to_json(table: &Table) -> Vec<u8> {
-    let mut out = String::from("[");
-    let names: Vec<String> = table
-        .names
+    let mut out = Vec::new();
+    write_json_rows(&mut out, &table.names, |f| f(table)).expect("writing to memory");
+    out
+}
+
+/// Writes [`to_json`]'s bytes of a dataset.
+pub fn write_json(dataset: &Dataset, out: &mut impl std::io::Write) -> Result<(), String> {
+    let names: Vec<String> = dataset.schema()?.into_iter().map(|(n, _)| n).collect();
+    write_json_rows(out, &names, |f| dataset.each_block(f))
+}
+
+/// The JSON array of the rows of the tables `blocks` passes on, in order, keyed by `names`.
+fn write_json_rows(
+    out: &mut impl std::io::Write,
+    names: &[String],
+    blocks: impl FnOnce(&mut Blocks<'_>) -> Result<(), String>,
+) -> Result<(), String> {
+    let keys: Vec<String> = names
         .iter()
-        .map(|n| serde_json::to_string(n).expect("string"))
-        .collect();
-    for row in 0..table.rows() {
-        out.push_str(if row == 0 { "\n{" } else { ",\n{" });
-        for (i, c) in table.columns.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        .map(|n| serde_json::to_string(n).map_err(io))
+        .collect::<Result<_, _>>()?;
+    out.write_all(b"[").map_err(io)?;
+    let mut first = true;
+    let mut line = String::new();
+    blocks(&mut |table: &Table| {
+        for row in 0..table.rows() {
+            line.clear();
+            line.push_str(if first { "\n{" } else { ",\n{" });
+            first = false;
+            for (i, (c, key)) in table.columns.iter().zip(&keys).enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                line.push_str(key);
+                line.push(':');
+                let v = match c {
+                    Values::Str(v) => v[row]
+                        .as_ref()
+                        .map(|s| serde_json::to_string(s).map_err(io))
+                        .transpose()?,
+                    Values::F64(v) => v[row].map(number),
+                    Values::I64(v) => v[row].map(|x| x.to_string()),
+                    Values::Bool(v) => v[row].map(|x| x.to_string()),
+                };
+                line.push_str(v.as_deref().unwrap_or("null"));
             }
-            out.push_str(&names[i]);
-            out.push(':');
-            let v = match c {
-                Values::Str(v) => v[row]
-                    .as_ref()
-                    .map(|s| serde_json::to_string(s).expect("string")),
-                Values::F64(v) => v[row].map(number),
-                Values::I64(v) => v[row].map(|x| x.to_string()),
-                Values::Bool(v) => v[row].map(|x| x.to_string()),
-            };
-            out.push_str(v.as_deref().unwrap_or("null"));
+            line.push('}');
+            out.write_all(line.as_bytes()).map_err(io)?;
         }
-        out.push('}');
+        Ok(())
+    })?;
+    out.write_all(b"\n]\n").map_err(io)
+}
+
+/// Writes a dataset's file in `format`: [`write_csv`], [`write_json`] or its Parquet
+/// ([`crate::frame::write_parquet`]'s bytes).
+pub fn write_file(
+    dataset: &Dataset,
+    format: Format,
+    out: &mut impl std::io::Write,
+) -> Result<(), String> {
+    match format {
+        Format::Csv => write_csv(dataset, out),
+        Format::Json => write_json(dataset, out),
+        Format::Parquet => {
+            let bytes = match dataset {
+                Dataset::Table(t) => crate::frame::write_parquet(t),
+                Dataset::Frame(df) => crate::frame::write_frame_parquet(df),
+            }
+            .map_err(|e| format!("writing Parquet: {e}"))?;
+            out.write_all(&bytes).map_err(io)
+        }
     }
-    out.push_str("\n]\n");
-    out.into_bytes()
+}
+
+/// The sha256 (lowercase hex) and size of what `write` writes, without keeping the bytes.
+pub fn hash_of(
+    write: impl FnOnce(&mut HashWriter) -> Result<(), String>,
+) -> Result<(String, u64), String> {
+    use sha2::Digest;
+    let mut w = HashWriter::default();
+    write(&mut w)?;
+    Ok((hex::encode(w.hash.finalize()), w.bytes))
+}
+
+/// A writer that keeps only the sha256 and size of what is written to it.
+#[derive(Default)]
+pub struct HashWriter {
+    hash: sha2::Sha256,
+    bytes: u64,
+}
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        self.hash.update(buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Fails when a table has a column the field dictionary does not describe in both languages.
-pub fn schema_fields(table: &Table, fields: &Fields) -> Result<Vec<Field>, String> {
-    table
-        .schema()
-        .into_iter()
+pub fn schema_fields(schema: &[(String, Kind)], fields: &Fields) -> Result<Vec<Field>, String> {
+    schema
+        .iter()
         .map(|(name, kind)| {
-            let def = fields.get(&name).ok_or_else(|| {
+            let def = fields.get(name).ok_or_else(|| {
                 format!("column {name} has no entry in data/datasets.toml [field]")
             })?;
             Ok(Field {
@@ -111,15 +262,23 @@ pub fn schema_fields(table: &Table, fields: &Fields) -> Result<Vec<Field>, Strin
 /// Fails unless the table has exactly the published shape of its dataset
 /// ([`envgov_dataset::published`]): the same columns, in the same order, of the same types.
 pub fn check_shape(id: &str, table: &Table) -> Result<(), String> {
+    check_schema(id, &table.schema())
+}
+
+/// [`check_shape`] of a dataset, a table or a frame.
+pub fn check_dataset_shape(id: &str, dataset: &Dataset) -> Result<(), String> {
+    check_schema(id, &dataset.schema()?)
+}
+
+fn check_schema(id: &str, schema: &[(String, Kind)]) -> Result<(), String> {
     let Some(dataset) = DatasetId::parse(id) else {
         return Err(format!(
             "{id} is not a published dataset (envgov_dataset::published::DatasetId)"
         ));
     };
-    let have: Vec<(String, &str)> = table
-        .schema()
-        .into_iter()
-        .map(|(name, kind)| (name, kind.frictionless()))
+    let have: Vec<(String, &str)> = schema
+        .iter()
+        .map(|(name, kind)| (name.clone(), kind.frictionless()))
         .collect();
     let want: Vec<(String, &str)> = dataset
         .shape()
@@ -142,35 +301,40 @@ pub fn check_shape(id: &str, table: &Table) -> Result<(), String> {
     ))
 }
 
-/// The files of one dataset: name → bytes, in publishing order.
+/// One data file of a dataset, as its data package lists it (the bytes are written again
+/// with [`write_file`] when they are stored).
+pub struct RenderedFile {
+    pub name: String,
+    pub format: Format,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// The data files of one dataset, in publishing order, and its data package.
 pub struct Rendered {
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: Vec<RenderedFile>,
     pub package: DataPackage,
 }
 
-/// Renders a dataset's files and its data package.
+/// Renders a dataset's data package: each file is written once to be hashed, then dropped
+/// (no two files' bytes, nor one whole file, are held).
 pub fn render(
     def: &DatasetDef,
-    table: &Table,
-    parquet: Vec<u8>,
+    dataset: &Dataset,
     fields: &Fields,
     data_date: &str,
     archives: Vec<String>,
 ) -> Result<Rendered, String> {
-    check_shape(&def.id, table)?;
+    check_dataset_shape(&def.id, dataset)?;
     let schema = TableSchema {
-        fields: schema_fields(table, fields)?,
+        fields: schema_fields(&dataset.schema()?, fields)?,
         primary_key: def.primary_key.clone(),
     };
     let mut files = Vec::new();
     let mut resources = Vec::new();
     for format in Format::ALL {
         let name = layout::dataset_file_name(&def.id, format).map_err(|e| e.to_string())?;
-        let bytes = match format {
-            Format::Csv => to_csv(table),
-            Format::Json => to_json(table),
-            Format::Parquet => parquet.clone(),
-        };
+        let (sha256, bytes) = hash_of(|w| write_file(dataset, format, w))?;
         resources.push(Resource {
             profile: if format == Format::Csv {
                 "tabular-data-resource"
@@ -183,12 +347,17 @@ pub fn render(
             format: format.extension().into(),
             mediatype: format.media_type().into(),
             encoding: (format != Format::Parquet).then(|| "utf-8".to_string()),
-            bytes: bytes.len() as u64,
-            hash: format!("sha256:{}", crate::ledger::sha256_hex(&bytes)),
+            bytes,
+            hash: format!("sha256:{sha256}"),
             schema: Some(schema.clone()),
-            rows: table.rows() as u64,
+            rows: dataset.rows() as u64,
         });
-        files.push((name, bytes));
+        files.push(RenderedFile {
+            name,
+            format,
+            sha256,
+            bytes,
+        });
     }
     let package = DataPackage {
         profile: "data-package".into(),
@@ -224,7 +393,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{Cell, Kind};
+    use crate::table::Cell;
 
     #[test]
     fn csv_has_bom_and_neutralises_formulas_but_not_numbers() {
@@ -246,6 +415,126 @@ mod tests {
         assert_eq!(
             String::from_utf8(to_json(&t)).unwrap(),
             "[\n{\"b\":\"<script>\",\"a\":null}\n]\n"
+        );
+    }
+
+    /// A table of every kind of cell publishing treats specially, `rows` long.
+    fn awkward(rows: usize) -> Table {
+        let mut t = Table::new(&[
+            ("text", Kind::Str),
+            ("v", Kind::F64),
+            ("n", Kind::I64),
+            ("b", Kind::Bool),
+        ]);
+        let texts = [
+            Some("=1+2"),
+            Some("-3"),
+            Some("北京市朝阳区,\"引号\""),
+            None,
+            Some(""),
+            Some("\tx\r\ny"),
+        ];
+        let floats = [
+            Some(-1.5),
+            Some(0.0),
+            Some(-0.0),
+            None,
+            Some(1e300),
+            Some(5e-324),
+            Some(0.1 + 0.2),
+        ];
+        for i in 0..rows {
+            t.push(vec![
+                Cell::Str(texts[i % texts.len()].map(str::to_string)),
+                Cell::F64(floats[i % floats.len()]),
+                Cell::I64((i % 5 != 0).then_some(i as i64 - 7)),
+                Cell::Bool((i % 3 != 0).then_some(i % 2 == 0)),
+            ]);
+        }
+        t
+    }
+
+    fn written(dataset: &Dataset, format: Format) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_file(dataset, format, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_frame_is_published_as_the_same_bytes_as_its_table() {
+        // Three blocks and a part, and one row: the same bytes either way.
+        for rows in [BLOCK_ROWS * 3 + 5, 1, 0] {
+            let t = awkward(rows);
+            let frame = crate::frame::publishable(crate::frame::to_frame(&t).unwrap()).unwrap();
+            let frame = Dataset::Frame(frame);
+            assert_eq!(written(&frame, Format::Csv), to_csv(&t), "{rows} rows");
+            assert_eq!(written(&frame, Format::Json), to_json(&t), "{rows} rows");
+            assert_eq!(
+                written(&frame, Format::Parquet),
+                crate::frame::write_parquet(&t).unwrap()
+            );
+            let table = Dataset::Table(t);
+            assert_eq!(frame.schema(), table.schema());
+            for format in Format::ALL {
+                let bytes = written(&table, format);
+                let (sha, size) = hash_of(|w| write_file(&frame, format, w)).unwrap();
+                assert_eq!(sha, crate::ledger::sha256_hex(&bytes));
+                assert_eq!(size, bytes.len() as u64);
+            }
+        }
+    }
+
+    #[test]
+    fn a_frame_is_rendered_cell_by_cell_as_a_table_is() {
+        let mut t = Table::new(&[
+            ("text", Kind::Str),
+            ("v", Kind::F64),
+            ("n", Kind::I64),
+            ("b", Kind::Bool),
+        ]);
+        type Row = (Option<&'static str>, Option<f64>, Option<i64>, Option<bool>);
+        let rows: [Row; 6] = [
+            (Some("=1+2"), Some(-1.5), None, None),
+            (Some("-3"), Some(-0.0), Some(0), Some(false)),
+            (
+                Some("北京市朝阳区,\"引号\""),
+                Some(1e21),
+                Some(-6),
+                Some(true),
+            ),
+            (None, Some(1.5e-7), None, None),
+            (Some(""), Some(0.1 + 0.2), Some(123), None),
+            (Some("\tx\r\ny"), None, Some(7), Some(false)),
+        ];
+        for (text, v, n, b) in rows {
+            t.push(vec![
+                Cell::Str(text.map(str::to_string)),
+                Cell::F64(v),
+                Cell::I64(n),
+                Cell::Bool(b),
+            ]);
+        }
+        let frame = Dataset::Frame(crate::frame::to_frame(&t).unwrap());
+        assert_eq!(
+            String::from_utf8(written(&frame, Format::Csv)).unwrap(),
+            "\u{feff}text,v,n,b\r\n\
+             '=1+2,-1.5,,\r\n\
+             '-3,0,0,false\r\n\
+             \"北京市朝阳区,\"\"引号\"\"\",1000000000000000000000,-6,true\r\n\
+             ,0.00000015,,\r\n\
+             ,0.30000000000000004,123,\r\n\
+             \"'\tx\r\ny\",,7,false\r\n"
+        );
+        assert_eq!(
+            String::from_utf8(written(&frame, Format::Json)).unwrap(),
+            "[\n\
+             {\"text\":\"=1+2\",\"v\":-1.5,\"n\":null,\"b\":null},\n\
+             {\"text\":\"-3\",\"v\":0,\"n\":0,\"b\":false},\n\
+             {\"text\":\"北京市朝阳区,\\\"引号\\\"\",\"v\":1000000000000000000000,\"n\":-6,\"b\":true},\n\
+             {\"text\":null,\"v\":0.00000015,\"n\":null,\"b\":null},\n\
+             {\"text\":\"\",\"v\":0.30000000000000004,\"n\":123,\"b\":null},\n\
+             {\"text\":\"\\tx\\r\\ny\",\"v\":null,\"n\":7,\"b\":false}\n\
+             ]\n"
         );
     }
 
