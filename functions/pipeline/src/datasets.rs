@@ -7,7 +7,7 @@
 
 use crate::aggregate;
 use crate::error::JobError;
-use crate::frame::{from_frame, publishable};
+use crate::frame::{self, from_frame, publishable};
 use crate::partials;
 use crate::progress::Progress;
 use crate::publish::Dataset;
@@ -105,6 +105,40 @@ fn concat(store: &dyn Store, source: Source, dates: &[NaiveDate]) -> Result<Tabl
         }
     }
     Ok(out)
+}
+
+/// [`concat`] as a frame ready to publish (no `Table` of the rows: see [`Dataset`]).
+fn concat_frame(
+    store: &dyn Store,
+    source: Source,
+    dates: &[NaiveDate],
+) -> Result<polars::prelude::DataFrame, JobError> {
+    let what = source.to_string();
+    let schema = validate::schema(source);
+    let mut frames = Vec::new();
+    for d in dates {
+        let key = envgov_dataset::layout::validated_key(source, &d.to_string())
+            .map_err(|e| JobError::Definition(e.to_string()))?;
+        let Some(bytes) = store.get(&key)? else {
+            continue;
+        };
+        let frame = frame::read_frame_as(&bytes, schema).map_err(|e| JobError::Corrupt {
+            key,
+            message: e.to_string(),
+        })?;
+        frames.push(
+            frame::with_const_str(frame, "month", &d.format("%Y-%m").to_string())
+                .map_err(polars(&what))?,
+        );
+    }
+    let stacked = if frames.is_empty() {
+        let mut schema = schema.to_vec();
+        schema.push(("month", Kind::Str));
+        frame::empty_frame(&schema)
+    } else {
+        aggregate::stack(frames)
+    };
+    stacked.and_then(frame::publishable).map_err(polars(&what))
 }
 
 fn latest(store: &dyn Store, source: Source, dates: &[NaiveDate]) -> Result<Table, JobError> {
@@ -269,9 +303,17 @@ fn sum_where(t: &Table, col: &str, key: &str, value: &str) -> f64 {
     sum(&filtered, col)
 }
 
+/// What the plan indicators need of the self-monitoring rows (published as a frame).
+struct SelfMonitoringCounts {
+    rows: usize,
+    /// Rows with a result: no `not_monitored_reason`.
+    with_result: usize,
+}
+
 /// The plan indicators that the data feeds: every rate is a sum over a sum.
 fn plan_indicators(
     tables: &BTreeMap<String, Table>,
+    sm: &SelfMonitoringCounts,
     curated: &Curated,
     run_date: NaiveDate,
 ) -> Table {
@@ -341,17 +383,10 @@ fn plan_indicators(
         "ratio",
         "enterprises",
     );
-    let sm = &tables["self-monitoring"];
-    let with_result = sm
-        .f64_column("result")
-        .iter()
-        .zip(sm.str_column("not_monitored_reason"))
-        .filter(|(_, r)| r.is_none())
-        .count() as f64;
     push(
         "self_monitoring_completeness",
-        with_result,
-        Some(sm.rows() as f64),
+        sm.with_result as f64,
+        Some(sm.rows as f64),
         "ratio",
         "self-monitoring",
     );
@@ -502,9 +537,18 @@ fn online_monitoring(
 }
 
 /// The process's peak resident set so far, in MiB, where the system tells it (Linux).
-fn peak_rss_mib() -> Option<u64> {
+pub(crate) fn peak_rss_mib() -> Option<u64> {
+    status_mib("VmHWM:")
+}
+
+/// The process's resident set now, in MiB (Linux).
+pub(crate) fn rss_mib() -> Option<u64> {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024)
 }
@@ -565,8 +609,14 @@ pub fn build(
     let cems = online_monitoring(store, curated, &year, progress)?;
     let cems_exceed = from_frame(&cems.exceedances).map_err(polars("online monitoring"))?;
 
-    let sm = concat(store, Source::SelfMonitoring, &year)?;
-    let sm_exceed = aggregate::self_monitoring_exceedances(&sm)
+    let sm = concat_frame(store, Source::SelfMonitoring, &year)?;
+    let sm_counts = SelfMonitoringCounts {
+        rows: sm.height(),
+        with_result: frame::null_count(&sm, "not_monitored_reason")
+            .map_err(polars("self-monitoring"))?,
+    };
+    let sm_exceed = frame::rows_where_false(&sm, "compliant")
+        .and_then(|rows| aggregate::self_monitoring_exceedances(&rows))
         .map_err(polars("self-monitoring exceedances"))?;
     let mut register = cems_exceed;
     register.extend(sm_exceed);
@@ -638,10 +688,10 @@ pub fn build(
     let daily = publishable(cems.daily).map_err(polars("online monitoring"))?;
     drop(cems.exceedances);
     tracing::info!(
+        rss_mib = rss_mib(),
         peak_rss_mib = peak_rss_mib(),
         "online monitoring: daily rows ready to publish"
     );
-    out.insert("self-monitoring".to_string(), sm);
 
     let vehicles = latest(store, Source::Vehicles, &year)?;
     out.insert(
@@ -677,10 +727,11 @@ pub fn build(
                 .map_err(polars("livestock manure"))?,
         ),
     );
-    let indicators = plan_indicators(&out, curated, run_date);
+    let indicators = plan_indicators(&out, &sm_counts, curated, run_date);
     out.insert("plan-indicators".to_string(), indicators);
     let mut out: BTreeMap<String, Dataset> =
         out.into_iter().map(|(id, t)| (id, t.into())).collect();
     out.insert("cems-daily".to_string(), Dataset::Frame(daily));
+    out.insert("self-monitoring".to_string(), Dataset::Frame(sm));
     Ok(out)
 }

@@ -224,6 +224,24 @@ pub fn rows_as_table(df: &DataFrame, offset: usize, len: usize) -> PolarsResult<
     from_frame(&df.slice(offset, len))
 }
 
+/// The frame with a string column `name` of `value` in every row appended.
+pub fn with_const_str(mut df: DataFrame, name: &str, value: &str) -> PolarsResult<DataFrame> {
+    let column = Column::new(PlSmallStr::from(name), vec![value; df.height()]);
+    df.with_column(column)?;
+    Ok(df)
+}
+
+/// The rows whose boolean column `name` is `false` (not null), as a [`Table`].
+pub fn rows_where_false(df: &DataFrame, name: &str) -> PolarsResult<Table> {
+    let mask = !df.column(name)?.as_materialized_series().bool()?;
+    from_frame(&df.filter(&mask)?)
+}
+
+/// The number of null cells in the column `name`.
+pub fn null_count(df: &DataFrame, name: &str) -> PolarsResult<usize> {
+    Ok(df.column(name)?.null_count())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +266,21 @@ mod tests {
         let b = write_parquet(&t).unwrap();
         assert_eq!(a, b);
         assert_eq!(read_parquet(&a).unwrap(), t);
+    }
+
+    #[test]
+    fn rows_where_false_keep_false_only_and_nulls_are_counted() {
+        let mut t = Table::new(&[("ok", Kind::Bool), ("why", Kind::Str)]);
+        t.push(vec![false.into(), Cell::Str(None)]);
+        t.push(vec![true.into(), "x".into()]);
+        t.push(vec![Cell::Bool(None), Cell::Str(None)]);
+        t.push(vec![false.into(), "y".into()]);
+        let df = with_const_str(to_frame(&t).unwrap(), "month", "2026-04").unwrap();
+        let mut want = Table::new(&[("ok", Kind::Bool), ("why", Kind::Str), ("month", Kind::Str)]);
+        want.push(vec![false.into(), Cell::Str(None), "2026-04".into()]);
+        want.push(vec![false.into(), "y".into(), "2026-04".into()]);
+        assert_eq!(rows_where_false(&df, "ok").unwrap(), want);
+        assert_eq!(null_count(&df, "why").unwrap(), 2);
+        assert_eq!(rows_as_table(&df, 3, 10).unwrap().rows(), 1);
     }
 }

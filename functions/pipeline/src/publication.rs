@@ -217,7 +217,7 @@ pub fn publish(
         store.put_with_hash(&manifest_key, &manifest_bytes, &sha)?;
     }
     let staged = stage(store, &id)?;
-    tracing::info!(publication = %id, datasets = rows.len(), archives_created = archives_created.len(), revisions = archive_revisions.len(), staged, "datasets published");
+    tracing::info!(publication = %id, datasets = rows.len(), peak_rss_mib = crate::datasets::peak_rss_mib(), archives_created = archives_created.len(), revisions = archive_revisions.len(), staged, "datasets published");
     Ok(Published {
         id,
         catalogue,
