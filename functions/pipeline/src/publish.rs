@@ -1,9 +1,15 @@
-//! Publishing: tables → CSV, JSON and a Frictionless `datapackage.json`.
+//! Publishing: datasets → CSV, JSON, Parquet and a Frictionless `datapackage.json`.
 //!
-//! Stage: publish (pure; tables in, bytes out). CSV is UTF-8 with a BOM, so Excel on Chinese
-//! Windows opens it correctly, and any text cell that a spreadsheet would read as a formula
-//! (leading `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`. Numbers are
-//! written in Rust's shortest round-trip form, so the same value always gives the same bytes.
+//! Stage: publish (pure; datasets in, bytes out). A dataset is a [`Table`] or, for those that
+//! grow with the year (cems-daily, self-monitoring), a polars frame rendered a block of rows
+//! at a time ([`Dataset`]); either gives the same bytes. A file is written to a hasher for
+//! its data package ([`render`]), then written again when it is stored (`publication`), one
+//! at a time: at most one file's bytes are held, while it is stored.
+//!
+//! CSV is UTF-8 with a BOM, so Excel on Chinese Windows opens it correctly, and any text
+//! cell that a spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or
+//! carriage return) is prefixed with `'`. Numbers are written in Rust's shortest round-trip
+//! form, so the same value always gives the same bytes.
 
 use crate::table::{Kind, Table, Values};
 use envgov_curated::datasets::{DatasetDef, Fields};
