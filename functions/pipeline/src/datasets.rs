@@ -585,6 +585,51 @@ fn in_parallel<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync, done: impl F
     results.into_iter().map(|(_, r)| r).collect()
 }
 
+/// The datasets of the sources other than online monitoring and self-monitoring (small: a
+/// year's partitions read as tables), built before the large ones.
+fn other_sources(
+    store: &dyn Store,
+    curated: &Curated,
+    year: &[NaiveDate],
+    out: &mut BTreeMap<String, Table>,
+) -> Result<(), JobError> {
+    let vehicles = latest(store, Source::Vehicles, year)?;
+    out.insert(
+        "vehicle-fleets".to_string(),
+        aggregate::vehicle_fleets(&vehicles).map_err(polars("vehicle fleets"))?,
+    );
+    let sewage = concat(store, Source::Sewage, year)?;
+    out.insert(
+        "sewage-compliance".to_string(),
+        aggregate::sewage_compliance(&sewage, curated).map_err(polars("sewage compliance"))?,
+    );
+    out.insert(
+        "msw-treatment".to_string(),
+        aggregate::msw_treatment(&concat(store, Source::Msw, year)?)
+            .map_err(polars("MSW treatment"))?,
+    );
+    out.insert(
+        "medical-waste".to_string(),
+        with_district_names(
+            aggregate::medical_waste(&concat(store, Source::MedicalWaste, year)?)
+                .map_err(polars("medical waste"))?,
+        ),
+    );
+    out.insert(
+        "construction-waste".to_string(),
+        aggregate::construction_waste(&concat(store, Source::ConstructionWaste, year)?)
+            .map_err(polars("construction waste"))?,
+    );
+    out.insert(
+        "livestock-manure".to_string(),
+        with_district_names(
+            aggregate::livestock_manure(&latest(store, Source::Livestock, year)?)
+                .map_err(polars("livestock manure"))?,
+        ),
+    );
+    Ok(())
+}
+
 /// Builds every dataset for a run date: cems-daily, which grows with the year, as a frame
 /// (published a block of rows at a time, see [`Dataset`]), the others as tables.
 pub fn build(
@@ -606,6 +651,7 @@ pub fn build(
     out.insert("outlets".to_string(), outlets);
     out.insert("treatment-facilities".to_string(), facilities);
 
+    other_sources(store, curated, &year, &mut out)?;
     let cems = online_monitoring(store, curated, &year, progress)?;
     let cems_exceed = from_frame(&cems.exceedances).map_err(polars("online monitoring"))?;
 
@@ -693,40 +739,6 @@ pub fn build(
         "online monitoring: daily rows ready to publish"
     );
 
-    let vehicles = latest(store, Source::Vehicles, &year)?;
-    out.insert(
-        "vehicle-fleets".to_string(),
-        aggregate::vehicle_fleets(&vehicles).map_err(polars("vehicle fleets"))?,
-    );
-    let sewage = concat(store, Source::Sewage, &year)?;
-    out.insert(
-        "sewage-compliance".to_string(),
-        aggregate::sewage_compliance(&sewage, curated).map_err(polars("sewage compliance"))?,
-    );
-    out.insert(
-        "msw-treatment".to_string(),
-        aggregate::msw_treatment(&concat(store, Source::Msw, &year)?)
-            .map_err(polars("MSW treatment"))?,
-    );
-    out.insert(
-        "medical-waste".to_string(),
-        with_district_names(
-            aggregate::medical_waste(&concat(store, Source::MedicalWaste, &year)?)
-                .map_err(polars("medical waste"))?,
-        ),
-    );
-    out.insert(
-        "construction-waste".to_string(),
-        aggregate::construction_waste(&concat(store, Source::ConstructionWaste, &year)?)
-            .map_err(polars("construction waste"))?,
-    );
-    out.insert(
-        "livestock-manure".to_string(),
-        with_district_names(
-            aggregate::livestock_manure(&latest(store, Source::Livestock, &year)?)
-                .map_err(polars("livestock manure"))?,
-        ),
-    );
     let indicators = plan_indicators(&out, &sm_counts, curated, run_date);
     out.insert("plan-indicators".to_string(), indicators);
     let mut out: BTreeMap<String, Dataset> =
