@@ -8,8 +8,9 @@
 //! browser's fonts (plotters is built without font files, so label widths are estimates
 //! and the label areas are sized generously).
 
+use crate::error::SiteError;
 use crate::output::Output;
-use crate::{SiteError, urls};
+use crate::urls;
 use envgov_dataset::Lang;
 use plotters::prelude::*;
 use serde::Serialize;

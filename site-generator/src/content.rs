@@ -11,7 +11,8 @@
 //!
 //! Pure: takes file names and texts (the caller reads the folder), returns checked pages.
 
-use crate::{SiteError, markdown};
+use crate::error::SiteError;
+use crate::markdown;
 use envgov_dataset::Lang;
 use serde::Deserialize;
 

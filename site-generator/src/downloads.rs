@@ -8,31 +8,12 @@
 //! and counts their rows. A unit with no rows in a dataset gets a file with the header only,
 //! its columns in the dataset schema's order.
 
+use crate::error::SiteError;
+use crate::inputs::{SiteInputs, UNIT_DATASETS, UnitDownload, UnitDownloads};
 use crate::output::Output;
 use crate::registry::Unit;
-use crate::rows;
 use crate::urls::{self, Slug};
-use crate::{SiteError, SiteInputs};
 use std::collections::BTreeMap;
-
-/// The datasets a unit's own records are offered from, in the order shown.
-pub const UNIT_DATASETS: [&str; 4] = [
-    rows::EXCEEDANCES,
-    rows::CEMS_DAILY,
-    rows::EMISSION_TOTALS,
-    rows::SELF_MONITORING,
-];
-
-/// One unit's rows of one dataset, as CSV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitDownload {
-    /// Data rows (the header not counted).
-    pub rows: u64,
-    pub csv: Vec<u8>,
-}
-
-/// Dataset id → unit credit code → that unit's download.
-pub type UnitDownloads = BTreeMap<String, BTreeMap<String, UnitDownload>>;
 
 /// The per-unit downloads of a build, and the header-only file of each dataset.
 pub struct UnitRows<'a> {

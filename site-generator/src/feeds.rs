@@ -2,11 +2,12 @@
 //! records. `updated` is the data date at midnight Beijing time (never the wall clock); ids
 //! are `tag:` URIs on the site's host, stable across builds.
 
+use crate::error::SiteError;
 use crate::output::Output;
-use crate::pages::{Site, pick};
+use crate::pages::shared::{Site, pick};
 use crate::registry::sort_exceedances;
 use crate::urls::{self, Feed, Route, Slug};
-use crate::{SiteError, format, xml};
+use crate::{format, xml};
 use envgov_dataset::Lang;
 
 /// The newest exceedances a feed carries.

@@ -5,7 +5,7 @@
 //! no table has is an error naming the key: a missing translation fails the build, it never
 //! renders as an empty string. Placeholders are written `{name}` and filled by [`I18n::format`].
 
-use crate::SiteError;
+use crate::error::SiteError;
 use envgov_dataset::Lang;
 use std::collections::BTreeMap;
 

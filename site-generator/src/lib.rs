@@ -18,6 +18,7 @@ mod feeds;
 mod format;
 mod i18n;
 mod ical;
+mod inputs;
 pub mod markdown;
 mod output;
 mod pages;
@@ -29,14 +30,11 @@ pub mod urls;
 mod xml;
 
 pub use content::{ContentPage, load_content};
-pub use downloads::{UNIT_DATASETS, UnitDownload, UnitDownloads};
 pub use error::SiteError;
+pub use inputs::{SiteInputs, SiteOptions, UNIT_DATASETS, UnitDownload, UnitDownloads};
 pub use pages::enterprises::RECENT_DAYS;
 
 use envgov_curated::Curated;
-use envgov_dataset::manifest::{Catalogue, DataPackage};
-use envgov_dataset::report::RunReport;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -46,56 +44,13 @@ const STYLESHEET: &str = include_str!("../assets/site.css");
 /// The search page's script (progressive enhancement; see `pages::search`).
 const SEARCH_SCRIPT: &str = include_str!("../assets/search.js");
 
-/// Everything the site is built from, besides the curated tables.
-#[derive(Debug, Clone)]
-pub struct SiteInputs {
-    /// The data date the site shows (`YYYY-MM-DD`): the latest run's date.
-    pub data_date: String,
-    /// `datasets/catalogue.json`.
-    pub catalogue: Catalogue,
-    /// Dataset id → `datasets/{id}/datapackage.json`.
-    pub packages: BTreeMap<String, DataPackage>,
-    /// Dataset id → the rows of `datasets/{id}/{id}.json`, for the tables of
-    /// [`rows::TABLES`]. Of `cems-daily` the pages show only the [`RECENT_DAYS`] days up to
-    /// the data date, so a caller may pass just those rows (the pipeline does).
-    pub tables: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>>,
-    /// Each unit's own rows of the datasets of [`UNIT_DATASETS`], as CSV cut from the
-    /// published dataset by the pipeline.
-    pub unit_downloads: UnitDownloads,
-    /// Dataset id → the dates of its archive snapshots (`datasets/{id}/archive/{date}/`).
-    pub archives: BTreeMap<String, Vec<String>>,
-    /// The markdown pages of `content/`, from [`load_content`].
-    pub content: Vec<ContentPage>,
-    /// `runs/{date}/report.json` of the run that published the data, when there is one.
-    pub report: Option<RunReport>,
-    /// The data is the generated sample (the store holds the generator's ledger,
-    /// `runs/sample-defects.json`): every page then says so.
-    pub sample: bool,
-}
-
-/// How a build is published.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiteOptions {
-    /// The origin the site is served from (`https://envgov.example.org`), for the formats
-    /// that need absolute URLs: sitemap, robots.txt, feed ids, iCalendar links, citations.
-    pub origin: String,
-}
-
-impl Default for SiteOptions {
-    fn default() -> Self {
-        SiteOptions {
-            origin: urls::DEFAULT_ORIGIN.to_string(),
-        }
-    }
-}
-
 /// Unit pages rendered by one job of [`render_pages`].
 const UNITS_PER_JOB: usize = 100;
 
 /// Renders every page, the jobs spread over the cores (each into its own [`output::Output`],
 /// merged at the end: the files are keyed by path, so the result does not depend on which
 /// thread rendered what).
-fn render_pages(site: &pages::Site<'_>) -> Result<output::Output, SiteError> {
+fn render_pages(site: &pages::shared::Site<'_>) -> Result<output::Output, SiteError> {
     type Job<'j> = Box<dyn Fn(&mut output::Output) -> Result<(), SiteError> + Sync + 'j>;
     // In the order of a sequential build (the error of a failed build is that order's first).
     let mut jobs: Vec<Job<'_>> = vec![
@@ -211,7 +166,7 @@ fn build_parts(
     let templates = templates::Templates::new(i18n.clone())?;
     let rows = rows::Rows::parse(&inputs.tables)?;
     let registry = registry::Registry::new(&rows, &curated.open_days.list)?;
-    let site = pages::Site {
+    let site = pages::shared::Site {
         inputs,
         curated,
         i18n: &i18n,

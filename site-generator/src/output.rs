@@ -1,7 +1,7 @@
 //! The files one build produces, keyed by URL path, and the list of pages rendered (for the
 //! sitemap). A path can be written once only. Holds values; writes nothing to disk.
 
-use crate::SiteError;
+use crate::error::SiteError;
 use crate::urls::{Route, file_path};
 use std::collections::{BTreeMap, BTreeSet};
 

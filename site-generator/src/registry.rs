@@ -5,7 +5,7 @@
 //! type ([`Slug`]). A unit that fails a check fails the build naming the value; other
 //! tables' rows that name a unit not in the registry are shown without a link.
 
-use crate::SiteError;
+use crate::error::SiteError;
 use crate::rows::{CemsDaily, EmissionTotal, Enterprise, Exceedance, Facility, Outlet, Rows};
 use crate::urls::{Slug, Uscc};
 use envgov_curated::OpenDay;

@@ -6,7 +6,7 @@
 //! retyped column fails the build naming the dataset, the row and the column. Columns the
 //! site does not read are ignored. Strings are borrowed from the input rows, not copied.
 
-use crate::SiteError;
+use crate::error::SiteError;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ pub const MEDICAL_WASTE: &str = "medical-waste";
 pub const CONSTRUCTION_WASTE: &str = "construction-waste";
 pub const LIVESTOCK_MANURE: &str = "livestock-manure";
 
-/// Every table whose rows [`crate::SiteInputs::tables`] must hold (the site reads no
+/// Every table whose rows [`crate::inputs::SiteInputs::tables`] must hold (the site reads no
 /// other rows; dataset pages need only the packages, per-unit downloads come ready-made).
 pub const TABLES: [&str; 13] = [
     ENTERPRISES,

@@ -1,9 +1,10 @@
 //! `sitemap.xml` (every page of both languages, each with its `xhtml:link` alternates and
 //! the language choice as `x-default`) and `robots.txt`.
 
+use crate::error::SiteError;
 use crate::output::Output;
 use crate::urls::{self, Route};
-use crate::{SiteError, xml};
+use crate::xml;
 use envgov_dataset::Lang;
 
 pub fn sitemap(origin: &str, routes: &[Route], lastmod: &str) -> Vec<u8> {

@@ -10,7 +10,7 @@
 //! - Printing `none` is an error (an absent value must be handled by the template), and
 //!   escaping covers `& < > " '` (not `/`, so URLs stay readable).
 
-use crate::SiteError;
+use crate::error::SiteError;
 use crate::i18n::{I18n, fill};
 use envgov_dataset::Lang;
 use minijinja::value::{Kwargs, Value};

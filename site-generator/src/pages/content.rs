@@ -1,11 +1,12 @@
 //! The pages written in markdown under `content/` (methodology, about, contact, and any
 //! other page given in both languages), rendered at `/{lang}/{slug}.html`.
 
-use super::Site;
+use super::shared::Site;
 use crate::content::ContentPage;
+use crate::error::SiteError;
+use crate::markdown;
 use crate::output::Output;
 use crate::urls::{Route, Slug};
-use crate::{SiteError, markdown};
 use envgov_dataset::Lang;
 use serde::Serialize;
 

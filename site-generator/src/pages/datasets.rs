@@ -2,10 +2,11 @@
 //! JSON, `datapackage.json`, served from the store's `datasets/` beside the site), licence,
 //! citation, sources, last and next update, and the dated archives.
 
-use super::{Link, Site};
+use super::shared::{Link, Site};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::urls::{self, DateSlug, Route, Slug};
-use crate::{SiteError, format};
 use chrono::Days;
 use envgov_dataset::Lang;
 use envgov_dataset::layout::Format;

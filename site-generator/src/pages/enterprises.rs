@@ -3,13 +3,15 @@
 //! published environmental information and downloads of its own records.
 
 use super::open_days::{OpenDayItem, open_day_item};
-use super::{ExceedanceView, FilterLink, Link, Pager, Site, list_pages, pick};
-use crate::downloads::{UNIT_DATASETS, UnitRows, dataset_slug};
+use super::shared::{ExceedanceView, FilterLink, Link, Pager, Site, list_pages, pick};
+use crate::downloads::{UnitRows, dataset_slug};
+use crate::error::SiteError;
+use crate::format;
+use crate::inputs::UNIT_DATASETS;
 use crate::output::Output;
 use crate::registry::{Unit, district_rank};
 use crate::rows::{CemsDaily, EmissionTotal};
 use crate::urls::{self, Route, Slug};
-use crate::{SiteError, format};
 use envgov_dataset::Lang;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -433,7 +435,7 @@ fn unit_page(
 ) -> Result<(), SiteError> {
     let route = Route::Enterprise(u.uscc.clone());
     for lang in Lang::ALL {
-        let other = super::other(lang);
+        let other = super::shared::other(lang);
         let r = u.row;
         let name = pick(lang, r.name_zh, r.name_en).to_string();
         let disclosure_url = r

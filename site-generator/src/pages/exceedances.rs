@@ -2,13 +2,14 @@
 //! unit and showing the raw record it comes from; with static filtered lists by district,
 //! pollutant and period.
 
-use super::{ExceedanceView, FilterLink, Pager, Site, list_pages};
+use super::shared::{ExceedanceView, FilterLink, Pager, Site, list_pages};
 use crate::charts::{self, BarChart, ChartView};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::registry::sort_exceedances;
 use crate::rows::{EXCEEDANCES, Exceedance};
 use crate::urls::{self, Feed, RecordPeriod, Route, Slug};
-use crate::{SiteError, format};
 use envgov_dataset::Lang;
 use envgov_dataset::ids::DISTRICTS;
 use serde::Serialize;
@@ -78,7 +79,7 @@ fn filters(
         let slug = Slug::new(d.code).map_err(|r| bad_id("district", d.code, r))?;
         districts.push(FilterLink {
             href: urls::page(lang, &Route::ExceedancesByDistrict(slug)),
-            text: super::pick(lang, d.zh, d.en).to_string(),
+            text: super::shared::pick(lang, d.zh, d.en).to_string(),
             count: count(&|r| r.district == d.code),
             current: matches!(current, Filter::District(c) if *c == d.code),
         });

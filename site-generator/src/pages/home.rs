@@ -2,11 +2,12 @@
 //! fresh each source is, and the way into every section.
 
 use super::open_days::{OpenDayItem, open_day_item};
-use super::{ExceedanceView, IndicatorView, Link, Site};
+use super::shared::{ExceedanceView, IndicatorView, Link, Site};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::registry::sort_exceedances;
 use crate::urls::{self, Route};
-use crate::{SiteError, format};
 use envgov_dataset::Lang;
 use envgov_dataset::layout::parse_raw_key;
 use serde::Serialize;

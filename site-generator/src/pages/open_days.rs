@@ -1,10 +1,11 @@
 //! Open days (企业开放日): the list, upcoming and past relative to the data date, by month
 //! and by district; one page per event with its place, time, registration and capacity.
 
-use super::{Site, pick};
+use super::shared::{Site, pick};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::urls::{self, Route, Slug};
-use crate::{SiteError, format};
 use envgov_curated::OpenDay;
 use envgov_dataset::Lang;
 use envgov_dataset::ids::DISTRICTS;

@@ -3,11 +3,12 @@
 //! values from the `plan-indicators` dataset. Illustrative statuses and milestones are
 //! labelled as such.
 
-use super::{IndicatorView, Link, Site};
+use super::shared::{IndicatorView, Link, Site};
 use crate::charts::{self, BarChart, ChartView};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::urls::{self, Route, Slug};
-use crate::{SiteError, format};
 use envgov_curated::plan::{Measure, System};
 use envgov_dataset::Lang;
 use serde::Serialize;

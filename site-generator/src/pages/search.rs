@@ -9,10 +9,11 @@
 //! `热电` or a full 18-character credit code is found directly. A few thousand units make
 //! an index of a few hundred kilobytes, fetched once.
 
-use super::{Site, pick};
+use super::shared::{Site, pick};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::urls::{self, Route};
-use crate::{SiteError, format};
 use envgov_dataset::Lang;
 use serde::Serialize;
 

@@ -2,12 +2,13 @@
 //! solid waste, medical waste, construction waste) and livestock manure, each with its plan
 //! indicators and tables from the datasets; and an index of the three.
 
-use super::{IndicatorView, Link, PageLink, Pager, Site};
+use super::shared::{IndicatorView, Link, PageLink, Pager, Site};
 use crate::charts::{self, BarChart, ChartView};
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::rows;
 use crate::urls::{self, Route, Sector, Slug};
-use crate::{SiteError, format};
 use envgov_dataset::Lang;
 use serde::Serialize;
 

@@ -2,10 +2,11 @@
 //! the `x-default` alternate), and the bilingual `/404.html`. Both use absolute links so
 //! they work wherever the server shows them.
 
-use super::Site;
+use super::shared::Site;
+use crate::error::SiteError;
+use crate::format;
 use crate::output::Output;
 use crate::urls::{self, Route};
-use crate::{SiteError, format};
 use envgov_dataset::Lang;
 use serde::Serialize;
 

@@ -1,0 +1,71 @@
+//! What a build reads and how it is published: [`SiteInputs`] (everything the site is built
+//! from besides the curated tables) and [`SiteOptions`].
+
+use crate::content::ContentPage;
+use crate::rows;
+use crate::urls;
+use envgov_dataset::manifest::{Catalogue, DataPackage};
+use envgov_dataset::report::RunReport;
+use std::collections::BTreeMap;
+
+/// Everything the site is built from, besides the curated tables.
+#[derive(Debug, Clone)]
+pub struct SiteInputs {
+    /// The data date the site shows (`YYYY-MM-DD`): the latest run's date.
+    pub data_date: String,
+    /// `datasets/catalogue.json`.
+    pub catalogue: Catalogue,
+    /// Dataset id → `datasets/{id}/datapackage.json`.
+    pub packages: BTreeMap<String, DataPackage>,
+    /// Dataset id → the rows of `datasets/{id}/{id}.json`, for the tables of
+    /// [`crate::rows::TABLES`]. Of `cems-daily` the pages show only the [`crate::RECENT_DAYS`] days up to
+    /// the data date, so a caller may pass just those rows (the pipeline does).
+    pub tables: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Each unit's own rows of the datasets of [`crate::UNIT_DATASETS`], as CSV cut from the
+    /// published dataset by the pipeline.
+    pub unit_downloads: UnitDownloads,
+    /// Dataset id → the dates of its archive snapshots (`datasets/{id}/archive/{date}/`).
+    pub archives: BTreeMap<String, Vec<String>>,
+    /// The markdown pages of `content/`, from [`crate::load_content`].
+    pub content: Vec<ContentPage>,
+    /// `runs/{date}/report.json` of the run that published the data, when there is one.
+    pub report: Option<RunReport>,
+    /// The data is the generated sample (the store holds the generator's ledger,
+    /// `runs/sample-defects.json`): every page then says so.
+    pub sample: bool,
+}
+
+/// How a build is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteOptions {
+    /// The origin the site is served from (`https://envgov.example.org`), for the formats
+    /// that need absolute URLs: sitemap, robots.txt, feed ids, iCalendar links, citations.
+    pub origin: String,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            origin: urls::DEFAULT_ORIGIN.to_string(),
+        }
+    }
+}
+
+/// The datasets a unit's own records are offered from, in the order shown.
+pub const UNIT_DATASETS: [&str; 4] = [
+    rows::EXCEEDANCES,
+    rows::CEMS_DAILY,
+    rows::EMISSION_TOTALS,
+    rows::SELF_MONITORING,
+];
+
+/// One unit's rows of one dataset, as CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitDownload {
+    /// Data rows (the header not counted).
+    pub rows: u64,
+    pub csv: Vec<u8>,
+}
+
+/// Dataset id → unit credit code → that unit's download.
+pub type UnitDownloads = BTreeMap<String, BTreeMap<String, UnitDownload>>;
