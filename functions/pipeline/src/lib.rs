@@ -32,6 +32,7 @@ pub mod publication;
 pub mod publish;
 pub mod registry;
 pub mod release;
+pub mod signing;
 pub mod store;
 pub mod table;
 pub mod validate;
