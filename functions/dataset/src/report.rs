@@ -67,6 +67,10 @@ pub struct RunReport {
     /// The registry (its delivery date) in force on the run date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_in_force: Option<String>,
+    /// Corrections (`data/raw-formats.md`, "Corrections"): the revisions in force and the
+    /// revisions that could not be placed.
+    #[serde(default, skip_serializing_if = "Revisions::is_empty")]
+    pub revisions: Revisions,
     /// How the raw files up to the run date were checked against the ledger.
     #[serde(default)]
     pub raw_files: RawFileChecks,
@@ -115,6 +119,54 @@ pub struct RawConflict {
     pub found_sha256: String,
     pub first_seen_run: String,
     pub action: String,
+}
+
+/// The revisions of raw files a night considered (see `data/raw-formats.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revisions {
+    /// Every revision (n ≥ 2) in force on the night, by key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<AppliedRevision>,
+    /// Revisions that first came into force on this night (their partitions were
+    /// validated again and their changes are in the night's changelogs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub new_tonight: Vec<String>,
+    /// Revisions that cannot be placed: never validated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<RejectedRevision>,
+    /// Raw files replaced by a later revision in force: kept as evidence, not validated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<String>,
+}
+
+impl Revisions {
+    pub fn is_empty(&self) -> bool {
+        self.applied.is_empty()
+            && self.new_tonight.is_empty()
+            && self.rejected.is_empty()
+            && self.superseded.is_empty()
+    }
+}
+
+/// A revision in force: it replaces `replaces` (revision n − 1) whole.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AppliedRevision {
+    pub key: String,
+    pub revision: u32,
+    pub replaces: String,
+    /// From the raw ledger (empty when the ledger has not recorded the key yet).
+    pub sha256: String,
+    /// The night that first saw it (from the ledger), from which it is in force.
+    pub first_seen_run: String,
+}
+
+/// A revision that cannot be placed (`revision_gap`, `revision_of_missing_file`,
+/// `revision_numbering`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RejectedRevision {
+    pub key: String,
+    pub reason_code: String,
+    pub reason: String,
 }
 
 /// A registry delivery that was not put in force.

@@ -6,6 +6,7 @@
 //! - `store` (the trait and its backends), then `error` (the stages' errors, over the
 //!   store's), which no stage imports `jobs` for;
 //! - `frame`, `validate`, `aggregate`, `publish`: the pure stages, values in, values out;
+//! - `revisions`: which raw files (and revisions of them) are in force on a night;
 //! - `partition`, `registry`: validated partitions written through the store (and the raw
 //!   ledger), the registry in force;
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
@@ -32,6 +33,7 @@ pub mod publication;
 pub mod publish;
 pub mod registry;
 pub mod release;
+pub mod revisions;
 pub mod signing;
 pub mod store;
 pub mod table;
