@@ -1,4 +1,5 @@
-//! Text decoding of delivered files: strict UTF-8 (BOM stripped) first, then GB18030.
+//! Text decoding of delivered files: strict UTF-8 (BOM stripped) first, then GB18030 (its
+//! BOM, `84 31 95 33`, stripped too).
 //!
 //! Stage: ingest (pure). Never lossy: a file that is neither valid UTF-8 nor valid GB18030
 //! is refused whole, with the byte offset where decoding failed. GB18030 is never tried
@@ -50,7 +51,12 @@ pub fn decode(bytes: &[u8]) -> Result<(String, Encoding), DecodeError> {
         Ok(s) => Ok((s.to_string(), Encoding::Utf8)),
         Err(e) => {
             match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
-                Some(t) => Ok((t.into_owned(), Encoding::Gb18030)),
+                // The GB18030 BOM decodes to U+FEFF: it marks the encoding and is no text
+                // (else the header's first column would not match).
+                Some(t) => Ok((
+                    t.strip_prefix('\u{FEFF}').unwrap_or(&t).to_string(),
+                    Encoding::Gb18030,
+                )),
                 None => Err(DecodeError {
                     utf8_error_at: e.valid_up_to(),
                 }),
@@ -80,6 +86,15 @@ mod tests {
         // 氨氮 in GB18030 (GBK range): B0 B1 B5 AA.
         assert_eq!(
             decode(&[0xB0, 0xB1, 0xB5, 0xAA]).unwrap(),
+            ("氨氮".to_string(), Encoding::Gb18030)
+        );
+    }
+
+    #[test]
+    fn strips_the_gb18030_byte_order_mark() {
+        // GB18030 encodes U+FEFF as 84 31 95 33 (its four-byte range); 氨氮 follows.
+        assert_eq!(
+            decode(&[0x84, 0x31, 0x95, 0x33, 0xB0, 0xB1, 0xB5, 0xAA]).unwrap(),
             ("氨氮".to_string(), Encoding::Gb18030)
         );
     }

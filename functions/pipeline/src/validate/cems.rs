@@ -254,6 +254,9 @@ pub fn validate(key: &str, bytes: &[u8], ctx: Context<'_>) -> FileBatch {
         pollutants: Vec::new(),
         flags: Vec::new(),
     };
+    // A UTF-8 BOM before the first packet is no part of it (editors on Windows add one);
+    // lines are numbered by LF as ever.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -547,5 +550,104 @@ fn push_rows<'a>(
         cols.value.push(if valid { reported } else { None });
         cols.raw_key.push_code(Some(row.key_code));
         cols.raw_line.push(Some(row.line_no as i64));
+    }
+}
+
+/// `raw_line` is the line `sed -n Np` prints, for LF, CRLF and mixed line ends, with or
+/// without a BOM (packets are ASCII: GB18030 and UTF-8 give the same bytes).
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod line_number_tests {
+    use super::*;
+    use crate::validate::{Registry, Unit};
+
+    fn registry() -> Registry {
+        let unit: Unit = serde_json::from_value(serde_json::json!({
+            "uscc": "91110105MA01ABCD5F", "permit_no": "91110105MA01ABCD5F001P", "name_zh": "示例热电",
+            "name_en": "Example Heat", "district": "110105", "industry_code": "4430",
+            "industry_zh": "热力生产和供应", "industry_en": "Heat supply", "source_type": "boiler",
+            "address_zh": "北京市朝阳区", "address_en": "Chaoyang, Beijing", "lon": 116.45, "lat": 39.92,
+            "disclosure_url": "https://example.org/x",
+            "outlets": [{"code": "DA001", "name_zh": "烟囱", "name_en": "Stack", "medium": "air",
+                "mn": "MN1", "standard": "DB11-139-2015", "discharge_method_zh": "有组织",
+                "discharge_method_en": "Stack", "destination_zh": "大气", "destination_en": "Air",
+                "pollutants": ["a21002"], "cems": true}],
+            "facilities": []
+        }))
+        .unwrap();
+        let mut r = Registry::default();
+        r.insert(unit);
+        r
+    }
+
+    /// One hourly packet of MN1 at `hour` on 2026-01-05, without its line end.
+    fn packet(hour: u32) -> String {
+        let segment = envgov_hj212::SegmentBuilder::new(
+            &format!("20260105{hour:02}0500000"),
+            "31",
+            "2061",
+            "123456",
+            "MN1",
+            &format!("20260105{hour:02}0000"),
+        )
+        .averaged(
+            "a21002",
+            30.0,
+            20.0,
+            40.0,
+            Some(1.5),
+            envgov_hj212::DataFlag::Normal,
+        )
+        .build();
+        envgov_hj212::frame(&segment).trim_end().to_string()
+    }
+
+    #[test]
+    fn every_line_end_with_or_without_bom_numbers_packets_as_sed_does() {
+        // Counted by hand. 1: hour 01; 2: hour 02 with its CRC's last digit changed;
+        // 3: blank; 4: hours 03 and 04 joined by a lone CR (one line, longer than its
+        // declared length); 5: hour 05.
+        let good = packet(2);
+        let (body, crc) = good.split_at(good.len() - 1);
+        let bad_crc = format!("{body}{}", if crc == "0" { "1" } else { "0" });
+        let joined = format!("{}\r{}", packet(3), packet(4));
+        let lines = [packet(1), bad_crc, String::new(), joined, packet(5)];
+        for ends in ["\n", "\r\n", "mixed"] {
+            for bom in [&b""[..], b"\xEF\xBB\xBF"] {
+                let mut bytes = bom.to_vec();
+                for (i, l) in lines.iter().enumerate() {
+                    bytes.extend_from_slice(l.as_bytes());
+                    bytes.extend_from_slice(match ends {
+                        "mixed" if i % 2 == 1 => b"\r\n",
+                        "mixed" => b"\n",
+                        e => e.as_bytes(),
+                    });
+                }
+                let case = format!("{ends:?} bom={}", !bom.is_empty());
+                let curated = envgov_curated::Curated::load().unwrap();
+                let registry = registry();
+                let ctx = Context {
+                    curated: &curated,
+                    registry: &registry,
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+                };
+                let r = validate("raw/cems/2026-01-05/cems-110105.hj212", &bytes, ctx);
+                let got: Vec<_> = r
+                    .rejections
+                    .iter()
+                    .map(|x| (x.line, x.reason_code))
+                    .collect();
+                assert_eq!(got, [(2, "bad_crc"), (4, "bad_length")], "{case}");
+                let table = r.accepted.into_table();
+                assert_eq!(table.i64_column("raw_line"), &[Some(1), Some(5)], "{case}");
+                // `sed -n Np` of the same bytes, without the CR of a CRLF, is the packet.
+                for (n, hour) in [(1, 1), (5, 5)] {
+                    let line = bytes.split(|&b| b == b'\n').nth(n - 1).unwrap();
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+                    assert_eq!(line, packet(hour).as_bytes(), "{case}: line {n}");
+                }
+            }
+        }
     }
 }

@@ -595,4 +595,51 @@ mod tests {
         assert_eq!(r.rejections[0].reason_code, "duplicate_device");
         assert_eq!(r.rejections[0].line, 2);
     }
+
+    #[test]
+    fn lines_are_numbered_as_sed_numbers_them_for_every_line_end_with_or_without_bom() {
+        // Line 1: unit A; 2: blank; 3: unit B with a lone CR as JSON whitespace inside it
+        // (a lone CR ends no line); 4: not JSON; 5: unit A again (a duplicate of line 1, with
+        // another device id).
+        let a = line(|_| {});
+        let b = line(|v| {
+            v["uscc"] = "9111010810200001XR".into();
+            v["permit_no"] = "9111010810200001XR001P".into();
+            v["outlets"][0]["mn"] = "MN2".into();
+        })
+        .replacen("\",\"", "\",\r\"", 1);
+        let again = line(|v| v["outlets"][0]["mn"] = "MN3".into());
+        let lines = [a.as_str(), "", b.as_str(), "{not json", again.as_str()];
+        for ends in ["\n", "\r\n", "mixed"] {
+            for bom in ["", "\u{FEFF}"] {
+                let mut text = bom.to_string();
+                for (i, l) in lines.iter().enumerate() {
+                    text.push_str(l);
+                    text.push_str(match ends {
+                        "mixed" if i % 2 == 1 => "\r\n",
+                        "mixed" => "\n",
+                        e => e,
+                    });
+                }
+                let case = format!("{ends:?} bom={}", !bom.is_empty());
+                let r = check(&text);
+                let got: Vec<_> = r
+                    .rejections
+                    .iter()
+                    .map(|x| (x.line, x.reason_code))
+                    .collect();
+                assert_eq!(got, [(4, "malformed_json"), (5, "duplicate")], "{case}");
+                assert_eq!(
+                    r.accepted.i64_column("raw_line"),
+                    &[Some(1), Some(3)],
+                    "{case}"
+                );
+                assert_eq!(r.rejections[1].reason, "unit already listed on line 1");
+                // `sed -n 3p` of the same bytes is unit B's line.
+                let third = text.as_bytes().split(|&c| c == b'\n').nth(2).unwrap();
+                let uscc = b"\"uscc\":\"9111010810200001XR\"";
+                assert!(third.windows(uscc.len()).any(|w| w == uscc), "{case}");
+            }
+        }
+    }
 }

@@ -1309,3 +1309,155 @@ mod file_tests {
         assert_eq!(r.counts.accepted, 1);
     }
 }
+
+/// `raw_line` is the line `sed -n Np` prints, for every line end and encoding a CSV may come
+/// in (data/raw-formats.md: lines are numbered by LF, the header being line 1; a lone CR ends
+/// no line; a row is numbered by its first line).
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod line_number_tests {
+    use super::*;
+    use crate::validate::Registry;
+
+    /// The physical lines of the test file, in order (line 1 is the header). Counted by
+    /// hand: 2 good, 3 negative amount, 4 blank, 5-6 one row whose quoted district holds a
+    /// line break, 7 a quoted district holding a lone CR, 8 two rows joined by a lone CR
+    /// (one line, one ragged row of 9 fields), 9 good.
+    const LINES: [&str; 9] = [
+        "区,日期,处置单位统一社会信用代码,收集量(t),处置量(t)",
+        "朝阳区,2026-01-05,91110105MA01ABCD5F,1,1",
+        "海淀区,2026-01-05,91110105MA01ABCD5F,-1,1",
+        "",
+        "\"东城",
+        "区\",2026-01-05,91110105MA01ABCD5F,1,1",
+        "\"西城\r区\",2026-01-05,91110105MA01ABCD5F,1,1",
+        "丰台区,2026-01-05,91110105MA01ABCD5F,2,1\r石景山区,2026-01-05,x,1,1",
+        "大兴区,2026-01-05,91110105MA01ABCD5F,3,1",
+    ];
+
+    #[derive(Debug, Clone, Copy)]
+    enum Ends {
+        Lf,
+        CrLf,
+        /// LF after odd lines, CRLF after even ones.
+        Mixed,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum Enc {
+        Utf8,
+        Utf8Bom,
+        Gb18030,
+        /// GB18030 with its byte order mark (84 31 95 33, U+FEFF in GB18030).
+        Gb18030Bom,
+    }
+
+    fn file(ends: Ends, enc: Enc) -> Vec<u8> {
+        let mut text = String::new();
+        for (i, line) in LINES.iter().enumerate() {
+            text.push_str(line);
+            let crlf = match ends {
+                Ends::Lf => false,
+                Ends::CrLf => true,
+                Ends::Mixed => i % 2 == 1,
+            };
+            text.push_str(if crlf { "\r\n" } else { "\n" });
+        }
+        let gb = |s: &str| encoding_rs::GB18030.encode(s).0.into_owned();
+        match enc {
+            Enc::Utf8 => text.into_bytes(),
+            Enc::Utf8Bom => [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+            Enc::Gb18030 => gb(&text),
+            Enc::Gb18030Bom => [b"\x84\x31\x95\x33".as_slice(), &gb(&text)].concat(),
+        }
+    }
+
+    /// What `sed -n Np` prints: the bytes between the (N-1)th and Nth LF, here decoded from
+    /// the file's encoding and without the CR of a CRLF.
+    fn sed_n(bytes: &[u8], enc: Enc, n: u64) -> String {
+        let line = bytes.split(|&b| b == b'\n').nth(n as usize - 1).unwrap();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match enc {
+            Enc::Utf8 | Enc::Utf8Bom => String::from_utf8(line.to_vec()).unwrap(),
+            Enc::Gb18030 | Enc::Gb18030Bom => encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(line)
+                .unwrap()
+                .into_owned(),
+        }
+    }
+
+    fn check(bytes: &[u8]) -> FileResult {
+        let curated = envgov_curated::Curated::load().unwrap();
+        let registry = Registry::default();
+        let ctx = Context {
+            curated: &curated,
+            registry: &registry,
+            date: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        };
+        validate(
+            Source::MedicalWaste,
+            "raw/medical-waste/2026-01-05/medical-waste.csv",
+            bytes,
+            ctx,
+        )
+    }
+
+    #[test]
+    fn every_line_end_and_encoding_numbers_rows_as_sed_does() {
+        let encodings = [Enc::Utf8, Enc::Utf8Bom, Enc::Gb18030, Enc::Gb18030Bom];
+        for ends in [Ends::Lf, Ends::CrLf, Ends::Mixed] {
+            for enc in encodings {
+                let bytes = file(ends, enc);
+                let r = check(&bytes);
+                let case = format!("{ends:?} {enc:?}");
+                assert_eq!(r.counts.file_error, None, "{case}");
+                assert_eq!(
+                    (r.counts.read, r.counts.accepted, r.counts.rejected),
+                    (6, 2, 4),
+                    "{case}: {:?}",
+                    r.rejections
+                );
+                let rejected: Vec<_> = r
+                    .rejections
+                    .iter()
+                    .map(|x| (x.line, x.field.as_str()))
+                    .collect();
+                assert_eq!(
+                    rejected,
+                    [(3, "收集量(t)"), (5, "区"), (7, "区"), (8, "row")],
+                    "{case}"
+                );
+                assert_eq!(
+                    r.accepted.i64_column("raw_line"),
+                    &[Some(2), Some(9)],
+                    "{case}"
+                );
+                // The cited line, cut from the same bytes as sed cuts it, is the record.
+                let starts = [
+                    (2, "朝阳区,"),
+                    (3, "海淀区,"),
+                    (5, "\"东城"),
+                    (7, "\"西城\r区\","),
+                    (8, "丰台区,"),
+                    (9, "大兴区,"),
+                ];
+                for (n, start) in starts {
+                    assert!(sed_n(&bytes, enc, n).starts_with(start), "{case}: line {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_crlf_file_and_its_lf_twin_give_the_same_lines() {
+        // The issue's report: a CRLF self-monitoring file had every line one too low.
+        let lf = check(&file(Ends::Lf, Enc::Gb18030));
+        let crlf = check(&file(Ends::CrLf, Enc::Gb18030));
+        let lines = |r: &FileResult| r.rejections.iter().map(|x| x.line).collect::<Vec<_>>();
+        assert_eq!(lines(&lf), lines(&crlf));
+        assert_eq!(
+            lf.accepted.i64_column("raw_line"),
+            crlf.accepted.i64_column("raw_line")
+        );
+    }
+}
