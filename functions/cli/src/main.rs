@@ -129,6 +129,31 @@ enum Command {
         #[command(flatten)]
         release: ReleaseArgs,
     },
+    /// Recompute the datasets of the night of --date from the raw archive of --store into
+    /// --out (a new or empty folder laid out like the bucket; nothing is written to
+    /// --store), and compare them byte for byte with the dated archive of that date
+    /// (`datasets/{id}/archive/{date}/`, its latest revision). Prints every file that
+    /// differs with the expected and actual sha256; exits 1 unless every file is identical.
+    Rebuild {
+        /// The store holding the raw archive and the dated archives.
+        #[arg(long, default_value = DEFAULT_STORE)]
+        store: String,
+        /// The night to rebuild.
+        #[arg(long)]
+        date: NaiveDate,
+        /// Where the rebuild is written: a new or empty folder (or `s3://BUCKET/PREFIX`).
+        #[arg(long)]
+        out: String,
+        /// The file size limit the night ran with.
+        #[arg(long, env = "ENVGOV_MAX_FILE_BYTES", default_value_t = envgov_pipeline::partition::DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+        /// The registry shrink limit the night ran with.
+        #[arg(long, env = "ENVGOV_MAX_REGISTRY_SHRINK", default_value_t = envgov_pipeline::registry::DEFAULT_MAX_REGISTRY_SHRINK)]
+        max_registry_shrink: f64,
+        /// Print the full comparison as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Render the site alone from what is already published, and make it live.
     Site {
         /// The store: a folder laid out like the bucket, or `s3://BUCKET[/PREFIX]`.
@@ -404,6 +429,47 @@ fn check_files(
     }
 }
 
+/// Prints a rebuild's comparison: every file that is not identical, then the verdict.
+fn print_rebuild(report: &envgov_pipeline::rebuild::RebuildReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    for f in report.differences() {
+        let none = "(none)";
+        println!(
+            "{:?} {}/{}: expected sha256 {} ({}), actual {} ({})",
+            f.verdict,
+            f.dataset,
+            f.file,
+            f.expected_sha256.as_deref().unwrap_or(none),
+            f.archive_key.as_deref().unwrap_or("not archived"),
+            f.actual_sha256.as_deref().unwrap_or(none),
+            f.rebuilt_key.as_deref().unwrap_or("not rebuilt"),
+        );
+    }
+    let differing = report.differences().count();
+    println!(
+        "rebuild of {}: {} raw files read ({} dated by then but first seen later, left out), registry in force {} (that night: {}); {} datasets, {} files compared, {}",
+        report.date,
+        report.raw_files,
+        report.raw_first_seen_later,
+        report.registry_in_force.as_deref().unwrap_or("none"),
+        report
+            .registry_in_force_that_night
+            .as_deref()
+            .unwrap_or("unknown"),
+        report.archives.len(),
+        report.files.len(),
+        if report.identical() {
+            "every file identical to the archive".to_string()
+        } else {
+            format!("{differing} NOT identical")
+        }
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     let curated = Curated::load().context("loading the curated tables in data/")?;
     match cli.command {
@@ -573,6 +639,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             store.put(&key, &bytes)?;
             println!("registry of {d} accepted ({key}): the next nightly run puts it in force");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Rebuild {
+            store,
+            date,
+            out,
+            max_file_bytes,
+            max_registry_shrink,
+            json,
+        } => {
+            let source = open_store(&store)?;
+            let out = open_store(&out)?;
+            let opts = envgov_pipeline::rebuild::RebuildOptions {
+                date,
+                max_file_bytes,
+                max_registry_shrink,
+            };
+            let report =
+                envgov_pipeline::rebuild::rebuild(source.as_ref(), out.as_ref(), &curated, &opts)?;
+            print_rebuild(&report, json)?;
+            Ok(if report.identical() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Site { store, release } => {
             let store = open_store(&store)?;

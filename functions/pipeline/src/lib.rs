@@ -12,7 +12,9 @@
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
 //! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
 //! - `jobs`: the nightly orchestration only, calling the stages in order;
-//! - `fanout`: the same night fanned out over partitions (plan, tasks, reduce), over `jobs`.
+//! - `fanout`: the same night fanned out over partitions (plan, tasks, reduce), over `jobs`;
+//! - `rebuild`: a night recomputed from the raw archive into another store and compared with
+//!   its dated archives, over `jobs`.
 //!
 //! Only `jobs`, `datasets`, `publication`, `release` and `store` do I/O. polars does the
 //! work only in `frame` and `aggregate` (the others name its error type).
@@ -31,6 +33,7 @@ pub mod partition;
 pub mod progress;
 pub mod publication;
 pub mod publish;
+pub mod rebuild;
 pub mod registry;
 pub mod release;
 pub mod revisions;

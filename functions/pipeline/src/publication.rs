@@ -28,9 +28,13 @@
 //!
 //! # The datapackage's `archives`
 //!
-//! Each `datapackage.json` lists the archive dates of its dataset up to and including its
-//! own data date (sorted, each once): re-running an older night gives the list it had, so
-//! the same inputs give the same bytes whatever was published after.
+//! The publication's `datapackage.json` (served at the stable URL) lists the archive dates
+//! of its dataset up to and including its own data date (sorted, each once): re-running an
+//! older night gives the list it had, so the same inputs give the same bytes whatever was
+//! published after. The archive's own `datapackage.json` lists its own date only: which
+//! other nights were archived is history, not an input of the night, and a dated archive
+//! is reproduced byte for byte from the raw archive alone (`envgov rebuild`, see
+//! [`crate::rebuild`]).
 
 use crate::error::JobError;
 use crate::publish::{Dataset, RenderedFile};
@@ -286,6 +290,14 @@ fn archive_dataset(
         crate::publish::render(def, dataset, fields, run, archives.into_iter().collect())
             .map_err(JobError::Definition)?;
     let package = to_json(&rendered.package);
+    // The archive's own datapackage names its own date only: the list of every archive
+    // depends on which nights ran before (history), and a dated archive must be a function
+    // of that night's inputs alone (`envgov rebuild` reproduces it byte for byte). The
+    // publication's copy, served at the stable URL, lists them all.
+    let archived_package = to_json(&DataPackage {
+        archives: vec![run.to_string()],
+        ..rendered.package.clone()
+    });
     let ours = resource_hashes(&rendered.package);
     let data: BTreeMap<String, (String, u64)> = rendered
         .files
@@ -305,8 +317,8 @@ fn archive_dataset(
         let package_key = format!("{prefix}{package_name}");
         let (created, theirs) = match store.get(&package_key)? {
             Some(bytes) => (false, bytes),
-            None => match store.put_if_absent(&package_key, &package)? {
-                Conditional::Written => (true, package.clone()),
+            None => match store.put_if_absent(&package_key, &archived_package)? {
+                Conditional::Written => (true, archived_package.clone()),
                 // Another run claimed this revision meanwhile: compare with theirs.
                 Conditional::Conflict => match store.get(&package_key)? {
                     Some(bytes) => (false, bytes),
@@ -618,6 +630,16 @@ mod tests {
         let later = archive(&store, &curated, "A", "2026-02-01");
         let package: DataPackage = serde_json::from_slice(&later.package).unwrap();
         assert_eq!(package.archives, vec!["2026-01-31", "2026-02-01"]);
+        // The archive's own datapackage names its date only (no history in an archive).
+        let stored: DataPackage = serde_json::from_slice(
+            &store
+                .get(&format!("{}datapackage.json", later.prefix))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(stored.archives, vec!["2026-02-01"]);
+        assert_eq!(stored.resources, package.resources);
         // An older night re-run after it lists what it listed before.
         let rerun = archive(&store, &curated, "A", "2026-01-31");
         assert_eq!(rerun.package, first.package);

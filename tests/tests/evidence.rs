@@ -1,0 +1,192 @@
+//! Evidence end to end: a night rebuilt from the raw archive equals its dated archive byte
+//! for byte (`envgov rebuild`), and the per-unit evidence bundle.
+
+use envgov_curated::Curated;
+use envgov_e2e::TempDir;
+use envgov_pipeline::jobs::{self, NightlyOptions};
+use envgov_pipeline::ledger::sha256_hex;
+use envgov_pipeline::rebuild::{self, RebuildError, RebuildOptions, Verdict};
+use envgov_pipeline::store::{LocalStore, Store};
+use envgov_sample_data::{SampleConfig, generate};
+use std::collections::BTreeMap;
+
+const D1: &str = "2026-01-30";
+const D2: &str = "2026-01-31";
+
+fn curated() -> Curated {
+    Curated::load().unwrap()
+}
+
+fn night(store: &dyn Store, curated: &Curated, date: &str) {
+    let opts = NightlyOptions {
+        date: Some(date.parse().unwrap()),
+        max_reject_rate: 1.0,
+        render_site: false,
+        ..NightlyOptions::default()
+    };
+    jobs::nightly(store, curated, &opts).expect("nightly");
+}
+
+/// Every object of a store with its bytes.
+fn snapshot(store: &dyn Store, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    store
+        .list(prefix)
+        .unwrap()
+        .into_iter()
+        .map(|k| {
+            let b = store.get(&k).unwrap().unwrap();
+            (k, b)
+        })
+        .collect()
+}
+
+/// The files of every dataset's first archive of `date` (not its revision subfolders).
+fn archive_of(store: &dyn Store, curated: &Curated, date: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for def in &curated.datasets.dataset {
+        let prefix = format!("datasets/{}/archive/{date}/", def.id);
+        for (k, b) in snapshot(store, &prefix) {
+            if !k[prefix.len()..].contains('/') {
+                out.insert(k, b);
+            }
+        }
+    }
+    out
+}
+
+/// A store with two published nights: a small sample, night D1, then a late delivery dated
+/// D1 (a file held out of D1's night and delivered after it), then night D2. Returns the
+/// late file's key.
+fn two_nights(store: &dyn Store, curated: &Curated) -> String {
+    let config = SampleConfig {
+        units: 12,
+        days: 3,
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
+    // A source that delivered several files on D1: one of them arrives late.
+    let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for key in store.list("raw/").unwrap() {
+        if key.split('/').nth(2) == Some(D1) {
+            let source = key.split('/').nth(1).unwrap().to_string();
+            by_source.entry(source).or_default().push(key);
+        }
+    }
+    let late = by_source
+        .values()
+        .find(|keys| keys.len() >= 2)
+        .map(|keys| keys[keys.len() - 1].clone())
+        .expect("a source with several D1 deliveries");
+    let late_bytes = store.get(&late).unwrap().unwrap();
+    store.delete(&late).unwrap();
+    night(store, curated, D1);
+    store.put(&late, &late_bytes).unwrap();
+    night(store, curated, D2);
+    late
+}
+
+#[test]
+fn a_rebuilt_night_equals_its_dated_archive_byte_for_byte_for_two_dates() {
+    let curated = curated();
+    let dir = TempDir::new("rebuild-source");
+    let source = LocalStore::new(&dir.0);
+    let late = two_nights(&source, &curated);
+    let before = snapshot(&source, "");
+
+    for date in [D1, D2] {
+        let out_dir = TempDir::new(&format!("rebuild-out-{date}"));
+        let out = LocalStore::new(out_dir.0.join("store"));
+        let report = rebuild::rebuild(
+            &source,
+            &out,
+            &curated,
+            &RebuildOptions::new(date.parse().unwrap()),
+        )
+        .expect("rebuild");
+        let differing: Vec<_> = report.differences().collect();
+        assert!(differing.is_empty(), "{date}: {differing:#?}");
+        assert!(report.identical());
+        assert_eq!(report.archives.len(), curated.datasets.dataset.len());
+        // D1's night did not see the late file (first seen on D2's night): left out.
+        assert_eq!(report.raw_first_seen_later, usize::from(date == D1));
+        assert_eq!(
+            report.registry_in_force,
+            report.registry_in_force_that_night
+        );
+
+        // The test's own comparison: every archived file, byte for byte, and no other.
+        let archived = archive_of(&source, &curated, date);
+        let rebuilt = archive_of(&out, &curated, date);
+        assert!(!archived.is_empty());
+        assert_eq!(
+            archived.keys().collect::<Vec<_>>(),
+            rebuilt.keys().collect::<Vec<_>>()
+        );
+        for (key, bytes) in &archived {
+            assert!(rebuilt[key] == *bytes, "{date}: {key} differs");
+        }
+        // Four files per dataset: CSV, Parquet, JSON and the datapackage.
+        assert_eq!(archived.len(), 4 * curated.datasets.dataset.len());
+        // Nothing was written to the source; no raw file was copied to the output.
+        assert_eq!(snapshot(&source, ""), before);
+        assert!(out.list("raw/").unwrap().is_empty());
+    }
+    // The late file is in D2's data but not D1's: D1's archive is not D2's inputs cut at D1.
+    assert!(source.get(&late).unwrap().is_some());
+}
+
+#[test]
+fn a_rebuild_names_the_archived_file_that_differs_with_both_hashes() {
+    let curated = curated();
+    let dir = TempDir::new("rebuild-tampered");
+    let source = LocalStore::new(&dir.0);
+    two_nights(&source, &curated);
+    let victim = format!("datasets/enterprises/archive/{D1}/enterprises.csv");
+    let original = source.get(&victim).unwrap().unwrap();
+    let mut tampered = original.clone();
+    let last = tampered.len() - 3;
+    tampered[last] ^= 1;
+    source.put(&victim, &tampered).unwrap();
+
+    let out_dir = TempDir::new("rebuild-tampered-out");
+    let out = LocalStore::new(&out_dir.0);
+    let report = rebuild::rebuild(
+        &source,
+        &out,
+        &curated,
+        &RebuildOptions::new(D1.parse().unwrap()),
+    )
+    .expect("rebuild");
+    assert!(!report.identical());
+    let differing: Vec<_> = report.differences().collect();
+    assert_eq!(differing.len(), 1, "{differing:#?}");
+    let d = differing[0];
+    assert_eq!(
+        (d.dataset.as_str(), d.file.as_str(), d.verdict),
+        ("enterprises", "enterprises.csv", Verdict::Differs)
+    );
+    assert_eq!(d.archive_key.as_deref(), Some(victim.as_str()));
+    assert_eq!(d.expected_sha256, Some(sha256_hex(&tampered)));
+    assert_eq!(d.actual_sha256, Some(sha256_hex(&original)));
+
+    // Into a folder that is not empty: refused, nothing written.
+    let again = rebuild::rebuild(
+        &source,
+        &out,
+        &curated,
+        &RebuildOptions::new(D1.parse().unwrap()),
+    );
+    assert!(matches!(again, Err(RebuildError::OutputNotEmpty(_))));
+    // A date that was never published: refused.
+    let empty = TempDir::new("rebuild-none-out");
+    let none = rebuild::rebuild(
+        &source,
+        &LocalStore::new(&empty.0),
+        &curated,
+        &RebuildOptions::new("2026-01-29".parse().unwrap()),
+    );
+    assert!(
+        matches!(none, Err(RebuildError::NoArchive { .. })),
+        "{none:?}"
+    );
+}
