@@ -296,6 +296,13 @@ fn handle_ingest(state: &State, payload: &Value) -> Result<Value, FunctionError>
             ingest::Outcome::InvalidKey { key, reason } => {
                 tracing::warn!(key = %key, reason = %reason, "not a raw delivery; nothing ingested")
             }
+            ingest::Outcome::NotInForce {
+                key,
+                reason_code,
+                reason,
+            } => {
+                tracing::warn!(key = %key, reason_code = %reason_code, reason = %reason, "revision not in force; not validated")
+            }
             ingest::Outcome::Ingested { report, .. } => {
                 tracing::info!(key = %report.key, status = ?report.status, read = report.read, accepted = report.accepted, rejected = report.rejected, "file ingested")
             }

@@ -332,6 +332,8 @@ pub fn run_task(
         None,
     )?;
     let (conflicted, raw_conflicts) = jobs::raw_conflicts(conflicts);
+    // Only the files in force are validated (see `crate::revisions`).
+    let keys = crate::revisions::resolve(&keys, &ledger, &run).in_force;
     let (registry, registry_id) = task_registry(store, item)?;
     let ctx = Context {
         curated,

@@ -36,6 +36,7 @@ use crate::error::JobError;
 use crate::jobs;
 use crate::ledger::{ChangedRawFile, RawLedger};
 use crate::partition::{self, PartitionManifest};
+use crate::revisions;
 use crate::store::{Store, StoreError};
 use crate::validate::Context;
 use chrono::NaiveDate;
@@ -143,6 +144,15 @@ pub enum Outcome {
     /// The key does not follow `raw/{source}/{YYYY-MM-DD}/{file}`: nothing was read or
     /// written (the nightly report lists such keys under `unrecognised_raw_keys`).
     InvalidKey { key: String, reason: String },
+    /// The key is a revision that cannot be placed (`revision_gap`,
+    /// `revision_of_missing_file`, `revision_numbering`) or a file replaced by a later
+    /// revision (`superseded`): it is kept as evidence, its partition is validated from the
+    /// files in force, and it is not (see `data/raw-formats.md`, "Corrections").
+    NotInForce {
+        key: String,
+        reason_code: String,
+        reason: String,
+    },
     /// The delivery is dated more than the allowed margin after its arrival: nothing was
     /// validated (a night never processes it before its date; see `future_date` in the
     /// nightly report).
@@ -202,6 +212,16 @@ impl Outcome {
                 "message": format!(
                     "{key:?} is dated {date}, more than {max_future_days} day(s) after its arrival on {arrived} (Beijing): not ingested; deliver it under its data date"
                 ),
+            }),
+            Outcome::NotInForce {
+                key,
+                reason_code,
+                reason,
+            } => serde_json::json!({
+                "key": key,
+                "outcome": if reason_code == "superseded" { "superseded" } else { "rejected-revision" },
+                "reason_code": reason_code,
+                "message": format!("{key:?} is not validated: {reason}"),
             }),
             Outcome::InvalidKey { key, reason } => serde_json::json!({
                 "key": key,
@@ -283,6 +303,13 @@ pub fn ingest(
     // Refuse changed evidence; a fresh ledger of the bytes read now decides reuse.
     let recorded: RawLedger =
         partition::get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    // A revision that cannot be placed is not validated; a file replaced by a later
+    // revision still has its partition validated (from the files in force) below.
+    let superseded = match not_in_force(key, &keys, &recorded) {
+        Some((outcome, false)) => return Ok(outcome),
+        Some((outcome, true)) => Some(outcome),
+        None => None,
+    };
     let report_key = layout::ingest_report_key(source, &date_text, &file)
         .map_err(|e| JobError::Definition(e.to_string()))?;
     let previous: Option<IngestReport> = partition::get_json(store, &report_key)?;
@@ -364,11 +391,13 @@ pub fn ingest(
             },
             max_file_bytes: limits.max_file_bytes,
         };
+        // Every delivered file is hashed above; the partition is made of those in force.
+        let in_force = revisions::resolve(&keys, &recorded, revisions::EVERY_NIGHT).in_force;
         let (manifest, validated) = partition::validate_partition(
             store,
             source,
             date,
-            &keys,
+            &in_force,
             ctx,
             evidence,
             &mut by_reason,
@@ -398,6 +427,9 @@ pub fn ingest(
         pass += 1;
     };
 
+    if let Some(outcome) = superseded {
+        return Ok(outcome);
+    }
     let report = build_report(
         store,
         &manifest,
@@ -419,6 +451,36 @@ pub fn ingest(
         report: Box::new(report),
         validated,
     })
+}
+
+/// Why `key` is not in force among the partition's `keys` (the ingest counts every revision
+/// delivered so far), and whether it is only superseded; `None` when it is in force.
+fn not_in_force(key: &str, keys: &[String], ledger: &RawLedger) -> Option<(Outcome, bool)> {
+    let resolved = revisions::resolve(keys, ledger, revisions::EVERY_NIGHT);
+    if let Some(r) = resolved.rejected.iter().find(|r| r.key == key) {
+        let outcome = Outcome::NotInForce {
+            key: key.to_string(),
+            reason_code: r.reason_code.clone(),
+            reason: r.reason.clone(),
+        };
+        return Some((outcome, false));
+    }
+    if resolved.superseded.iter().any(|k| k == key) {
+        let by = resolved
+            .applied
+            .iter()
+            .filter(|a| revisions::base_key(&a.key) == revisions::base_key(key))
+            .map(|a| a.key.as_str())
+            .next_back()
+            .unwrap_or("a later revision");
+        let outcome = Outcome::NotInForce {
+            key: key.to_string(),
+            reason_code: "superseded".into(),
+            reason: format!("replaced by the revision {by}, which is in force"),
+        };
+        return Some((outcome, true));
+    }
+    None
 }
 
 /// The per-file report, from the partition's manifest and rejects CSV only.
@@ -683,6 +745,68 @@ mod tests {
         let files: Vec<&str> = manifest.files.iter().map(|f| f.key.as_str()).collect();
         // Both, in key order ('-' sorts before '.').
         assert_eq!(files, vec![second, key]);
+    }
+
+    #[test]
+    fn a_revision_replaces_its_file_in_the_partition_and_a_gap_is_rejected() {
+        let store = MemoryStore::new();
+        let c = curated();
+        let put = |k: &str| store.put(k, MSW_HEADER.as_bytes()).unwrap();
+        let ingest_key = |k: &str| ingest(&store, &c, k, None, Limits::default()).unwrap();
+        let (r1, r2, r3) = (
+            "raw/msw/2026-01-31/msw.csv",
+            "raw/msw/2026-01-31/msw.r2.csv",
+            "raw/msw/2026-01-31/msw.r3.csv",
+        );
+        put(r1);
+        ingest_key(r1);
+        // Revision 3 before revision 2: rejected, naming the missing key; nothing validated.
+        put(r3);
+        let before = store
+            .get("validated/msw/date=2026-01-31/manifest.json")
+            .unwrap();
+        let outcome = ingest_key(r3);
+        let Outcome::NotInForce {
+            reason_code,
+            reason,
+            ..
+        } = &outcome
+        else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(reason_code, "revision_gap");
+        assert!(reason.contains(r2), "{reason}");
+        assert_eq!(outcome.summary()["outcome"], "rejected-revision");
+        assert_eq!(
+            store
+                .get("validated/msw/date=2026-01-31/manifest.json")
+                .unwrap(),
+            before
+        );
+        // Revision 2 fills the gap: revision 3 is in force, the partition lists it alone.
+        put(r2);
+        let outcome = ingest_key(r2);
+        assert!(
+            matches!(&outcome, Outcome::NotInForce { reason_code, .. } if reason_code == "superseded"),
+            "{outcome:?}"
+        );
+        let manifest: PartitionManifest = serde_json::from_slice(
+            &store
+                .get("validated/msw/date=2026-01-31/manifest.json")
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let files: Vec<&str> = manifest.files.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(files, vec![r3]);
+        assert!(matches!(ingest_key(r3), Outcome::Ingested { .. }));
+        // A revision of a file never delivered.
+        let orphan = "raw/msw/2026-01-31/other.r2.csv";
+        put(orphan);
+        assert!(matches!(
+            ingest_key(orphan),
+            Outcome::NotInForce { reason_code, .. } if reason_code == "revision_of_missing_file"
+        ));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::partition::{
 };
 use crate::progress::Progress;
 use crate::registry::{DEFAULT_MAX_REGISTRY_SHRINK, Validated, consider_registry};
+use crate::revisions::{self, InForce};
 use crate::store::{ObjectMeta, Store};
 use crate::validate::{self, Context, Registry};
 use chrono::NaiveDate;
@@ -80,7 +81,7 @@ impl Default for NightlyOptions<'_> {
 }
 
 /// Raw files in the store, grouped by date and source.
-type RawIndex = BTreeMap<NaiveDate, BTreeMap<Source, Vec<String>>>;
+type RawIndex = revisions::RawIndex;
 
 /// The raw files of one listing, by key, with their sizes and tags.
 type RawMetas = BTreeMap<String, ObjectMeta>;
@@ -136,15 +137,17 @@ pub(crate) struct Night {
     pub(crate) dates: Vec<NaiveDate>,
     /// The report so far: the run date, the limits and the deliveries held back.
     pub(crate) report: RunReport,
+    /// The raw files in force on the night (the highest revision of each delivered file,
+    /// see [`crate::revisions`]), from the ledger as stored when the night opened.
+    pub(crate) in_force: InForce,
 }
 
 impl Night {
-    /// The raw keys of one source's partition of a date (empty when it has none).
+    /// The raw keys in force of one source's partition of a date (empty when it has none):
+    /// what the partition is validated from. Superseded revisions and revisions that cannot
+    /// be placed are left out (see [`crate::revisions`]).
     pub(crate) fn keys(&self, date: NaiveDate, source: Source) -> &[String] {
-        self.index
-            .get(&date)
-            .and_then(|m| m.get(&source))
-            .map_or(&[], Vec::as_slice)
+        self.in_force.keys(source, date)
     }
 }
 
@@ -195,6 +198,8 @@ pub(crate) fn open_night(store: &dyn Store, opts: &NightlyOptions<'_>) -> Result
         );
     }
     let dates = index.keys().copied().filter(|d| *d <= run_date).collect();
+    let stored_ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let in_force = revisions::resolve_index(&index, &stored_ledger, run_date);
     Ok(Night {
         index,
         metas,
@@ -202,6 +207,7 @@ pub(crate) fn open_night(store: &dyn Store, opts: &NightlyOptions<'_>) -> Result
         run_date,
         dates,
         report,
+        in_force,
     })
 }
 
@@ -283,6 +289,29 @@ pub(crate) fn raw_conflicts(
     (conflicted, records)
 }
 
+/// The raw files in force on the night (see [`crate::revisions`]), with the revisions in the
+/// report: those in force, those new tonight, those rejected (logged) and those superseded.
+pub(crate) fn revisions_in_force(
+    index: &RawIndex,
+    ledger: &RawLedger,
+    run_date: NaiveDate,
+    report: &mut RunReport,
+) -> InForce {
+    let in_force = revisions::resolve_index(index, ledger, run_date);
+    for r in &in_force.revisions.rejected {
+        tracing::warn!(key = %r.key, reason_code = %r.reason_code, reason = %r.reason, "revision rejected; not validated");
+    }
+    report.revisions = in_force.revisions.clone();
+    report.revisions.new_tonight = revisions::new_on(index, ledger, run_date)
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
+    if !report.revisions.new_tonight.is_empty() {
+        tracing::info!(revisions = ?report.revisions.new_tonight, "revisions in force from tonight");
+    }
+    in_force
+}
+
 /// Runs the nightly job: ingest, validate, aggregate, publish. Returns the run report.
 pub fn nightly(
     store: &dyn Store,
@@ -298,6 +327,7 @@ pub fn nightly(
         run_date,
         dates,
         mut report,
+        in_force: _,
     } = open_night(store, opts)?;
     let run = run_date.to_string();
     tracing::info!(run_date = %run, store = %store.describe(), "nightly run started");
@@ -322,6 +352,8 @@ pub fn nightly(
     )?;
     let (conflicted, conflict_records) = raw_conflicts(conflicts);
     report.raw_conflicts = conflict_records;
+    // The files in force, from the ledger with tonight's sightings.
+    let in_force = revisions_in_force(&index, &ledger, run_date, &mut report);
     tracing::info!(
         files = report.raw_files.listed,
         hashed = report.raw_files.hashed,
@@ -346,9 +378,10 @@ pub fn nightly(
     let mut validated_dates = BTreeSet::new();
     for d in &dates {
         for source in Source::ALL {
-            let Some(keys) = index.get(d).and_then(|m| m.get(&source)) else {
+            let keys = in_force.keys(source, *d);
+            if keys.is_empty() {
                 continue;
-            };
+            }
             let ctx = Context {
                 curated,
                 registry: &v.registry,

@@ -87,6 +87,22 @@ pub fn parse_name(file: &str) -> Result<RevisionName, BadRevisionName> {
     }
 }
 
+/// A night after every delivery: resolving for it counts every revision delivered so far
+/// (what the ingest function validates, before any night has seen the new file).
+pub const EVERY_NIGHT: &str = "9999-12-31";
+
+/// The key of revision 1 of the file a raw key is a revision of (the key itself for a
+/// revision 1 or a name that is not a revision name).
+pub fn base_key(key: &str) -> String {
+    match key.rsplit_once('/') {
+        Some((folder, file)) => match parse_name(file) {
+            Ok(name) => format!("{folder}/{}", name.base),
+            Err(_) => key.to_string(),
+        },
+        None => key.to_string(),
+    }
+}
+
 /// The name of revision `n` of `base` (`{stem}.{ext}`, or `{base}` itself for n = 1).
 pub fn revision_name(base: &str, n: u32) -> String {
     match (n, base.rsplit_once('.')) {
