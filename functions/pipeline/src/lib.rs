@@ -41,3 +41,4 @@ pub mod signing;
 pub mod store;
 pub mod table;
 pub mod validate;
+pub mod verify;
