@@ -4,6 +4,7 @@
 //! ids and manifests, languages, the storage-key layout, run reports — and the identifier
 //! rules both halves need. No I/O, no polars, no AWS.
 
+pub mod changelog;
 pub mod ids;
 pub mod lang;
 pub mod layout;
