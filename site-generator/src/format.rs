@@ -203,6 +203,17 @@ pub fn percent(lang: Lang, ratio: f64) -> String {
     }
 }
 
+/// A file size for people: bytes, kB or MB (powers of ten), in the language's number format.
+pub fn file_size(lang: Lang, bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        format!("{} MB", decimal(lang, bytes as f64 / 1_000_000.0, 1))
+    } else if bytes >= 1_000 {
+        format!("{} kB", decimal(lang, bytes as f64 / 1_000.0, 1))
+    } else {
+        format!("{} B", integer(lang, bytes as i64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,10 @@ pub struct SiteInputs {
     /// Each unit's own rows of the datasets of [`crate::UNIT_DATASETS`], as CSV cut from the
     /// published dataset by the pipeline.
     pub unit_downloads: UnitDownloads,
+    /// Unit credit code → its evidence bundle, which the release places at
+    /// `envgov_dataset::layout::unit_bundle_path` (the unit page links it; a unit without one
+    /// shows no link).
+    pub unit_bundles: BTreeMap<String, BundleLink>,
     /// Dataset id → the dates of its archive snapshots (`datasets/{id}/archive/{date}/`).
     pub archives: BTreeMap<String, Vec<String>>,
     /// The markdown pages of `content/`, from [`crate::load_content`].
@@ -63,6 +67,13 @@ pub const UNIT_DATASETS: [&str; 4] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitDownload {
     /// Data rows (the header not counted).
+/// A unit's evidence bundle as its page shows it (the zip itself is placed by the release).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleLink {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
     pub rows: u64,
     pub csv: Vec<u8>,
 }

@@ -73,6 +73,7 @@ fn load_store(root: &Path) -> SiteInputs {
         report,
         sample: true,
         unit_downloads,
+        unit_bundles: BTreeMap::new(),
     }
 }
 

@@ -205,6 +205,23 @@ pub fn registry_acceptance_key(date: &str) -> Result<String, BadSegment> {
 /// The ledger of raw files: sha256, size and first-seen run for every raw key.
 pub const RAW_LEDGER_KEY: &str = "runs/raw-ledger.json";
 
+/// Evidence bundles, built by a site release and kept across releases:
+/// `bundles/{uscc}/{cache}.zip` and its `{cache}.json` (sha256 and size).
+pub const BUNDLES_PREFIX: &str = "bundles/";
+
+pub fn bundle_prefix(uscc: &str) -> Result<String, BadSegment> {
+    Ok(format!("{BUNDLES_PREFIX}{}/", check_segment(uscc)?))
+}
+
+/// A unit's evidence bundle in a site release, beside its other downloads (its URL is this
+/// path under the site's root).
+pub fn unit_bundle_path(uscc: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "downloads/enterprises/{}/evidence-bundle.zip",
+        check_segment(uscc)?
+    ))
+}
+
 /// The sample generator's ledger of injected defects. Its presence marks a store filled
 /// with generated sample data, which the site then labels as such.
 pub const SAMPLE_LEDGER_KEY: &str = "runs/sample-defects.json";

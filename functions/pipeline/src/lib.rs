@@ -27,6 +27,7 @@ pub mod fanout;
 pub mod frame;
 pub mod ingest;
 pub mod jobs;
+pub mod evidence;
 pub mod ledger;
 pub mod partials;
 pub mod partition;

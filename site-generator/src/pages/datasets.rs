@@ -109,16 +109,7 @@ fn format_label(f: Format) -> &'static str {
 }
 
 fn size(lang: Lang, bytes: u64) -> String {
-    if bytes >= 1_000_000 {
-        format!(
-            "{} MB",
-            format::decimal(lang, bytes as f64 / 1_000_000.0, 1)
-        )
-    } else if bytes >= 1_000 {
-        format!("{} kB", format::decimal(lang, bytes as f64 / 1_000.0, 1))
-    } else {
-        format!("{} B", format::integer(lang, bytes as i64))
-    }
+    format::file_size(lang, bytes)
 }
 
 /// The latest files of a dataset that its package lists, then its `datapackage.json`.

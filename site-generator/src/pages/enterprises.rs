@@ -121,6 +121,14 @@ struct Download {
     dataset_href: String,
 }
 
+/// The unit's evidence bundle, when the release built one.
+#[derive(Serialize)]
+struct BundleView {
+    href: String,
+    size: String,
+    sha256: String,
+}
+
 #[derive(Serialize)]
 struct UnitPage {
     name_other: String,
@@ -145,6 +153,7 @@ struct UnitPage {
     exceedances: Vec<ExceedanceView>,
     open_days: Vec<OpenDayItem>,
     downloads: Vec<Download>,
+    bundle: Option<BundleView>,
 }
 
 /// A limit, or a dash when the standard sets none.
@@ -491,6 +500,15 @@ fn unit_page(
                 dataset_href: urls::page(lang, &Route::Dataset(slug)),
             });
         }
+        let bundle = site
+            .inputs
+            .unit_bundles
+            .get(u.uscc.to_string().as_str())
+            .map(|b| BundleView {
+                href: urls::unit_bundle(&u.uscc),
+                size: format::file_size(lang, b.bytes),
+                sha256: b.sha256.clone(),
+            });
         let operating = u
             .facilities
             .iter()
@@ -552,6 +570,7 @@ fn unit_page(
             exceedances: site.exceedance_views(lang, &u.exceedances)?,
             open_days,
             downloads: dl,
+            bundle,
         };
         site.render_page(
             out,

@@ -1,0 +1,605 @@
+//! Per-unit evidence bundles: a zip for each key polluting unit with its rows of the
+//! published datasets, and for each of its exceedances the raw line(s) it rests on, the
+//! raw file's sha256, the limit with its standard, and the calculation step by step; signed
+//! (see [`bundle`] for the layout).
+//!
+//! Stage: release (reads the publication's per-unit rows, validated partitions, raw files and
+//! the ledger; writes `bundles/` only). Built while a site release is planned, from the same
+//! [`envgov_site::SiteInputs`] the pages are rendered from; the release copies each unit's
+//! bundle to `downloads/enterprises/{uscc}/evidence-bundle.zip` beside its other downloads.
+//!
+//! Incremental and flat in memory: a unit's bundle is stored at
+//! `bundles/{uscc}/{cache}.zip` with `{cache}.json` (its sha256 and size) beside it, where
+//! `{cache}` hashes everything the bundle is made of (the unit's rows of each dataset, the
+//! origin, the signing key, the format); a release whose unit rows did not change reads the
+//! small `.json` and nothing else. Units whose bundle must be built are taken
+//! [`CHUNK`] at a time: each day's validated online-monitoring partition and each raw file
+//! their exceedances need is read once per chunk (streamed, line by line), then each unit's
+//! zip is built, stored and dropped before the next.
+
+pub mod bundle;
+pub mod calc;
+pub mod text;
+
+use crate::error::JobError;
+use crate::ledger::RawLedger;
+use crate::partition::{get_json, put_json};
+use crate::publication::PublishedFile;
+use crate::store::Store;
+use crate::table::{Table, Values};
+use bundle::{ExceedanceEvidence, RawLine, Signer, UnitBundle};
+use calc::{Basis, HourlyValue, LimitSource};
+use envgov_curated::Curated;
+use envgov_curated::standards::Period;
+use envgov_dataset::{Localized, Source, layout};
+use envgov_site::{BundleLink, SiteInputs};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
+
+/// Units whose bundles are built together (their partitions and raw files read once).
+pub const CHUNK: usize = 200;
+
+/// The datasets whose unit rows go into a bundle, in this order.
+pub const BUNDLE_DATASETS: [&str; 5] = [
+    "cems-daily",
+    "cems-hourly",
+    "exceedances",
+    "self-monitoring",
+    "emission-totals",
+];
+
+/// A unit's stored bundle: `{cache}.json` beside the zip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredBundle {
+    pub key: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// What [`ensure`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Bundles {
+    /// Unit → its bundle.
+    pub units: BTreeMap<String, StoredBundle>,
+    pub built: usize,
+    pub reused: usize,
+}
+
+/// How bundles are made: the publisher's origin and the key they are signed with.
+pub struct BundleOptions<'a> {
+    pub origin: String,
+    pub signer: Signer<'a>,
+}
+
+fn definition(e: impl std::fmt::Display) -> JobError {
+    JobError::Definition(e.to_string())
+}
+
+/// Unit → its link on the unit page; path in the release → the stored bundle.
+pub type ReleaseBundles = (
+    BTreeMap<String, BundleLink>,
+    BTreeMap<String, PublishedFile>,
+);
+
+/// The bundles of a release: for the pages, each unit's link (size and sha256); for the
+/// release, each bundle's path in it (`downloads/enterprises/{uscc}/evidence-bundle.zip`) and
+/// the stored file it is copied from.
+pub fn for_release(
+    store: &dyn Store,
+    curated: &Curated,
+    inputs: &SiteInputs,
+    origin: &str,
+    key: &crate::signing::SecretKey,
+    development: bool,
+) -> Result<ReleaseBundles, JobError> {
+    let opts = BundleOptions {
+        origin: origin.to_string(),
+        signer: Signer { key, development },
+    };
+    let bundles = ensure(store, curated, inputs, &opts)?;
+    let mut links = BTreeMap::new();
+    let mut files = BTreeMap::new();
+    for (uscc, b) in bundles.units {
+        links.insert(
+            uscc.clone(),
+            BundleLink {
+                bytes: b.bytes,
+                sha256: b.sha256.clone(),
+            },
+        );
+        files.insert(
+            layout::unit_bundle_path(&uscc).map_err(definition)?,
+            PublishedFile {
+                sha256: b.sha256,
+                bytes: b.bytes,
+                key: b.key,
+            },
+        );
+    }
+    Ok((links, files))
+}
+
+/// A unit as a bundle needs it before its evidence is read.
+struct Pending<'a> {
+    uscc: String,
+    name: Localized,
+    data_date: String,
+    url: String,
+    cache: String,
+    datasets: BTreeMap<String, &'a [u8]>,
+}
+
+/// The bundle of every unit of `inputs`, built where missing. See the module docs.
+pub fn ensure(
+    store: &dyn Store,
+    curated: &Curated,
+    inputs: &SiteInputs,
+    opts: &BundleOptions<'_>,
+) -> Result<Bundles, JobError> {
+    let mut out = Bundles::default();
+    let mut pending = Vec::new();
+    for unit in units(inputs) {
+        let p = pending_unit(inputs, unit, opts)?;
+        match get_json::<StoredBundle>(store, &sidecar_key(&p.uscc, &p.cache)?)? {
+            Some(stored) => {
+                out.reused += 1;
+                out.units.insert(p.uscc, stored);
+            }
+            None => pending.push(p),
+        }
+    }
+    if !pending.is_empty() {
+        let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+        for chunk in pending.chunks(CHUNK) {
+            for (uscc, stored) in build_chunk(store, curated, &ledger, chunk, opts)? {
+                out.built += 1;
+                out.units.insert(uscc, stored);
+            }
+        }
+    }
+    tracing::info!(
+        built = out.built,
+        reused = out.reused,
+        peak_rss_mib = crate::datasets::peak_rss_mib(),
+        "evidence bundles ready"
+    );
+    Ok(out)
+}
+
+/// The registry's units (credit code and names), from the published `enterprises` rows.
+fn units(inputs: &SiteInputs) -> Vec<(String, Localized)> {
+    let text = |r: &serde_json::Map<String, serde_json::Value>, k: &str| {
+        r.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut units: Vec<(String, Localized)> = inputs
+        .tables
+        .get(envgov_site::rows::ENTERPRISES)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                text(r, "uscc"),
+                Localized::new(text(r, "name_zh"), text(r, "name_en")),
+            )
+        })
+        .filter(|(u, _)| layout::check_segment(u).is_ok())
+        .collect();
+    units.sort_by(|a, b| a.0.cmp(&b.0));
+    units.dedup_by(|a, b| a.0 == b.0);
+    units
+}
+
+/// The latest `date` cell of a unit's rows (`None` without rows or without the column).
+fn latest_date(csv: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(csv).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let at = r.headers().ok()?.iter().position(|h| h == "date")?;
+    r.records()
+        .filter_map(Result::ok)
+        .filter_map(|rec| rec.get(at).map(str::to_string))
+        .filter(|d| !d.is_empty())
+        .max()
+}
+
+fn pending_unit<'a>(
+    inputs: &'a SiteInputs,
+    (uscc, name): (String, Localized),
+    opts: &BundleOptions<'_>,
+) -> Result<Pending<'a>, JobError> {
+    let mut datasets = BTreeMap::new();
+    for id in BUNDLE_DATASETS {
+        if let Some(d) = inputs.unit_downloads.get(id).and_then(|m| m.get(&uscc)) {
+            datasets.insert(id.to_string(), d.csv.as_slice());
+        }
+    }
+    let data_date = datasets
+        .values()
+        .filter_map(|csv| latest_date(csv))
+        .max()
+        .unwrap_or_else(|| inputs.data_date.clone());
+    let url = format!(
+        "{}/{}",
+        opts.origin.trim_end_matches('/'),
+        layout::unit_bundle_path(&uscc).map_err(definition)?
+    );
+    let mut h = Sha256::new();
+    for part in [
+        bundle::FORMAT,
+        &uscc,
+        &name.zh,
+        &name.en,
+        &data_date,
+        &url,
+        &opts.origin,
+        &opts.signer.key.id().to_string(),
+        if opts.signer.development {
+            "dev"
+        } else {
+            "key"
+        },
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for (id, csv) in &datasets {
+        h.update(id.as_bytes());
+        h.update([0]);
+        h.update((csv.len() as u64).to_le_bytes());
+        h.update(csv);
+    }
+    let cache = hex::encode(h.finalize())[..20].to_string();
+    Ok(Pending {
+        uscc,
+        name,
+        data_date,
+        url,
+        cache,
+        datasets,
+    })
+}
+
+fn zip_key(uscc: &str, cache: &str) -> Result<String, JobError> {
+    Ok(format!(
+        "{}{cache}.zip",
+        layout::bundle_prefix(uscc).map_err(definition)?
+    ))
+}
+
+fn sidecar_key(uscc: &str, cache: &str) -> Result<String, JobError> {
+    Ok(format!(
+        "{}{cache}.json",
+        layout::bundle_prefix(uscc).map_err(definition)?
+    ))
+}
+
+/// Header → cell rows of a unit's CSV slice.
+fn csv_rows(csv: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let Ok(text) = std::str::from_utf8(csv) else {
+        return Vec::new();
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let Ok(headers) = r.headers().cloned() else {
+        return Vec::new();
+    };
+    r.records()
+        .filter_map(Result::ok)
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// `(date, uscc, outlet, pollutant)`: a daily row's key.
+type DayKey = (String, String, String, String);
+
+fn cell<'a>(row: &'a BTreeMap<String, String>, k: &str) -> &'a str {
+    row.get(k).map_or("", String::as_str)
+}
+
+fn day_key(row: &BTreeMap<String, String>) -> DayKey {
+    (
+        cell(row, "date").to_string(),
+        cell(row, "uscc").to_string(),
+        cell(row, "outlet").to_string(),
+        cell(row, "pollutant").to_string(),
+    )
+}
+
+/// Builds, stores and returns the bundles of a chunk of units.
+fn build_chunk(
+    store: &dyn Store,
+    curated: &Curated,
+    ledger: &RawLedger,
+    chunk: &[Pending<'_>],
+    opts: &BundleOptions<'_>,
+) -> Result<Vec<(String, StoredBundle)>, JobError> {
+    let exceedances: Vec<Vec<BTreeMap<String, String>>> = chunk
+        .iter()
+        .map(|p| {
+            p.datasets
+                .get("exceedances")
+                .map_or_else(Vec::new, |c| csv_rows(c))
+        })
+        .collect();
+    let daily: BTreeSet<DayKey> = exceedances
+        .iter()
+        .flatten()
+        .filter(|r| cell(r, "period") == "daily")
+        .map(day_key)
+        .collect();
+    let hours = hours_of(store, &daily)?;
+    let mut wanted: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    for r in exceedances.iter().flatten() {
+        if let Ok(n) = cell(r, "raw_line").parse::<i64>() {
+            wanted
+                .entry(cell(r, "raw_key").to_string())
+                .or_default()
+                .insert(n);
+        }
+    }
+    for h in hours.values().flatten() {
+        wanted
+            .entry(h.raw_key.clone())
+            .or_default()
+            .insert(h.raw_line);
+    }
+    let lines = raw_lines(store, &wanted)?;
+    let mut out = Vec::with_capacity(chunk.len());
+    for (p, rows) in chunk.iter().zip(exceedances) {
+        let evidence = rows
+            .into_iter()
+            .map(|row| exceedance_evidence(curated, ledger, &hours, &lines, row))
+            .collect();
+        let b = UnitBundle {
+            uscc: p.uscc.clone(),
+            name: p.name.clone(),
+            data_date: p.data_date.clone(),
+            url: p.url.clone(),
+            publisher: opts.origin.clone(),
+            datasets: p
+                .datasets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_vec()))
+                .collect(),
+            exceedances: evidence,
+        };
+        let zip = bundle::zip(&b, &opts.signer).map_err(|e| {
+            JobError::Definition(format!("writing the evidence bundle of {}: {e}", p.uscc))
+        })?;
+        let sha256 = crate::ledger::sha256_hex(&zip);
+        let key = zip_key(&p.uscc, &p.cache)?;
+        store.put_with_hash(&key, &zip, &sha256)?;
+        let stored = StoredBundle {
+            key,
+            sha256,
+            bytes: zip.len() as u64,
+        };
+        put_json(store, &sidecar_key(&p.uscc, &p.cache)?, &stored)?;
+        out.push((p.uscc.clone(), stored));
+    }
+    Ok(out)
+}
+
+/// The hourly means (CN=2061) of each daily key, from each day's validated partition (read
+/// once), in time order.
+fn hours_of(
+    store: &dyn Store,
+    keys: &BTreeSet<DayKey>,
+) -> Result<BTreeMap<DayKey, Vec<HourlyValue>>, JobError> {
+    let mut out: BTreeMap<DayKey, Vec<HourlyValue>> = BTreeMap::new();
+    let dates: BTreeSet<&String> = keys.iter().map(|k| &k.0).collect();
+    for date in dates {
+        let Some(t) = crate::partition::read_partition(store, Source::Cems, date)? else {
+            continue;
+        };
+        collect_hours(&t, date, keys, &mut out);
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| (&a.observed_at, a.raw_line).cmp(&(&b.observed_at, b.raw_line)));
+    }
+    Ok(out)
+}
+
+fn collect_hours(
+    t: &Table,
+    date: &str,
+    keys: &BTreeSet<DayKey>,
+    out: &mut BTreeMap<DayKey, Vec<HourlyValue>>,
+) {
+    let s = |name: &str| t.str_column(name);
+    let (uscc, outlet, pollutant, cn) = (s("uscc"), s("outlet"), s("pollutant"), s("cn"));
+    let (observed, flag, reason, raw_key) = (
+        s("observed_at"),
+        s("flag"),
+        s("excluded_reason"),
+        s("raw_key"),
+    );
+    let f64s = |name: &str| match t
+        .names
+        .iter()
+        .position(|n| n == name)
+        .map(|i| &t.columns[i])
+    {
+        Some(Values::F64(v)) => v.clone(),
+        _ => vec![None; t.rows()],
+    };
+    let value = f64s("value");
+    let column = |name: &str| {
+        t.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &t.columns[i])
+    };
+    let valid: Vec<bool> = match column("valid") {
+        Some(Values::Bool(v)) => v.iter().map(|b| b.unwrap_or(false)).collect(),
+        _ => vec![false; t.rows()],
+    };
+    let line: Vec<i64> = match column("raw_line") {
+        Some(Values::I64(v)) => v.iter().map(|l| l.unwrap_or(0)).collect(),
+        _ => vec![0; t.rows()],
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    for i in 0..t.rows() {
+        if cn[i].as_deref() != Some("2061") {
+            continue;
+        }
+        let key = (
+            date.to_string(),
+            text(&uscc[i]),
+            text(&outlet[i]),
+            text(&pollutant[i]),
+        );
+        if !keys.contains(&key) {
+            continue;
+        }
+        out.entry(key).or_default().push(HourlyValue {
+            observed_at: text(&observed[i]),
+            value: value[i],
+            valid: valid[i],
+            flag: flag[i].clone().filter(|f| !f.is_empty()),
+            excluded_reason: reason[i].clone().filter(|r| !r.is_empty()),
+            raw_key: text(&raw_key[i]),
+            raw_line: line[i],
+        });
+    }
+}
+
+/// The wanted lines of each raw file (1-based, as `sed -n Np` counts: bytes up to each line
+/// feed, the line feed left out), each file streamed once.
+fn raw_lines(
+    store: &dyn Store,
+    wanted: &BTreeMap<String, BTreeSet<i64>>,
+) -> Result<BTreeMap<(String, i64), Vec<u8>>, JobError> {
+    let mut out = BTreeMap::new();
+    for (key, lines) in wanted {
+        if layout::parse_raw_key(key).is_err() {
+            continue;
+        }
+        let Some(reader) = store.open(key)? else {
+            continue;
+        };
+        let last = lines.last().copied().unwrap_or(0);
+        let mut reader = std::io::BufReader::new(reader);
+        let mut buf = Vec::new();
+        let mut n = 0i64;
+        while n < last {
+            buf.clear();
+            let read = reader.read_until(b'\n', &mut buf).map_err(|source| {
+                crate::store::StoreError::Io {
+                    key: key.clone(),
+                    source,
+                }
+            })?;
+            if read == 0 {
+                break;
+            }
+            n += 1;
+            if lines.contains(&n) {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                out.insert((key.clone(), n), buf.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The limit of an exceedance row, from `data/standards.toml`.
+fn limit_source(curated: &Curated, row: &BTreeMap<String, String>) -> Option<LimitSource> {
+    let standard = curated
+        .standards
+        .get(cell(row, "standard"))
+        .or_else(|| curated.standards.by_code(cell(row, "standard")))?;
+    let pollutant = cell(row, "pollutant");
+    let period = match cell(row, "period") {
+        "hourly" => Period::Hourly,
+        "daily" => Period::Daily,
+        _ => Period::Sample,
+    };
+    let limit = standard.limit(pollutant, period)?;
+    let p = curated.pollutants.get(pollutant);
+    Some(LimitSource {
+        value: cell(row, "limit").parse().unwrap_or(limit.value),
+        period: period.as_str().to_string(),
+        standard_id: standard.id.clone(),
+        standard_code: standard.code.clone(),
+        standard_title: standard.title.clone(),
+        clause: None,
+        confidence: limit.confidence.clone(),
+        pollutant: pollutant.to_string(),
+        pollutant_name: p.map_or_else(
+            || Localized::new(pollutant.to_string(), pollutant.to_string()),
+            |p| p.name.clone(),
+        ),
+        unit: p.map_or_else(String::new, |p| p.unit.clone()),
+    })
+}
+
+fn exceedance_evidence(
+    curated: &Curated,
+    ledger: &RawLedger,
+    hours: &BTreeMap<DayKey, Vec<HourlyValue>>,
+    lines: &BTreeMap<(String, i64), Vec<u8>>,
+    row: BTreeMap<String, String>,
+) -> ExceedanceEvidence {
+    let daily = cell(&row, "period") == "daily";
+    let day_hours = if daily {
+        hours.get(&day_key(&row)).cloned().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let line_of = |key: &str, n: i64| RawLine {
+        raw_key: key.to_string(),
+        raw_line: n,
+        raw_sha256: ledger.files.get(key).map(|e| e.sha256.clone()),
+        bytes: lines.get(&(key.to_string(), n)).cloned(),
+    };
+    let raw: Vec<RawLine> = if daily {
+        day_hours
+            .iter()
+            .map(|h| line_of(&h.raw_key, h.raw_line))
+            .collect()
+    } else {
+        cell(&row, "raw_line")
+            .parse::<i64>()
+            .map(|n| vec![line_of(cell(&row, "raw_key"), n)])
+            .unwrap_or_default()
+    };
+    let limit = limit_source(curated, &row);
+    let num = |k: &str| cell(&row, k).parse::<f64>().ok();
+    let published = (num("value"), num("exceedance_multiple"));
+    let calculation = limit.as_ref().map(|l| {
+        let basis = if daily {
+            Basis::Daily(&day_hours)
+        } else {
+            Basis::Single(published.0)
+        };
+        calc::calculate(&l.period, basis, l.value, published)
+    });
+    let explanation = match (&calculation, &limit) {
+        (Some(c), Some(l)) => Some(calc::explain(c, l, &day_hours)),
+        _ => None,
+    };
+    ExceedanceEvidence {
+        exceedance_id: cell(&row, "exceedance_id").to_string(),
+        row,
+        limit,
+        hours: day_hours,
+        lines: raw,
+        calculation,
+        explanation,
+    }
+}
