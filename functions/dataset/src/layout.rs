@@ -304,6 +304,53 @@ pub fn parse_archive_path(rest: &str) -> Option<(String, u32)> {
     }
 }
 
+/// A month, `YYYY-MM`, as the monthly files of a dataset name it.
+pub fn check_month(month: &str) -> Result<&str, BadSegment> {
+    match month.split_once('-') {
+        Some((y, m))
+            if y.len() == 4
+                && m.len() == 2
+                && y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(month)
+        }
+        _ => Err(BadSegment {
+            segment: month.to_string(),
+            reason: "not a YYYY-MM month",
+        }),
+    }
+}
+
+/// The file of one month of a dataset published a file a month (`cems-hourly`):
+/// `{id}-{YYYY-MM}.parquet`, and `{id}-{YYYY-MM}.csv.gz` for its gzip-compressed CSV. The
+/// file is written into the dated archive of the night that wrote it
+/// ([`archive_revision_prefix`]) and listed, under this name, by every later publication
+/// whose month it still is.
+pub fn monthly_file_name(id: &str, month: &str, format: Format) -> Result<String, BadSegment> {
+    let gz = if format == Format::Csv { ".gz" } else { "" };
+    Ok(format!(
+        "{}-{}.{}{gz}",
+        check_segment(id)?,
+        check_month(month)?,
+        format.extension()
+    ))
+}
+
+/// What the monthly files of a month were made from, and where they are:
+/// `datasets/{id}/months/{YYYY-MM}.json` (a month is written again only when it changed).
+pub fn month_state_key(id: &str, month: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "{}{}.json",
+        month_states_prefix(id)?,
+        check_month(month)?
+    ))
+}
+
+/// The folder of a dataset's month states ([`month_state_key`]): `datasets/{id}/months/`.
+pub fn month_states_prefix(id: &str) -> Result<String, BadSegment> {
+    Ok(format!("datasets/{}/months/", check_segment(id)?))
+}
+
 /// Every published night's dataset files, side by side: a *publication*,
 /// `datasets/publications/{publication-id}/` (the id is the data date and a hash of its
 /// files, as a release id). It is written completely, its manifest last, before any site

@@ -62,6 +62,10 @@ pub struct Resource {
     pub mediatype: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// `gz` for a gzip-compressed file (Frictionless `compression`: its `bytes` and `hash`
+    /// are those of the compressed file); absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
     pub bytes: u64,
     /// `sha256:<hex>` of the file's bytes.
     pub hash: String,

@@ -40,6 +40,7 @@ pub enum DatasetId {
     Outlets,
     TreatmentFacilities,
     CemsDaily,
+    CemsHourly,
     Exceedances,
     EmissionTotals,
     DistrictSummary,
@@ -56,11 +57,12 @@ pub enum DatasetId {
 
 impl DatasetId {
     /// Every dataset, in catalogue order.
-    pub const ALL: [DatasetId; 16] = [
+    pub const ALL: [DatasetId; 17] = [
         DatasetId::Enterprises,
         DatasetId::Outlets,
         DatasetId::TreatmentFacilities,
         DatasetId::CemsDaily,
+        DatasetId::CemsHourly,
         DatasetId::Exceedances,
         DatasetId::EmissionTotals,
         DatasetId::DistrictSummary,
@@ -82,6 +84,7 @@ impl DatasetId {
             DatasetId::Outlets => "outlets",
             DatasetId::TreatmentFacilities => "treatment-facilities",
             DatasetId::CemsDaily => "cems-daily",
+            DatasetId::CemsHourly => "cems-hourly",
             DatasetId::Exceedances => "exceedances",
             DatasetId::EmissionTotals => "emission-totals",
             DatasetId::DistrictSummary => "district-summary",
@@ -108,6 +111,7 @@ impl DatasetId {
             DatasetId::Outlets => OUTLETS,
             DatasetId::TreatmentFacilities => TREATMENT_FACILITIES,
             DatasetId::CemsDaily => CEMS_DAILY,
+            DatasetId::CemsHourly => CEMS_HOURLY,
             DatasetId::Exceedances => EXCEEDANCES,
             DatasetId::EmissionTotals => EMISSION_TOTALS,
             DatasetId::DistrictSummary => DISTRICT_SUMMARY,
@@ -155,6 +159,7 @@ const ENTERPRISES: &[Column] = &[
     ("facilities_operating", Integer),
     ("raw_key", Str),
     ("raw_line", Integer),
+    ("raw_sha256", Str),
 ];
 const OUTLETS: &[Column] = &[
     ("uscc", Str),
@@ -219,6 +224,39 @@ const CEMS_DAILY: &[Column] = &[
     ("daily_limit_illustrative", Boolean),
     ("mass_kg", Number),
     ("raw_key", Str),
+    ("raw_sha256", Str),
+];
+/// Every accepted hourly value (HJ 212 `CN=2061`), one row per outlet, pollutant and hour,
+/// published a month a file.
+const CEMS_HOURLY: &[Column] = &[
+    ("date", Str),
+    ("month", Str),
+    ("observed_at", Str),
+    ("hour", Integer),
+    ("uscc", Str),
+    ("permit_no", Str),
+    ("district", Str),
+    ("industry_code", Str),
+    ("outlet", Str),
+    ("outlet_id", Str),
+    ("mn", Str),
+    ("standard", Str),
+    ("pollutant", Str),
+    ("avg", Number),
+    ("zs_avg", Number),
+    ("min", Number),
+    ("max", Number),
+    ("cou", Number),
+    ("flag", Str),
+    ("valid", Boolean),
+    ("excluded_reason", Str),
+    ("value", Number),
+    ("hourly_limit", Number),
+    ("limit_illustrative", Boolean),
+    ("exceeds_hourly_limit", Boolean),
+    ("raw_key", Str),
+    ("raw_line", Integer),
+    ("raw_sha256", Str),
 ];
 const EXCEEDANCES: &[Column] = &[
     ("exceedance_id", Str),
@@ -239,6 +277,7 @@ const EXCEEDANCES: &[Column] = &[
     ("limit_illustrative", Boolean),
     ("raw_key", Str),
     ("raw_line", Integer),
+    ("raw_sha256", Str),
 ];
 const EMISSION_TOTALS: &[Column] = &[
     ("uscc", Str),
@@ -320,6 +359,7 @@ const SELF_MONITORING: &[Column] = &[
     ("declaration_consistent", Boolean),
     ("raw_key", Str),
     ("raw_line", Integer),
+    ("raw_sha256", Str),
     ("month", Str),
 ];
 const VEHICLE_FLEETS: &[Column] = &[
@@ -426,15 +466,31 @@ mod tests {
 
     #[test]
     fn every_row_carries_its_provenance_or_is_derived_from_rows_that_do() {
-        // Rows read from raw files name them (raw_key); the register and the daily values are
-        // evidence, so both must keep it.
+        // Rows read from raw files name them (raw_key) and the bytes they were read from
+        // (raw_sha256, as in the raw ledger); the register, the hourly and the daily values
+        // are evidence, so they must keep both.
         for id in [
             DatasetId::Enterprises,
             DatasetId::CemsDaily,
+            DatasetId::CemsHourly,
             DatasetId::Exceedances,
             DatasetId::SelfMonitoring,
         ] {
-            assert!(id.shape().iter().any(|(n, _)| *n == "raw_key"), "{id}");
+            for column in ["raw_key", "raw_sha256"] {
+                assert!(
+                    id.shape().iter().any(|(n, _)| *n == column),
+                    "{id}: {column}"
+                );
+            }
+        }
+        // Rows read from one line of a raw file also name the line.
+        for id in [
+            DatasetId::Enterprises,
+            DatasetId::CemsHourly,
+            DatasetId::Exceedances,
+            DatasetId::SelfMonitoring,
+        ] {
+            assert!(id.shape().iter().any(|(n, _)| *n == "raw_line"), "{id}");
         }
     }
 }

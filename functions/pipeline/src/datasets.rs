@@ -10,6 +10,7 @@ use crate::error::JobError;
 use crate::frame::{self, from_frame, publishable};
 use crate::partials;
 use crate::progress::Progress;
+use crate::provenance::RawHashes;
 use crate::publish::Dataset;
 use crate::store::Store;
 use crate::table::{Cell, Kind, Table, Values, round};
@@ -645,9 +646,17 @@ pub fn build(
         .copied()
         .filter(|d| d.year() == run_date.year() && *d <= run_date)
         .collect();
+    // The hourly values first (published from the archives by `publication`): a day's
+    // partition at a time, the months that changed only; what they held is given back
+    // before the large frames below are built.
+    crate::hourly::update_months(store, curated, &year, run_date)?;
+    let hashes = RawHashes::load(store)?;
     let mut out = BTreeMap::new();
     let (units, outlets, facilities) = registry_tables(registry, curated);
-    out.insert("enterprises".to_string(), units);
+    out.insert(
+        "enterprises".to_string(),
+        hashes.add_to_table(units, "raw_line")?,
+    );
     out.insert("outlets".to_string(), outlets);
     out.insert("treatment-facilities".to_string(), facilities);
 
@@ -655,7 +664,10 @@ pub fn build(
     let cems = online_monitoring(store, curated, &year, progress)?;
     let cems_exceed = from_frame(&cems.exceedances).map_err(polars("online monitoring"))?;
 
-    let sm = concat_frame(store, Source::SelfMonitoring, &year)?;
+    let sm = hashes.add_to_frame(
+        concat_frame(store, Source::SelfMonitoring, &year)?,
+        "raw_line",
+    )?;
     let sm_counts = SelfMonitoringCounts {
         rows: sm.height(),
         with_result: frame::null_count(&sm, "not_monitored_reason")
@@ -699,7 +711,10 @@ pub fn build(
     }
     sorted.names.insert(0, "exceedance_id".into());
     sorted.columns.insert(0, Values::Str(ids_col));
-    out.insert("exceedances".to_string(), with_unit_names(sorted, registry));
+    out.insert(
+        "exceedances".to_string(),
+        hashes.add_to_table(with_unit_names(sorted, registry), "raw_line")?,
+    );
 
     out.insert(
         "emission-totals".to_string(),
@@ -731,7 +746,10 @@ pub fn build(
         },
     );
     out.insert("industry-summary".to_string(), industry);
-    let daily = publishable(cems.daily).map_err(polars("online monitoring"))?;
+    let daily = hashes.add_to_frame(
+        publishable(cems.daily).map_err(polars("online monitoring"))?,
+        "raw_key",
+    )?;
     drop(cems.exceedances);
     tracing::info!(
         rss_mib = rss_mib(),

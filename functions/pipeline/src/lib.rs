@@ -9,6 +9,9 @@
 //! - `revisions`: which raw files (and revisions of them) are in force on a night;
 //! - `partition`, `registry`: validated partitions written through the store (and the raw
 //!   ledger), the registry in force;
+//! - `provenance`: the raw ledger's sha256 of each raw key, joined to published rows;
+//! - `hourly`: the hourly readings dataset, written a month a file, only the months that
+//!   changed, into the dated archives;
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
 //! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
 //! - `jobs`: the nightly orchestration only, calling the stages in order;
@@ -25,6 +28,7 @@ pub mod decode;
 pub mod error;
 pub mod fanout;
 pub mod frame;
+pub mod hourly;
 pub mod ingest;
 pub mod jobs;
 pub mod evidence;
@@ -32,6 +36,7 @@ pub mod ledger;
 pub mod partials;
 pub mod partition;
 pub mod progress;
+pub mod provenance;
 pub mod publication;
 pub mod publish;
 pub mod rebuild;

@@ -157,7 +157,7 @@ fn key(date: &str, file: &str) -> Result<String, JobError> {
 
 /// The fingerprint a fresh partial of the partition must carry, from the partition's
 /// manifest (or its stored hash); `None` when the partition does not exist.
-fn partition_sha256(store: &dyn Store, date: &str) -> Result<Option<String>, JobError> {
+pub(crate) fn partition_sha256(store: &dyn Store, date: &str) -> Result<Option<String>, JobError> {
     let def = |e: layout::BadSegment| JobError::Definition(e.to_string());
     let manifest_key = layout::validated_manifest_key(Source::Cems, date).map_err(def)?;
     let recorded =

@@ -42,6 +42,46 @@ pub enum Dataset {
     Frame(polars::prelude::DataFrame),
 }
 
+/// A dataset whose files are already stored, each under its own key with its sha256 (the
+/// monthly files of `cems-hourly`, see `crate::hourly`): published by listing them in its
+/// data package and the publication manifest, never rendered again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDataset {
+    pub schema: Vec<(String, Kind)>,
+    pub files: Vec<StoredFile>,
+    /// The dates of the archives that hold its files, up to the data date.
+    pub archives: Vec<String>,
+}
+
+impl StoredDataset {
+    /// Rows: each is in one CSV file and one Parquet file.
+    pub fn rows(&self) -> u64 {
+        self.files
+            .iter()
+            .filter(|f| f.format == "csv")
+            .map(|f| f.rows)
+            .sum()
+    }
+}
+
+/// One stored file of a [`StoredDataset`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredFile {
+    /// The name in the dataset's folder (`cems-hourly-2026-01.csv.gz`).
+    pub name: String,
+    /// `csv` or `parquet`.
+    pub format: String,
+    /// `gz` when the file is gzip-compressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    pub sha256: String,
+    pub bytes: u64,
+    pub rows: u64,
+    /// The store key holding it (in a dated archive).
+    pub key: String,
+}
+
 impl From<Table> for Dataset {
     fn from(t: Table) -> Self {
         Dataset::Table(t)
@@ -66,7 +106,10 @@ impl Dataset {
 
     /// Calls `f` with the rows as tables, in order: a table whole, a frame
     /// [`BLOCK_ROWS`] rows at a time.
-    fn each_block(&self, mut f: impl FnMut(&Table) -> Result<(), String>) -> Result<(), String> {
+    pub(crate) fn each_block(
+        &self,
+        mut f: impl FnMut(&Table) -> Result<(), String>,
+    ) -> Result<(), String> {
         match self {
             Dataset::Table(t) => f(t),
             Dataset::Frame(df) => {
@@ -100,10 +143,10 @@ pub fn write_csv(dataset: &Dataset, out: &mut impl std::io::Write) -> Result<(),
     write_csv_rows(out, &names, |f| dataset.each_block(f))
 }
 
-type Blocks<'a> = dyn FnMut(&Table) -> Result<(), String> + 'a;
+pub(crate) type Blocks<'a> = dyn FnMut(&Table) -> Result<(), String> + 'a;
 
 /// The CSV of the header `names` and the rows of the tables `blocks` passes on, in order.
-fn write_csv_rows(
+pub(crate) fn write_csv_rows(
     out: &mut impl std::io::Write,
     names: &[String],
     blocks: impl FnOnce(&mut Blocks<'_>) -> Result<(), String>,
@@ -353,6 +396,7 @@ pub fn render(
             format: format.extension().into(),
             mediatype: format.media_type().into(),
             encoding: (format != Format::Parquet).then(|| "utf-8".to_string()),
+            compression: None,
             bytes,
             hash: format!("sha256:{sha256}"),
             schema: Some(schema.clone()),
@@ -365,7 +409,63 @@ pub fn render(
             bytes,
         });
     }
-    let package = DataPackage {
+    let package = package(def, data_date, archives, resources);
+    Ok(Rendered { files, package })
+}
+
+/// The data package of a [`StoredDataset`]: one resource per stored file, each with the
+/// dataset's schema.
+pub fn stored_package(
+    def: &DatasetDef,
+    stored: &StoredDataset,
+    fields: &Fields,
+    data_date: &str,
+) -> Result<DataPackage, String> {
+    check_schema(&def.id, &stored.schema)?;
+    let schema = TableSchema {
+        fields: schema_fields(&stored.schema, fields)?,
+        primary_key: def.primary_key.clone(),
+    };
+    let resources = stored
+        .files
+        .iter()
+        .map(|f| {
+            let csv = f.format == "csv";
+            Resource {
+                profile: if csv {
+                    "tabular-data-resource"
+                } else {
+                    "data-resource"
+                }
+                .into(),
+                name: f.name.replace('.', "-"),
+                path: f.name.clone(),
+                format: f.format.clone(),
+                mediatype: if csv {
+                    Format::Csv.media_type()
+                } else {
+                    Format::Parquet.media_type()
+                }
+                .into(),
+                encoding: csv.then(|| "utf-8".to_string()),
+                compression: f.compression.clone(),
+                bytes: f.bytes,
+                hash: format!("sha256:{}", f.sha256),
+                schema: Some(schema.clone()),
+                rows: f.rows,
+            }
+        })
+        .collect();
+    Ok(package(def, data_date, stored.archives.clone(), resources))
+}
+
+fn package(
+    def: &DatasetDef,
+    data_date: &str,
+    archives: Vec<String>,
+    resources: Vec<Resource>,
+) -> DataPackage {
+    DataPackage {
         profile: "data-package".into(),
         name: def.id.clone(),
         title: def.title.en.clone(),
@@ -392,8 +492,7 @@ pub fn render(
         keywords: def.keywords.clone(),
         resources,
         archives,
-    };
-    Ok(Rendered { files, package })
+    }
 }
 
 #[cfg(test)]

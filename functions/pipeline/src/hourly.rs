@@ -1,0 +1,725 @@
+//! The hourly readings dataset, `cems-hourly`: every accepted hourly value (HJ 212
+//! `CN=2061` rows of the validated online-monitoring partitions) with its flag, validity and
+//! exclusion reason, the hourly limit in force in its month (winter limits where they apply,
+//! as the daily aggregation uses them: [`crate::aggregate::limits_table`]) and whether the
+//! value exceeds it, and its provenance (`raw_key`, `raw_line`, `raw_sha256`).
+//!
+//! Stage: aggregate and publish (reads validated partitions through the store, writes the
+//! monthly files into the dated archives). Imports no later stage.
+//!
+//! # Months, written only when they change
+//!
+//! The dataset is published a file a month and a format: `cems-hourly-{YYYY-MM}.parquet` and
+//! `cems-hourly-{YYYY-MM}.csv.gz` (UTF-8 with a BOM, formula cells neutralised as in every
+//! envgov CSV, gzip-compressed). A month's files are a function of its inputs, whose sha256
+//! (the partitions' sha256 day by day, the month's limits, [`HOURLY_VERSION`]) is kept with
+//! the files' keys and hashes in `datasets/cems-hourly/months/{YYYY-MM}.json`. A night
+//! rewrites only the months whose inputs changed (an ordinary night: the current month; a
+//! no-change night: none), into its own dated archive
+//! (`datasets/cems-hourly/archive/{date}/`, created once, `r2/`… if a re-run differs), and
+//! the publication lists every month's files under the keys that hold them.
+//!
+//! # Memory
+//!
+//! A month is written by streaming its days: one day's partition is read into a frame,
+//! its hourly rows become CSV (a block of rows at a time) and Parquet row groups, then the
+//! frame is dropped. What is held is one day's frame and the month's two compressed files.
+
+use crate::error::JobError;
+use crate::frame;
+use crate::partials::{Inputs, partition_sha256};
+use crate::partition::{get_json, put_json};
+use crate::provenance::RawHashes;
+use crate::publish::{Dataset, StoredDataset, StoredFile};
+
+use crate::store::{Conditional, Store};
+use crate::table::{Kind, Table};
+use chrono::{Datelike, NaiveDate};
+use envgov_dataset::Source;
+use envgov_dataset::layout::{self, Format};
+use envgov_dataset::published::{ColumnType, DatasetId};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The dataset's id.
+pub const ID: DatasetId = DatasetId::CemsHourly;
+
+/// Bumped whenever the rows or the files of a month change for the same inputs, so that
+/// every month is written again.
+pub const HOURLY_VERSION: u32 = 1;
+
+/// Rows per Parquet row group (as the other datasets' Parquet files).
+const ROW_GROUP: usize = 65_536;
+
+/// `datasets/cems-hourly/months/{YYYY-MM}.json`: what a month's files were made from and
+/// where they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthState {
+    pub version: u32,
+    pub month: String,
+    /// The sha256 of the month's inputs ([`inputs_sha256`]).
+    pub inputs_sha256: String,
+    /// The CSV file, then the Parquet file.
+    pub files: Vec<StoredFile>,
+}
+
+fn definition(e: impl std::fmt::Display) -> JobError {
+    JobError::Definition(e.to_string())
+}
+
+fn polars(what: &str) -> impl FnOnce(PolarsError) -> JobError + '_ {
+    move |source| JobError::Polars {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// The published columns, in order, as the pipeline's kinds.
+pub fn schema() -> Vec<(String, Kind)> {
+    ID.shape()
+        .iter()
+        .map(|(n, t)| {
+            let kind = match t {
+                ColumnType::Str => Kind::Str,
+                ColumnType::Number => Kind::F64,
+                ColumnType::Integer => Kind::I64,
+                ColumnType::Boolean => Kind::Bool,
+            };
+            (n.to_string(), kind)
+        })
+        .collect()
+}
+
+/// The sha256 of what a month's files are made from: this module's version, the month, the
+/// limits in force in it, and each day's date and validated partition sha256, in order.
+pub fn inputs_sha256(month: &str, limits_sha256: &str, days: &[(NaiveDate, String)]) -> String {
+    let mut text = format!("cems-hourly v{HOURLY_VERSION}\n{month}\nlimits {limits_sha256}\n");
+    for (d, sha) in days {
+        text.push_str(&format!("{d} {sha}\n"));
+    }
+    crate::ledger::sha256_hex(text.as_bytes())
+}
+
+/// The hourly limit and whether it is illustrative, by standard and pollutant, from the
+/// limits in force in a month ([`crate::aggregate::limits_table`]).
+type HourlyLimits = HashMap<(String, String), Limit>;
+
+/// An hourly limit and whether it is illustrative (both `None` where there is none).
+type Limit = (Option<f64>, Option<bool>);
+
+fn hourly_limits(limits: &Table) -> HourlyLimits {
+    let period = limits.str_column("period");
+    let standard = limits.str_column("standard");
+    let pollutant = limits.str_column("pollutant");
+    let limit = limits.f64_column("limit");
+    let illustrative = match limits.column("limit_illustrative") {
+        Some(crate::table::Values::Bool(v)) => v.clone(),
+        _ => vec![None; limits.rows()],
+    };
+    (0..limits.rows())
+        .filter(|&i| period[i].as_deref() == Some("hourly"))
+        .filter_map(|i| {
+            Some((
+                (standard[i].clone()?, pollutant[i].clone()?),
+                (limit[i], illustrative[i]),
+            ))
+        })
+        .collect()
+}
+
+/// One day's hourly rows in the published shape, from its validated partition (`None` when
+/// the day has no partition).
+pub fn day_rows(
+    store: &dyn Store,
+    date: NaiveDate,
+    limits: &HourlyLimits,
+    hashes: &RawHashes,
+) -> Result<Option<DataFrame>, JobError> {
+    let key = layout::validated_key(Source::Cems, &date.to_string()).map_err(definition)?;
+    let Some(bytes) = store.get(&key)? else {
+        return Ok(None);
+    };
+    let day = frame::read_frame_as(&bytes, crate::validate::schema(Source::Cems)).map_err(|e| {
+        JobError::Corrupt {
+            key: key.clone(),
+            message: e.to_string(),
+        }
+    })?;
+    drop(bytes);
+    hourly_frame(day, &date.format("%Y-%m").to_string(), limits, hashes).map(Some)
+}
+
+/// The hourly rows of a validated partition's frame (the `CN=2061` rows, in partition
+/// order), in the published shape.
+pub fn hourly_frame(
+    day: DataFrame,
+    month: &str,
+    limits: &HourlyLimits,
+    hashes: &RawHashes,
+) -> Result<DataFrame, JobError> {
+    let p = polars("hourly values");
+    let mask = day
+        .column("cn")
+        .and_then(|c| c.str().map(|s| s.equal("2061")))
+        .map_err(polars("hourly values"))?;
+    let mut df = day.filter(&mask).map_err(p)?;
+    let (limit, illustrative, exceeds) = limit_columns(&df, limits)?;
+    for column in [limit, illustrative, exceeds] {
+        df.with_column(column).map_err(polars("hourly values"))?;
+    }
+    let df = frame::with_const_str(df, "month", month).map_err(polars("hourly values"))?;
+    let df = hashes.add_to_frame(df, "raw_line")?;
+    let names: Vec<String> = schema().into_iter().map(|(n, _)| n).collect();
+    df.select(names)
+        .and_then(frame::publishable)
+        .map_err(polars("hourly values"))
+}
+
+/// `hourly_limit`, `limit_illustrative` and `exceeds_hourly_limit` of each row: the limit
+/// of its standard and pollutant; over it when valid and its value is above it, not over
+/// when not valid, unknown (null) when there is no hourly limit.
+fn limit_columns(
+    df: &DataFrame,
+    limits: &HourlyLimits,
+) -> Result<(Column, Column, Column), JobError> {
+    let p = || polars("hourly limits");
+    let standard = df
+        .column("standard")
+        .and_then(|c| c.str().cloned())
+        .map_err(p())?;
+    let pollutant = df
+        .column("pollutant")
+        .and_then(|c| c.str().cloned())
+        .map_err(p())?;
+    let valid = df
+        .column("valid")
+        .and_then(|c| c.bool().cloned())
+        .map_err(p())?;
+    let value = df
+        .column("value")
+        .and_then(|c| c.f64().cloned())
+        .map_err(p())?;
+    let mut last: Option<((&str, &str), Limit)> = None;
+    let (mut limit, mut illustrative, mut exceeds) = (Vec::new(), Vec::new(), Vec::new());
+    for (((s, p), valid), value) in standard
+        .iter()
+        .zip(pollutant.iter())
+        .zip(valid.iter())
+        .zip(value.iter())
+    {
+        let found = match (s, p, last) {
+            (Some(s), Some(p), Some((k, found))) if k == (s, p) => found,
+            (Some(s), Some(p), _) => {
+                let found = limits
+                    .get(&(s.to_string(), p.to_string()))
+                    .copied()
+                    .unwrap_or((None, None));
+                last = Some(((s, p), found));
+                found
+            }
+            _ => (None, None),
+        };
+        limit.push(found.0);
+        illustrative.push(found.1);
+        exceeds.push(
+            found
+                .0
+                .map(|l| valid == Some(true) && value.is_some_and(|v| v > l)),
+        );
+    }
+    Ok((
+        Column::new("hourly_limit".into(), limit),
+        Column::new("limit_illustrative".into(), illustrative),
+        Column::new("exceeds_hourly_limit".into(), exceeds),
+    ))
+}
+
+/// The polars schema of the published columns (for the Parquet writer of a month).
+fn polars_schema() -> Schema {
+    schema()
+        .into_iter()
+        .map(|(n, k)| {
+            let dtype = match k {
+                Kind::Str => DataType::String,
+                Kind::F64 => DataType::Float64,
+                Kind::I64 => DataType::Int64,
+                Kind::Bool => DataType::Boolean,
+            };
+            Field::new(n.into(), dtype)
+        })
+        .collect()
+}
+
+/// A month's two files: the gzip-compressed CSV and the Parquet, and their rows.
+pub struct MonthFiles {
+    pub csv_gz: Vec<u8>,
+    pub parquet: Vec<u8>,
+    pub rows: u64,
+}
+
+/// Writes a month's files from the frames `days` gives (one day at a time, in order),
+/// holding one day's frame at a time.
+pub fn write_month(
+    mut days: impl FnMut(&mut dyn FnMut(DataFrame) -> Result<(), JobError>) -> Result<(), JobError>,
+) -> Result<MonthFiles, JobError> {
+    let names: Vec<String> = schema().into_iter().map(|(n, _)| n).collect();
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::fast());
+    let mut parquet = Vec::new();
+    let mut rows = 0u64;
+    {
+        let mut writer = ParquetWriter::new(&mut parquet)
+            .with_compression(ParquetCompression::Zstd(None))
+            .set_parallel(false)
+            .batched(&polars_schema())
+            .map_err(polars("hourly Parquet"))?;
+        let mut failed: Option<JobError> = None;
+        crate::publish::write_csv_rows(&mut gz, &names, |block| {
+            let r = days(&mut |df: DataFrame| {
+                rows += df.height() as u64;
+                let mut offset = 0;
+                while offset < df.height() {
+                    let part = df.slice(offset as i64, ROW_GROUP);
+                    writer
+                        .write_batch(&part)
+                        .map_err(polars("hourly Parquet"))?;
+                    offset += ROW_GROUP;
+                }
+                Dataset::Frame(df)
+                    .each_block(&mut *block)
+                    .map_err(JobError::Definition)
+            });
+            r.map_err(|e| {
+                let message = e.to_string();
+                failed = Some(e);
+                message
+            })
+        })
+        .map_err(|message| failed.take().unwrap_or(JobError::Definition(message)))?;
+        writer.finish().map_err(polars("hourly Parquet"))?;
+    }
+    let csv_gz = gz
+        .finish()
+        .map_err(|e| JobError::Definition(format!("gzip: {e}")))?;
+    Ok(MonthFiles {
+        csv_gz,
+        parquet,
+        rows,
+    })
+}
+
+/// The archive folder a night writes its months into: the first revision of `run`'s
+/// archive that has no `datapackage.json` yet (an archive folder is complete, and never
+/// written again, once its data package is there).
+fn archive_folder(store: &dyn Store, run: &str) -> Result<String, JobError> {
+    for revision in 1.. {
+        let prefix =
+            layout::archive_revision_prefix(ID.as_str(), run, revision).map_err(definition)?;
+        if store.get(&format!("{prefix}{PACKAGE}"))?.is_none() {
+            return Ok(prefix);
+        }
+    }
+    unreachable!("revisions are unbounded")
+}
+
+const PACKAGE: &str = "datapackage.json";
+
+/// Creates a file of an archive folder (conditional create): the same bytes there already
+/// (a night resumed after a crash) are kept; other bytes are never overwritten.
+fn create_once(store: &dyn Store, key: &str, bytes: &[u8], sha256: &str) -> Result<(), JobError> {
+    match store.put_if_absent(key, bytes)? {
+        Conditional::Written => Ok(()),
+        Conditional::Conflict => {
+            let theirs = match store.stored_hash(key)? {
+                Some(h) => h,
+                None => store
+                    .get(key)?
+                    .map(|b| crate::ledger::sha256_hex(&b))
+                    .unwrap_or_default(),
+            };
+            if theirs == sha256 {
+                Ok(())
+            } else {
+                Err(JobError::Corrupt {
+                    key: key.to_string(),
+                    message: format!(
+                        "an archived file holds other bytes (sha256 {theirs}, not {sha256}): \
+                         archives are never overwritten"
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// Whether every file a month's state names is stored with its sha256.
+fn files_in_place(store: &dyn Store, state: &MonthState) -> Result<bool, JobError> {
+    for f in &state.files {
+        let ok = match store.stored_hash(&f.key)? {
+            Some(h) => h == f.sha256,
+            None => store
+                .get(&f.key)?
+                .is_some_and(|b| crate::ledger::sha256_hex(&b) == f.sha256),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Writes a month's files from its days' partitions and stores them in `run`'s archive.
+fn write_and_store(
+    store: &dyn Store,
+    month: &str,
+    days: &[NaiveDate],
+    limits: &HourlyLimits,
+    hashes: &RawHashes,
+    folder: &str,
+) -> Result<Vec<StoredFile>, JobError> {
+    let files = write_month(|emit| {
+        for d in days {
+            if let Some(df) = day_rows(store, *d, limits, hashes)? {
+                emit(df)?;
+            }
+        }
+        Ok(())
+    })?;
+    let mut stored = Vec::with_capacity(2);
+    for (format, bytes) in [
+        (Format::Csv, files.csv_gz),
+        (Format::Parquet, files.parquet),
+    ] {
+        let name = layout::monthly_file_name(ID.as_str(), month, format).map_err(definition)?;
+        let sha256 = crate::ledger::sha256_hex(&bytes);
+        let key = format!("{folder}{name}");
+        create_once(store, &key, &bytes, &sha256)?;
+        stored.push(StoredFile {
+            name,
+            format: format.extension().to_string(),
+            compression: (format == Format::Csv).then(|| "gz".to_string()),
+            sha256,
+            bytes: bytes.len() as u64,
+            rows: files.rows,
+            key,
+        });
+    }
+    Ok(stored)
+}
+
+/// Brings every month of the year up to `run` up to date: writes the files of the months
+/// whose inputs changed (into `run`'s archive) and their states; gives how many it wrote.
+pub fn update_months(
+    store: &dyn Store,
+    curated: &envgov_curated::Curated,
+    year: &[NaiveDate],
+    run: NaiveDate,
+) -> Result<usize, JobError> {
+    let inputs = Inputs::new(curated)?;
+    let hashes = RawHashes::load(store)?;
+    let mut months: BTreeMap<String, Vec<(NaiveDate, String)>> = BTreeMap::new();
+    for d in year.iter().filter(|d| **d <= run) {
+        if let Some(sha) = partition_sha256(store, &d.to_string())? {
+            months
+                .entry(d.format("%Y-%m").to_string())
+                .or_default()
+                .push((*d, sha));
+        }
+    }
+    // The months whose inputs changed are written into one archive folder of the night;
+    // its data package (listing them) and then their states are written last, so that a
+    // night stopped half-way writes them again.
+    let mut folder: Option<String> = None;
+    let mut states = Vec::new();
+    for (month, days) in &months {
+        let Some((first, _)) = days.first() else {
+            continue;
+        };
+        let (limits, limits_sha) = inputs.limits(first.month())?;
+        let fingerprint = inputs_sha256(month, limits_sha, days);
+        let state_key = layout::month_state_key(ID.as_str(), month).map_err(definition)?;
+        if let Some(s) = get_json::<MonthState>(store, &state_key)?
+            && s.version == HOURLY_VERSION
+            && s.inputs_sha256 == fingerprint
+            && files_in_place(store, &s)?
+        {
+            continue;
+        }
+        let folder = match &folder {
+            Some(f) => f.clone(),
+            None => folder
+                .insert(archive_folder(store, &run.to_string())?)
+                .clone(),
+        };
+        let dates: Vec<NaiveDate> = days.iter().map(|(d, _)| *d).collect();
+        let t = std::time::Instant::now();
+        let limits = hourly_limits(limits);
+        let files = write_and_store(store, month, &dates, &limits, &hashes, &folder)?;
+        let rows = files.first().map_or(0, |f| f.rows);
+        tracing::info!(month = %month, days = dates.len(), rows, seconds = t.elapsed().as_secs_f64(), "cems-hourly: month written");
+        states.push((
+            state_key,
+            MonthState {
+                version: HOURLY_VERSION,
+                month: month.clone(),
+                inputs_sha256: fingerprint,
+                files,
+            },
+        ));
+    }
+    if let Some(folder) = &folder {
+        let def = curated
+            .datasets
+            .dataset
+            .iter()
+            .find(|d| d.id == ID.as_str())
+            .ok_or_else(|| definition("cems-hourly has no entry in data/datasets.toml"))?;
+        let written = StoredDataset {
+            schema: schema(),
+            files: states.iter().flat_map(|(_, s)| s.files.clone()).collect(),
+            archives: vec![run.to_string()],
+        };
+        let package = crate::publish::stored_package(
+            def,
+            &written,
+            &curated.datasets.field,
+            &run.to_string(),
+        )
+        .map_err(JobError::Definition)?;
+        let mut bytes = serde_json::to_vec_pretty(&package).map_err(definition)?;
+        bytes.push(b'\n');
+        let sha = crate::ledger::sha256_hex(&bytes);
+        create_once(store, &format!("{folder}{PACKAGE}"), &bytes, &sha)?;
+    }
+    for (key, state) in &states {
+        put_json(store, key, state)?;
+    }
+    tracing::info!(
+        months = months.len(),
+        written = states.len(),
+        "cems-hourly: months up to date"
+    );
+    Ok(states.len())
+}
+
+/// The months of `run`'s year up to its month, as their states list them: every month's
+/// files, ready to publish ([`update_months`] brought them up to date for `run`).
+pub fn stored_months(store: &dyn Store, run: &str) -> Result<StoredDataset, JobError> {
+    let run_month = layout::check_date(run)
+        .map_err(definition)?
+        .get(..7)
+        .unwrap_or_default();
+    let prefix = layout::month_states_prefix(ID.as_str()).map_err(definition)?;
+    let mut months: Vec<String> = store
+        .list(&prefix)?
+        .iter()
+        .filter_map(|k| k.strip_prefix(&prefix)?.strip_suffix(".json"))
+        .filter(|m| layout::check_month(m).is_ok())
+        .filter(|m| m.get(..4) == run_month.get(..4) && *m <= run_month)
+        .map(str::to_string)
+        .collect();
+    months.sort();
+    let root = layout::archive_root(ID.as_str()).map_err(definition)?;
+    let (mut files, mut archives) = (Vec::new(), Vec::new());
+    for month in &months {
+        let key = layout::month_state_key(ID.as_str(), month).map_err(definition)?;
+        let Some(state) = get_json::<MonthState>(store, &key)? else {
+            continue;
+        };
+        for f in &state.files {
+            if let Some((date, _)) = f
+                .key
+                .strip_prefix(&root)
+                .and_then(layout::parse_archive_path)
+            {
+                archives.push(date);
+            }
+        }
+        files.extend(state.files);
+    }
+    archives.sort();
+    archives.dedup();
+    Ok(StoredDataset {
+        schema: schema(),
+        files,
+        archives,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+
+    const KEY: &str = "raw/cems/2026-01-05/cems-110105.hj212";
+    /// sha256 of the bytes "a" (`printf a | sha256sum`), standing in for the raw file's.
+    const SHA: &str = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
+
+    /// A validated partition of five rows: four hourly (CN=2061) and one daily (CN=2031).
+    fn partition() -> Table {
+        let mut t = Table::new(crate::validate::schema(Source::Cems));
+        // (cn, hour, pollutant, value, flag, valid, excluded_reason, line)
+        let rows = [
+            ("2061", Some(1), "a21002", Some(31.5), "N", true, None, 1),
+            ("2061", Some(2), "a21002", Some(30.0), "N", true, None, 2),
+            (
+                "2061",
+                Some(3),
+                "a21002",
+                None,
+                "D",
+                false,
+                Some("flag_D"),
+                3,
+            ),
+            ("2031", None, "a21002", Some(25.0), "N", true, None, 4),
+            ("2061", Some(4), "a01012", Some(120.0), "N", true, None, 5),
+        ];
+        for (cn, hour, pollutant, value, flag, valid, reason, line) in rows {
+            let hour: Option<i64> = hour;
+            t.push(vec![
+                "91110105MA01ABCD5F".into(),
+                "91110105MA01ABCD5F001P".into(),
+                "110105".into(),
+                "4430".into(),
+                "DA001".into(),
+                "91110105MA01ABCD5F001P-DA001".into(),
+                "MN1".into(),
+                "DB11-139-2015".into(),
+                cn.into(),
+                "2026-01-05".into(),
+                Cell::from(hour),
+                hour.map_or("2026-01-05T00:00:00+08:00".to_string(), |h| {
+                    format!("2026-01-05T{h:02}:00:00+08:00")
+                })
+                .into(),
+                pollutant.into(),
+                Cell::from(value),
+                Cell::from(value),
+                Cell::F64(None),
+                Cell::F64(None),
+                Cell::F64(None),
+                flag.into(),
+                valid.into(),
+                (!valid).into(),
+                Cell::from(reason.map(str::to_string)),
+                Cell::from(value.filter(|_| valid)),
+                KEY.into(),
+                Cell::from(line as i64),
+            ]);
+        }
+        t
+    }
+
+    fn hourly() -> Table {
+        let curated = envgov_curated::Curated::load().unwrap();
+        let limits = hourly_limits(&crate::aggregate::limits_table(&curated, 1));
+        let hashes = RawHashes::from_pairs([(KEY, SHA)]);
+        let day = frame::to_frame(&partition()).unwrap();
+        frame::from_frame(&hourly_frame(day, "2026-01", &limits, &hashes).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn hourly_rows_carry_the_limit_of_their_month_and_their_provenance() {
+        let t = hourly();
+        assert_eq!(t.schema(), schema());
+        // The daily row (line 4) is no hourly value; the others keep their order.
+        assert_eq!(
+            t.i64_column("raw_line"),
+            &[Some(1), Some(2), Some(3), Some(5)]
+        );
+        assert_eq!(
+            t.str_column("raw_sha256"),
+            &vec![Some(SHA.to_string()); 4][..]
+        );
+        assert_eq!(
+            t.str_column("month"),
+            &vec![Some("2026-01".to_string()); 4][..]
+        );
+        // DB11/139-2015 sets 30 mg/m3 for NOx (a21002) over an hour, marked illustrative
+        // (confidence M); the flue gas temperature (a01012) is a parameter with no limit.
+        assert_eq!(
+            t.f64_column("hourly_limit"),
+            &[Some(30.0), Some(30.0), Some(30.0), None]
+        );
+        let bools = |name| match t.column(name) {
+            Some(crate::table::Values::Bool(v)) => v.clone(),
+            _ => panic!("{name} is not boolean"),
+        };
+        assert_eq!(
+            bools("limit_illustrative"),
+            [Some(true), Some(true), Some(true), None]
+        );
+        // 31.5 > 30 exceeds; 30 is not above 30; a flagged hour is not valid, so it
+        // exceeds nothing; with no limit, whether it exceeds is unknown.
+        assert_eq!(
+            bools("exceeds_hourly_limit"),
+            [Some(true), Some(false), Some(false), None]
+        );
+        assert_eq!(
+            t.str_column("excluded_reason")[2].as_deref(),
+            Some("flag_D")
+        );
+    }
+
+    #[test]
+    fn a_month_is_written_as_gzip_csv_with_bom_and_parquet_of_the_same_rows() {
+        let day = || frame::publishable(frame::to_frame(&hourly()).unwrap()).unwrap();
+        let files = write_month(|emit| {
+            emit(day())?;
+            emit(day())
+        })
+        .unwrap();
+        assert_eq!(files.rows, 8);
+        let mut csv = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(files.csv_gz.as_slice()),
+            &mut csv,
+        )
+        .unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        let names: Vec<String> = schema().into_iter().map(|(n, _)| n).collect();
+        assert!(text.starts_with(&format!("\u{feff}{}\r\n", names.join(","))));
+        // A header and 8 rows, each ended by CRLF; the first row as the CSV writer writes
+        // it (empty cells for nulls, numbers in shortest form).
+        assert_eq!(text.matches("\r\n").count(), 9);
+        let first = text.split("\r\n").nth(1).unwrap();
+        assert_eq!(
+            first,
+            format!(
+                "2026-01-05,2026-01,2026-01-05T01:00:00+08:00,1,91110105MA01ABCD5F,\
+                 91110105MA01ABCD5F001P,110105,4430,DA001,91110105MA01ABCD5F001P-DA001,MN1,\
+                 DB11-139-2015,a21002,31.5,31.5,,,,N,true,,31.5,30,true,true,{KEY},1,{SHA}"
+            )
+        );
+        let parquet = frame::read_parquet(&files.parquet).unwrap();
+        assert_eq!(parquet.schema(), schema());
+        assert_eq!(parquet.rows(), 8);
+        // Same inputs, same bytes (gzip without a time, Parquet without one).
+        let again = write_month(|emit| {
+            emit(day())?;
+            emit(day())
+        })
+        .unwrap();
+        assert_eq!((again.csv_gz, again.parquet), (files.csv_gz, files.parquet));
+    }
+
+    #[test]
+    fn the_inputs_fingerprint_changes_with_any_day_or_the_limits() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let days = vec![
+            (d("2026-01-01"), "aa".to_string()),
+            (d("2026-01-02"), "bb".into()),
+        ];
+        let base = inputs_sha256("2026-01", "L", &days);
+        assert_eq!(base, inputs_sha256("2026-01", "L", &days));
+        assert_ne!(base, inputs_sha256("2026-01", "L2", &days));
+        let mut changed = days.clone();
+        changed[1].1 = "bc".into();
+        assert_ne!(base, inputs_sha256("2026-01", "L", &changed));
+        assert_ne!(base, inputs_sha256("2026-01", "L", &days[..1]));
+    }
+}
