@@ -450,7 +450,7 @@ fn print_rebuild(report: &envgov_pipeline::rebuild::RebuildReport, json: bool) -
     }
     let differing = report.differences().count();
     println!(
-        "rebuild of {}: {} raw files read ({} dated by then but first seen later, left out), registry in force {} (that night: {}); {} datasets, {} files compared, {}",
+        "rebuild of {}: {} raw files read ({} dated by then but first seen later, left out; {} corrections in force), registry in force {} (that night: {}); {} datasets, {} files compared, {}",
         report.date,
         report.raw_files,
         report.raw_first_seen_later,

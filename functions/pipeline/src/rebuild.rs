@@ -8,7 +8,9 @@
 //!
 //! What the night of `D` depended on, and where the rebuild takes it from:
 //! - the raw files: those dated on or before `D` that the raw ledger first saw in a run of a
-//!   date on or before `D` (a file first seen by a later night was not there that night);
+//!   date on or before `D` (a file first seen by a later night was not there that night),
+//!   and of a corrected file the revision in force that night (the night's own rule,
+//!   `crate::revisions`, applied to that ledger);
 //!   their bytes are checked against the ledger (every file is hashed: `rehash`), so a raw
 //!   file changed since it was recorded is left out exactly as the night left it out;
 //! - the registry in force: decided again from those raw files, with the operator's
@@ -128,6 +130,9 @@ pub struct RebuildReport {
     pub registry_in_force_that_night: Option<String>,
     /// Operator acceptances of held registries taken as in force that night.
     pub registry_acceptances: Vec<String>,
+    /// Corrections (revisions `{stem}.r{n}.{ext}`, see `crate::revisions`) in force that
+    /// night: first seen by a night on or before it.
+    pub revisions_in_force: Vec<String>,
     /// Dataset → the archive folder compared (the latest revision of the date).
     pub archives: BTreeMap<String, String>,
     pub files: Vec<FileComparison>,
@@ -220,6 +225,12 @@ pub fn rebuild(
         registry_in_force: report.registry_in_force,
         registry_in_force_that_night: that_night.and_then(|r| r.registry_in_force),
         registry_acceptances: acceptances,
+        revisions_in_force: report
+            .revisions
+            .applied
+            .iter()
+            .map(|r| r.key.clone())
+            .collect(),
         archives,
         files,
     })
