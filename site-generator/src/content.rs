@@ -17,7 +17,7 @@ use envgov_dataset::Lang;
 use serde::Deserialize;
 
 /// The pages every build needs, in both languages.
-pub const REQUIRED: [&str; 3] = ["methodology", "about", "contact"];
+pub const REQUIRED: [&str; 4] = ["methodology", "about", "contact", "verify"];
 
 /// Slugs a content page may not take because a generated page has them.
 const RESERVED: [&str; 2] = ["index", "404"];

@@ -45,12 +45,16 @@ pub struct SiteOptions {
     /// The origin the site is served from (`https://envgov.example.org`), for the formats
     /// that need absolute URLs: sitemap, robots.txt, feed ids, iCalendar links, citations.
     pub origin: String,
+    /// The release is signed with a development key (no key configured): every page says
+    /// so, beside a link to the page on verifying downloads.
+    pub development_key: bool,
 }
 
 impl Default for SiteOptions {
     fn default() -> Self {
         SiteOptions {
             origin: urls::DEFAULT_ORIGIN.to_string(),
+            development_key: false,
         }
     }
 }

@@ -175,6 +175,7 @@ fn build_parts(
         registry: &registry,
         data_date,
         origin: &options.origin,
+        development_key: options.development_key,
     };
 
     let mut out = render_pages(&site)?;

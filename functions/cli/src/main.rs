@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod serve;
+mod verify;
 
 /// The default store: `./store` in the working directory (the repository's root for the
 /// README's commands, where git ignores it). Never a path compiled in from the build
@@ -190,6 +191,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a download offline against its signed manifest: the signature, the manifest,
+    /// every file's sha256 and size. Exit code 0 only when everything holds.
+    Verify(verify::VerifyArgs),
+    /// Generate a signing key pair (minisign format, unencrypted) for ENVGOV_SIGNING_KEY_FILE
+    /// or SSM Parameter Store.
+    Keygen {
+        /// The folder to write envgov.key and envgov.pub into (neither may exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the live site release (and the datasets) on 127.0.0.1 for preview.
     Serve {
         #[arg(long, default_value = DEFAULT_STORE)]
@@ -233,12 +244,15 @@ struct ReleaseArgs {
 }
 
 impl ReleaseArgs {
-    fn options(&self) -> envgov_pipeline::release::ReleaseOptions {
-        envgov_pipeline::release::ReleaseOptions {
+    /// The options, the signing key from `ENVGOV_SIGNING_KEY` or `ENVGOV_SIGNING_KEY_FILE`
+    /// (neither: the store's development key).
+    fn options(&self) -> Result<envgov_pipeline::release::ReleaseOptions> {
+        Ok(envgov_pipeline::release::ReleaseOptions {
             site_origin: self.site_origin.clone().filter(|o| !o.is_empty()),
             releases_to_keep: self.releases_to_keep.map(|n| n as usize),
             kvs_arn: self.kvs_arn.clone().filter(|a| !a.trim().is_empty()),
-        }
+            signing: envgov_pipeline::signing::KeyConfig::from_env()?,
+        })
     }
 }
 
@@ -578,7 +592,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 max_reject_rate,
                 progress: Some(&bars),
                 render_site: !no_site,
-                release: release.options(),
+                release: release.options()?,
             };
             let report = jobs::nightly(store, &curated, &opts)?;
             bars.done();
@@ -667,7 +681,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Site { store, release } => {
             let store = open_store(&store)?;
             let store: &dyn Store = store.as_ref();
-            let release = envgov_pipeline::release::publish(store, &curated, &release.options())?;
+            let release = envgov_pipeline::release::publish(store, &curated, &release.options()?)?;
             println!(
                 "site release {} {}: {} pages, {} files, {} bytes; {} objects uploaded, {} unchanged{}",
                 release.id,
@@ -739,6 +753,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify(args) => verify::run(&args),
+        Command::Keygen { out } => verify::keygen(&out),
         Command::Serve { store, port } => {
             serve::serve(&store, port)?;
             Ok(ExitCode::SUCCESS)

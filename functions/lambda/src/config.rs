@@ -17,6 +17,7 @@
 //! | `RUST_LOG` | optional `tracing` filter, default `info` |
 
 use envgov_pipeline::release::ReleaseOptions;
+use envgov_pipeline::signing::KeyConfig;
 use envgov_pipeline::store::s3::S3Location;
 use std::fmt;
 
@@ -163,6 +164,14 @@ impl Config {
             ));
         }
 
+        // ENVGOV_SIGNING_KEY (the secret key's text; the function's main fills it from
+        // Secrets Manager when ENVGOV_SIGNING_KEY_SECRET_ARN is set) or
+        // ENVGOV_SIGNING_KEY_FILE; neither: the store's development key.
+        let signing = KeyConfig::from_lookup(&get).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            KeyConfig::Development
+        });
+
         let site_origin = get("ENVGOV_SITE_ORIGIN").map(|s| s.trim_end_matches('/').to_string());
         if let Some(origin) = &site_origin {
             let host = origin
@@ -193,6 +202,7 @@ impl Config {
                 site_origin,
                 releases_to_keep,
                 kvs_arn,
+                signing,
             },
             log_filter,
         })

@@ -71,6 +71,7 @@ impl FunctionError {
                 JobError::Corrupt { .. } => "Internal.CorruptObject",
                 JobError::Polars { .. } => "Internal.Polars",
                 JobError::Definition(_) => "Internal.Definition",
+                JobError::Signing(_) => "Config.SigningKey",
                 // Reducing again cannot help: a new execution of the night runs the tasks.
                 JobError::TasksIncomplete { .. } => "Internal.TasksIncomplete",
                 // site/current changed under the switch, or the KeyValueStore mirror failed.

@@ -2,7 +2,7 @@
 //! fails with) and [`ReleaseError`] (the release machinery's own failures).
 //!
 //! Shared by every stage: no stage imports `jobs` or `release` for its error type. Depends
-//! only on the store's and the ledger's errors; imports no stage.
+//! only on the store's, the ledger's and the signing key's errors; imports no stage.
 
 use crate::ledger::ChangedRawFile;
 use crate::store::StoreError;
@@ -34,6 +34,9 @@ pub enum JobError {
     Definition(String),
     #[error(transparent)]
     Release(ReleaseError),
+    /// No key to sign the night's manifest with (a configured key that cannot be read).
+    #[error(transparent)]
+    Signing(#[from] crate::signing::KeySourceError),
     /// A fanned-out night whose partition tasks did not all succeed: its reduce publishes
     /// nothing (see `fanout::reduce`).
     #[error(

@@ -29,6 +29,8 @@ pub struct Site<'a> {
     pub registry: &'a Registry<'a>,
     pub data_date: NaiveDate,
     pub origin: &'a str,
+    /// See [`crate::SiteOptions::development_key`].
+    pub development_key: bool,
 }
 
 /// A link with its text.
@@ -136,6 +138,9 @@ pub struct Layout {
     pub data_date_iso: String,
     pub licence_url: &'static str,
     pub sample: bool,
+    pub development_key: bool,
+    /// The page on verifying downloads (`/{lang}/verify/`).
+    pub verify_url: String,
 }
 
 #[derive(Serialize)]
@@ -196,7 +201,7 @@ pub fn pick<'x>(lang: Lang, zh: &'x str, en: &'x str) -> &'x str {
     }
 }
 
-fn content_slug(slug: &str) -> Slug {
+pub(crate) fn content_slug(slug: &str) -> Slug {
     Slug::new(slug).expect("content slugs are ASCII")
 }
 
@@ -255,6 +260,7 @@ impl<'a> Site<'a> {
             ("about", "nav.about"),
             ("methodology", "nav.methodology"),
             ("contact", "nav.contact"),
+            ("verify", "nav.verify"),
         ] {
             footer_links.push(self.link(lang, &Route::Content(content_slug(slug)), key)?);
         }
@@ -307,6 +313,8 @@ impl<'a> Site<'a> {
             data_date_iso: self.data_date.format("%Y-%m-%d").to_string(),
             licence_url: urls::licence(lang),
             sample: self.inputs.sample,
+            development_key: self.development_key,
+            verify_url: urls::page(lang, &Route::Content(content_slug("verify"))),
         })
     }
 

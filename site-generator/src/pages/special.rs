@@ -26,6 +26,9 @@ struct NeutralPage {
     zh_licence: &'static str,
     en_licence: &'static str,
     sample: bool,
+    development_key: bool,
+    zh_verify: String,
+    en_verify: String,
 }
 
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
@@ -43,6 +46,15 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
         zh_licence: urls::licence(Lang::Zh),
         en_licence: urls::licence(Lang::En),
         sample: site.inputs.sample,
+        development_key: site.development_key,
+        zh_verify: urls::page(
+            Lang::Zh,
+            &Route::Content(super::shared::content_slug("verify")),
+        ),
+        en_verify: urls::page(
+            Lang::En,
+            &Route::Content(super::shared::content_slug("verify")),
+        ),
     };
     for (url, template) in [
         (urls::language_choice(), "language.html"),

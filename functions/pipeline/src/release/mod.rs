@@ -5,7 +5,8 @@
 //! Stage: release (after publish; only `jobs` and the commands call it). The submodules
 //! depend one way: [`options`], [`mirror`] (plain contracts), [`parallel`] ←
 //! [`site_inputs`] ← [`render`], [`stored`] (manifests, history, pointer) ← [`prune`],
-//! [`kvs`] ← [`switch`]; this module only names what they export.
+//! [`kvs`], [`signed`] (the night's signed manifest) ← [`switch`]; this module only names
+//! what they export.
 
 pub mod kvs;
 pub mod mirror;
@@ -13,6 +14,7 @@ pub mod options;
 pub mod parallel;
 pub mod prune;
 pub mod render;
+pub mod signed;
 pub mod site_inputs;
 pub mod stored;
 pub mod switch;

@@ -1,6 +1,6 @@
 //! How a site release is published ([`ReleaseOptions`]).
 //!
-//! Stage: release (plain values). Imports nothing from the pipeline.
+//! Stage: release (plain values). Imports only the signing key's configuration.
 
 /// How a site release is published. The CLI takes these from flags, the Lambda function
 /// from its environment (`ENVGOV_SITE_ORIGIN`, `ENVGOV_RELEASES_TO_KEEP`, `ENVGOV_KVS_ARN`).
@@ -15,4 +15,6 @@ pub struct ReleaseOptions {
     pub releases_to_keep: Option<usize>,
     /// A CloudFront KeyValueStore whose `site/current` entry mirrors the pointer.
     pub kvs_arn: Option<String>,
+    /// The key that signs the release's manifest (default: the store's development key).
+    pub signing: crate::signing::KeyConfig,
 }

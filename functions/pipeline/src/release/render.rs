@@ -9,6 +9,7 @@ use super::parallel::{cores, in_parallel};
 use super::site_inputs;
 use crate::error::JobError;
 use crate::publication::{Publication, PublishedFile};
+use crate::signing::Signer;
 use crate::store::Store;
 use envgov_curated::Curated;
 use envgov_dataset::layout;
@@ -32,6 +33,9 @@ pub(super) struct Plan {
     pub(super) site_sha256: Vec<String>,
     /// Path in the release (`datasets/...`) → the publication's file.
     pub(super) datasets: BTreeMap<String, PublishedFile>,
+    /// The key that signs the release's manifest (whether it is a development key is on
+    /// every page, so it is settled before rendering).
+    pub(super) signer: Signer,
 }
 
 /// Renders the site from `publication` (pure apart from the reads). The release id is the
@@ -42,13 +46,15 @@ pub(super) fn plan(
     options: &ReleaseOptions,
     publication: Publication,
 ) -> Result<Plan, JobError> {
+    let signer = options.signing.signer(store)?;
     let inputs = site_inputs::load(store, &publication)?;
-    let site_options = match &options.site_origin {
-        Some(origin) => envgov_site::SiteOptions {
-            origin: origin.clone(),
-        },
-        None => envgov_site::SiteOptions::default(),
+    let mut site_options = envgov_site::SiteOptions {
+        development_key: signer.development,
+        ..Default::default()
     };
+    if let Some(origin) = &options.site_origin {
+        site_options.origin = origin.clone();
+    }
     let data_date = inputs.data_date.clone();
     // The inputs are given up: their per-unit downloads move into the site's files.
     let site = envgov_site::build_owned(inputs, curated, &site_options)
@@ -91,6 +97,7 @@ pub(super) fn plan(
         site,
         site_sha256,
         datasets,
+        signer,
     })
 }
 

@@ -50,6 +50,14 @@ pub const CONTENT: &[(&str, &str)] = &[
         "methodology.zh.md",
         include_str!("../../../../content/methodology.zh.md"),
     ),
+    (
+        "verify.en.md",
+        include_str!("../../../../content/verify.en.md"),
+    ),
+    (
+        "verify.zh.md",
+        include_str!("../../../../content/verify.zh.md"),
+    ),
 ];
 use std::collections::BTreeMap;
 

@@ -62,6 +62,7 @@ use super::mirror::LiveMirror;
 use super::options::ReleaseOptions;
 use super::prune::prune;
 use super::render::{Plan, copy_datasets, plan, upload_site};
+use super::signed::{SIGNED_NAMES, signed_files};
 use super::stored::*;
 use crate::error::{JobError, ReleaseError};
 use crate::publication::{Publication, data_date_of};
@@ -216,6 +217,7 @@ fn publish_plan(
         site: files,
         site_sha256,
         datasets,
+        signer,
     } = plan;
     let prefix = release_prefix(&id)?;
     if data_date_of(&id).is_none() {
@@ -253,7 +255,10 @@ fn publish_plan(
         );
     }
     for (path, _) in &files {
-        if path.split('/').any(|s| layout::check_segment(s).is_err()) || path == MANIFEST_NAME {
+        if path.split('/').any(|s| layout::check_segment(s).is_err())
+            || path == MANIFEST_NAME
+            || SIGNED_NAMES.contains(&path.as_str())
+        {
             return Err(JobError::Definition(format!(
                 "rendered path {path:?} is not a safe key"
             )));
@@ -290,8 +295,17 @@ fn publish_plan(
             skipped += 1;
         }
     }
-    // The manifest last: its presence says every file above is in place.
+    // The signed manifest of the night (not part of the release id), then the release
+    // manifest last: its presence says every file above is in place.
     let manifest_bytes = to_json(&manifest);
+    for (name, content) in signed_files(store, &manifest, &manifest_bytes, &publication, &signer)? {
+        if put_if_changed(store, &format!("{prefix}{name}"), &content)? {
+            uploaded += 1;
+            uploaded_bytes += content.len() as u64;
+        } else {
+            skipped += 1;
+        }
+    }
     if put_if_changed(store, &manifest_key(&id)?, &manifest_bytes)? {
         uploaded += 1;
         uploaded_bytes += manifest_bytes.len() as u64;

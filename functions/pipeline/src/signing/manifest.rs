@@ -21,6 +21,9 @@ pub const SIGNATURE_NAME: &str = "manifest.json.minisig";
 /// The public key of the key that signed a release, at its root (a copy for convenience:
 /// a key is trusted from the repository or the verify page, never from the download).
 pub const PUBLIC_KEY_NAME: &str = "minisign.pub";
+/// The same list in `sha256sum` format (`{sha256}  {path}`, files then archives), for
+/// `sha256sum -c`, signed beside it as `SHA256SUMS.minisig`.
+pub const SHA256SUMS_NAME: &str = "SHA256SUMS";
 /// The value of [`SignedManifest::format`].
 pub const FORMAT: &str = "envgov-signed-manifest/1";
 
@@ -79,6 +82,16 @@ impl SignedManifest {
     /// Reads `manifest.json`.
     pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+
+    /// The `SHA256SUMS` text of the files and archives listed (one line each, `sha256sum`'s
+    /// format: the hash, two spaces, the path).
+    pub fn sha256sums(&self) -> String {
+        self.files
+            .iter()
+            .chain(&self.archives)
+            .map(|(path, e)| format!("{}  {path}\n", e.sha256))
+            .collect()
     }
 
     /// The bytes of `manifest.json` and of `manifest.json.minisig`.

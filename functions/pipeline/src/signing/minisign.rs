@@ -100,6 +100,14 @@ pub struct SecretKey {
     signing: SigningKey,
 }
 
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.signing == other.signing
+    }
+}
+
+impl Eq for SecretKey {}
+
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretKey({})", self.id)
