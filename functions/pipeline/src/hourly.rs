@@ -549,6 +549,59 @@ pub fn stored_months(store: &dyn Store, run: &str) -> Result<StoredDataset, JobE
     })
 }
 
+/// Streams the hourly rows of the units `usccs` (rows of `cems-hourly`, in its published
+/// shape) from the validated partitions of `dates`, one day at a time in date order:
+/// `emit(date, rows)` for each day with rows of those units. One partition frame is held
+/// at a time. For the per-unit evidence bundles (give a chunk of units to read each
+/// partition once per chunk).
+pub fn units_rows(
+    store: &dyn Store,
+    curated: &envgov_curated::Curated,
+    dates: &[NaiveDate],
+    usccs: &std::collections::BTreeSet<String>,
+    mut emit: impl FnMut(NaiveDate, DataFrame) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    let inputs = Inputs::new(curated)?;
+    let hashes = RawHashes::load(store)?;
+    let mut limits: BTreeMap<u32, HourlyLimits> = BTreeMap::new();
+    for d in dates {
+        let month = match limits.entry(d.month()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(hourly_limits(inputs.limits(d.month())?.0))
+            }
+        };
+        let Some(day) = day_rows(store, *d, month, &hashes)? else {
+            continue;
+        };
+        let mask: BooleanChunked = day
+            .column("uscc")
+            .and_then(|c| c.str().cloned())
+            .map_err(polars("hourly rows of units"))?
+            .iter()
+            .map(|u| u.is_some_and(|u| usccs.contains(u)))
+            .collect();
+        let rows = day.filter(&mask).map_err(polars("hourly rows of units"))?;
+        drop(day);
+        if rows.height() > 0 {
+            emit(*d, rows)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`units_rows`] of one unit.
+pub fn unit_rows(
+    store: &dyn Store,
+    curated: &envgov_curated::Curated,
+    dates: &[NaiveDate],
+    uscc: &str,
+    emit: impl FnMut(NaiveDate, DataFrame) -> Result<(), JobError>,
+) -> Result<(), JobError> {
+    let one = std::iter::once(uscc.to_string()).collect();
+    units_rows(store, curated, dates, &one, emit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,5 +774,40 @@ mod tests {
         changed[1].1 = "bc".into();
         assert_ne!(base, inputs_sha256("2026-01", "L", &changed));
         assert_ne!(base, inputs_sha256("2026-01", "L", &days[..1]));
+    }
+
+    #[test]
+    fn a_units_rows_are_its_hourly_rows_day_by_day() {
+        let store = crate::store::MemoryStore::new();
+        let key = layout::validated_key(Source::Cems, "2026-01-05").unwrap();
+        store
+            .put(&key, &frame::write_parquet(&partition()).unwrap())
+            .unwrap();
+        let curated = envgov_curated::Curated::load().unwrap();
+        let dates = [
+            NaiveDate::from_ymd_opt(2026, 1, 4).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        ];
+        let mut got = Vec::new();
+        unit_rows(&store, &curated, &dates, "91110105MA01ABCD5F", |d, rows| {
+            got.push((
+                d,
+                frame::from_frame(&rows)
+                    .unwrap()
+                    .i64_column("raw_line")
+                    .to_vec(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+        // No partition on the 4th; on the 5th the four hourly rows (not the daily one).
+        assert_eq!(got, [(dates[1], vec![Some(1), Some(2), Some(3), Some(5)])]);
+        let mut none = 0;
+        unit_rows(&store, &curated, &dates, "9111010810200001XR", |_, _| {
+            none += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(none, 0);
     }
 }
