@@ -15,7 +15,7 @@
 --
 -- `hourly` and `device_daily` are views (streamed, never materialised: 27.5 M hourly rows at
 -- 2000 units x 120 days would take ~5 GB as a table). Outputs (tables): cems_daily, emission_totals, cems_exceedances, district_summary,
--- industry_summary. Every float is rounded to 6 decimals as envgov's `finish` does:
+-- industry_summary, and the view cems_hourly (compared with the monthly files of cems-hourly). Every float is rounded to 6 decimals as envgov's `finish` does:
 -- round(x * 1e6) / 1e6, half away from zero; emission totals and summaries are computed
 -- from the rounded daily rows, as envgov computes them from its published daily table.
 
@@ -47,6 +47,25 @@ LEFT JOIN limits l
    AND l.standard = v.standard AND l.pollutant = v.pollutant
 WHERE v.cn = '2061'
   AND v.pollutant NOT IN (SELECT code FROM parameters);
+
+-- cems-hourly: every hourly (CN=2061) reading, process parameters included, with the
+-- hourly limit of its month and whether it is over it (valid by the rule above and above
+-- the limit; NULL where there is no hourly limit). A view: written out streamed.
+CREATE OR REPLACE TEMP VIEW cems_hourly AS
+SELECT
+    v.raw_key, v.raw_line, v.pollutant, v.uscc, v.outlet, v.outlet_id, v.mn,
+    v.date, v.observed_at, v.hour, v.flag, v.valid, v.excluded_reason, v.value,
+    l.limit AS hourly_limit,
+    l.limit_illustrative,
+    CASE WHEN l.limit IS NOT NULL THEN
+        (NOT coalesce(v.flag IN ('F', 'M', 'D', 'C', 'T', 'B'), false) AND v.value IS NOT NULL)
+        AND v.value > l.limit
+    END AS exceeds_hourly_limit
+FROM read_parquet({{cems_files}}) v
+LEFT JOIN limits l
+    ON l.period = 'hourly' AND l.month = month(CAST(v.date AS DATE))
+   AND l.standard = v.standard AND l.pollutant = v.pollutant
+WHERE v.cn = '2061';
 
 -- The device's own daily value (CN=2031): ZsAvg, else Avg.
 CREATE OR REPLACE TEMP VIEW device_daily AS

@@ -28,6 +28,8 @@ DATASETS = [
      "record_source IN ('cems-hourly', 'cems-daily')"),
     ("district-summary", "district_summary", ["district", "pollutant", "year"], None),
     ("industry-summary", "industry_summary", ["industry_code", "pollutant", "year"], None),
+    # Every monthly Parquet file of the publication (cems-hourly-YYYY-MM.parquet).
+    ("cems-hourly", "cems_hourly", ["raw_key", "raw_line", "pollutant"], None),
 ]
 NUMERIC = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT", "DECIMAL")
 

@@ -23,7 +23,8 @@ import tomllib
 import duckdb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TABLES = ["cems_daily", "emission_totals", "cems_exceedances", "district_summary", "industry_summary"]
+TABLES = ["cems_daily", "emission_totals", "cems_exceedances", "district_summary", "industry_summary",
+          "cems_hourly"]
 
 
 def partitions(store, run_date):
