@@ -278,6 +278,10 @@ const EXCEEDANCES: &[Column] = &[
     ("raw_key", Str),
     ("raw_line", Integer),
     ("raw_sha256", Str),
+    ("record_status", Str),
+    ("withdrawn_by", Str),
+    ("withdrawn_sha256", Str),
+    ("withdrawn_night", Str),
 ];
 const EMISSION_TOTALS: &[Column] = &[
     ("uscc", Str),

@@ -237,6 +237,26 @@ pub fn rows_where_false(df: &DataFrame, name: &str) -> PolarsResult<Table> {
     from_frame(&df.filter(&mask)?)
 }
 
+/// The rows whose string column `name` begins with one of the dates `days` (`YYYY-MM-DD`:
+/// a date, or a time on that date), as a [`Table`].
+pub fn rows_on_days(
+    df: &DataFrame,
+    name: &str,
+    days: &std::collections::BTreeSet<String>,
+) -> PolarsResult<Table> {
+    let column = df.column(name)?.as_materialized_series().str()?;
+    let mask: BooleanChunked = column
+        .iter()
+        .map(|v| {
+            Some(
+                v.and_then(|s| s.get(..10))
+                    .is_some_and(|d| days.contains(d)),
+            )
+        })
+        .collect();
+    from_frame(&df.filter(&mask)?)
+}
+
 /// The number of null cells in the column `name`.
 pub fn null_count(df: &DataFrame, name: &str) -> PolarsResult<usize> {
     Ok(df.column(name)?.null_count())

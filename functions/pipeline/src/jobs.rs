@@ -533,13 +533,16 @@ pub(crate) fn publish_night(
 
     // Aggregate and publish.
     let t = Instant::now();
-    let tables =
+    let mut tables =
         crate::datasets::build(store, curated, &v.registry, dates, run_date, opts.progress)?;
     timings.insert("aggregate".to_string(), t.elapsed().as_secs_f64());
     let t = Instant::now();
+    let changes = corrections(store, curated, &mut tables, &report, &run)?;
+    timings.insert("changelogs".to_string(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
     // Archives (written once) and one publication; the stable URLs serve it only once a
     // site release made from it goes live (see `publication`).
-    let published = crate::publication::publish(store, curated, &tables, &run)?;
+    let published = crate::publication::publish(store, curated, &tables, &run, &changes)?;
     report.datasets = published.rows.clone();
     report.publication = Some(published.id.clone());
     report.archive_revisions = published.archive_revisions.clone();
@@ -561,6 +564,41 @@ pub(crate) fn publish_night(
     put_json(store, &run_report_key(&run)?, &report)?;
     tracing::info!(run_date = %run, read, rejected, datasets = report.datasets.len(), "nightly run finished");
     Ok(report)
+}
+
+/// Tonight's corrections: the changelogs of the revisions new tonight (written once, see
+/// [`crate::changelog`]), the exceedance register with its withdrawn exceedances kept, and
+/// every stored changelog up to the night, for the publication manifest.
+fn corrections(
+    store: &dyn Store,
+    curated: &Curated,
+    tables: &mut BTreeMap<String, crate::publish::Dataset>,
+    report: &RunReport,
+    run: &str,
+) -> Result<BTreeMap<String, crate::publication::PublishedFile>, JobError> {
+    let new: Vec<_> = report
+        .revisions
+        .applied
+        .iter()
+        .filter(|a| report.revisions.new_tonight.contains(&a.key))
+        .cloned()
+        .collect();
+    for log in crate::changelog::for_night(store, curated, tables, run, &new)? {
+        crate::changelog::write(store, &log)?;
+    }
+    match tables.remove("exceedances") {
+        Some(crate::publish::Dataset::Table(register)) => {
+            let marked = crate::changelog::mark_exceedances(store, register, run)?;
+            tables.insert("exceedances".to_string(), marked.into());
+        }
+        Some(_) => {
+            return Err(JobError::Definition(
+                "the exceedance register is built as a frame: its withdrawn exceedances cannot be kept (changelog::mark_exceedances takes a table)".into(),
+            ));
+        }
+        None => {}
+    }
+    crate::changelog::listed(store, run)
 }
 
 /// The result of checking files as a provider would before delivering them.

@@ -13,6 +13,8 @@
 //! - `hourly`: the hourly readings dataset, written a month a file, only the months that
 //!   changed, into the dated archives;
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
+//! - `changelog`: what tonight's corrections changed in the day-level datasets, and the
+//!   withdrawn exceedances kept in the register;
 //! - `release`: the site release rendered from a publication, switched, mirrored, pruned;
 //! - `jobs`: the nightly orchestration only, calling the stages in order;
 //! - `fanout`: the same night fanned out over partitions (plan, tasks, reduce), over `jobs`;
@@ -23,15 +25,16 @@
 //! work only in `frame` and `aggregate` (the others name its error type).
 
 pub mod aggregate;
+pub mod changelog;
 pub mod datasets;
 pub mod decode;
 pub mod error;
+pub mod evidence;
 pub mod fanout;
 pub mod frame;
 pub mod hourly;
 pub mod ingest;
 pub mod jobs;
-pub mod evidence;
 pub mod ledger;
 pub mod partials;
 pub mod partition;

@@ -109,12 +109,15 @@ fn corrupt(key: &str, message: impl std::fmt::Display) -> JobError {
 }
 
 /// Publishes every dataset of `tables` for the data date `run`: archives, then the
-/// publication, then `datasets/staged`. See the module docs.
+/// publication, then `datasets/staged`. See the module docs. `changes` are the stored
+/// changelogs of corrections up to `run` (`{id}/changes/{night}.json|csv`, see
+/// [`crate::changelog`]): listed in the manifest as they are, like archive files.
 pub fn publish(
     store: &dyn Store,
     curated: &Curated,
     tables: &BTreeMap<String, Dataset>,
     run: &str,
+    changes: &BTreeMap<String, PublishedFile>,
 ) -> Result<Published, JobError> {
     layout::check_date(run).map_err(definition)?;
     let defs = &curated.datasets;
@@ -205,6 +208,7 @@ pub fn publish(
         });
     }
     own.push((layout::CATALOGUE_PATH.to_string(), to_json(&catalogue)));
+    files.extend(changes.iter().map(|(p, f)| (p.clone(), f.clone())));
 
     // The id: the data date and a hash of every path and content.
     let mut listed: BTreeMap<String, String> = files

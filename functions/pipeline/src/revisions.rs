@@ -279,6 +279,10 @@ pub fn resolve_index(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> 
             }
         }
     }
+    // The report's lists, by key.
+    out.revisions.applied.sort_by(|a, b| a.key.cmp(&b.key));
+    out.revisions.rejected.sort_by(|a, b| a.key.cmp(&b.key));
+    out.revisions.superseded.sort();
     out
 }
 
