@@ -30,6 +30,9 @@ pub struct SiteInputs {
     pub unit_bundles: BTreeMap<String, BundleLink>,
     /// Dataset id → the dates of its archive snapshots (`datasets/{id}/archive/{date}/`).
     pub archives: BTreeMap<String, Vec<String>>,
+    /// The changelogs of corrections the publication lists (`datasets/{id}/changes/`, the
+    /// latest revision of each night's, with its revision number), by night, then dataset.
+    pub changelogs: Vec<(u32, envgov_dataset::changelog::Changelog)>,
     /// The markdown pages of `content/`, from [`crate::load_content`].
     pub content: Vec<ContentPage>,
     /// `runs/{date}/report.json` of the run that published the data, when there is one.

@@ -262,16 +262,19 @@ pub fn search_index(lang: Lang) -> String {
 pub enum Feed {
     Updates,
     Exceedances,
+    /// Corrections of delivered data (see `envgov_dataset::changelog`).
+    Corrections,
 }
 
 impl Feed {
-    pub const ALL: [Feed; 2] = [Feed::Updates, Feed::Exceedances];
+    pub const ALL: [Feed; 3] = [Feed::Updates, Feed::Exceedances, Feed::Corrections];
 }
 
 pub fn feed(lang: Lang, feed: Feed) -> String {
     let name = match feed {
         Feed::Updates => "updates",
         Feed::Exceedances => "exceedances",
+        Feed::Corrections => "corrections",
     };
     format!("/{}/feeds/{name}.xml", lang.code())
 }
@@ -315,6 +318,16 @@ pub fn datapackage(id: &Slug) -> String {
 /// The folder of a dataset, as cited.
 pub fn dataset_folder(id: &Slug) -> String {
     format!("/datasets/{id}/")
+}
+
+/// A night's changelog of a dataset's corrections (`ext`: `json` or `csv`), as the release
+/// serves it beside the dataset (see `envgov_dataset::changelog::changelog_path`).
+pub fn changelog_file(id: &Slug, night: &DateSlug, revision: u32, ext: &str) -> String {
+    match envgov_dataset::changelog::changelog_path(id.as_str(), night.as_str(), revision, ext) {
+        Ok(path) => format!("/datasets/{path}"),
+        // A slug and a date slug are safe segments already: not reached.
+        Err(_) => format!("/datasets/{id}/changes/"),
+    }
 }
 
 /// A file of a dated archive snapshot.

@@ -10,8 +10,10 @@ use envgov_pipeline::store::{LocalStore, Store};
 use envgov_sample_data::{SampleConfig, generate};
 use std::collections::BTreeMap;
 
-const D1: &str = "2026-01-30";
-const D2: &str = "2026-01-31";
+/// The two nights rebuilt: across a month's end, so that the hourly dataset (a file a month,
+/// only the changed months rewritten) lists on D2 a month written on D1.
+const D1: &str = "2026-01-31";
+const D2: &str = "2026-02-01";
 
 fn curated() -> Curated {
     Curated::load().unwrap()
@@ -40,15 +42,36 @@ fn snapshot(store: &dyn Store, prefix: &str) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// The files of every dataset's first archive of `date` (not its revision subfolders).
-fn archive_of(store: &dyn Store, curated: &Curated, date: &str) -> BTreeMap<String, Vec<u8>> {
+/// What the night of `date` published of every dataset, `{id}/{file}` → bytes: the files of
+/// its first archive of the date (not its revision subfolders), and the data files its
+/// publication (named by the night's report) lists from earlier archives.
+fn night_files(store: &dyn Store, curated: &Curated, date: &str) -> BTreeMap<String, Vec<u8>> {
+    let json = |key: &str| -> serde_json::Value {
+        serde_json::from_slice(&store.get(key).unwrap().unwrap()).unwrap()
+    };
+    let report = json(&format!("runs/{date}/report.json"));
+    let publication = report["publication"].as_str().unwrap();
+    let manifest = json(&format!(
+        "datasets/publications/{publication}/publication-manifest.json"
+    ));
     let mut out = BTreeMap::new();
     for def in &curated.datasets.dataset {
         let prefix = format!("datasets/{}/archive/{date}/", def.id);
         for (k, b) in snapshot(store, &prefix) {
             if !k[prefix.len()..].contains('/') {
-                out.insert(k, b);
+                out.insert(format!("{}/{}", def.id, &k[prefix.len()..]), b);
             }
+        }
+        for (path, file) in manifest["files"].as_object().unwrap() {
+            let Some(name) = path.strip_prefix(&format!("{}/", def.id)) else {
+                continue;
+            };
+            if name.contains('/') || name == "datapackage.json" {
+                continue;
+            }
+            let key = file["key"].as_str().unwrap();
+            out.entry(path.clone())
+                .or_insert_with(|| store.get(key).unwrap().unwrap());
         }
     }
     out
@@ -61,6 +84,7 @@ fn two_nights(store: &dyn Store, curated: &Curated) -> String {
     let config = SampleConfig {
         units: 12,
         days: 3,
+        end_date: D2.parse().unwrap(),
         ..SampleConfig::default()
     };
     generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
@@ -131,9 +155,10 @@ fn a_rebuilt_night_equals_its_dated_archive_byte_for_byte_for_two_dates() {
             report.registry_in_force_that_night
         );
 
-        // The test's own comparison: every archived file, byte for byte, and no other.
-        let archived = archive_of(&source, &curated, date);
-        let rebuilt = archive_of(&out, &curated, date);
+        // The test's own comparison: every file the night published, byte for byte, and no
+        // other.
+        let archived = night_files(&source, &curated, date);
+        let rebuilt = night_files(&out, &curated, date);
         assert!(!archived.is_empty());
         assert_eq!(
             archived.keys().collect::<Vec<_>>(),
@@ -142,10 +167,17 @@ fn a_rebuilt_night_equals_its_dated_archive_byte_for_byte_for_two_dates() {
         for (key, bytes) in &archived {
             assert!(rebuilt[key] == *bytes, "{date}: {key} differs");
         }
-        // Every dataset's archive was compared.
+        // Every dataset was compared.
         for def in &curated.datasets.dataset {
-            let folder = format!("datasets/{}/archive/{date}/", def.id);
+            let folder = format!("{}/", def.id);
             assert!(archived.keys().any(|k| k.starts_with(&folder)), "{folder}");
+        }
+        // D2's night published January's hourly readings from D1's archive, and February's.
+        if date == D2 {
+            for month in ["2026-01", "2026-02"] {
+                let name = format!("cems-hourly/cems-hourly-{month}.parquet");
+                assert!(archived.contains_key(&name), "{name}");
+            }
         }
         // Nothing was written to the source; no raw file was copied to the output.
         assert_eq!(snapshot(&source, ""), before);
@@ -153,6 +185,57 @@ fn a_rebuilt_night_equals_its_dated_archive_byte_for_byte_for_two_dates() {
     }
     // The late file is in D2's data but not D1's: D1's archive is not D2's inputs cut at D1.
     assert!(source.get(&late).unwrap().is_some());
+}
+
+#[test]
+fn a_month_of_hourly_readings_archived_on_an_earlier_night_is_compared_where_it_was_written() {
+    // Two ordinary nights across a month's end: D2 rewrites only February's hourly files and
+    // lists January's from D1's archive.
+    let curated = curated();
+    let dir = TempDir::new("rebuild-months");
+    let source = LocalStore::new(&dir.0);
+    let config = SampleConfig {
+        units: 12,
+        days: 3,
+        end_date: D2.parse().unwrap(),
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| source.put(&key, &bytes).unwrap());
+    night(&source, &curated, D1);
+    night(&source, &curated, D2);
+    let out_dir = TempDir::new("rebuild-months-out");
+    let out = LocalStore::new(&out_dir.0);
+    let report = rebuild::rebuild(
+        &source,
+        &out,
+        &curated,
+        &RebuildOptions::new(D2.parse().unwrap()),
+    )
+    .expect("rebuild");
+    let differing: Vec<_> = report.differences().collect();
+    assert!(differing.is_empty(), "{differing:#?}");
+    let file = |name: &str| {
+        report
+            .files
+            .iter()
+            .find(|f| f.dataset == "cems-hourly" && f.file == name)
+            .unwrap_or_else(|| panic!("{name} compared"))
+    };
+    let january = file("cems-hourly-2026-01.parquet");
+    assert_eq!(january.verdict, Verdict::Identical);
+    assert_eq!(
+        january.archive_key.as_deref(),
+        Some("datasets/cems-hourly/archive/2026-01-31/cems-hourly-2026-01.parquet")
+    );
+    assert_eq!(
+        january.rebuilt_key.as_deref(),
+        Some("datasets/cems-hourly/archive/2026-02-01/cems-hourly-2026-01.parquet")
+    );
+    // D2's archived package lists February only; the rebuilt one both months.
+    assert_eq!(
+        file("datapackage.json").verdict,
+        Verdict::IdenticalForItsMonths
+    );
 }
 
 #[test]
@@ -203,7 +286,7 @@ fn a_rebuild_names_the_archived_file_that_differs_with_both_hashes() {
         &source,
         &LocalStore::new(&empty.0),
         &curated,
-        &RebuildOptions::new("2026-01-29".parse().unwrap()),
+        &RebuildOptions::new("2026-01-30".parse().unwrap()),
     );
     assert!(
         matches!(none, Err(RebuildError::NoArchive { .. })),

@@ -21,18 +21,24 @@
 //!   `datapackage.json` names its own date only, see [`crate::publication`]).
 //!
 //! The comparison takes, for each dataset, the latest revision of the archive of `D` in the
-//! source store (`archive/{D}/`, or `archive/{D}/r{n}/`: the last run of that night) and the
-//! rebuilt `archive/{D}/` of the output store, and names every file that differs, is missing
-//! or is extra, with both sha256.
+//! source store (`archive/{D}/`, or `archive/{D}/r{n}/`: the last run of that night) with
+//! the data files the night's publication (named by `runs/{D}/report.json`) lists from
+//! earlier archives (a dataset written a month a file keeps its unchanged months where they
+//! were first written), and the same of the rebuild (which writes every month into its own
+//! `archive/{D}/`), and names every file that differs, is missing or is extra, with both
+//! sha256 and the keys holding them. Changelogs (`datasets/{id}/changes/`) compare a night
+//! with the one before: they are history, not the night's data, and are not compared.
 
 use crate::error::JobError;
 use crate::jobs::{self, NightlyOptions};
 use crate::ledger::{RawLedger, fingerprint};
 use crate::partition::{get_json, put_json};
+use crate::publication::PublicationManifest;
 use crate::store::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version};
 use chrono::NaiveDate;
 use envgov_curated::Curated;
 use envgov_dataset::layout;
+use envgov_dataset::manifest::DataPackage;
 use envgov_dataset::report::RunReport;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,6 +101,11 @@ impl RebuildOptions {
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Identical,
+    /// A dataset published a file a month (`cems-hourly`) archives on a night only the months
+    /// that changed, and its archive's `datapackage.json` lists those: that depends on the
+    /// nights before. The rebuilt package, restricted to the months the archived one lists,
+    /// is byte for byte the archived one.
+    IdenticalForItsMonths,
     Differs,
     /// In the archive, not rebuilt.
     Missing,
@@ -141,14 +152,22 @@ pub struct RebuildReport {
 impl RebuildReport {
     /// Whether every archived file was rebuilt byte for byte, and nothing else.
     pub fn identical(&self) -> bool {
-        !self.files.is_empty() && self.files.iter().all(|f| f.verdict == Verdict::Identical)
+        !self.files.is_empty() && self.files.iter().all(FileComparison::holds)
     }
 
     /// The files that are not identical.
     pub fn differences(&self) -> impl Iterator<Item = &FileComparison> {
-        self.files
-            .iter()
-            .filter(|f| f.verdict != Verdict::Identical)
+        self.files.iter().filter(|f| !f.holds())
+    }
+}
+
+impl FileComparison {
+    /// Whether the rebuilt file is the archived one.
+    pub fn holds(&self) -> bool {
+        matches!(
+            self.verdict,
+            Verdict::Identical | Verdict::IdenticalForItsMonths
+        )
     }
 }
 
@@ -212,11 +231,21 @@ pub fn rebuild(
     };
     let report = jobs::nightly(&store, curated, &night)
         .map_err(|source| RebuildError::Night { date, source })?;
+    let published = publication_of(source, that_night.as_ref())?;
+    let republished = publication_of(out, Some(&report))?;
     let mut files = Vec::new();
     for (id, prefix) in &archives {
         let rebuilt = layout::archive_revision_prefix(id, &run, 1)
             .map_err(|e| JobError::Definition(e.to_string()))?;
-        files.extend(compare_folder(source, prefix, out, &rebuilt, id)?);
+        let expected = published_files(source, prefix, published.as_ref(), id)?;
+        let actual = published_files(out, &rebuilt, republished.as_ref(), id)?;
+        let mut compared = compare_files(id, &expected, &actual);
+        for f in &mut compared {
+            if f.verdict == Verdict::Differs && f.file == "datapackage.json" {
+                same_for_its_months(source, out, f)?;
+            }
+        }
+        files.extend(compared);
     }
     Ok(RebuildReport {
         date: run,
@@ -328,47 +357,70 @@ fn latest_archives(
     Ok(out)
 }
 
-/// The files directly in a folder (not in its revision subfolders) and their sha256, each
-/// hashed from its bytes (streamed).
-fn folder_hashes(
+/// A file to compare: the key holding it and its sha256, hashed from its bytes (streamed).
+type Hashed = BTreeMap<String, (String, String)>;
+
+fn hash_key(store: &dyn Store, key: &str) -> Result<Option<String>, RebuildError> {
+    let Some(reader) = store.open(key)? else {
+        return Ok(None);
+    };
+    let fp = fingerprint(reader).map_err(|source| RebuildError::Read {
+        key: key.to_string(),
+        source,
+    })?;
+    Ok(Some(fp.sha256))
+}
+
+/// What a night published of a dataset, by file name: the files directly in its archive
+/// folder of the night (not in revision subfolders), and the data files its publication
+/// lists from earlier archives (a dataset published a file a month, `cems-hourly`, rewrites
+/// only the months that changed: the others stay in the archive that wrote them). The
+/// publication's own `datapackage.json` (its list of archives is history) and changelogs
+/// (a comparison with the night before) are not files of the night's data.
+fn published_files(
     store: &dyn Store,
-    prefix: &str,
-) -> Result<BTreeMap<String, String>, RebuildError> {
-    let mut out = BTreeMap::new();
-    for key in store.list(prefix)? {
-        let name = &key[prefix.len()..];
+    folder: &str,
+    publication: Option<&PublicationManifest>,
+    dataset: &str,
+) -> Result<Hashed, RebuildError> {
+    let mut out = Hashed::new();
+    for key in store.list(folder)? {
+        let name = &key[folder.len()..];
         if name.contains('/') {
             continue;
         }
-        let Some(reader) = store.open(&key)? else {
+        if let Some(sha) = hash_key(store, &key)? {
+            out.insert(name.to_string(), (key.clone(), sha));
+        }
+    }
+    let listed = publication.into_iter().flat_map(|m| &m.files);
+    for (path, file) in listed {
+        let Some(name) = path
+            .strip_prefix(dataset)
+            .and_then(|r| r.strip_prefix('/'))
+            .filter(|n| !n.contains('/') && *n != "datapackage.json")
+        else {
             continue;
         };
-        let fp = fingerprint(reader).map_err(|source| RebuildError::Read {
-            key: key.clone(),
-            source,
-        })?;
-        out.insert(name.to_string(), fp.sha256);
+        if out.contains_key(name) {
+            continue;
+        }
+        if let Some(sha) = hash_key(store, &file.key)? {
+            out.insert(name.to_string(), (file.key.clone(), sha));
+        }
     }
     Ok(out)
 }
 
-/// Compares the archived folder with the rebuilt one, file by file.
-fn compare_folder(
-    source: &dyn Store,
-    archived: &str,
-    out: &dyn Store,
-    rebuilt: &str,
-    dataset: &str,
-) -> Result<Vec<FileComparison>, RebuildError> {
-    let expected = folder_hashes(source, archived)?;
-    let actual = folder_hashes(out, rebuilt)?;
+/// Compares what the night published of a dataset with what the rebuild did, file by file.
+fn compare_files(dataset: &str, expected: &Hashed, actual: &Hashed) -> Vec<FileComparison> {
     let names: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
-    Ok(names
+    names
         .into_iter()
         .map(|name| {
             let (e, a) = (expected.get(name), actual.get(name));
             let verdict = match (e, a) {
-                (Some(e), Some(a)) if e == a => Verdict::Identical,
+                (Some(e), Some(a)) if e.1 == a.1 => Verdict::Identical,
                 (Some(_), Some(_)) => Verdict::Differs,
                 (Some(_), None) => Verdict::Missing,
                 _ => Verdict::Extra,
@@ -377,13 +429,56 @@ fn compare_folder(
                 dataset: dataset.to_string(),
                 file: name.clone(),
                 verdict,
-                archive_key: e.map(|_| format!("{archived}{name}")),
-                expected_sha256: e.cloned(),
-                rebuilt_key: a.map(|_| format!("{rebuilt}{name}")),
-                actual_sha256: a.cloned(),
+                archive_key: e.map(|e| e.0.clone()),
+                expected_sha256: e.map(|e| e.1.clone()),
+                rebuilt_key: a.map(|a| a.0.clone()),
+                actual_sha256: a.map(|a| a.1.clone()),
             }
         })
-        .collect())
+        .collect()
+}
+
+/// Settles a differing archive `datapackage.json` as [`Verdict::IdenticalForItsMonths`] when
+/// the rebuilt package, keeping only the resources the archived one lists, has the archived
+/// bytes (serialised as the publication writes it).
+fn same_for_its_months(
+    source: &dyn Store,
+    out: &dyn Store,
+    f: &mut FileComparison,
+) -> Result<(), RebuildError> {
+    let (Some(archived), Some(rebuilt)) = (&f.archive_key, &f.rebuilt_key) else {
+        return Ok(());
+    };
+    let read = |store: &dyn Store, key: &str| -> Result<Option<DataPackage>, RebuildError> {
+        Ok(store
+            .get(key)?
+            .and_then(|b| serde_json::from_slice::<DataPackage>(&b).ok()))
+    };
+    let (Some(theirs), Some(mut ours)) = (read(source, archived)?, read(out, rebuilt)?) else {
+        return Ok(());
+    };
+    let listed: BTreeSet<&String> = theirs.resources.iter().map(|r| &r.path).collect();
+    ours.resources.retain(|r| listed.contains(&r.path));
+    let mut bytes = serde_json::to_vec_pretty(&ours).map_err(|e| JobError::Corrupt {
+        key: rebuilt.clone(),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    if Some(crate::ledger::sha256_hex(&bytes)) == f.expected_sha256 {
+        f.verdict = Verdict::IdenticalForItsMonths;
+    }
+    Ok(())
+}
+
+/// The manifest of the publication a run report names, if both exist.
+fn publication_of(
+    store: &dyn Store,
+    report: Option<&RunReport>,
+) -> Result<Option<PublicationManifest>, RebuildError> {
+    match report.and_then(|r| r.publication.as_deref()) {
+        Some(id) => Ok(crate::publication::manifest(store, id)?),
+        None => Ok(None),
+    }
 }
 
 /// The store a rebuild runs the night on: the raw files of the night (and only those) read

@@ -79,6 +79,7 @@ struct DatasetPage {
     next_update_lang: Option<&'static str>,
     keywords: Vec<String>,
     archives: Vec<ArchiveView>,
+    corrections: super::corrections::DatasetCorrections,
 }
 
 fn slug(id: &str) -> Result<Slug, SiteError> {
@@ -307,6 +308,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                     .then_some(Lang::En.bcp47()),
                 keywords: p.keywords.clone(),
                 archives,
+                corrections: super::corrections::of_dataset(site, lang, &id)?,
             };
             site.render_page(
                 out,

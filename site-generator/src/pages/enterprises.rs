@@ -151,6 +151,8 @@ struct UnitPage {
     facilities: Vec<FacilityView>,
     facilities_summary: String,
     exceedances: Vec<ExceedanceView>,
+    corrections: Vec<super::corrections::CorrectionView>,
+    corrections_more: Option<String>,
     open_days: Vec<OpenDayItem>,
     downloads: Vec<Download>,
     bundle: Option<BundleView>,
@@ -514,6 +516,8 @@ fn unit_page(
             .iter()
             .filter(|f| f.status == "operating")
             .count();
+        let (corrections, corrections_more) =
+            super::corrections::of_unit_page(site, lang, u.uscc.as_str())?;
         let page = UnitPage {
             name_other: pick(other, r.name_zh, r.name_en).to_string(),
             other_lang: other.bcp47(),
@@ -568,6 +572,8 @@ fn unit_page(
                 ],
             )?,
             exceedances: site.exceedance_views(lang, &u.exceedances)?,
+            corrections,
+            corrections_more,
             open_days,
             downloads: dl,
             bundle,

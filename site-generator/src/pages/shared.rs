@@ -274,6 +274,10 @@ impl<'a> Site<'a> {
                 href: urls::feed(lang, Feed::Exceedances),
                 text: self.t(lang, "feeds.exceedances")?,
             },
+            Link {
+                href: urls::feed(lang, Feed::Corrections),
+                text: self.t(lang, "corrections.feed")?,
+            },
         ];
         let twin_lang = other(lang);
         Ok(Layout {
@@ -500,6 +504,18 @@ impl<'a> Site<'a> {
             record_source: self.t(lang, &format!("record_source.{}", r.record_source))?,
             raw_key: r.raw_key.to_string(),
             raw_line: r.raw_line.map(|l| format::integer(lang, l as i64)),
+            withdrawn: if r.withdrawn() {
+                Some(self.tf(
+                    lang,
+                    "corrections.withdrawn_by",
+                    &[
+                        ("key", r.withdrawn_by.unwrap_or("")),
+                        ("night", r.withdrawn_night.unwrap_or("")),
+                    ],
+                )?)
+            } else {
+                None
+            },
         })
     }
 
@@ -616,6 +632,8 @@ pub struct ExceedanceView {
     pub record_source: String,
     pub raw_key: String,
     pub raw_line: Option<String>,
+    /// For an exceedance a correction withdrew: which revision withdrew it, and when.
+    pub withdrawn: Option<String>,
 }
 
 /// A plan indicator with its current value.

@@ -186,6 +186,32 @@ pub fn unit_downloads(table: &Table) -> Result<BTreeMap<String, UnitDownload>, J
         .collect())
 }
 
+/// The changelogs a publication lists: of each dataset and night the latest revision, by
+/// night, then dataset.
+fn changelogs(
+    store: &dyn Store,
+    publication: &Publication,
+) -> Result<Vec<(u32, envgov_dataset::changelog::Changelog)>, JobError> {
+    let mut latest: BTreeMap<(String, String), (u32, &String)> = BTreeMap::new();
+    for path in publication.manifest.files.keys() {
+        let Some((id, night, n, ext)) = envgov_dataset::changelog::parse_changelog_path(path)
+        else {
+            continue;
+        };
+        if ext != "json" {
+            continue;
+        }
+        let e = latest.entry((night, id)).or_insert((n, path));
+        if n >= e.0 {
+            *e = (n, path);
+        }
+    }
+    latest
+        .into_values()
+        .map(|(n, path)| Ok((n, json(path, &publication.read(store, path)?)?)))
+        .collect()
+}
+
 /// Reads everything the site is rendered from: the datasets of `publication`, the run
 /// report of its data date, the sample marker and the embedded content.
 pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, JobError> {
@@ -256,6 +282,7 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
         content,
         report,
         sample: store.get(layout::SAMPLE_LEDGER_KEY)?.is_some(),
+        changelogs: changelogs(store, publication)?,
         unit_downloads: downloads,
     })
 }
