@@ -311,6 +311,17 @@ pub fn dataset_file(id: &Slug, format: Format) -> String {
     format!("/datasets/{id}/{id}.{}", format.extension())
 }
 
+/// A file of a dataset published a file a month (`cems-hourly-2026-01.csv.gz`), beside its
+/// datapackage; `None` for a name that is not a plain file name.
+pub fn dataset_resource(id: &Slug, name: &str) -> Option<String> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    plain.then(|| format!("/datasets/{id}/{name}"))
+}
+
 pub fn datapackage(id: &Slug) -> String {
     format!("/datasets/{id}/datapackage.json")
 }
@@ -417,5 +428,17 @@ mod tests {
             archive_file(&id, &d, Format::Csv),
             "/datasets/cems-daily/archive/2026-01-31/cems-daily.csv"
         );
+    }
+
+    #[test]
+    fn a_monthly_file_sits_beside_its_datapackage_and_no_path_escapes() {
+        let id = Slug::new("cems-hourly").unwrap();
+        assert_eq!(
+            dataset_resource(&id, "cems-hourly-2026-01.csv.gz").as_deref(),
+            Some("/datasets/cems-hourly/cems-hourly-2026-01.csv.gz")
+        );
+        for bad in ["", "../x.csv", ".hidden", "a/b.csv", "a b.csv", "<x>.csv"] {
+            assert_eq!(dataset_resource(&id, bad), None, "{bad}");
+        }
     }
 }

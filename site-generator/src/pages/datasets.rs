@@ -16,7 +16,9 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct FileLink {
     href: String,
-    format: &'static str,
+    /// What the link says: a format (`CSV`), or the file's name for a dataset published
+    /// a file a month (`cems-hourly-2026-01.csv.gz`).
+    format: String,
     size: Option<String>,
     sha256: Option<String>,
 }
@@ -121,7 +123,21 @@ fn latest_files(lang: Lang, id: &Slug, p: &DataPackage) -> Vec<FileLink> {
         if let Some(r) = p.resources.iter().find(|r| r.path == name) {
             files.push(FileLink {
                 href: urls::dataset_file(id, f),
-                format: format_label(f),
+                format: format_label(f).to_string(),
+                size: Some(size(lang, r.bytes)),
+                sha256: Some(r.hash.trim_start_matches("sha256:").to_string()),
+            });
+        }
+    }
+    // A dataset published a file a month (cems-hourly): each file its package lists.
+    for r in &p.resources {
+        let single = Format::ALL
+            .iter()
+            .any(|f| r.path == format!("{id}.{}", f.extension()));
+        if let (false, Some(href)) = (single, urls::dataset_resource(id, &r.path)) {
+            files.push(FileLink {
+                href,
+                format: r.path.clone(),
                 size: Some(size(lang, r.bytes)),
                 sha256: Some(r.hash.trim_start_matches("sha256:").to_string()),
             });
@@ -129,7 +145,7 @@ fn latest_files(lang: Lang, id: &Slug, p: &DataPackage) -> Vec<FileLink> {
     }
     files.push(FileLink {
         href: urls::datapackage(id),
-        format: "datapackage.json",
+        format: "datapackage.json".to_string(),
         size: None,
         sha256: None,
     });
@@ -231,6 +247,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let single_csv = p.resources.iter().any(|r| r.path == format!("{id}.csv"));
             let mut archives = Vec::new();
             for d in &archive_dates {
                 let date = format::parse_date(d.as_str()).ok_or_else(|| SiteError::BadDate {
@@ -240,20 +257,23 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 archives.push(ArchiveView {
                     date: format::date(lang, date),
                     date_iso: d.as_str().to_string(),
-                    files: vec![
-                        FileLink {
+                    // A dataset published a file a month has no `{id}.csv` in its archives:
+                    // their datapackage.json lists the months written that night.
+                    files: single_csv
+                        .then(|| FileLink {
                             href: urls::archive_file(&id, d, Format::Csv),
-                            format: "CSV",
+                            format: "CSV".to_string(),
                             size: None,
                             sha256: None,
-                        },
-                        FileLink {
+                        })
+                        .into_iter()
+                        .chain([FileLink {
                             href: urls::archive_datapackage(&id, d),
-                            format: "datapackage.json",
+                            format: "datapackage.json".to_string(),
                             size: None,
                             sha256: None,
-                        },
-                    ],
+                        }])
+                        .collect(),
                 });
             }
             let page = DatasetPage {
