@@ -4,6 +4,7 @@
 
 use crate::error::SiteError;
 use crate::output::Output;
+use crate::pages::corrections;
 use crate::pages::shared::{Site, pick};
 use crate::registry::sort_exceedances;
 use crate::urls::{self, Feed, Route, Slug};
@@ -107,7 +108,13 @@ fn feed(
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
     let date_iso = site.data_date.format("%Y-%m-%d").to_string();
     let updated = midnight(&date_iso);
-    let mut exceedances: Vec<_> = site.rows.exceedances.iter().collect();
+    // A withdrawn exceedance is in the corrections feed (and marked in the register).
+    let mut exceedances: Vec<_> = site
+        .rows
+        .exceedances
+        .iter()
+        .filter(|r| !r.withdrawn())
+        .collect();
     sort_exceedances(&mut exceedances);
     exceedances.truncate(EXCEEDANCE_ENTRIES);
 
@@ -202,6 +209,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 )?,
             });
         }
+        corrections(site, lang, out)?;
         out.add(
             &urls::feed(lang, Feed::Exceedances),
             feed(
@@ -217,6 +225,88 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
         )?;
     }
     Ok(())
+}
+
+/// The corrections feed of a language: one entry per dataset, night and corrected date
+/// (newest night first, at most [`EXCEEDANCE_ENTRIES`]), linking the dataset's page.
+fn corrections(site: &Site<'_>, lang: Lang, out: &mut Output) -> Result<(), SiteError> {
+    let mut entries = Vec::new();
+    for (_, log) in site.inputs.changelogs.iter().rev() {
+        let Ok(id) = Slug::new(&log.dataset) else {
+            continue;
+        };
+        let title = site
+            .inputs
+            .catalogue
+            .datasets
+            .iter()
+            .find(|d| d.id == log.dataset)
+            .map_or_else(|| log.dataset.clone(), |d| d.title.get(lang).to_string());
+        let mut dates: Vec<&str> = log.entries.iter().map(|e| e.date.as_str()).collect();
+        dates.dedup();
+        for date in dates {
+            let [added, changed, withdrawn] = corrections::counts(log, date);
+            let revisions: Vec<String> = log
+                .entries
+                .iter()
+                .find(|e| e.date == date)
+                .map(|e| {
+                    e.revisions
+                        .iter()
+                        .map(|r| format!("{} (sha256 {})", r.key, r.sha256))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let shown = |d: &str| {
+                format::parse_date(d).map_or_else(|| d.to_string(), |x| format::date(lang, x))
+            };
+            entries.push(Entry {
+                id: tag(
+                    site.origin,
+                    &log.night,
+                    &format!("corrections/{}/{date}", log.dataset),
+                ),
+                title: site.tf(
+                    lang,
+                    "corrections.entry_title",
+                    &[
+                        ("dataset", &title),
+                        ("date", &shown(date)),
+                        ("night", &shown(&log.night)),
+                    ],
+                )?,
+                updated: midnight(&log.night),
+                href: urls::page(lang, &Route::Dataset(id.clone())),
+                summary: site.tf(
+                    lang,
+                    "corrections.entry_summary",
+                    &[
+                        ("added", &format::integer(lang, added as i64)),
+                        ("changed", &format::integer(lang, changed as i64)),
+                        ("withdrawn", &format::integer(lang, withdrawn as i64)),
+                        ("revisions", &revisions.join(", ")),
+                    ],
+                )?,
+            });
+        }
+    }
+    entries.truncate(EXCEEDANCE_ENTRIES);
+    let updated = entries
+        .first()
+        .map_or_else(|| midnight(&site.inputs.data_date), |e| e.updated.clone());
+    out.add(
+        &urls::feed(lang, Feed::Corrections),
+        feed(
+            site,
+            lang,
+            Feed::Corrections,
+            &site.t(lang, "corrections.feed_title")?,
+            &site.t(lang, "corrections.feed_subtitle")?,
+            &urls::page(lang, &Route::Datasets),
+            &updated,
+            &entries,
+        ),
+    )
 }
 
 #[cfg(test)]

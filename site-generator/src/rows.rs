@@ -177,6 +177,22 @@ pub struct Exceedance<'a> {
     pub raw_key: &'a str,
     #[serde(deserialize_with = "nullable")]
     pub raw_line: Option<u64>,
+    /// `in-force`, or `withdrawn` by a correction (absent in registers published before
+    /// corrections existed).
+    #[serde(default)]
+    pub record_status: Option<&'a str>,
+    /// The revision(s) that withdrew it and the night that applied them.
+    #[serde(default)]
+    pub withdrawn_by: Option<&'a str>,
+    #[serde(default)]
+    pub withdrawn_night: Option<&'a str>,
+}
+
+impl Exceedance<'_> {
+    /// Withdrawn by a correction: kept in the register, marked, never silently gone.
+    pub fn withdrawn(&self) -> bool {
+        self.record_status == Some("withdrawn")
+    }
 }
 
 #[derive(Debug, Deserialize)]

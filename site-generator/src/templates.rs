@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// The embedded templates, by name.
-pub const TEMPLATES: [(&str, &str); 22] = [
+pub const TEMPLATES: [(&str, &str); 23] = [
     ("base.html", include_str!("../templates/base.html")),
     ("language.html", include_str!("../templates/language.html")),
     ("404.html", include_str!("../templates/404.html")),
@@ -53,6 +53,10 @@ pub const TEMPLATES: [(&str, &str); 22] = [
     (
         "exceedance_table.html",
         include_str!("../templates/exceedance_table.html"),
+    ),
+    (
+        "corrections_table.html",
+        include_str!("../templates/corrections_table.html"),
     ),
     (
         "indicator_list.html",

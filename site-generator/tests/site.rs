@@ -74,6 +74,7 @@ fn load_store(root: &Path) -> SiteInputs {
         sample: true,
         unit_downloads,
         unit_bundles: BTreeMap::new(),
+        changelogs: Vec::new(),
     }
 }
 
@@ -969,4 +970,100 @@ fn the_waste_page_is_split_by_month_under_500_kb() {
     let sitemap = String::from_utf8(files["sitemap.xml"].clone()).unwrap();
     assert!(sitemap.contains("/en/sectors/waste/page-12.html"));
     assert!(sitemap.contains("/zh/sectors/waste/page-12.html"));
+}
+
+/// A night's correction: the dataset page and the unit page list it (old → new, the
+/// revision's key and sha256, escaped), the corrections feed carries it, and an exceedance
+/// the correction withdrew stays in the register marked as withdrawn.
+#[test]
+fn corrections_show_on_the_dataset_and_unit_pages_and_in_a_feed() {
+    use envgov_dataset::changelog::{Change, Changelog, Entry, FieldChange, Record};
+    use envgov_dataset::report::AppliedRevision;
+    let mut inputs = inputs();
+    let uscc = "91110108MA0JNQU36F";
+    let revision = AppliedRevision {
+        key: "raw/self-monitoring/2026-01-30/sm-110108.r2.csv".into(),
+        revision: 2,
+        replaces: "raw/self-monitoring/2026-01-30/sm-110108.csv".into(),
+        sha256: "ab".repeat(32),
+        first_seen_run: "2026-01-31".into(),
+    };
+    let record = |v: &str| {
+        Record(vec![
+            ("uscc".into(), uscc.into()),
+            ("result".into(), v.into()),
+        ])
+    };
+    inputs.changelogs.push((
+        1,
+        Changelog {
+            dataset: "self-monitoring".into(),
+            night: "2026-01-31".into(),
+            primary_key: vec!["uscc".into(), "outlet".into()],
+            previous_archive: None,
+            entries: vec![Entry {
+                change: Change::Changed,
+                date: "2026-01-30".into(),
+                key: vec![uscc.into(), "DW001".into()],
+                fields: vec![FieldChange {
+                    field: "result".into(),
+                    old: "62.5".into(),
+                    new: "<b>26.5</b>".into(),
+                }],
+                old: Some(record("62.5")),
+                new: Some(record("<b>26.5</b>")),
+                revisions: vec![revision.clone()],
+            }],
+        },
+    ));
+    let register = inputs.tables.get_mut("exceedances").unwrap();
+    let withdrawn_id = register[0]["exceedance_id"].as_str().unwrap().to_string();
+    register[0].insert("record_status".into(), "withdrawn".into());
+    register[0].insert("withdrawn_by".into(), revision.key.clone().into());
+    register[0].insert("withdrawn_night".into(), "2026-01-31".into());
+    assert_eq!(register[0]["uscc"], uscc);
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    let text = |p: &str| String::from_utf8(files[p].clone()).unwrap();
+
+    for lang in ["en", "zh"] {
+        for page in [
+            format!("{lang}/datasets/self-monitoring.html"),
+            format!("{lang}/enterprises/{uscc}.html"),
+        ] {
+            let html = text(&page);
+            assert!(
+                html.contains("result: 62.5 → &lt;b&gt;26.5&lt;&#x2f;b&gt;")
+                    || html.contains("result: 62.5 → &lt;b&gt;26.5&lt;/b&gt;"),
+                "{page}"
+            );
+            assert!(!html.contains("<b>26.5"), "{page}: escaped");
+            assert!(html.contains(&revision.key), "{page}");
+            assert!(html.contains(&revision.sha256), "{page}");
+        }
+        let dataset = text(&format!("{lang}/datasets/self-monitoring.html"));
+        assert!(dataset.contains("/datasets/self-monitoring/changes/2026-01-31.json"));
+        assert!(dataset.contains("/datasets/self-monitoring/changes/2026-01-31.csv"));
+        // The withdrawn exceedance: still on the unit's page, marked, with its revision.
+        let unit = text(&format!("{lang}/enterprises/{uscc}.html"));
+        let row = unit.find("class=\"withdrawn\"").expect("a withdrawn row");
+        let marked = &unit[row..row + 2000];
+        assert!(marked.contains("status-withdrawn"), "{lang}");
+        assert!(marked.contains(&revision.key), "{lang}");
+        // The feed: one entry for the corrected date, linking the dataset page.
+        let feed = text(&format!("{lang}/feeds/corrections.xml"));
+        assert_eq!(feed.matches("<entry>").count(), 1, "{feed}");
+        assert!(feed.contains(&format!("/{lang}/datasets/self-monitoring.html")));
+        assert!(feed.contains(&revision.sha256));
+        assert!(feed.contains("corrections/self-monitoring/2026-01-30"));
+        // The exceedances feed leaves the withdrawn exceedance out.
+        let exceedances = text(&format!("{lang}/feeds/exceedances.xml"));
+        assert!(
+            !exceedances.contains(&withdrawn_id.replace(' ', "%20")),
+            "{lang}"
+        );
+    }
+    let en = text("en/datasets/self-monitoring.html");
+    assert!(en.contains("Changed") && en.contains("Corrections"));
+    let zh = text("zh/datasets/self-monitoring.html");
+    assert!(zh.contains("修改") && zh.contains("更正记录"));
 }

@@ -46,6 +46,22 @@ pub fn changelog_key(
     ))
 }
 
+/// Reads a changelog path `{id}/changes/{night}[.r{n}].{ext}` (see [`changelog_path`]):
+/// the dataset id, the night, the revision (1 without `.r{n}`) and the extension.
+pub fn parse_changelog_path(path: &str) -> Option<(String, String, u32, String)> {
+    let (id, rest) = path.split_once("/changes/")?;
+    check_segment(id).ok()?;
+    let night = rest.get(..10)?;
+    check_date(night).ok()?;
+    let tail = rest.get(10..)?.strip_prefix('.')?;
+    let (revision, ext) = match tail.strip_prefix('r').and_then(|t| t.split_once('.')) {
+        Some((n, ext)) => (n.parse::<u32>().ok().filter(|n| *n >= 2)?, ext),
+        None => (1, tail),
+    };
+    (!ext.is_empty() && !ext.contains(['.', '/']))
+        .then(|| (id.to_string(), night.to_string(), revision, ext.to_string()))
+}
+
 /// What happened to a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -234,6 +250,23 @@ mod tests {
             "exceedances/changes/2026-02-03.r2.csv"
         );
         assert!(changelog_key("../x", "2026-02-03", 1, "json").is_err());
+        let parsed = |p: &str| parse_changelog_path(p);
+        assert_eq!(
+            parsed("exceedances/changes/2026-02-03.r2.csv"),
+            Some(("exceedances".into(), "2026-02-03".into(), 2, "csv".into()))
+        );
+        assert_eq!(
+            parsed("cems-daily/changes/2026-02-03.json"),
+            Some(("cems-daily".into(), "2026-02-03".into(), 1, "json".into()))
+        );
+        for bad in [
+            "cems-daily/changes/2026-02-03",
+            "cems-daily/changes/2026-02-03.r1.json",
+            "cems-daily/changes/2026-2-03.json",
+            "cems-daily/archive/2026-02-03.json",
+        ] {
+            assert_eq!(parsed(bad), None, "{bad}");
+        }
         assert!(changelog_key("x", "2026-2-3", 1, "json").is_err());
     }
 

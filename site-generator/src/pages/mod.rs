@@ -3,6 +3,7 @@
 //! from, the layout every page gets, the views several pages show).
 
 pub mod content;
+pub mod corrections;
 pub mod datasets;
 pub mod enterprises;
 pub mod exceedances;
