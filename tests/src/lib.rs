@@ -113,3 +113,15 @@ impl S3TestServer {
         format!("s3://{}/e2e/{}", self.bucket, unique(test))
     }
 }
+
+/// A fixed signing key (never a deployment's) for tests that compare two stores byte for
+/// byte: each store would otherwise generate its own development key, and everything signed
+/// (the release's `manifest.json`, the evidence bundles) would differ by its signature.
+/// Ed25519 is deterministic: the same key gives the same bytes.
+pub fn same_signing_key() -> envgov_pipeline::release::ReleaseOptions {
+    use envgov_pipeline::signing::{KeyConfig, KeyId, SecretKey};
+    envgov_pipeline::release::ReleaseOptions {
+        signing: KeyConfig::Configured(SecretKey::from_seed(KeyId(*b"e2e-test"), [0x5e; 32])),
+        ..Default::default()
+    }
+}

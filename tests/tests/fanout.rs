@@ -41,6 +41,8 @@ fn options() -> NightlyOptions<'static> {
     NightlyOptions {
         date: Some(sample().end_date),
         max_reject_rate: 0.25,
+        // Two stores are compared byte for byte, signatures included.
+        release: envgov_e2e::same_signing_key(),
         ..NightlyOptions::default()
     }
 }
@@ -445,6 +447,7 @@ fn fan_out_at_scale_gives_the_files_of_a_single_run() {
     let options = || NightlyOptions {
         date: Some(config.end_date),
         max_reject_rate: 1.0,
+        release: envgov_e2e::same_signing_key(),
         ..NightlyOptions::default()
     };
     let curated = Curated::load().unwrap();

@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "cli/verify.rs"]
+mod verify;
+
 fn envgov() -> Command {
     Command::new(env!("CARGO_BIN_EXE_envgov"))
 }

@@ -148,3 +148,88 @@ impl KeyConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::minisign::KeyId;
+    use crate::store::MemoryStore;
+    use std::collections::HashMap;
+
+    fn key() -> SecretKey {
+        SecretKey::from_seed(KeyId([3; 8]), [11; 32])
+    }
+
+    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_key_comes_from_the_variable_the_file_or_the_store() {
+        assert_eq!(
+            KeyConfig::from_lookup(lookup(&[])).unwrap(),
+            KeyConfig::Development
+        );
+        assert_eq!(
+            KeyConfig::from_lookup(lookup(&[(KEY_ENV, " ".into())])).unwrap(),
+            KeyConfig::Development
+        );
+        let text = key().file_text();
+        assert_eq!(
+            KeyConfig::from_lookup(lookup(&[(KEY_ENV, text.clone())])).unwrap(),
+            KeyConfig::Configured(key())
+        );
+        let path = std::env::temp_dir().join(format!("envgov-key-{}.key", std::process::id()));
+        std::fs::write(&path, &text).unwrap();
+        let from_file = KeyConfig::from_lookup(lookup(&[(
+            KEY_FILE_ENV,
+            path.to_string_lossy().into_owned(),
+        )]));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(from_file.unwrap(), KeyConfig::Configured(key()));
+    }
+
+    #[test]
+    fn a_bad_key_names_where_it_came_from() {
+        let err = KeyConfig::from_lookup(lookup(&[(KEY_ENV, "not a key".into())])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ENVGOV_SIGNING_KEY: the secret key is not in the minisign format"),
+            "{err}"
+        );
+        let err =
+            KeyConfig::from_lookup(lookup(&[(KEY_FILE_ENV, "/nonexistent/envgov.key".into())]))
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("signing key file /nonexistent/envgov.key: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_development_key_is_made_once_and_reused() {
+        let store = MemoryStore::new();
+        let first = KeyConfig::Development.signer(&store).unwrap();
+        assert!(first.development);
+        let stored = store.get(layout::DEVELOPMENT_SIGNING_KEY).unwrap().unwrap();
+        assert_eq!(
+            SecretKey::parse(&String::from_utf8(stored).unwrap()).unwrap(),
+            first.key
+        );
+        let again = KeyConfig::Development.signer(&store).unwrap();
+        assert_eq!(again.key, first.key);
+        // Nothing else was written: the key is only in the private area.
+        assert_eq!(
+            store.list("").unwrap(),
+            vec![layout::DEVELOPMENT_SIGNING_KEY]
+        );
+        let configured = KeyConfig::Configured(key()).signer(&store).unwrap();
+        assert!(!configured.development);
+        assert_eq!(configured.key, key());
+    }
+}
