@@ -31,7 +31,8 @@ pub(super) struct Plan {
     pub(super) site: SiteFiles,
     /// The sha256 (hex) of each file of `site`, in the same order.
     pub(super) site_sha256: Vec<String>,
-    /// Path in the release (`datasets/...`) → the publication's file.
+    /// Path in the release → a file stored beside the site: the publication's (under
+    /// `datasets/`) and the units' evidence bundles (`downloads/enterprises/{uscc}/…`).
     pub(super) datasets: BTreeMap<String, PublishedFile>,
     /// The key that signs the release's manifest (whether it is a development key is on
     /// every page, so it is settled before rendering).
@@ -47,7 +48,7 @@ pub(super) fn plan(
     publication: Publication,
 ) -> Result<Plan, JobError> {
     let signer = options.signing.signer(store)?;
-    let inputs = site_inputs::load(store, &publication)?;
+    let mut inputs = site_inputs::load(store, &publication)?;
     let mut site_options = envgov_site::SiteOptions {
         development_key: signer.development,
         ..Default::default()
@@ -55,12 +56,25 @@ pub(super) fn plan(
     if let Some(origin) = &options.site_origin {
         site_options.origin = origin.clone();
     }
+    // Each unit's evidence bundle (built where its rows changed), linked from its page.
+    let (links, bundles) = crate::evidence::for_release(
+        store,
+        curated,
+        &inputs,
+        &site_options.origin,
+        &signer.key,
+        signer.development,
+    )?;
+    inputs.unit_bundles = links;
     let data_date = inputs.data_date.clone();
     // The inputs are given up: their per-unit downloads move into the site's files.
     let site = envgov_site::build_owned(inputs, curated, &site_options)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
-    if let Some((path, _)) = site.iter().find(|(p, _)| p.starts_with(&datasets_dir)) {
+    if let Some((path, _)) = site
+        .iter()
+        .find(|(p, _)| p.starts_with(&datasets_dir) || bundles.contains_key(p))
+    {
         return Err(JobError::Definition(format!(
             "rendered path {path:?} collides with the release's datasets"
         )));
@@ -73,12 +87,13 @@ pub(super) fn plan(
         .zip(&site_sha256)
         .map(|((path, _), sha)| (path.clone(), sha.clone()))
         .collect();
-    let datasets: BTreeMap<String, PublishedFile> = publication
+    let mut datasets: BTreeMap<String, PublishedFile> = publication
         .manifest
         .files
         .iter()
         .map(|(p, f)| (format!("{datasets_dir}{p}"), f.clone()))
         .collect();
+    datasets.extend(bundles);
     for (path, file) in &datasets {
         hashes.insert(path.clone(), file.sha256.clone());
     }
@@ -118,17 +133,40 @@ pub(super) fn copy_datasets(
             written.push(false);
             continue;
         }
-        let inner = path
-            .strip_prefix(layout::RELEASE_DATASETS_DIR)
-            .and_then(|p| p.strip_prefix('/'))
-            .ok_or_else(|| {
-                JobError::Definition(format!("dataset path {path:?} is outside datasets/"))
-            })?;
-        let content = publication.read(store, inner)?;
+        let content = read_planned(store, publication, path, file)?;
         store.put_with_hash(&key, &content, &file.sha256)?;
         written.push(true);
     }
     Ok(written)
+}
+
+/// The bytes of a planned file that is not rendered: a file of the publication (under
+/// `datasets/`, read through its manifest) or an evidence bundle (read from its key); either
+/// checked against its sha256.
+fn read_planned(
+    store: &dyn Store,
+    publication: &Publication,
+    path: &str,
+    file: &PublishedFile,
+) -> Result<Vec<u8>, JobError> {
+    if let Some(inner) = path
+        .strip_prefix(layout::RELEASE_DATASETS_DIR)
+        .and_then(|p| p.strip_prefix('/'))
+    {
+        return publication.read(store, inner);
+    }
+    let corrupt = |message: String| JobError::Corrupt {
+        key: file.key.clone(),
+        message,
+    };
+    let bytes = store
+        .get(&file.key)?
+        .ok_or_else(|| corrupt(format!("missing (planned as {path})")))?;
+    let sha = crate::ledger::sha256_hex(&bytes);
+    if sha != file.sha256 {
+        return Err(corrupt(format!("sha256 {sha}, planned as {}", file.sha256)));
+    }
+    Ok(bytes)
 }
 
 /// What uploading one rendered file did.
@@ -177,9 +215,10 @@ pub fn render(
     let plan = plan(store, curated, options, Publication::staged(store)?)?;
     let mut files = plan.site;
     for (path, file) in &plan.datasets {
-        let inner = &path[layout::RELEASE_DATASETS_DIR.len() + 1..];
-        debug_assert_eq!(plan.publication.manifest.files.get(inner), Some(file));
-        files.push((path.clone(), plan.publication.read(store, inner)?));
+        files.push((
+            path.clone(),
+            read_planned(store, &plan.publication, path, file)?,
+        ));
     }
     Ok((plan.id, files))
 }

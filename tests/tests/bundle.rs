@@ -1,0 +1,305 @@
+//! The per-unit evidence bundle end to end: built by the site release, linked from the unit
+//! page, deterministic, signed, with each exceedance's raw lines and calculation.
+
+use envgov_curated::Curated;
+use envgov_e2e::TempDir;
+use envgov_pipeline::jobs::{self, NightlyOptions};
+use envgov_pipeline::ledger::sha256_hex;
+use envgov_pipeline::store::{LocalStore, Store};
+use envgov_sample_data::{SampleConfig, generate};
+use std::collections::BTreeMap;
+
+fn curated() -> Curated {
+    Curated::load().unwrap()
+}
+
+/// The files of a zip, in the order stored.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            f.read_to_end(&mut content).unwrap();
+            (f.name().unwrap().to_string(), content)
+        })
+        .collect()
+}
+
+/// Header-keyed rows of a CSV without a byte-order mark.
+fn csv_rows(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// The value of a pollutant in an HJ 212 packet, as the aggregation reads it: `ZsAvg`, else
+/// `Avg`, else `Rtd`.
+fn packet_value(packet: &str, pollutant: &str) -> Option<f64> {
+    ["ZsAvg", "Avg", "Rtd"].iter().find_map(|field| {
+        let tag = format!("{pollutant}-{field}=");
+        let at = packet.find(&tag)? + tag.len();
+        let rest = &packet[at..];
+        let end = rest.find([',', ';', '&']).unwrap_or(rest.len());
+        rest[..end].parse().ok()
+    })
+}
+
+/// Line `n` (1-based) of a file as `sed -n Np` prints it, without its line feed.
+fn line_of(bytes: &[u8], n: usize) -> Vec<u8> {
+    bytes.split(|b| *b == b'\n').nth(n - 1).unwrap().to_vec()
+}
+
+fn night_with_site(store: &dyn Store, curated: &Curated, date: &str) -> String {
+    let opts = NightlyOptions {
+        date: Some(date.parse().unwrap()),
+        max_reject_rate: 1.0,
+        ..NightlyOptions::default()
+    };
+    let report = jobs::nightly(store, curated, &opts).expect("nightly");
+    report.site_release.expect("a release")
+}
+
+#[test]
+fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedances_worked_out() {
+    use envgov_pipeline::signing::{PublicKey, SecretKey};
+    use envgov_pipeline::verify::{FoundFile, Scope, verify};
+    let curated = curated();
+    let dir = TempDir::new("bundle");
+    let store = LocalStore::new(&dir.0);
+    let mut config = SampleConfig {
+        units: 40,
+        days: 2,
+        ..SampleConfig::default()
+    };
+    // More true exceedances than the default sample has, so that a daily mean is over its
+    // limit in so few unit-days.
+    config
+        .defects
+        .rates
+        .insert("cems/true_exceedance".to_string(), 0.5);
+    generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
+    let release = night_with_site(&store, &curated, "2026-01-31");
+    let root = format!("site/releases/{release}/");
+    let register = envgov_e2e::read_csv(
+        &store
+            .get(&format!("{root}datasets/exceedances/exceedances.csv"))
+            .unwrap()
+            .unwrap(),
+    );
+    // A unit with a daily exceedance of the online monitoring (its mean of hourly values).
+    let daily = register
+        .iter()
+        .find(|r| r["record_source"] == "cems-daily")
+        .expect("the sample has a daily exceedance");
+    let uscc = daily["uscc"].clone();
+    let bundle_path = format!("downloads/enterprises/{uscc}/evidence-bundle.zip");
+    let bundle = store.get(&format!("{root}{bundle_path}")).unwrap().unwrap();
+
+    // Linked from the unit's page in both languages, with its sha256.
+    for lang in ["zh", "en"] {
+        let page = String::from_utf8(
+            store
+                .get(&format!("{root}{lang}/enterprises/{uscc}.html"))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(page.contains(&format!("href=\"/{bundle_path}\"")), "{lang}");
+        assert!(page.contains(&sha256_hex(&bundle)), "{lang}");
+    }
+
+    // Deterministic: built again from nothing, the same bytes and the same release.
+    for key in store.list("bundles/").unwrap() {
+        store.delete(&key).unwrap();
+    }
+    let again = envgov_pipeline::release::publish(&store, &curated, &Default::default())
+        .expect("publish again");
+    assert_eq!(again.id, release);
+    assert!(store.get(&format!("{root}{bundle_path}")).unwrap().unwrap() == bundle);
+
+    let files = unzip(&bundle);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "entries sorted by path");
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_else(|| panic!("{name} in the bundle"))
+    };
+    for name in [
+        "README.zh.md",
+        "README.en.md",
+        "CITATION.zh.txt",
+        "CITATION.en.txt",
+        "contents.json",
+        "manifest.json",
+        "manifest.json.minisig",
+    ] {
+        assert!(!file(name).is_empty(), "{name}");
+    }
+    // The unit's rows, byte for byte those of its CSV downloads (a dataset without rows of
+    // the unit has no file in the bundle).
+    for dataset in [
+        "cems-daily",
+        "exceedances",
+        "self-monitoring",
+        "emission-totals",
+    ] {
+        let download = store
+            .get(&format!("{root}downloads/enterprises/{uscc}/{dataset}.csv"))
+            .unwrap()
+            .unwrap();
+        let rows = envgov_e2e::read_csv(&download).len();
+        let name = format!("data/{dataset}.csv");
+        match files.iter().find(|(n, _)| *n == name) {
+            Some((_, bytes)) => assert!(*bytes == download, "{dataset}"),
+            None => assert_eq!(rows, 0, "{dataset} has rows but no file"),
+        }
+    }
+    assert!(names.contains(&"data/cems-daily.csv"));
+    // The citation names the unit, the URL and the sha256 of contents.json.
+    let citation = String::from_utf8(file("CITATION.en.txt")).unwrap();
+    assert!(citation.contains(&uscc));
+    assert!(citation.contains(&format!("https://envgov.example.org/{bundle_path}")));
+    assert!(citation.contains(&sha256_hex(&file("contents.json"))));
+
+    // Every exceedance of the unit: its raw lines are the raw files' lines, with their sha256.
+    let index = csv_rows(&file("exceedances/index.csv"));
+    let unit_rows: Vec<_> = register.iter().filter(|r| r["uscc"] == uscc).collect();
+    assert_eq!(index.len(), unit_rows.len());
+    let mut daily_folder = None;
+    for entry in &index {
+        let folder = &entry["folder"];
+        let lines = file(&format!("{folder}raw-lines.txt"));
+        let where_ = csv_rows(&file(&format!("{folder}raw-lines.csv")));
+        assert!(!where_.is_empty(), "{folder}");
+        for (i, w) in where_.iter().enumerate() {
+            let raw = store.get(&w["raw_key"]).unwrap().unwrap();
+            let n: usize = w["raw_line"].parse().unwrap();
+            assert_eq!(
+                line_of(&lines, i + 1),
+                line_of(&raw, n),
+                "{folder} line {}",
+                i + 1
+            );
+            assert_eq!(w["raw_sha256"], sha256_hex(&raw));
+        }
+        if entry["exceedance_id"] == daily["exceedance_id"] {
+            daily_folder = Some(folder.clone());
+        }
+    }
+
+    // The daily exceedance worked out by hand from its hourly values.
+    let folder = daily_folder.expect("the daily exceedance's folder");
+    let hours = csv_rows(&file(&format!("{folder}hourly-values.csv")));
+    let lines = file(&format!("{folder}raw-lines.txt"));
+    let pollutant = &daily["pollutant"];
+    let mut valid = Vec::new();
+    for (i, h) in hours.iter().enumerate() {
+        // Each hourly value is in its raw packet.
+        let packet = String::from_utf8_lossy(&line_of(&lines, i + 1)).into_owned();
+        assert!(packet.contains(pollutant.as_str()), "{packet}");
+        if h["valid"] == "true" {
+            // The value read from the raw packet itself, not from the bundle's table.
+            let v = packet_value(&packet, pollutant).expect("a value in the packet");
+            assert_eq!(h["value"].parse::<f64>().unwrap(), v, "{packet}");
+            valid.push(v);
+        }
+    }
+    let n = valid.len() as f64;
+    let sum: f64 = valid.iter().sum();
+    let mean = sum / n;
+    let limit: f64 = daily["limit"].parse().unwrap();
+    let round6 = |x: f64| (x * 1e6).round() / 1e6;
+    let calc: serde_json::Value =
+        serde_json::from_slice(&file(&format!("{folder}calculation.json"))).unwrap();
+    assert!(valid.len() >= 20);
+    assert_eq!(calc["valid_hours"].as_u64(), Some(valid.len() as u64));
+    assert_eq!(calc["limit"].as_f64(), Some(limit));
+    assert_eq!(calc["value_rounded"].as_f64(), Some(round6(mean)));
+    assert_eq!(
+        calc["multiple_rounded"].as_f64(),
+        Some(round6((mean - limit) / limit))
+    );
+    // And the register publishes the same numbers.
+    let published: f64 = daily["value"].parse().unwrap();
+    assert!(
+        (published - round6(mean)).abs() < 1e-9,
+        "{published} {mean}"
+    );
+    assert_eq!(calc["agrees"], serde_json::json!(true));
+    let text = String::from_utf8(file(&format!("{folder}calculation.en.txt"))).unwrap();
+    for number in [
+        format!("{}", round6(mean)),
+        format!("{}", round6((mean - limit) / limit)),
+    ] {
+        assert!(text.contains(&number), "{number} in {text}");
+    }
+    assert!(text.contains(&daily["standard"]) || text.contains("GB") || text.contains("DB"));
+
+    // Signed: the manifest verifies with the store's key; one flipped byte is named.
+    let key = SecretKey::parse(
+        &String::from_utf8(
+            store
+                .get(envgov_dataset::layout::DEVELOPMENT_SIGNING_KEY)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let public: PublicKey = key.public();
+    let manifest = file("manifest.json");
+    let signature = String::from_utf8(file("manifest.json.minisig")).unwrap();
+    let found = |files: &[(String, Vec<u8>)]| -> Vec<FoundFile> {
+        files
+            .iter()
+            .filter(|(n, _)| n != "manifest.json" && n != "manifest.json.minisig")
+            .map(|(n, b)| FoundFile {
+                path: n.clone(),
+                bytes: b.len() as u64,
+                sha256: sha256_hex(b),
+            })
+            .collect()
+    };
+    let outcome = verify(
+        &manifest,
+        Some(&signature),
+        &public,
+        &Scope::Whole,
+        &found(&files),
+    );
+    assert!(outcome.ok(), "{:?}", outcome.problems);
+    let mut flipped = files.clone();
+    let victim = flipped
+        .iter_mut()
+        .find(|(n, _)| n == "data/cems-daily.csv")
+        .unwrap();
+    let last = victim.1.len() - 3;
+    victim.1[last] ^= 1;
+    let outcome = verify(
+        &manifest,
+        Some(&signature),
+        &public,
+        &Scope::Whole,
+        &found(&flipped),
+    );
+    assert!(!outcome.ok());
+    assert_eq!(outcome.problems.len(), 1, "{:?}", outcome.problems);
+    assert!(format!("{}", outcome.problems[0]).contains("data/cems-daily.csv"));
+}
