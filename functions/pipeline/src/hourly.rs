@@ -30,7 +30,7 @@ use crate::frame;
 use crate::partials::{Inputs, partition_sha256};
 use crate::partition::{get_json, put_json};
 use crate::provenance::RawHashes;
-use crate::publish::{Dataset, StoredDataset, StoredFile};
+use crate::publish::{StoredDataset, StoredFile};
 
 use crate::store::{Conditional, Store};
 use crate::table::{Kind, Table};
@@ -277,7 +277,7 @@ pub fn write_month(
             .batched(&polars_schema())
             .map_err(polars("hourly Parquet"))?;
         let mut failed: Option<JobError> = None;
-        crate::publish::write_csv_rows(&mut gz, &names, |block| {
+        crate::publish::write_csv_frames(&mut gz, &names, |sink| {
             let r = days(&mut |df: DataFrame| {
                 rows += df.height() as u64;
                 let mut offset = 0;
@@ -288,9 +288,7 @@ pub fn write_month(
                         .map_err(polars("hourly Parquet"))?;
                     offset += ROW_GROUP;
                 }
-                Dataset::Frame(df)
-                    .each_block(&mut *block)
-                    .map_err(JobError::Definition)
+                sink(&df).map_err(JobError::Definition)
             });
             r.map_err(|e| {
                 let message = e.to_string();
