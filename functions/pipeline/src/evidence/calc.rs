@@ -123,104 +123,85 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "—".to_string(), |v| v.to_string())
 }
 
-/// The calculation in words, in both languages.
-pub fn explain(c: &Calculation, limit: &LimitSource, hours: &[HourlyValue]) -> Localized {
-    let mut zh = String::new();
-    let mut en = String::new();
-    let mut step = 0;
-    let mut push = |zh_line: String, en_line: String| {
-        step += 1;
-        zh.push_str(&format!("{step}. {zh_line}\n"));
-        en.push_str(&format!("{step}. {en_line}\n"));
-    };
-    let unit = &limit.unit;
-    if let (Some(n), Some(valid), Some(sum)) = (c.hours_reported, c.valid_hours, c.sum) {
-        let mut zh_hours = String::new();
-        let mut en_hours = String::new();
-        for h in hours {
-            let state_zh = if h.valid {
-                "有效".to_string()
-            } else {
-                format!(
-                    "剔除（{}）",
-                    h.excluded_reason
-                        .as_deref()
-                        .or(h.flag.as_deref())
-                        .unwrap_or("无效")
-                )
-            };
-            let state_en = if h.valid {
-                "valid".to_string()
-            } else {
-                format!(
-                    "excluded ({})",
-                    h.excluded_reason
-                        .as_deref()
-                        .or(h.flag.as_deref())
-                        .unwrap_or("invalid")
-                )
-            };
-            zh_hours.push_str(&format!(
-                "   {}  {}  {}  {} 第 {} 行\n",
-                h.observed_at,
-                num(h.value),
-                state_zh,
-                h.raw_key,
-                h.raw_line
-            ));
-            en_hours.push_str(&format!(
-                "   {}  {}  {}  {} line {}\n",
-                h.observed_at,
-                num(h.value),
-                state_en,
-                h.raw_key,
-                h.raw_line
-            ));
-        }
-        push(
-            format!("当日报送的小时均值 {n} 个（{unit}）：\n{zh_hours}"),
-            format!("Hourly means reported that day: {n} ({unit}):\n{en_hours}"),
-        );
-        push(
-            format!(
-                "有效小时数 = {valid}（日均值至少需要 {MIN_VALID_HOURS_PER_DAY} 个有效小时均值；标记 F、M、D、C、T、B 的值被剔除，不按零计）"
-            ),
-            format!(
-                "Valid hours = {valid} (a daily mean needs at least {MIN_VALID_HOURS_PER_DAY}; values flagged F, M, D, C, T or B are excluded, never counted as zero)"
-            ),
-        );
-        push(
-            format!("有效小时均值之和 = {sum}"),
-            format!("Sum of the valid hourly means = {sum}"),
-        );
-        push(
-            format!(
-                "日均值 = 和 / 有效小时数 = {sum} / {valid} = {}，保留 6 位小数：{}",
-                num(c.value),
-                num(c.value_rounded)
-            ),
-            format!(
-                "Daily mean = sum / valid hours = {sum} / {valid} = {}; rounded to 6 decimals: {}",
-                num(c.value),
-                num(c.value_rounded)
-            ),
-        );
-    } else {
-        let what_zh = if c.period == "sample" {
-            "监测结果"
-        } else {
-            "小时均值"
-        };
-        let what_en = if c.period == "sample" {
-            "Sample result"
-        } else {
-            "Hourly mean"
-        };
-        push(
-            format!("{what_zh} = {} {unit}", num(c.value)),
-            format!("{what_en} = {} {unit}", num(c.value)),
-        );
+/// Numbered steps in both languages.
+#[derive(Default)]
+struct Steps {
+    n: usize,
+    zh: String,
+    en: String,
+}
+
+impl Steps {
+    fn push(&mut self, zh: String, en: String) {
+        self.n += 1;
+        self.zh.push_str(&format!("{}. {zh}\n", self.n));
+        self.en.push_str(&format!("{}. {en}\n", self.n));
     }
+}
+
+/// Why an hour does not count, in words.
+fn excluded(h: &HourlyValue, default: &str) -> String {
+    h.excluded_reason
+        .as_deref()
+        .or(h.flag.as_deref())
+        .unwrap_or(default)
+        .to_string()
+}
+
+/// The day's hours, the valid hours, their sum and the mean.
+fn daily_steps(steps: &mut Steps, c: &Calculation, unit: &str, hours: &[HourlyValue]) {
+    let (Some(n), Some(valid), Some(sum)) = (c.hours_reported, c.valid_hours, c.sum) else {
+        return;
+    };
+    let (mut zh, mut en) = (String::new(), String::new());
+    for h in hours {
+        let (state_zh, state_en) = if h.valid {
+            ("有效".to_string(), "valid".to_string())
+        } else {
+            (
+                format!("剔除（{}）", excluded(h, "无效")),
+                format!("excluded ({})", excluded(h, "invalid")),
+            )
+        };
+        let v = num(h.value);
+        zh.push_str(&format!(
+            "   {}  {v}  {state_zh}  {} 第 {} 行\n",
+            h.observed_at, h.raw_key, h.raw_line
+        ));
+        en.push_str(&format!(
+            "   {}  {v}  {state_en}  {} line {}\n",
+            h.observed_at, h.raw_key, h.raw_line
+        ));
+    }
+    steps.push(
+        format!("当日报送的小时均值 {n} 个（{unit}）：\n{zh}"),
+        format!("Hourly means reported that day: {n} ({unit}):\n{en}"),
+    );
+    steps.push(
+        format!(
+            "有效小时数 = {valid}（日均值至少需要 {MIN_VALID_HOURS_PER_DAY} 个有效小时均值；标记 F、M、D、C、T、B 的值被剔除，不按零计）"
+        ),
+        format!(
+            "Valid hours = {valid} (a daily mean needs at least {MIN_VALID_HOURS_PER_DAY}; values flagged F, M, D, C, T or B are excluded, never counted as zero)"
+        ),
+    );
+    steps.push(
+        format!("有效小时均值之和 = {sum}"),
+        format!("Sum of the valid hourly means = {sum}"),
+    );
+    let (mean, rounded) = (num(c.value), num(c.value_rounded));
+    steps.push(
+        format!("日均值 = 和 / 有效小时数 = {sum} / {valid} = {mean}，保留 6 位小数：{rounded}"),
+        format!(
+            "Daily mean = sum / valid hours = {sum} / {valid} = {mean}; rounded to 6 decimals: {rounded}"
+        ),
+    );
+}
+
+/// The limit, its standard and whether it is illustrative.
+fn limit_step(steps: &mut Steps, c: &Calculation, limit: &LimitSource) {
+    let unit = &limit.unit;
+    let verified = limit.confidence == "V";
     let clause_zh = limit
         .clause
         .as_deref()
@@ -229,77 +210,74 @@ pub fn explain(c: &Calculation, limit: &LimitSource, hours: &[HourlyValue]) -> L
         .clause
         .as_deref()
         .unwrap_or("clause not recorded (data/standards.toml has no clauses yet)");
-    let illustrative_zh = if limit.confidence == "V" {
+    let note_zh = if verified {
         ""
     } else {
         "；示意值，尚未与标准原文核对"
     };
-    let illustrative_en = if limit.confidence == "V" {
+    let note_en = if verified {
         ""
     } else {
         "; ILLUSTRATIVE, not yet checked against the standard's text"
     };
-    push(
+    steps.push(
         format!(
-            "限值 = {} {unit}（{} {}，{}，{}时段{}）",
-            c.limit,
-            limit.standard_code,
-            limit.standard_title.zh,
-            clause_zh,
-            limit.period,
-            illustrative_zh
+            "限值 = {} {unit}（{} {}，{clause_zh}，{}时段{note_zh}）",
+            c.limit, limit.standard_code, limit.standard_title.zh, limit.period
         ),
         format!(
-            "Limit = {} {unit} ({} {}, {}, {} period{})",
-            c.limit,
-            limit.standard_code,
-            limit.standard_title.en,
-            clause_en,
-            limit.period,
-            illustrative_en
+            "Limit = {} {unit} ({} {}, {clause_en}, {} period{note_en})",
+            c.limit, limit.standard_code, limit.standard_title.en, limit.period
         ),
     );
-    push(
+}
+
+/// The multiple and how it compares with what the register publishes.
+fn multiple_steps(steps: &mut Steps, c: &Calculation) {
+    let (v, l, m, r) = (
+        num(c.value),
+        c.limit,
+        num(c.multiple),
+        num(c.multiple_rounded),
+    );
+    steps.push(
+        format!("超标倍数 = (值 − 限值) / 限值 = ({v} − {l}) / {l} = {m}，保留 6 位小数：{r}"),
         format!(
-            "超标倍数 = (值 − 限值) / 限值 = ({} − {}) / {} = {}，保留 6 位小数：{}",
-            num(c.value),
-            c.limit,
-            c.limit,
-            num(c.multiple),
-            num(c.multiple_rounded)
-        ),
-        format!(
-            "Exceedance multiple = (value − limit) / limit = ({} − {}) / {} = {}; rounded to 6 decimals: {}",
-            num(c.value),
-            c.limit,
-            c.limit,
-            num(c.multiple),
-            num(c.multiple_rounded)
+            "Exceedance multiple = (value − limit) / limit = ({v} − {l}) / {l} = {m}; rounded to 6 decimals: {r}"
         ),
     );
-    push(
-        format!(
-            "超标登记公布：值 {}，倍数 {}；{}",
-            num(c.published_value),
-            num(c.published_multiple),
-            if c.agrees {
-                "与上述计算一致"
-            } else {
-                "与上述计算不一致"
-            }
-        ),
-        format!(
-            "The exceedance register publishes: value {}, multiple {}; {}",
-            num(c.published_value),
-            num(c.published_multiple),
-            if c.agrees {
-                "the same as computed above"
-            } else {
-                "NOT what is computed above"
-            }
-        ),
+    let (pv, pm) = (num(c.published_value), num(c.published_multiple));
+    let (agree_zh, agree_en) = if c.agrees {
+        ("与上述计算一致", "the same as computed above")
+    } else {
+        ("与上述计算不一致", "NOT what is computed above")
+    };
+    steps.push(
+        format!("超标登记公布：值 {pv}，倍数 {pm}；{agree_zh}"),
+        format!("The exceedance register publishes: value {pv}, multiple {pm}; {agree_en}"),
     );
-    Localized::new(zh, en)
+}
+
+/// The calculation in words, in both languages.
+pub fn explain(c: &Calculation, limit: &LimitSource, hours: &[HourlyValue]) -> Localized {
+    let mut steps = Steps::default();
+    if c.hours_reported.is_some() {
+        daily_steps(&mut steps, c, &limit.unit, hours);
+    } else {
+        let (zh, en) = if c.period == "sample" {
+            ("监测结果", "Sample result")
+        } else {
+            ("小时均值", "Hourly mean")
+        };
+        let v = num(c.value);
+        steps.push(
+            format!("{zh} = {v} {}", limit.unit),
+            format!("{en} = {v} {}", limit.unit),
+        );
+    }
+    limit_step(&mut steps, c, limit);
+    multiple_steps(&mut steps, c);
+    Localized::new(steps.zh, steps.en)
 }
 
 #[cfg(test)]
@@ -353,6 +331,46 @@ mod tests {
         let c = calculate("daily", Basis::Daily(&hours), 20.0, (None, None));
         assert_eq!((c.value, c.multiple), (None, None));
         assert!(c.agrees);
+    }
+
+    #[test]
+    fn the_explanation_names_each_number_its_standard_and_an_illustrative_limit() {
+        let limit = LimitSource {
+            value: 0.3,
+            period: "sample".into(),
+            standard_id: "X-1".into(),
+            standard_code: "X 1-2020".into(),
+            standard_title: Localized::new("某标准".to_string(), "Some standard".to_string()),
+            clause: None,
+            confidence: "M".into(),
+            pollutant: "w01018".into(),
+            pollutant_name: Localized::new("化学需氧量".to_string(), "COD".to_string()),
+            unit: "mg/L".into(),
+        };
+        let c = calculate(
+            "sample",
+            Basis::Single(Some(0.35)),
+            0.3,
+            (Some(0.35), Some(0.166667)),
+        );
+        let text = explain(&c, &limit, &[]);
+        for needle in [
+            "Sample result = 0.35 mg/L",
+            "Limit = 0.3 mg/L (X 1-2020 Some standard, clause not recorded",
+            "ILLUSTRATIVE",
+            "rounded to 6 decimals: 0.166667",
+            "the same as computed above",
+        ] {
+            assert!(text.en.contains(needle), "{needle} in {}", text.en);
+        }
+        for needle in [
+            "监测结果 = 0.35 mg/L",
+            "限值 = 0.3 mg/L（X 1-2020 某标准",
+            "示意值",
+            "0.166667",
+        ] {
+            assert!(text.zh.contains(needle), "{needle} in {}", text.zh);
+        }
     }
 
     #[test]
