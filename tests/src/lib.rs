@@ -121,7 +121,10 @@ impl S3TestServer {
 pub fn same_signing_key() -> envgov_pipeline::release::ReleaseOptions {
     use envgov_pipeline::signing::{KeyConfig, KeyId, SecretKey};
     envgov_pipeline::release::ReleaseOptions {
-        signing: KeyConfig::Configured(SecretKey::from_seed(KeyId(*b"e2e-test"), [0x5e; 32])),
+        signing: KeyConfig::Configured(Box::new(SecretKey::from_seed(
+            KeyId(*b"e2e-test"),
+            [0x5e; 32],
+        ))),
         ..Default::default()
     }
 }

@@ -68,7 +68,7 @@ pub enum KeyConfig {
     #[default]
     Development,
     /// A configured key (a file, the environment, SSM).
-    Configured(SecretKey),
+    Configured(Box<SecretKey>),
 }
 
 /// The key a night signs with.
@@ -86,7 +86,7 @@ impl KeyConfig {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         if let Some(text) = get(KEY_ENV) {
             return SecretKey::parse(&text)
-                .map(KeyConfig::Configured)
+                .map(|k| KeyConfig::Configured(Box::new(k)))
                 .map_err(|source| KeySourceError::Env {
                     var: KEY_ENV,
                     source,
@@ -99,7 +99,7 @@ impl KeyConfig {
                 source,
             })?;
             return SecretKey::parse(&text)
-                .map(KeyConfig::Configured)
+                .map(|k| KeyConfig::Configured(Box::new(k)))
                 .map_err(|source| KeySourceError::File { path, source });
         }
         Ok(KeyConfig::Development)
@@ -116,7 +116,7 @@ impl KeyConfig {
     pub fn signer(&self, store: &dyn Store) -> Result<Signer, KeySourceError> {
         if let KeyConfig::Configured(key) = self {
             return Ok(Signer {
-                key: key.clone(),
+                key: key.as_ref().clone(),
                 development: false,
             });
         }
@@ -181,7 +181,7 @@ mod tests {
         let text = key().file_text();
         assert_eq!(
             KeyConfig::from_lookup(lookup(&[(KEY_ENV, text.clone())])).unwrap(),
-            KeyConfig::Configured(key())
+            KeyConfig::Configured(Box::new(key()))
         );
         let path = std::env::temp_dir().join(format!("envgov-key-{}.key", std::process::id()));
         std::fs::write(&path, &text).unwrap();
@@ -190,7 +190,7 @@ mod tests {
             path.to_string_lossy().into_owned(),
         )]));
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(from_file.unwrap(), KeyConfig::Configured(key()));
+        assert_eq!(from_file.unwrap(), KeyConfig::Configured(Box::new(key())));
     }
 
     #[test]
@@ -228,7 +228,9 @@ mod tests {
             store.list("").unwrap(),
             vec![layout::DEVELOPMENT_SIGNING_KEY]
         );
-        let configured = KeyConfig::Configured(key()).signer(&store).unwrap();
+        let configured = KeyConfig::Configured(Box::new(key()))
+            .signer(&store)
+            .unwrap();
         assert!(!configured.development);
         assert_eq!(configured.key, key());
     }
