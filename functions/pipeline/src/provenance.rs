@@ -97,10 +97,26 @@ impl RawHashes {
         let at = position(df.get_column_names().into_iter().map(|n| n.as_str()), after)?;
         let keys = df.column("raw_key").map_err(polars)?;
         let keys = keys.str().map_err(polars)?;
-        let hashes: StringChunked = self
+        // Each distinct hash is stored once and every row points at it (a gather of a
+        // string-view column copies 16-byte views, not the 64 characters): a year of daily
+        // rows costs a view per row, not a copy of the hash per row.
+        let mut distinct: Vec<Option<&str>> = vec![None];
+        let mut at_of: HashMap<&str, IdxSize> = HashMap::new();
+        let idx: Vec<IdxSize> = self
             .column(keys.iter())
             .into_iter()
-            .collect::<StringChunked>()
+            .map(|sha| match sha {
+                None => 0,
+                Some(sha) => *at_of.entry(sha).or_insert_with(|| {
+                    distinct.push(Some(sha));
+                    (distinct.len() - 1) as IdxSize
+                }),
+            })
+            .collect();
+        let distinct: StringChunked = distinct.into_iter().collect();
+        let hashes = distinct
+            .take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))
+            .map_err(polars)?
             .with_name(RAW_SHA256.into());
         df.insert_column(at + 1, hashes.into_column())
             .map_err(polars)?;
