@@ -648,6 +648,12 @@ def function_role_cases(role, sources):
         (s3_request("PutObject", S, "site/releases/2026-01-31-0123456789ab/index.html"), nightly),
         (s3_request("DeleteObject", S, "site/releases/2026-01-30-0123456789ab/index.html"), nightly),
         (s3_request("DeleteObject", S, "site/current"), False),
+        # The development signing key (granted when no SigningKeySecretArn is given): only
+        # the functions that sign a release, and never deleted.
+        (s3_request("GetObject", S, "private/signing/development.key"), nightly),
+        (s3_request("PutObject", S, "private/signing/development.key"), nightly),
+        (s3_request("DeleteObject", S, "private/signing/development.key"), False),
+        (s3_request("GetObject", S, "private/other"), False),
         (s3_request("DeleteObject", S, "datasets/catalogue.json"), False),
         (s3_request("ListObjectsV2", S, prefix="site/releases/"), nightly),
     ]

@@ -164,9 +164,9 @@ impl Config {
             ));
         }
 
-        // ENVGOV_SIGNING_KEY (the secret key's text; the function's main fills it from
-        // Secrets Manager when ENVGOV_SIGNING_KEY_SECRET_ARN is set) or
-        // ENVGOV_SIGNING_KEY_FILE; neither: the store's development key.
+        // ENVGOV_SIGNING_KEY (the key's text), ENVGOV_SIGNING_KEY_FILE, or
+        // ENVGOV_SIGNING_KEY_SECRET_ARN (read from Secrets Manager now, once); none: the
+        // store's development key.
         let signing = KeyConfig::from_lookup(get).unwrap_or_else(|e| {
             problems.push(e.to_string());
             KeyConfig::Development

@@ -3,8 +3,8 @@
 //! ([`key_source`]).
 //!
 //! Stage: release (the night's manifest is signed after the release is uploaded). The
-//! submodules depend one way: [`minisign`] ← [`manifest`], [`key_source`]; this module only
-//! names what they export.
+//! submodules depend one way: [`minisign`], [`secret`] ← [`manifest`], [`key_source`];
+//! this module only names what they export.
 //!
 //! The API other stages call: [`sign`]`(manifest_bytes, &key) -> minisig text` and
 //! [`verify`]`(manifest_bytes, minisig_text, &public_key) -> Result<Verified, SignatureError>`.
@@ -12,6 +12,7 @@
 pub mod key_source;
 pub mod manifest;
 pub mod minisign;
+pub mod secret;
 
 pub use key_source::{KeyConfig, KeySourceError, Signer};
 pub use manifest::{MANIFEST_NAME, ManifestEntry, PUBLIC_KEY_NAME, SIGNATURE_NAME, SignedManifest};
