@@ -128,6 +128,32 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
         .expect("publish again");
     assert_eq!(again.id, release);
     assert!(store.get(&format!("{root}{bundle_path}")).unwrap().unwrap() == bundle);
+    // Incremental: published again, no bundle object is written again.
+    let tags = |store: &LocalStore| -> BTreeMap<String, String> {
+        store
+            .list_meta("bundles/")
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.key, m.tag))
+            .collect()
+    };
+    let before = tags(&store);
+    assert!(before.keys().any(|k| k.contains("/evidence-")));
+    envgov_pipeline::release::publish(&store, &curated, &Default::default()).unwrap();
+    assert_eq!(tags(&store), before);
+    // Zips gone, their exceedance evidence kept: rebuilt from it alone, the same bytes, and
+    // the evidence is not written again.
+    for key in store.list("bundles/").unwrap() {
+        if !key.contains("/evidence-") {
+            store.delete(&key).unwrap();
+        }
+    }
+    envgov_pipeline::release::publish(&store, &curated, &Default::default()).unwrap();
+    assert!(store.get(&format!("{root}{bundle_path}")).unwrap().unwrap() == bundle);
+    let after = tags(&store);
+    for (key, tag) in before.iter().filter(|(k, _)| k.contains("/evidence-")) {
+        assert_eq!(after.get(key), Some(tag), "{key} written again");
+    }
 
     let files = unzip(&bundle);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();

@@ -13,9 +13,13 @@
 //! `{cache}` hashes everything the bundle is made of (the unit's rows of each dataset, the
 //! origin, the signing key, the format); a release whose unit rows did not change reads the
 //! small `.json` and nothing else. Units whose bundle must be built are taken
-//! [`CHUNK`] at a time: each day's validated online-monitoring partition and each raw file
-//! their exceedances need is read once per chunk (streamed, line by line), then each unit's
-//! zip is built, stored and dropped before the next.
+//! [`CHUNK`] at a time. A unit's exceedance evidence is kept apart
+//! (`bundles/{uscc}/evidence-{hash}.json`, the hash of its exceedance rows): when only its
+//! other rows changed (an ordinary night adds a daily mean) it is read back whole; when its
+//! exceedances changed, the evidence of each unchanged exceedance is taken from the unit's last
+//! evidence and only the new ones are read: each day's validated online-monitoring partition
+//! and each raw file they need, once per chunk (streamed, line by line). Then each unit's zip
+//! is built, stored and dropped before the next.
 
 pub mod bundle;
 pub mod calc;
@@ -317,31 +321,103 @@ fn day_key(row: &BTreeMap<String, String>) -> DayKey {
     )
 }
 
-/// Builds, stores and returns the bundles of a chunk of units.
-fn build_chunk(
-    store: &dyn Store,
-    curated: &Curated,
-    ledger: &RawLedger,
-    chunk: &[Pending<'_>],
-    opts: &BundleOptions<'_>,
-) -> Result<Vec<(String, StoredBundle)>, JobError> {
-    let exceedances: Vec<Vec<BTreeMap<String, String>>> = chunk
+/// A unit's exceedance evidence as stored: `bundles/{uscc}/evidence-{hash}.json`, the hash of
+/// the bundle format and the unit's exceedance rows; `bundles/{uscc}/evidence-latest` names
+/// the last one written.
+type StoredEvidence = Vec<ExceedanceEvidence>;
+
+fn evidence_key(uscc: &str, hash: &str) -> Result<String, JobError> {
+    Ok(format!(
+        "{}evidence-{hash}.json",
+        layout::bundle_prefix(uscc).map_err(definition)?
+    ))
+}
+
+fn latest_evidence_key(uscc: &str) -> Result<String, JobError> {
+    Ok(format!(
+        "{}evidence-latest",
+        layout::bundle_prefix(uscc).map_err(definition)?
+    ))
+}
+
+/// A unit's exceedances: the evidence stored for exactly these rows, or the rows whose
+/// evidence must be read (the others taken from the unit's last stored evidence, when their
+/// row is the same: an ordinary night reads only its new exceedances' days and raw files).
+struct UnitEvidence {
+    hash: String,
+    rows: Vec<BTreeMap<String, String>>,
+    /// Per row, its evidence when already known.
+    known: Vec<Option<ExceedanceEvidence>>,
+    stored: bool,
+}
+
+fn unit_evidence(store: &dyn Store, p: &Pending<'_>) -> Result<UnitEvidence, JobError> {
+    let slice = p.datasets.get("exceedances").copied().unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(bundle::FORMAT.as_bytes());
+    h.update([0]);
+    h.update(slice);
+    let hash = hex::encode(h.finalize())[..20].to_string();
+    let rows = csv_rows(slice);
+    if let Some(ev) = get_json::<StoredEvidence>(store, &evidence_key(&p.uscc, &hash)?)?
+        && ev.len() == rows.len()
+    {
+        let known = ev.into_iter().map(Some).collect();
+        return Ok(UnitEvidence {
+            hash,
+            rows,
+            known,
+            stored: true,
+        });
+    }
+    let previous: StoredEvidence = match store.get(&latest_evidence_key(&p.uscc)?)? {
+        Some(b) => {
+            let last = String::from_utf8_lossy(&b).trim().to_string();
+            get_json(store, &evidence_key(&p.uscc, &last)?)?.unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let mut by_id: BTreeMap<String, ExceedanceEvidence> = previous
+        .into_iter()
+        .map(|e| (e.exceedance_id.clone(), e))
+        .collect();
+    let known = rows
         .iter()
-        .map(|p| {
-            p.datasets
-                .get("exceedances")
-                .map_or_else(Vec::new, |c| csv_rows(c))
+        .map(|r| {
+            by_id
+                .remove(cell(r, "exceedance_id"))
+                .filter(|e| &e.row == r)
         })
         .collect();
-    let daily: BTreeSet<DayKey> = exceedances
+    Ok(UnitEvidence {
+        hash,
+        rows,
+        known,
+        stored: false,
+    })
+}
+
+/// The raw lines and hourly values the rows without known evidence need, read once each.
+type Extracted = (
+    BTreeMap<DayKey, Vec<HourlyValue>>,
+    BTreeMap<(String, i64), Vec<u8>>,
+);
+
+fn extract(store: &dyn Store, units: &[UnitEvidence]) -> Result<Extracted, JobError> {
+    let unknown: Vec<&BTreeMap<String, String>> = units
         .iter()
-        .flatten()
+        .flat_map(|u| u.rows.iter().zip(&u.known))
+        .filter(|(_, k)| k.is_none())
+        .map(|(r, _)| r)
+        .collect();
+    let daily: BTreeSet<DayKey> = unknown
+        .iter()
         .filter(|r| cell(r, "period") == "daily")
-        .map(day_key)
+        .map(|r| day_key(r))
         .collect();
     let hours = hours_of(store, &daily)?;
     let mut wanted: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
-    for r in exceedances.iter().flatten() {
+    for r in &unknown {
         if let Ok(n) = cell(r, "raw_line").parse::<i64>() {
             wanted
                 .entry(cell(r, "raw_key").to_string())
@@ -355,41 +431,74 @@ fn build_chunk(
             .or_default()
             .insert(h.raw_line);
     }
-    let lines = raw_lines(store, &wanted)?;
+    Ok((hours, raw_lines(store, &wanted)?))
+}
+
+/// Builds, stores and returns the bundles of a chunk of units.
+fn build_chunk(
+    store: &dyn Store,
+    curated: &Curated,
+    ledger: &RawLedger,
+    chunk: &[Pending<'_>],
+    opts: &BundleOptions<'_>,
+) -> Result<Vec<(String, StoredBundle)>, JobError> {
+    let units = chunk
+        .iter()
+        .map(|p| unit_evidence(store, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (hours, lines) = extract(store, &units)?;
     let mut out = Vec::with_capacity(chunk.len());
-    for (p, rows) in chunk.iter().zip(exceedances) {
-        let evidence = rows
+    for (p, u) in chunk.iter().zip(units) {
+        let evidence: StoredEvidence = u
+            .rows
             .into_iter()
-            .map(|row| exceedance_evidence(curated, ledger, &hours, &lines, row))
+            .zip(u.known)
+            .map(|(row, known)| {
+                known.unwrap_or_else(|| exceedance_evidence(curated, ledger, &hours, &lines, row))
+            })
             .collect();
-        let b = UnitBundle {
-            uscc: p.uscc.clone(),
-            name: p.name.clone(),
-            data_date: p.data_date.clone(),
-            url: p.url.clone(),
-            publisher: opts.origin.clone(),
-            datasets: p
-                .datasets
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_vec()))
-                .collect(),
-            exceedances: evidence,
-        };
-        let zip = bundle::zip(&b, &opts.signer).map_err(|e| {
-            JobError::Definition(format!("writing the evidence bundle of {}: {e}", p.uscc))
-        })?;
-        let sha256 = crate::ledger::sha256_hex(&zip);
-        let key = zip_key(&p.uscc, &p.cache)?;
-        store.put_with_hash(&key, &zip, &sha256)?;
-        let stored = StoredBundle {
-            key,
-            sha256,
-            bytes: zip.len() as u64,
-        };
-        put_json(store, &sidecar_key(&p.uscc, &p.cache)?, &stored)?;
-        out.push((p.uscc.clone(), stored));
+        if !u.stored {
+            put_json(store, &evidence_key(&p.uscc, &u.hash)?, &evidence)?;
+            store.put(&latest_evidence_key(&p.uscc)?, u.hash.as_bytes())?;
+        }
+        out.push((p.uscc.clone(), store_bundle(store, p, evidence, opts)?));
     }
     Ok(out)
+}
+
+/// Writes a unit's zip and its `.json` beside it.
+fn store_bundle(
+    store: &dyn Store,
+    p: &Pending<'_>,
+    exceedances: StoredEvidence,
+    opts: &BundleOptions<'_>,
+) -> Result<StoredBundle, JobError> {
+    let b = UnitBundle {
+        uscc: p.uscc.clone(),
+        name: p.name.clone(),
+        data_date: p.data_date.clone(),
+        url: p.url.clone(),
+        publisher: opts.origin.clone(),
+        datasets: p
+            .datasets
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_vec()))
+            .collect(),
+        exceedances,
+    };
+    let zip = bundle::zip(&b, &opts.signer).map_err(|e| {
+        JobError::Definition(format!("writing the evidence bundle of {}: {e}", p.uscc))
+    })?;
+    let sha256 = crate::ledger::sha256_hex(&zip);
+    let key = zip_key(&p.uscc, &p.cache)?;
+    store.put_with_hash(&key, &zip, &sha256)?;
+    let stored = StoredBundle {
+        key,
+        sha256,
+        bytes: zip.len() as u64,
+    };
+    put_json(store, &sidecar_key(&p.uscc, &p.cache)?, &stored)?;
+    Ok(stored)
 }
 
 /// The hourly means (CN=2061) of each daily key, from each day's validated partition (read
@@ -601,5 +710,96 @@ fn exceedance_evidence(
         lines: raw,
         calculation,
         explanation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::{KeyId, SecretKey};
+    use crate::store::MemoryStore;
+
+    const HEADER: &str = "exceedance_id,record_source,uscc,outlet,pollutant,period,observed_at,date,value,limit,exceedance_multiple,standard,raw_key,raw_line\r\n";
+
+    fn row(n: u32, raw_key: &str) -> String {
+        format!(
+            "s{n},self-monitoring,U1,DW001,w01018,sample,2026-01-3{n},2026-01-3{n},0.35,0.3,0.166667,X,{raw_key},{}\r\n",
+            n + 2
+        )
+    }
+
+    fn pending<'a>(slice: &'a [u8]) -> Pending<'a> {
+        Pending {
+            uscc: "U1".into(),
+            name: Localized::new("单位".to_string(), "Unit".to_string()),
+            data_date: "2026-01-31".into(),
+            url: "https://example.org/b.zip".into(),
+            cache: hex::encode(Sha256::digest(slice))[..20].to_string(),
+            datasets: [("exceedances".to_string(), slice)].into_iter().collect(),
+        }
+    }
+
+    fn evidence_of(store: &MemoryStore, slice: &[u8]) -> StoredEvidence {
+        let p = pending(slice);
+        let u = unit_evidence(store, &p).unwrap();
+        get_json(store, &evidence_key("U1", &u.hash).unwrap())
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_unchanged_exceedance_keeps_its_evidence_and_only_a_new_one_is_read() {
+        let curated = Curated::load().unwrap();
+        let store = MemoryStore::new();
+        let key = SecretKey::from_seed(KeyId([1; 8]), [7; 32]);
+        let opts = BundleOptions {
+            origin: "https://example.org".into(),
+            signer: Signer {
+                key: &key,
+                development: true,
+            },
+        };
+        let a = "raw/self-monitoring/2026-01-30/a.csv";
+        let b = "raw/self-monitoring/2026-01-31/b.csv";
+        store.put(a, b"header\r\nfirst row of a\r\n").unwrap();
+        store
+            .put(b, b"header\r\nline 2 of b\nline 3 of b\n")
+            .unwrap();
+        let first = format!("{HEADER}{}", row(0, a));
+        build_chunk(
+            &store,
+            &curated,
+            &RawLedger::default(),
+            &[pending(first.as_bytes())],
+            &opts,
+        )
+        .unwrap();
+        let ev = evidence_of(&store, first.as_bytes());
+        // Line 2 of a, without its line feed: the CR before it is part of the line `sed -n 2p`
+        // prints.
+        assert_eq!(
+            ev[0].lines[0].bytes.as_deref(),
+            Some(&b"first row of a\r"[..])
+        );
+
+        // a is gone (say, moved): the first exceedance's evidence is reused, not read again;
+        // the new one is read from b.
+        store.delete(a).unwrap();
+        let second = format!("{HEADER}{}{}", row(0, a), row(1, b));
+        build_chunk(
+            &store,
+            &curated,
+            &RawLedger::default(),
+            &[pending(second.as_bytes())],
+            &opts,
+        )
+        .unwrap();
+        let ev = evidence_of(&store, second.as_bytes());
+        assert_eq!(ev.len(), 2);
+        assert_eq!(
+            ev[0].lines[0].bytes.as_deref(),
+            Some(&b"first row of a\r"[..])
+        );
+        assert_eq!(ev[1].lines[0].bytes.as_deref(), Some(&b"line 3 of b"[..]));
     }
 }
