@@ -112,7 +112,7 @@ fn a_correction_is_applied_the_next_night_with_its_changelog_and_the_withdrawn_e
         .iter()
         .find(|(k, b)| {
             k.starts_with(&format!("raw/cems/{DAY}/"))
-                && String::from_utf8_lossy(b).lines().any(|l| water(l))
+                && String::from_utf8_lossy(b).lines().any(&water)
         })
         .map(|(k, _)| k.clone())
         .expect("a water outlet with online monitoring");

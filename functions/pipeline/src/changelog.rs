@@ -11,7 +11,7 @@ use crate::error::JobError;
 use crate::ledger::sha256_hex;
 use crate::publication::PublishedFile;
 use crate::publish::Dataset;
-use crate::store::Store;
+use crate::store::{Conditional, Store};
 use crate::table::{Cell, Kind, Table, Values};
 use envgov_curated::Curated;
 use envgov_dataset::changelog::{
@@ -324,25 +324,30 @@ fn json(log: &Changelog) -> Vec<u8> {
 }
 
 /// Writes a changelog once (JSON and CSV): `{night}.json`, or, when that holds another
-/// changelog (a re-run with other inputs), the next free `{night}.r{n}.json`.
+/// changelog (a re-run with other inputs), the next free `{night}.r{n}.json`. The JSON is
+/// created conditionally (never overwritten), after its CSV.
 pub fn write(store: &dyn Store, log: &Changelog) -> Result<(), JobError> {
     let (json, csv) = (json(log), log.to_csv());
+    let csv_sha = sha256_hex(&csv);
     for n in 1..=crate::revisions::MAX_REVISION {
         let key = changelog_key(&log.dataset, &log.night, n, "json").map_err(definition)?;
         let csv_key = changelog_key(&log.dataset, &log.night, n, "csv").map_err(definition)?;
-        match store.get(&key)? {
-            Some(stored) if stored == json => {
-                if store.get(&csv_key)?.as_deref() != Some(csv.as_slice()) {
-                    store.put(&csv_key, &csv)?;
-                }
-                return Ok(());
-            }
-            Some(_) => continue,
+        let same = match store.get(&key)? {
+            Some(stored) => stored == json,
             None => {
-                store.put(&csv_key, &csv)?;
-                store.put(&key, &json)?;
-                return Ok(());
+                store.put_with_hash(&csv_key, &csv, &csv_sha)?;
+                match store.put_if_absent(&key, &json)? {
+                    Conditional::Written => return Ok(()),
+                    // Another run wrote it meanwhile: the same changelog, or the next.
+                    _ => store.get(&key)?.as_deref() == Some(json.as_slice()),
+                }
             }
+        };
+        if same {
+            if store.stored_hash(&csv_key)?.as_deref() != Some(csv_sha.as_str()) {
+                store.put_with_hash(&csv_key, &csv, &csv_sha)?;
+            }
+            return Ok(());
         }
     }
     Err(JobError::Definition(format!(
@@ -354,27 +359,33 @@ pub fn write(store: &dyn Store, log: &Changelog) -> Result<(), JobError> {
 }
 
 /// The stored changelogs of nights up to `night`, by their path in a publication
-/// (`{id}/changes/{file}`), for the publication manifest.
+/// (`{id}/changes/{file}`), for the publication manifest: listed with their sizes, hashed
+/// from the store's recorded hash where it has one (read and hashed otherwise).
 pub fn listed(store: &dyn Store, night: &str) -> Result<BTreeMap<String, PublishedFile>, JobError> {
     let mut out = BTreeMap::new();
     for (id, _) in DAY_COLUMNS {
         let root = changes_root(id).map_err(definition)?;
-        for key in store.list(&root)? {
-            let Some(file) = key.strip_prefix(&root) else {
+        for meta in store.list_meta(&root)? {
+            let Some(file) = meta.key.strip_prefix(&root) else {
                 continue;
             };
             if file.get(..10).is_none_or(|d| d > night) {
                 continue;
             }
-            let bytes = store
-                .get(&key)?
-                .ok_or_else(|| corrupt(&key, "listed but missing"))?;
+            let sha256 = match store.stored_hash(&meta.key)? {
+                Some(sha) => sha,
+                None => sha256_hex(
+                    &store
+                        .get(&meta.key)?
+                        .ok_or_else(|| corrupt(&meta.key, "listed but missing"))?,
+                ),
+            };
             out.insert(
                 format!("{id}/changes/{file}"),
                 PublishedFile {
-                    sha256: sha256_hex(&bytes),
-                    bytes: bytes.len() as u64,
-                    key: key.clone(),
+                    sha256,
+                    bytes: meta.size,
+                    key: meta.key.clone(),
                 },
             );
         }

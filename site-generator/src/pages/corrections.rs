@@ -4,7 +4,7 @@
 
 use crate::error::SiteError;
 use crate::format;
-use crate::pages::shared::Site;
+use crate::pages::shared::{Site, pick};
 use envgov_dataset::Lang;
 use envgov_dataset::changelog::{Change, Changelog, Entry};
 use serde::Serialize;
@@ -22,6 +22,9 @@ pub struct CorrectionView {
     pub date: String,
     pub date_iso: String,
     pub dataset: String,
+    /// The unit the record belongs to (by its `uscc`), named and linked when registered.
+    pub unit_name: Option<String>,
+    pub unit_href: Option<String>,
     pub change: String,
     /// `added`, `changed` or `withdrawn` (a class for styling).
     pub change_code: &'static str,
@@ -61,7 +64,15 @@ pub fn view(
         .iter()
         .find(|d| d.id == log.dataset)
         .map_or_else(|| log.dataset.clone(), |d| d.title.get(lang).to_string());
+    let uscc = [&e.new, &e.old]
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.get("uscc"))
+        .unwrap_or("");
+    let unit = site.registry.get(uscc);
     Ok(CorrectionView {
+        unit_name: unit.map(|u| pick(lang, u.row.name_zh, u.row.name_en).to_string()),
+        unit_href: site.unit_href(lang, uscc),
         night: date(lang, &log.night),
         night_iso: log.night.clone(),
         date: date(lang, &e.date),
