@@ -282,6 +282,11 @@ fn print(outcome: &Outcome, checked: &Checked, key: &PublicKey) {
         println!(
             "note: the manifest says it is signed with a development key: fit for testing, not evidence"
         );
+        if outcome.signature.is_none() {
+            println!(
+                "note: a development key is each store's own; its public key is minisign.pub at the release's root (--pubkey), if you trust where it came from"
+            );
+        }
     }
     println!(
         "checked: {} ({} files match)",

@@ -298,7 +298,11 @@ fn publish_plan(
     // The signed manifest of the night (not part of the release id), then the release
     // manifest last: its presence says every file above is in place.
     let manifest_bytes = to_json(&manifest);
-    for (name, content) in signed_files(store, &manifest, &manifest_bytes, &publication, &signer)? {
+    let signing = std::time::Instant::now();
+    let signed = signed_files(store, &manifest, &manifest_bytes, &publication, &signer)?;
+    let signed_bytes: usize = signed.iter().map(|(_, c)| c.len()).sum();
+    let built_ms = signing.elapsed().as_millis();
+    for (name, content) in signed {
         if put_if_changed(store, &format!("{prefix}{name}"), &content)? {
             uploaded += 1;
             uploaded_bytes += content.len() as u64;
@@ -306,6 +310,7 @@ fn publish_plan(
             skipped += 1;
         }
     }
+    tracing::info!(release = %id, key_id = %signer.key.id(), development_key = signer.development, files = manifest.files.len(), signed_bytes, built_ms, total_ms = signing.elapsed().as_millis(), "release manifest signed");
     if put_if_changed(store, &manifest_key(&id)?, &manifest_bytes)? {
         uploaded += 1;
         uploaded_bytes += manifest_bytes.len() as u64;
