@@ -491,3 +491,49 @@ fn fan_out_at_scale_gives_the_files_of_a_single_run() {
     assert_eq!(many.site_release, one.site_release);
     assert_eq!(many.sources, one.sources);
 }
+
+/// A correction delivered after a night: the fanned-out night applies it as a single night
+/// does (the same report of revisions, the same changelogs, the same register with the
+/// withdrawn records kept).
+#[test]
+fn a_fanned_out_night_applies_a_correction_as_a_single_night_does() {
+    let curated = Curated::load().unwrap();
+    let ((_a, single), (_b, fanned)) = (filled("fanout-fix-single"), filled("fanout-fix-fanned"));
+    let end = sample().end_date;
+    let before = NightlyOptions {
+        date: end.pred_opt(),
+        ..options()
+    };
+    let day = end.pred_opt().unwrap().pred_opt().unwrap().to_string();
+    for store in [&single, &fanned] {
+        jobs::nightly(store, &curated, &before).unwrap();
+        // The whole first online-monitoring file of the day before is withdrawn.
+        let cems = store
+            .list(&format!("raw/cems/{day}/"))
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap();
+        store
+            .put(&cems.replace(".hj212", ".r2.hj212"), b"")
+            .unwrap();
+    }
+    let one = jobs::nightly(&single, &curated, &options()).unwrap();
+    let (plan, outcomes) = fan_out(&fanned, &curated, "exec-fix");
+    let many = fanout::reduce(&fanned, &curated, &options(), &plan, &outcomes).unwrap();
+    assert_eq!(many.revisions, one.revisions);
+    assert_eq!(one.revisions.new_tonight.len(), 1);
+    let changes = |s: &dyn Store| {
+        snapshot(
+            s,
+            &["datasets/cems-daily/changes/", "datasets/exceedances/"],
+        )
+    };
+    let single_changes = changes(&single);
+    assert!(single_changes.keys().any(|k| k.contains("/changes/")));
+    assert_same(
+        &single_changes,
+        &changes(&fanned),
+        "changelogs and registers",
+    );
+}

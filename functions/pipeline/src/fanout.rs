@@ -516,6 +516,8 @@ pub fn reduce(
     let task_seconds = outcomes.iter().map(|o| o.seconds).sum();
     record.timings.insert("tasks".to_string(), task_seconds);
     jobs::summarise(&mut record.report, &ledger)?;
+    // The revisions in force and new tonight (their changelogs are written when published).
+    record.report.revisions = crate::revisions::of_night(store, plan.run_date)?;
     jobs::gate(store, &mut record, &fresh, opts.max_reject_rate)?;
     let v = match &plan.registry {
         None => Validated {

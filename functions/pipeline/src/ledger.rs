@@ -5,7 +5,11 @@
 //! evidence: once a key is in the ledger its bytes must never change. A changed file is not
 //! a reason to stop the night: [`RawLedger::sight`] reports it as a [`ChangedRawFile`]
 //! conflict, the ledger keeps the hash first recorded, and the night goes on with what it
-//! validated from the original bytes (see `jobs`). A correction is a new key.
+//! validated from the original bytes (see `jobs`). A correction is a new key: a revision
+//! `{stem}.r{n}.{ext}` of the file (`data/raw-formats.md`, "Corrections"), recorded here
+//! like any delivery, with its own sha256; its `first_seen_run` is the night from which it is
+//! in force (see [`crate::revisions`]). Superseded revisions keep their entries: evidence
+//! is never dropped from the ledger.
 //!
 //! Bounded work: a night does not re-read the whole raw history. A file whose listed size
 //! and version tag (S3's ETag) match the ledger is trusted without reading it; each night
@@ -91,7 +95,7 @@ pub struct RawLedger {
 /// A raw file whose bytes are not the ones first recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error(
-    "raw file {key} changed after delivery: first seen with sha256 {recorded} in run {first_seen_run}, now {now}; raw deliveries are immutable, deliver a correction under a new name"
+    "raw file {key} changed after delivery: first seen with sha256 {recorded} in run {first_seen_run}, now {now}; raw deliveries are immutable, deliver a correction as a revision {{stem}}.r2.{{ext}} beside it (data/raw-formats.md, Corrections)"
 )]
 pub struct ChangedRawFile {
     pub key: String,

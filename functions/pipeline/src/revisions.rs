@@ -308,6 +308,26 @@ pub fn new_on(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> Vec<App
 /// that date) validates. Keys outside the raw layout are left out, as the night leaves them.
 pub fn in_force(store: &dyn Store, night: NaiveDate) -> Result<InForce, JobError> {
     let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let index = listed_index(store)?;
+    Ok(resolve_index(&index, &ledger, night))
+}
+
+/// The revisions of a night as its report lists them ([`in_force`]'s, with those new on the
+/// night), from the store's listing and ledger: what the fan-out reduce reports once every
+/// task has recorded its files in the ledger.
+pub fn of_night(store: &dyn Store, night: NaiveDate) -> Result<Revisions, JobError> {
+    let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    let index = listed_index(store)?;
+    let mut revisions = resolve_index(&index, &ledger, night).revisions;
+    revisions.new_tonight = new_on(&index, &ledger, night)
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
+    Ok(revisions)
+}
+
+/// The raw keys of the store in the layout, by date and source, sorted.
+fn listed_index(store: &dyn Store) -> Result<RawIndex, JobError> {
     let mut index = RawIndex::new();
     for key in store.list("raw/")? {
         let Ok((source, date, _)) = layout::parse_raw_key(&key) else {
@@ -328,7 +348,7 @@ pub fn in_force(store: &dyn Store, night: NaiveDate) -> Result<InForce, JobError
             keys.sort();
         }
     }
-    Ok(resolve_index(&index, &ledger, night))
+    Ok(index)
 }
 
 #[cfg(test)]
