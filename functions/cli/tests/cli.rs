@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "cli/evidence.rs"]
+mod evidence;
 #[path = "cli/verify.rs"]
 mod verify;
 
