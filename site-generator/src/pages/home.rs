@@ -131,7 +131,13 @@ fn freshness(site: &Site<'_>, lang: Lang) -> Result<Option<Freshness>, SiteError
 }
 
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
-    let mut latest: Vec<_> = site.rows.exceedances.iter().collect();
+    // The latest exceedances in force (a withdrawn one stays in the register, marked).
+    let mut latest: Vec<_> = site
+        .rows
+        .exceedances
+        .iter()
+        .filter(|r| !r.withdrawn())
+        .collect();
     sort_exceedances(&mut latest);
     let data_date = site.data_date.format("%Y-%m-%d").to_string();
     let on_data_date = latest.iter().filter(|r| r.date == data_date).count();
