@@ -131,7 +131,12 @@ pub fn diff(subject: &Subject<'_>, old: &Rows, new: &Rows) -> Result<Changelog, 
             fields,
             old: o.map(|r| record(old, r)),
             new: n.map(|r| record(new, r)),
-            revisions: subject.revisions.get(date).cloned().unwrap_or_default(),
+            revisions: attributed(
+                subject.revisions.get(date).map_or(&[], Vec::as_slice),
+                o.and_then(|row| cell(old, row, "raw_key"))
+                    .into_iter()
+                    .chain(n.and_then(|row| cell(new, row, "raw_key"))),
+            ),
         });
     }
     Ok(Changelog {
@@ -141,6 +146,33 @@ pub fn diff(subject: &Subject<'_>, old: &Rows, new: &Rows) -> Result<Changelog, 
         previous_archive: subject.previous_archive.clone(),
         entries,
     })
+}
+
+/// The revisions a record's change comes from: those that replace the file its old or new
+/// row was read from (`raw_key`), else every revision of its date (a record that names no
+/// single raw file, or a file no revision replaced, e.g. a unit's daily values of several
+/// corrected files).
+fn attributed<'k>(
+    revisions: &[AppliedRevision],
+    raw_keys: impl Iterator<Item = &'k str>,
+) -> Vec<AppliedRevision> {
+    let bases: BTreeSet<String> = raw_keys.map(crate::revisions::base_key).collect();
+    let own: Vec<AppliedRevision> = revisions
+        .iter()
+        .filter(|r| bases.contains(&crate::revisions::base_key(&r.key)))
+        .cloned()
+        .collect();
+    if own.is_empty() {
+        revisions.to_vec()
+    } else {
+        own
+    }
+}
+
+/// The value of `column` in a row of `rows`.
+fn cell<'r>(rows: &Rows, row: &'r [String], column: &str) -> Option<&'r str> {
+    let i = rows.columns.iter().position(|c| c == column)?;
+    row.get(i).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 /// Rows by (date, primary key values).

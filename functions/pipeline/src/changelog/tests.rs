@@ -338,3 +338,17 @@ fn an_exceedance_added_back_by_a_later_revision_is_no_longer_withdrawn() {
     let in_force: BTreeSet<String> = ["x".to_string()].into();
     assert!(withdrawn(&[log("2026-02-03", Change::Withdrawn)], &in_force).is_empty());
 }
+
+#[test]
+fn a_change_is_attributed_to_the_revision_of_its_own_file() {
+    let cems = revision("raw/cems/2026-01-31/cems-110105.r2.hj212", "cc");
+    let sm = revision(SM, "aa");
+    let both = [cems.clone(), sm.clone()];
+    // The old row read from the original self-monitoring file, the new from its revision.
+    let keys = ["raw/self-monitoring/2026-01-31/sm-110105.csv", SM];
+    assert_eq!(attributed(&both, keys.into_iter()), vec![sm]);
+    // A row from a file no revision replaced (or none named): every revision of the date.
+    let other = ["raw/cems/2026-01-31/cems-110106.hj212"];
+    assert_eq!(attributed(&both, other.into_iter()), both.to_vec());
+    assert_eq!(attributed(&both, std::iter::empty()), both.to_vec());
+}
