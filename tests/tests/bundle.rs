@@ -198,6 +198,22 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
         }
     }
     assert!(names.contains(&"data/cems-daily.csv"));
+    // The hourly readings: the cems-hourly monthly files named with their archive URL and
+    // sha256 (each the file's sha256 in the store).
+    let hourly = csv_rows(&file("data/cems-hourly-files.csv"));
+    assert!(
+        hourly
+            .iter()
+            .any(|f| f["file"] == "cems-hourly-2026-01.csv.gz")
+    );
+    for f in &hourly {
+        let key = f["url"]
+            .strip_prefix("https://envgov.example.org/")
+            .expect("an absolute URL on the site");
+        assert!(key.starts_with("datasets/cems-hourly/archive/"), "{key}");
+        assert_eq!(f["sha256"], sha256_hex(&store.get(key).unwrap().unwrap()));
+        assert_eq!(f["rows_of_this_unit"], format!("uscc = {uscc}"));
+    }
     // The citation names the unit, the URL and the sha256 of contents.json.
     let citation = String::from_utf8(file("CITATION.en.txt")).unwrap();
     assert!(citation.contains(&uscc));

@@ -12,6 +12,7 @@
 //! contents.json                      every evidence file with its sha256 and size
 //! unit.json                          the unit
 //! data/{dataset}.csv                 the unit's rows of each published dataset, byte for byte
+//! data/cems-hourly-files.csv         (units with online monitoring) the hourly files: URL, sha256
 //! exceedances/index.csv              one line per exceedance: its folder and id
 //! exceedances/{nnnn}/exceedance.json the register's row
 //! exceedances/{nnnn}/raw-lines.txt   the raw line(s) it rests on, byte for byte, one per line
@@ -92,6 +93,20 @@ pub struct UnitBundle {
     /// Dataset id → the unit's rows of its published CSV.
     pub datasets: BTreeMap<String, Vec<u8>>,
     pub exceedances: Vec<ExceedanceEvidence>,
+    /// For a unit with online monitoring: the `cems-hourly` monthly files holding its hourly
+    /// readings (the bundle names them with their sha256 rather than copying a year of them).
+    pub hourly_files: Vec<HourlyFile>,
+}
+
+/// One monthly file of `cems-hourly`, as the night's publication lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyFile {
+    /// `cems-hourly-2026-01.csv.gz`.
+    pub name: String,
+    /// Its dated archive's URL (immutable).
+    pub url: String,
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// The key a bundle is signed with, and whether it is a development key.
@@ -217,6 +232,28 @@ pub fn files(b: &UnitBundle) -> BTreeMap<String, Vec<u8>> {
     );
     for (id, csv) in &b.datasets {
         out.insert(format!("data/{id}.csv"), csv.clone());
+    }
+    if !b.hourly_files.is_empty() {
+        let rows: Vec<Vec<String>> = b
+            .hourly_files
+            .iter()
+            .map(|f| {
+                vec![
+                    f.name.clone(),
+                    f.url.clone(),
+                    f.sha256.clone(),
+                    f.bytes.to_string(),
+                    format!("uscc = {}", b.uscc),
+                ]
+            })
+            .collect();
+        out.insert(
+            "data/cems-hourly-files.csv".to_string(),
+            csv_bytes(
+                &["file", "url", "sha256", "bytes", "rows_of_this_unit"],
+                &rows,
+            ),
+        );
     }
     let mut index = Vec::new();
     for (i, e) in b.exceedances.iter().enumerate() {

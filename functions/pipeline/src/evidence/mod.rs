@@ -28,10 +28,10 @@ pub mod text;
 use crate::error::JobError;
 use crate::ledger::RawLedger;
 use crate::partition::{get_json, put_json};
-use crate::publication::PublishedFile;
+use crate::publication::{PublicationManifest, PublishedFile};
 use crate::store::Store;
 use crate::table::{Table, Values};
-use bundle::{ExceedanceEvidence, RawLine, Signer, UnitBundle};
+use bundle::{ExceedanceEvidence, HourlyFile, RawLine, Signer, UnitBundle};
 use calc::{Basis, HourlyValue, LimitSource};
 use envgov_curated::Curated;
 use envgov_curated::standards::Period;
@@ -76,6 +76,27 @@ pub struct Bundles {
 pub struct BundleOptions<'a> {
     pub origin: String,
     pub signer: Signer<'a>,
+    /// The `cems-hourly` monthly files of the publication (named in the bundle of every unit
+    /// with online monitoring).
+    pub hourly_files: Vec<HourlyFile>,
+}
+
+/// The `cems-hourly` monthly data files a publication lists, with their archive URLs.
+pub fn hourly_files(publication: &PublicationManifest, origin: &str) -> Vec<HourlyFile> {
+    let origin = origin.trim_end_matches('/');
+    publication
+        .files
+        .iter()
+        .filter_map(|(path, f)| {
+            let name = path.strip_prefix("cems-hourly/")?;
+            (name.starts_with("cems-hourly-") && !name.contains('/')).then(|| HourlyFile {
+                name: name.to_string(),
+                url: format!("{origin}/{}", f.key),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes,
+            })
+        })
+        .collect()
 }
 
 fn definition(e: impl std::fmt::Display) -> JobError {
@@ -95,6 +116,7 @@ pub fn for_release(
     store: &dyn Store,
     curated: &Curated,
     inputs: &SiteInputs,
+    publication: &PublicationManifest,
     origin: &str,
     key: &crate::signing::SecretKey,
     development: bool,
@@ -102,6 +124,7 @@ pub fn for_release(
     let opts = BundleOptions {
         origin: origin.to_string(),
         signer: Signer { key, development },
+        hourly_files: hourly_files(publication, origin),
     };
     let bundles = ensure(store, curated, inputs, &opts)?;
     let mut links = BTreeMap::new();
@@ -134,6 +157,8 @@ struct Pending<'a> {
     url: String,
     cache: String,
     datasets: BTreeMap<String, &'a [u8]>,
+    /// The unit has online-monitoring rows: its bundle names the hourly files.
+    hourly: bool,
 }
 
 /// The bundle of every unit of `inputs`, built where missing. See the module docs.
@@ -225,6 +250,9 @@ fn pending_unit<'a>(
             datasets.insert(id.to_string(), d.csv.as_slice());
         }
     }
+    let hourly = datasets
+        .get("cems-daily")
+        .is_some_and(|csv| latest_date(csv).is_some());
     let data_date = datasets
         .values()
         .filter_map(|csv| latest_date(csv))
@@ -254,6 +282,14 @@ fn pending_unit<'a>(
         h.update(part.as_bytes());
         h.update([0]);
     }
+    if hourly {
+        for f in &opts.hourly_files {
+            for part in [&f.name, &f.url, &f.sha256] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+        }
+    }
     for (id, csv) in &datasets {
         h.update(id.as_bytes());
         h.update([0]);
@@ -268,6 +304,7 @@ fn pending_unit<'a>(
         url,
         cache,
         datasets,
+        hourly,
     })
 }
 
@@ -493,6 +530,11 @@ fn store_bundle(
             .map(|(k, v)| (k.clone(), v.to_vec()))
             .collect(),
         exceedances: exceedances.clone(),
+        hourly_files: if p.hourly {
+            opts.hourly_files.clone()
+        } else {
+            Vec::new()
+        },
     };
     let zip = bundle::zip(&b, &opts.signer).map_err(|e| {
         JobError::Definition(format!("writing the evidence bundle of {}: {e}", p.uscc))
@@ -744,6 +786,7 @@ mod tests {
             url: "https://example.org/b.zip".into(),
             cache: hex::encode(Sha256::digest(slice))[..20].to_string(),
             datasets: [("exceedances".to_string(), slice)].into_iter().collect(),
+            hourly: false,
         }
     }
 
@@ -766,6 +809,7 @@ mod tests {
                 key: &key,
                 development: true,
             },
+            hourly_files: Vec::new(),
         };
         let a = "raw/self-monitoring/2026-01-30/a.csv";
         let b = "raw/self-monitoring/2026-01-31/b.csv";

@@ -61,6 +61,7 @@ pub(super) fn plan(
         store,
         curated,
         &inputs,
+        &publication.manifest,
         &site_options.origin,
         &signer.key,
         signer.development,
