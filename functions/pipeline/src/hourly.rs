@@ -252,6 +252,13 @@ fn polars_schema() -> Schema {
         .collect()
 }
 
+/// Time spent encoding a month's files, by format (logged at debug level).
+#[derive(Default)]
+struct Spent {
+    parquet: std::time::Duration,
+    csv: std::time::Duration,
+}
+
 /// A month's two files: the gzip-compressed CSV and the Parquet, and their rows.
 pub struct MonthFiles {
     pub csv_gz: Vec<u8>,
@@ -270,6 +277,7 @@ pub fn write_month(
         .write(Vec::new(), flate2::Compression::fast());
     let mut parquet = Vec::new();
     let mut rows = 0u64;
+    let mut spent = Spent::default();
     {
         let mut writer = ParquetWriter::new(&mut parquet)
             .with_compression(ParquetCompression::Zstd(None))
@@ -280,6 +288,7 @@ pub fn write_month(
         crate::publish::write_csv_frames(&mut gz, &names, |sink| {
             let r = days(&mut |df: DataFrame| {
                 rows += df.height() as u64;
+                let t = std::time::Instant::now();
                 let mut offset = 0;
                 while offset < df.height() {
                     let part = df.slice(offset as i64, ROW_GROUP);
@@ -288,7 +297,11 @@ pub fn write_month(
                         .map_err(polars("hourly Parquet"))?;
                     offset += ROW_GROUP;
                 }
-                sink(&df).map_err(JobError::Definition)
+                spent.parquet += t.elapsed();
+                let t = std::time::Instant::now();
+                let written = sink(&df).map_err(JobError::Definition);
+                spent.csv += t.elapsed();
+                written
             });
             r.map_err(|e| {
                 let message = e.to_string();
@@ -302,6 +315,12 @@ pub fn write_month(
     let csv_gz = gz
         .finish()
         .map_err(|e| JobError::Definition(format!("gzip: {e}")))?;
+    tracing::debug!(
+        rows,
+        parquet_s = spent.parquet.as_secs_f64(),
+        csv_gzip_s = spent.csv.as_secs_f64(),
+        "cems-hourly: a month's files encoded"
+    );
     Ok(MonthFiles {
         csv_gz,
         parquet,
