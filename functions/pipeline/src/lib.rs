@@ -21,8 +21,9 @@
 //! - `rebuild`: a night recomputed from the raw archive into another store and compared with
 //!   its dated archives, over `jobs`.
 //!
-//! Only `jobs`, `datasets`, `publication`, `release` and `store` do I/O. polars does the
-//! work only in `frame` and `aggregate` (the others name its error type).
+//! Only `jobs`, `datasets`, `hourly`, `provenance` (it reads the ledger), `publication`,
+//! `release` and `store` do I/O. polars does the work only in `frame`, `aggregate`, `hourly`
+//! and `provenance` (the others name its error type).
 
 pub mod aggregate;
 pub mod changelog;
