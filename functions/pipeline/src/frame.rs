@@ -257,6 +257,20 @@ pub fn rows_on_days(
     from_frame(&df.filter(&mask)?)
 }
 
+/// The rows whose string column `name` is one of `values`, as a [`Table`].
+pub fn rows_with(
+    df: &DataFrame,
+    name: &str,
+    values: &std::collections::BTreeSet<&str>,
+) -> PolarsResult<Table> {
+    let column = df.column(name)?.as_materialized_series().str()?;
+    let mask: BooleanChunked = column
+        .iter()
+        .map(|v| Some(v.is_some_and(|s| values.contains(s))))
+        .collect();
+    from_frame(&df.filter(&mask)?)
+}
+
 /// The number of null cells in the column `name`.
 pub fn null_count(df: &DataFrame, name: &str) -> PolarsResult<usize> {
     Ok(df.column(name)?.null_count())

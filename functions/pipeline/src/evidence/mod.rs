@@ -560,7 +560,12 @@ fn hours_of(
     let mut out: BTreeMap<DayKey, Vec<HourlyValue>> = BTreeMap::new();
     let dates: BTreeSet<&String> = keys.iter().map(|k| &k.0).collect();
     for date in dates {
-        let Some(t) = crate::partition::read_partition(store, Source::Cems, date)? else {
+        let units: BTreeSet<&str> = keys
+            .iter()
+            .filter(|k| &k.0 == date)
+            .map(|k| k.1.as_str())
+            .collect();
+        let Some(t) = unit_rows(store, date, &units)? else {
             continue;
         };
         collect_hours(&t, date, keys, &mut out);
@@ -569,6 +574,43 @@ fn hours_of(
         v.sort_by(|a, b| (&a.observed_at, a.raw_line).cmp(&(&b.observed_at, b.raw_line)));
     }
     Ok(out)
+}
+
+/// The columns of a day's validated online-monitoring rows an exceedance's hours need.
+const HOUR_COLUMNS: [&str; 11] = [
+    "uscc",
+    "outlet",
+    "pollutant",
+    "cn",
+    "observed_at",
+    "flag",
+    "excluded_reason",
+    "raw_key",
+    "value",
+    "valid",
+    "raw_line",
+];
+
+/// The rows of `units` in a day's validated online-monitoring partition, only the columns
+/// [`HOUR_COLUMNS`] (the day's other units never become a table).
+fn unit_rows(
+    store: &dyn Store,
+    date: &str,
+    units: &BTreeSet<&str>,
+) -> Result<Option<Table>, JobError> {
+    let key = layout::validated_key(Source::Cems, date).map_err(definition)?;
+    let Some(bytes) = store.get(&key)? else {
+        return Ok(None);
+    };
+    let corrupt = |e: polars::error::PolarsError| JobError::Corrupt {
+        key: key.clone(),
+        message: e.to_string(),
+    };
+    let schema = crate::validate::schema(Source::Cems);
+    let df = crate::frame::read_frame_columns(&bytes, schema, &HOUR_COLUMNS).map_err(corrupt)?;
+    crate::frame::rows_with(&df, "uscc", units)
+        .map(Some)
+        .map_err(corrupt)
 }
 
 fn collect_hours(
