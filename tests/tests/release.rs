@@ -21,11 +21,14 @@ use envgov_pipeline::error::JobError;
 use envgov_pipeline::jobs::{self, NightlyOptions};
 use envgov_pipeline::ledger::sha256_hex;
 use envgov_pipeline::release::kvs::{KvsMirror, KvsOptions};
+use envgov_pipeline::release::signed::SIGNED_NAMES;
 use envgov_pipeline::release::{
     self, ERROR_PAGE_KEY, HISTORY_KEY, MANIFEST_NAME, ReleaseError, ReleaseOptions, SwitchKind,
 };
+use envgov_pipeline::signing::PublicKey;
 use envgov_pipeline::store::s3::{S3Options, S3Store, StaticCredentials};
 use envgov_pipeline::store::{Conditional, LocalStore, MemoryStore, Store, StoreError, Version};
+use envgov_pipeline::verify::{FoundFile, Scope, verify};
 use envgov_sample_data::{SampleConfig, generate};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -413,7 +416,7 @@ fn night(store: &dyn Store, curated: &Curated, date: &str) -> String {
 fn keep(n: usize) -> ReleaseOptions {
     ReleaseOptions {
         releases_to_keep: Some(n),
-        ..ReleaseOptions::default()
+        ..envgov_e2e::same_signing_key()
     }
 }
 
@@ -451,11 +454,46 @@ fn assert_complete(store: &dyn Store, id: &str) {
         .unwrap()
         .into_iter()
         .map(|k| k[prefix.len()..].to_string())
-        .filter(|p| p != MANIFEST_NAME)
+        .filter(|p| p != MANIFEST_NAME && !SIGNED_NAMES.contains(&p.as_str()))
         .collect();
     stored.sort();
     let listed: Vec<String> = files.keys().cloned().collect();
     assert_eq!(stored, listed, "{id}");
+    // Beside them, the signed manifest of every stored file (its own key's signature), in
+    // every release published since releases are signed (not in the synthetic ones).
+    if store
+        .get(&format!("{prefix}manifest.json"))
+        .unwrap()
+        .is_none()
+    {
+        return;
+    }
+    let found: Vec<FoundFile> = store
+        .list(&prefix)
+        .unwrap()
+        .into_iter()
+        .map(|k| {
+            let bytes = store.get(&k).unwrap().unwrap();
+            FoundFile {
+                path: k[prefix.len()..].to_string(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+            }
+        })
+        .collect();
+    let get = |name: &str| store.get(&format!("{prefix}{name}")).unwrap().unwrap();
+    let key = PublicKey::parse(&String::from_utf8(get("minisign.pub")).unwrap()).unwrap();
+    let signature = String::from_utf8(get("manifest.json.minisig")).unwrap();
+    let outcome = verify(
+        &get("manifest.json"),
+        Some(&signature),
+        &key,
+        &Scope::Whole,
+        &found,
+    );
+    assert!(outcome.ok(), "{id}: {:?}", outcome.problems);
+    // Every stored file but manifest.json and its signature is listed.
+    assert_eq!(outcome.matched.len(), found.len() - 2, "{id}");
 }
 
 fn history(store: &dyn Store) -> Vec<(String, String)> {
@@ -482,7 +520,11 @@ fn lifecycle(store: &dyn Store) {
     let r1 = release::publish(store, &curated, &keep(2)).unwrap();
     assert!(r1.live && r1.id.starts_with(&format!("{D1}-")), "{r1:?}");
     assert_eq!(live(store).as_deref(), Some(r1.id.as_str()));
-    assert_eq!(r1.uploaded, r1.files + 1, "every file and the manifest");
+    assert_eq!(
+        r1.uploaded,
+        r1.files + 1 + SIGNED_NAMES.len(),
+        "every file, the manifest and the signed files"
+    );
     assert_complete(store, &r1.id);
     // The error page is the live release's.
     assert_eq!(
@@ -527,7 +569,7 @@ fn lifecycle(store: &dyn Store) {
         &ReleaseOptions {
             site_origin: Some("https://other.example.org".into()),
             releases_to_keep: Some(2),
-            ..ReleaseOptions::default()
+            ..envgov_e2e::same_signing_key()
         },
     )
     .unwrap();
@@ -561,7 +603,7 @@ fn lifecycle(store: &dyn Store) {
     );
 
     // Rollback without a target: the release live before the current one.
-    let back = release::rollback(store, None, &ReleaseOptions::default()).unwrap();
+    let back = release::rollback(store, None, &envgov_e2e::same_signing_key()).unwrap();
     assert_eq!(
         (back.from.as_deref(), back.to.as_str()),
         (Some(r3.id.as_str()), r2.id.as_str())
@@ -579,7 +621,7 @@ fn lifecycle(store: &dyn Store) {
     );
 
     // A pruned release cannot be rolled back to; nothing changes.
-    let err = release::rollback(store, Some(&r1.id), &ReleaseOptions::default()).unwrap_err();
+    let err = release::rollback(store, Some(&r1.id), &envgov_e2e::same_signing_key()).unwrap_err();
     assert!(
         matches!(&err, JobError::Release(ReleaseError::Incomplete { release, .. }) if *release == r1.id),
         "{err}"
@@ -601,7 +643,7 @@ fn lifecycle(store: &dyn Store) {
     let victim = format!("site/releases/{}/en/index.html", r3.id);
     assert!(store.get(&victim).unwrap().is_some());
     store.delete(&victim).unwrap();
-    let err = release::rollback(store, Some(&r3.id), &ReleaseOptions::default()).unwrap_err();
+    let err = release::rollback(store, Some(&r3.id), &envgov_e2e::same_signing_key()).unwrap_err();
     assert!(
         err.to_string().contains("en/index.html is missing"),
         "{err}"
@@ -773,7 +815,10 @@ fn crash_and_rerun(store: &dyn Store) {
     let r2 = release::publish(store, &curated, &keep(3)).unwrap();
     assert_eq!(r2.id, r2_id);
     assert!(r2.live);
-    assert_eq!((r2.uploaded, r2.skipped), (0, files.len() + 1));
+    assert_eq!(
+        (r2.uploaded, r2.skipped),
+        (0, files.len() + 1 + SIGNED_NAMES.len())
+    );
     assert_eq!(live(store).as_deref(), Some(r2_id.as_str()));
     assert_eq!(
         history(store),
@@ -788,7 +833,7 @@ fn crash_and_rerun(store: &dyn Store) {
     let same = release::publish(store, &curated, &keep(3)).unwrap();
     assert_eq!(same.id, r2_id);
     assert_eq!((same.uploaded, same.uploaded_bytes), (0, 0));
-    assert_eq!(same.skipped, files.len() + 1);
+    assert_eq!(same.skipped, files.len() + 1 + SIGNED_NAMES.len());
     assert_eq!(history(store).len(), 2, "a re-run is not a new switch");
 }
 
@@ -864,7 +909,7 @@ fn a_switch_made_during_the_upload_is_never_overwritten_by_older_data() {
     let store = MemoryStore::new();
     sample(&store);
     night(&store, &curated, D1);
-    let (d1_id, _) = release::render(&store, &curated, &ReleaseOptions::default()).unwrap();
+    let (d1_id, _) = release::render(&store, &curated, &envgov_e2e::same_signing_key()).unwrap();
 
     // While this D1 release uploads, a run of a later date switches the site.
     let newer = "2026-02-01-0123456789ab".to_string();
@@ -874,7 +919,7 @@ fn a_switch_made_during_the_upload_is_never_overwritten_by_older_data() {
         pointer: newer.clone(),
         writes: AtomicUsize::new(0),
     };
-    let r = release::publish(&racing, &curated, &ReleaseOptions::default()).unwrap();
+    let r = release::publish(&racing, &curated, &envgov_e2e::same_signing_key()).unwrap();
     assert_eq!(r.id, d1_id);
     assert!(!r.live);
     assert_eq!(live(&store).as_deref(), Some(newer.as_str()));
@@ -896,7 +941,7 @@ fn a_switch_made_during_the_upload_is_never_overwritten_by_older_data() {
         pointer: older,
         writes: AtomicUsize::new(0),
     };
-    let r = release::publish(&racing, &curated, &ReleaseOptions::default()).unwrap();
+    let r = release::publish(&racing, &curated, &envgov_e2e::same_signing_key()).unwrap();
     assert!(r.live);
     assert_eq!(live(&store).as_deref(), Some(d1_id.as_str()));
     assert_eq!(
@@ -913,9 +958,9 @@ fn rollback_refuses_when_a_night_switched_meanwhile() {
     let store = MemoryStore::new();
     sample(&store);
     night(&store, &curated, D1);
-    let r1 = release::publish(&store, &curated, &ReleaseOptions::default()).unwrap();
+    let r1 = release::publish(&store, &curated, &envgov_e2e::same_signing_key()).unwrap();
     night(&store, &curated, D2);
-    let r2 = release::publish(&store, &curated, &ReleaseOptions::default()).unwrap();
+    let r2 = release::publish(&store, &curated, &envgov_e2e::same_signing_key()).unwrap();
     assert!(r1.live && r2.live);
     // A store whose read of site/current returns the version it had while r1 was live:
     // exactly what the rollback sees if a night switched to r2 between its read and its
@@ -963,7 +1008,7 @@ fn rollback_refuses_when_a_night_switched_meanwhile() {
     let err = release::rollback(
         &Stale(&store, stale),
         Some(&r1.id),
-        &ReleaseOptions::default(),
+        &envgov_e2e::same_signing_key(),
     )
     .unwrap_err();
     assert!(
@@ -1095,8 +1140,13 @@ fn kvs_mirror_describes_then_puts_the_live_release_with_if_match() {
     let store = MemoryStore::new();
     sample(&store);
     night(&store, &curated, D2);
-    let r =
-        release::publish_with(&store, &curated, &ReleaseOptions::default(), Some(&mirror)).unwrap();
+    let r = release::publish_with(
+        &store,
+        &curated,
+        &envgov_e2e::same_signing_key(),
+        Some(&mirror),
+    )
+    .unwrap();
     assert!(r.live);
 
     let seen = seen.lock().unwrap().clone();
@@ -1145,10 +1195,10 @@ fn history_records_switches_in_order_deterministically() {
         let store = MemoryStore::new();
         sample(&store);
         night(&store, &curated, D1);
-        release::publish(&store, &curated, &ReleaseOptions::default()).unwrap();
+        release::publish(&store, &curated, &envgov_e2e::same_signing_key()).unwrap();
         night(&store, &curated, D2);
-        release::publish(&store, &curated, &ReleaseOptions::default()).unwrap();
-        release::rollback(&store, None, &ReleaseOptions::default()).unwrap();
+        release::publish(&store, &curated, &envgov_e2e::same_signing_key()).unwrap();
+        release::rollback(&store, None, &envgov_e2e::same_signing_key()).unwrap();
         store.get(HISTORY_KEY).unwrap().unwrap()
     };
     let (a, b) = (run(), run());
@@ -1882,7 +1932,7 @@ fn a_rollback_racing_a_prune_never_leaves_a_deleted_release_live() {
             let rollback = s.spawn(|| {
                 barrier.wait();
                 std::thread::sleep(std::time::Duration::from_micros(delay_rollback));
-                release::rollback(&store, Some(a), &ReleaseOptions::default())
+                release::rollback(&store, Some(a), &envgov_e2e::same_signing_key())
             });
             let prune = s.spawn(|| {
                 barrier.wait();
