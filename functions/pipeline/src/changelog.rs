@@ -425,6 +425,21 @@ pub fn listed(store: &dyn Store, night: &str) -> Result<BTreeMap<String, Publish
     Ok(out)
 }
 
+/// Copies the changelogs of nights up to `night` from `source` to `out` (for a rebuild of
+/// that night: the register keeps the exceedances those corrections withdrew, see
+/// [`mark_exceedances`]). Returns how many files were copied.
+pub fn copy_history(source: &dyn Store, out: &dyn Store, night: &str) -> Result<usize, JobError> {
+    let mut copied = 0;
+    for (path, file) in listed(source, night)? {
+        let bytes = source
+            .get(&file.key)?
+            .ok_or_else(|| corrupt(&file.key, format!("listed as {path} but missing")))?;
+        out.put_with_hash(&file.key, &bytes, &file.sha256)?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
 /// The stored changelogs of one dataset up to `night`, oldest night first (a night's latest
 /// revision only).
 pub fn stored(store: &dyn Store, id: &str, night: &str) -> Result<Vec<Changelog>, JobError> {

@@ -211,6 +211,9 @@ pub fn rebuild(
     };
     put_json(out, layout::RAW_LEDGER_KEY, &seeded)?;
     let acceptances = copy_acceptances(source, out, &run, that_night.as_ref())?;
+    // The corrections applied up to that night: the register keeps what they withdrew.
+    crate::changelog::copy_history(source, out, &run)
+        .map_err(|e| RebuildError::Night { date, source: e })?;
     let raw_files = inputs.raw.len();
     let store = RebuildStore {
         source,
