@@ -103,7 +103,8 @@ fn every_accepted_hourly_value_is_published_with_the_line_and_hash_of_its_raw_fi
             .starts_with("datasets/cems-hourly/archive/2026-01-31/")
     );
     let mut text = Vec::new();
-    flate2::read::GzDecoder::new(gz.as_slice())
+    // The header's gzip member, then one a day (RFC 1952 members, read as one stream).
+    flate2::read::MultiGzDecoder::new(gz.as_slice())
         .read_to_end(&mut text)
         .unwrap();
     let rows = read_csv(&text);

@@ -252,13 +252,6 @@ fn polars_schema() -> Schema {
         .collect()
 }
 
-/// Time spent encoding a month's files, by format (logged at debug level).
-#[derive(Default)]
-struct Spent {
-    parquet: std::time::Duration,
-    csv: std::time::Duration,
-}
-
 /// A month's two files: the gzip-compressed CSV and the Parquet, and their rows.
 pub struct MonthFiles {
     pub csv_gz: Vec<u8>,
@@ -266,59 +259,66 @@ pub struct MonthFiles {
     pub rows: u64,
 }
 
-/// Writes a month's files from the frames `days` gives (one day at a time, in order),
-/// holding one day's frame at a time.
-pub fn write_month(
-    mut days: impl FnMut(&mut dyn FnMut(DataFrame) -> Result<(), JobError>) -> Result<(), JobError>,
-) -> Result<MonthFiles, JobError> {
-    let names: Vec<String> = schema().into_iter().map(|(n, _)| n).collect();
+/// Gzip (no file name, no time: the same bytes give the same member) of what `write` writes.
+fn gzip(write: impl FnOnce(&mut Vec<u8>) -> Result<(), String>) -> Result<Vec<u8>, JobError> {
+    let mut plain = Vec::new();
+    write(&mut plain).map_err(JobError::Definition)?;
     let mut gz = flate2::GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &plain)
+        .and_then(|()| gz.finish())
+        .map_err(|e| JobError::Definition(format!("gzip: {e}")))
+}
+
+/// One day's CSV rows (no BOM, no header) as a gzip member. A month's CSV file is the member
+/// of the BOM and header, then its days' members in date order: RFC 1952 lets a gzip file
+/// hold several members, which every reader decompresses as one stream. A day's member is
+/// kept with its partials, so a night encodes the CSV of the days that changed only.
+pub fn csv_member(rows: &DataFrame) -> Result<Vec<u8>, JobError> {
+    gzip(|out| crate::publish::write_csv_records(out, |sink| sink(rows)))
+}
+
+/// A day of a month: its rows (for the Parquet file) and its CSV member ([`csv_member`]).
+pub struct MonthDay {
+    pub rows: DataFrame,
+    pub csv_member: Vec<u8>,
+}
+
+/// Writes a month's files from the days `days` gives (one at a time, in date order),
+/// holding one day's frame at a time.
+pub fn write_month(
+    mut days: impl FnMut(&mut dyn FnMut(MonthDay) -> Result<(), JobError>) -> Result<(), JobError>,
+) -> Result<MonthFiles, JobError> {
+    let names: Vec<String> = schema().into_iter().map(|(n, _)| n).collect();
+    let mut csv_gz = gzip(|out| crate::publish::write_csv_head(out, &names))?;
     let mut parquet = Vec::new();
     let mut rows = 0u64;
-    let mut spent = Spent::default();
+    let t = std::time::Instant::now();
     {
         let mut writer = ParquetWriter::new(&mut parquet)
             .with_compression(ParquetCompression::Zstd(None))
             .set_parallel(false)
             .batched(&polars_schema())
             .map_err(polars("hourly Parquet"))?;
-        let mut failed: Option<JobError> = None;
-        crate::publish::write_csv_frames(&mut gz, &names, |sink| {
-            let r = days(&mut |df: DataFrame| {
-                rows += df.height() as u64;
-                let t = std::time::Instant::now();
-                let mut offset = 0;
-                while offset < df.height() {
-                    let part = df.slice(offset as i64, ROW_GROUP);
-                    writer
-                        .write_batch(&part)
-                        .map_err(polars("hourly Parquet"))?;
-                    offset += ROW_GROUP;
-                }
-                spent.parquet += t.elapsed();
-                let t = std::time::Instant::now();
-                let written = sink(&df).map_err(JobError::Definition);
-                spent.csv += t.elapsed();
-                written
-            });
-            r.map_err(|e| {
-                let message = e.to_string();
-                failed = Some(e);
-                message
-            })
-        })
-        .map_err(|message| failed.take().unwrap_or(JobError::Definition(message)))?;
+        days(&mut |day: MonthDay| {
+            rows += day.rows.height() as u64;
+            let mut offset = 0;
+            while offset < day.rows.height() {
+                let part = day.rows.slice(offset as i64, ROW_GROUP);
+                writer
+                    .write_batch(&part)
+                    .map_err(polars("hourly Parquet"))?;
+                offset += ROW_GROUP;
+            }
+            csv_gz.extend_from_slice(&day.csv_member);
+            Ok(())
+        })?;
         writer.finish().map_err(polars("hourly Parquet"))?;
     }
-    let csv_gz = gz
-        .finish()
-        .map_err(|e| JobError::Definition(format!("gzip: {e}")))?;
     tracing::debug!(
         rows,
-        parquet_s = spent.parquet.as_secs_f64(),
-        csv_gzip_s = spent.csv.as_secs_f64(),
+        seconds = t.elapsed().as_secs_f64(),
         "cems-hourly: a month's files encoded"
     );
     Ok(MonthFiles {
@@ -388,19 +388,79 @@ fn files_in_place(store: &dyn Store, state: &MonthState) -> Result<bool, JobErro
     Ok(true)
 }
 
-/// Writes a month's files from its days' partitions and stores them in `run`'s archive.
+/// `partials/cems/date={date}/hourly.json`: what a day's cached CSV member
+/// (`hourly.csv.gz` beside it) was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberManifest {
+    version: u32,
+    partition_sha256: String,
+    limits_sha256: String,
+    member_sha256: String,
+    rows: u64,
+}
+
+const MEMBER_FILE: &str = "hourly.csv.gz";
+const MEMBER_MANIFEST: &str = "hourly.json";
+
+/// A day's CSV member: the cached one when it was made from the same partition and limits,
+/// else encoded from `rows` and cached.
+fn day_member(
+    store: &dyn Store,
+    date: NaiveDate,
+    made_from: (&str, &str),
+    rows: &DataFrame,
+) -> Result<Vec<u8>, JobError> {
+    let key = |file| layout::partial_key(Source::Cems, &date.to_string(), file).map_err(definition);
+    let (member_key, manifest_key) = (key(MEMBER_FILE)?, key(MEMBER_MANIFEST)?);
+    let (partition_sha256, limits_sha256) = made_from;
+    if let Some(m) = get_json::<MemberManifest>(store, &manifest_key)?
+        && m.version == HOURLY_VERSION
+        && m.partition_sha256 == partition_sha256
+        && m.limits_sha256 == limits_sha256
+        && m.rows == rows.height() as u64
+        && let Some(bytes) = store.get(&member_key)?
+        && crate::ledger::sha256_hex(&bytes) == m.member_sha256
+    {
+        return Ok(bytes);
+    }
+    let member = csv_member(rows)?;
+    let member_sha256 = crate::ledger::sha256_hex(&member);
+    store.put_with_hash(&member_key, &member, &member_sha256)?;
+    let manifest = MemberManifest {
+        version: HOURLY_VERSION,
+        partition_sha256: partition_sha256.to_string(),
+        limits_sha256: limits_sha256.to_string(),
+        member_sha256,
+        rows: rows.height() as u64,
+    };
+    put_json(store, &manifest_key, &manifest)?;
+    Ok(member)
+}
+
+/// The inputs of a month: its days with their partitions' sha256, the limits in force in
+/// it and their sha256.
+struct MonthInputs<'a> {
+    days: &'a [(NaiveDate, String)],
+    limits: &'a HourlyLimits,
+    limits_sha256: &'a str,
+}
+
+/// Writes a month's files from its days' partitions (and the days' cached CSV members) and
+/// stores them in the archive folder `folder`.
 fn write_and_store(
     store: &dyn Store,
     month: &str,
-    days: &[NaiveDate],
-    limits: &HourlyLimits,
+    inputs: &MonthInputs<'_>,
     hashes: &RawHashes,
     folder: &str,
 ) -> Result<Vec<StoredFile>, JobError> {
     let files = write_month(|emit| {
-        for d in days {
-            if let Some(df) = day_rows(store, *d, limits, hashes)? {
-                emit(df)?;
+        for (d, partition_sha256) in inputs.days {
+            if let Some(rows) = day_rows(store, *d, inputs.limits, hashes)? {
+                let made_from = (partition_sha256.as_str(), inputs.limits_sha256);
+                let csv_member = day_member(store, *d, made_from, &rows)?;
+                emit(MonthDay { rows, csv_member })?;
             }
         }
         Ok(())
@@ -471,12 +531,16 @@ pub fn update_months(
                 .insert(archive_folder(store, &run.to_string())?)
                 .clone(),
         };
-        let dates: Vec<NaiveDate> = days.iter().map(|(d, _)| *d).collect();
         let t = std::time::Instant::now();
         let limits = hourly_limits(limits);
-        let files = write_and_store(store, month, &dates, &limits, &hashes, &folder)?;
+        let inputs = MonthInputs {
+            days,
+            limits: &limits,
+            limits_sha256: limits_sha,
+        };
+        let files = write_and_store(store, month, &inputs, &hashes, &folder)?;
         let rows = files.first().map_or(0, |f| f.rows);
-        tracing::info!(month = %month, days = dates.len(), rows, seconds = t.elapsed().as_secs_f64(), "cems-hourly: month written");
+        tracing::info!(month = %month, days = days.len(), rows, seconds = t.elapsed().as_secs_f64(), "cems-hourly: month written");
         states.push((
             state_key,
             MonthState {
@@ -737,7 +801,11 @@ mod tests {
 
     #[test]
     fn a_month_is_written_as_gzip_csv_with_bom_and_parquet_of_the_same_rows() {
-        let day = || frame::publishable(frame::to_frame(&hourly()).unwrap()).unwrap();
+        let day = || {
+            let rows = frame::publishable(frame::to_frame(&hourly()).unwrap()).unwrap();
+            let csv_member = csv_member(&rows).unwrap();
+            MonthDay { rows, csv_member }
+        };
         let files = write_month(|emit| {
             emit(day())?;
             emit(day())
@@ -746,7 +814,8 @@ mod tests {
         assert_eq!(files.rows, 8);
         let mut csv = Vec::new();
         std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(files.csv_gz.as_slice()),
+            // The head's member, then a member a day: read as one stream.
+            &mut flate2::read::MultiGzDecoder::new(files.csv_gz.as_slice()),
             &mut csv,
         )
         .unwrap();
@@ -775,6 +844,36 @@ mod tests {
         })
         .unwrap();
         assert_eq!((again.csv_gz, again.parquet), (files.csv_gz, files.parquet));
+    }
+
+    #[test]
+    fn a_days_csv_member_is_cached_until_its_partition_or_limits_change() {
+        let store = crate::store::MemoryStore::new();
+        let date = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let rows = frame::publishable(frame::to_frame(&hourly()).unwrap()).unwrap();
+        let member_key = layout::partial_key(Source::Cems, "2026-01-05", MEMBER_FILE).unwrap();
+        let first = day_member(&store, date, ("p1", "l1"), &rows).unwrap();
+        assert_eq!(first, csv_member(&rows).unwrap());
+        assert_eq!(store.get(&member_key).unwrap(), Some(first.clone()));
+        // Cached: a stand-in stored under the key would be returned only if its sha256 is
+        // the one recorded; altered bytes are encoded again.
+        store.put(&member_key, b"not a member").unwrap();
+        assert_eq!(
+            day_member(&store, date, ("p1", "l1"), &rows).unwrap(),
+            first
+        );
+        assert_eq!(store.get(&member_key).unwrap(), Some(first.clone()));
+        let manifest_key =
+            layout::partial_key(Source::Cems, "2026-01-05", MEMBER_MANIFEST).unwrap();
+        let m: MemberManifest = get_json(&store, &manifest_key).unwrap().unwrap();
+        assert_eq!((m.partition_sha256.as_str(), m.rows), ("p1", 4));
+        // Another partition, or other limits: encoded again and recorded.
+        day_member(&store, date, ("p2", "l1"), &rows).unwrap();
+        let m: MemberManifest = get_json(&store, &manifest_key).unwrap().unwrap();
+        assert_eq!(m.partition_sha256, "p2");
+        day_member(&store, date, ("p2", "l2"), &rows).unwrap();
+        let m: MemberManifest = get_json(&store, &manifest_key).unwrap().unwrap();
+        assert_eq!(m.limits_sha256, "l2");
     }
 
     #[test]

@@ -168,24 +168,35 @@ pub(crate) fn write_csv_rows(
     w.flush().map_err(io)
 }
 
-/// What [`write_csv_frames`] gives each frame of rows to.
+/// What [`write_csv_records`] gives each frame of rows to.
 pub(crate) type FrameSink<'a> = dyn FnMut(&polars::prelude::DataFrame) -> Result<(), String> + 'a;
 
-/// [`write_csv_rows`] for rows given as polars frames: the same bytes (each cell as
-/// [`csv_cell`] writes it), read from the frames' columns in place, with no [`Table`] and no
-/// string copied per cell. For the monthly files of `cems-hourly` (millions of rows).
-pub(crate) fn write_csv_frames(
+/// The start of every envgov CSV: the BOM and the header row.
+pub(crate) fn write_csv_head(
     out: &mut impl std::io::Write,
     names: &[String],
-    frames: impl FnOnce(&mut FrameSink<'_>) -> Result<(), String>,
 ) -> Result<(), String> {
-    use polars::prelude::DataType;
-    use std::fmt::Write as _;
     out.write_all(b"\xEF\xBB\xBF").map_err(io)?;
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
     w.write_record(names).map_err(io)?;
+    w.flush().map_err(io)
+}
+
+/// [`write_csv_rows`]'s rows (after [`write_csv_head`]) for rows given as polars frames:
+/// the same bytes (each cell as [`csv_cell`] writes it), read from the frames' columns in
+/// place, with no [`Table`] and no string copied per cell. For the monthly files of
+/// `cems-hourly` (millions of rows).
+pub(crate) fn write_csv_records(
+    out: &mut impl std::io::Write,
+    frames: impl FnOnce(&mut FrameSink<'_>) -> Result<(), String>,
+) -> Result<(), String> {
+    use polars::prelude::DataType;
+    use std::fmt::Write as _;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
     let mut buf = String::new();
     frames(&mut |df| {
         let columns = df.columns();
@@ -744,8 +755,9 @@ mod tests {
         }
         let df = crate::frame::to_frame(&t).unwrap();
         let mut out = Vec::new();
-        // Two frames (rows 0-3, then 4-6): one header, the rows in order.
-        write_csv_frames(&mut out, &t.names, |sink| {
+        // The head, then two frames (rows 0-3, then 4-6): the rows in order.
+        write_csv_head(&mut out, &t.names).unwrap();
+        write_csv_records(&mut out, |sink| {
             sink(&df.slice(0, 4))?;
             sink(&df.slice(4, 10))
         })
