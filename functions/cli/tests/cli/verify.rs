@@ -350,17 +350,51 @@ fn a_zip_with_its_manifest_at_the_root_verifies_and_a_flipped_byte_is_named() {
         out.contains("FAIL datasets/enterprises/enterprises.json: changed: its sha256 is"),
         "{out}"
     );
-    // Any evidence bundle the release links verifies on its own.
+    // The evidence bundles the release links verify on their own; one flipped byte in a
+    // bundle's entry is named.
     let bundles: Vec<PathBuf> = std::fs::read_dir(release.join("downloads/enterprises"))
-        .into_iter()
-        .flatten()
+        .unwrap()
         .flatten()
         .map(|e| e.path().join("evidence-bundle.zip"))
         .filter(|p| p.is_file())
         .collect();
+    assert!(!bundles.is_empty(), "the release links evidence bundles");
     for bundle in bundles.iter().take(3) {
-        ok(&verify(&[s(bundle), "--pubkey", s(&key)]));
+        let out = ok(&verify(&[s(bundle), "--pubkey", s(&key)]));
+        assert!(out.contains("OK"), "{out}");
     }
+    let tampered = dir.0.join("tampered-bundle.zip");
+    let entry = rezip_flipped(&bundles[0], &tampered);
+    let out = failed(&verify(&[s(&tampered), "--pubkey", s(&key)]));
+    assert!(
+        out.contains(&format!("FAIL {entry}: changed: its sha256 is")),
+        "{out}"
+    );
+}
+
+/// Copies the zip `from` to `to` with the last byte of its first data entry (not the
+/// manifest or its signature) flipped; returns that entry's name.
+fn rezip_flipped(from: &Path, to: &Path) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let mut flipped = None;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if flipped.is_none() && !name.starts_with("manifest.json") && !bytes.is_empty() {
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            flipped = Some(name.clone());
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
+    flipped.expect("a data entry")
 }
 
 /// The stock `minisign` (Debian's package): `None` after saying so when it is missing, a
