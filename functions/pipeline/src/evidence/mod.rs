@@ -12,8 +12,8 @@
 //! `bundles/{uscc}/{cache}.zip` with `{cache}.json` (its sha256 and size) beside it, where
 //! `{cache}` hashes everything the bundle is made of (the unit's rows of each dataset, the
 //! origin, the signing key, the format); a release whose unit rows did not change reads the
-//! small `.json` and nothing else. Units whose bundle must be built are taken
-//! [`CHUNK`] at a time. A unit's exceedance evidence is kept apart
+//! small `.json` and nothing else (the unit's rows are hashed, not parsed). Units whose
+//! bundle must be built are taken [`CHUNK`] at a time. A unit's exceedance evidence is kept apart
 //! (`bundles/{uscc}/evidence-{hash}.json`, the hash of its exceedance rows): when only its
 //! other rows changed (an ordinary night adds a daily mean) it is read back whole; when its
 //! exceedances changed, the evidence of each unchanged exceedance is taken from the unit's last
@@ -42,8 +42,10 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
-/// Units whose bundles are built together (their partitions and raw files read once).
-pub const CHUNK: usize = 200;
+/// Units whose bundles are built together (their partitions and raw files read once). What a
+/// chunk holds is its units' exceedance evidence (a few MB at Beijing's scale), so it is
+/// large: a backfill reads each day's partition at most twice for 2,000 units.
+pub const CHUNK: usize = 1000;
 
 /// The datasets whose unit rows go into a bundle, in this order.
 pub const BUNDLE_DATASETS: [&str; 5] = [
@@ -178,7 +180,18 @@ pub fn ensure(
                 out.reused += 1;
                 out.units.insert(p.uscc, stored);
             }
-            None => pending.push(p),
+            None => {
+                let mut p = p;
+                if p.data_date.is_empty() {
+                    p.data_date = p
+                        .datasets
+                        .values()
+                        .filter_map(|csv| latest_date(csv))
+                        .max()
+                        .unwrap_or_else(|| inputs.data_date.clone());
+                }
+                pending.push(p);
+            }
         }
     }
     if !pending.is_empty() {
@@ -245,19 +258,22 @@ fn pending_unit<'a>(
     opts: &BundleOptions<'_>,
 ) -> Result<Pending<'a>, JobError> {
     let mut datasets = BTreeMap::new();
+    let mut hourly = false;
     for id in BUNDLE_DATASETS {
-        if let Some(d) = inputs.unit_downloads.get(id).and_then(|m| m.get(&uscc)) {
+        if let Some(d) = inputs.unit_downloads.get(id).and_then(|m| m.get(&uscc))
+            && d.rows > 0
+        {
             datasets.insert(id.to_string(), d.csv.as_slice());
+            hourly |= id == "cems-daily";
         }
     }
-    let hourly = datasets
-        .get("cems-daily")
-        .is_some_and(|csv| latest_date(csv).is_some());
-    let data_date = datasets
-        .values()
-        .filter_map(|csv| latest_date(csv))
-        .max()
-        .unwrap_or_else(|| inputs.data_date.clone());
+    // The data date is a function of the rows (hashed below), read from them only when the
+    // bundle is built; a unit without rows is dated by the publication.
+    let data_date = if datasets.is_empty() {
+        inputs.data_date.clone()
+    } else {
+        String::new()
+    };
     let url = format!(
         "{}/{}",
         opts.origin.trim_end_matches('/'),
@@ -503,13 +519,22 @@ fn build_chunk(
         work.push((p, evidence));
     }
     drop((hours, lines));
-    // The zips (compression is the cost) on every core, one unit's bytes per core at a time.
-    crate::partition::in_parallel(&work, |(p, evidence)| {
-        Ok((p.uscc.clone(), store_bundle(store, p, evidence, opts)?))
+    // The zips are compressed on every core and stored [`BUILDERS`] at a time (a put is
+    // mostly waiting on the store: an fsync, or a round trip to S3); results in unit order.
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(BUILDERS)
+        .build()
+        .map_err(|e| JobError::Definition(format!("evidence bundle threads: {e}")))?;
+    pool.install(|| {
+        work.par_iter()
+            .map(|(p, evidence)| Ok((p.uscc.clone(), store_bundle(store, p, evidence, opts)?)))
+            .collect()
     })
-    .into_iter()
-    .collect()
 }
+
+/// Bundles built and stored at once: at most this many zips are held.
+const BUILDERS: usize = 8;
 
 /// Writes a unit's zip and its `.json` beside it.
 fn store_bundle(
