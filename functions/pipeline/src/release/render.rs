@@ -1,8 +1,9 @@
 //! Rendering a release: the site built from one dataset publication (through
 //! [`super::site_inputs`]) and the release id, a hash of every rendered and published file.
 //!
-//! Stage: release (reads the store, writes nothing). It never switches, prunes or mirrors
-//! (that is [`super::switch`]).
+//! Stage: release (reads the store; writes nothing but the units' evidence bundles under
+//! `bundles/`, built where missing by [`crate::evidence`], which the release then copies).
+//! It never switches, prunes or mirrors (that is [`super::switch`]).
 
 use super::options::ReleaseOptions;
 use super::parallel::{cores, in_parallel};
