@@ -118,8 +118,9 @@ fn a_second_night_without_new_data_recomputes_no_partial() {
     let days = cems_days(&store);
     assert_eq!(days, ["2026-01-29", "2026-01-30", "2026-01-31"]);
     let first = partial_files(&dir.0);
-    // Three files (daily rows, exceedances, manifest) for each day.
-    assert_eq!(first.len(), 3 * days.len(), "{first:?}");
+    // Five files for each day: daily rows, exceedances, manifest, and the day's CSV member
+    // of cems-hourly with its manifest (hourly.csv.gz, hourly.json).
+    assert_eq!(first.len(), 5 * days.len(), "{first:?}");
 
     nightly(&store);
     assert_eq!(
