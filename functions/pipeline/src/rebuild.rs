@@ -660,6 +660,37 @@ mod tests {
     }
 
     #[test]
+    fn only_acceptances_in_force_that_night_are_taken() {
+        use envgov_dataset::report::RegistryHeld;
+        let source = MemoryStore::new();
+        let out = MemoryStore::new();
+        for d in ["2026-01-10", "2026-01-20", "2026-02-05"] {
+            source
+                .put(&format!("runs/registry-accepted/{d}.json"), b"{}")
+                .unwrap();
+        }
+        // The night of 2026-01-31 still held the registry of 01-20 (accepted afterwards);
+        // the acceptance of 02-05 is after the night.
+        let report = RunReport {
+            registry_held: vec![RegistryHeld {
+                date: "2026-01-20".into(),
+                units: 1,
+                kept: Some("2026-01-10".into()),
+                kept_units: 10,
+                reason_code: "registry_shrink".into(),
+                reason: "shrinks".into(),
+            }],
+            ..RunReport::default()
+        };
+        let taken = copy_acceptances(&source, &out, "2026-01-31", Some(&report)).unwrap();
+        assert_eq!(taken, vec!["2026-01-10"]);
+        assert_eq!(
+            out.list("").unwrap(),
+            vec!["runs/registry-accepted/2026-01-10.json"]
+        );
+    }
+
+    #[test]
     fn the_night_sees_raw_files_dated_and_first_seen_by_then() {
         let source = MemoryStore::new();
         for k in [
