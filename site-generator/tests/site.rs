@@ -1067,3 +1067,38 @@ fn corrections_show_on_the_dataset_and_unit_pages_and_in_a_feed() {
     let zh = text("zh/datasets/self-monitoring.html");
     assert!(zh.contains("修改") && zh.contains("更正记录"));
 }
+
+/// A unit with an evidence bundle links it (both languages, with its size and sha256); a unit
+/// without one shows no link.
+#[test]
+fn a_unit_page_links_its_evidence_bundle_when_it_has_one() {
+    let with = "91110106177886783N";
+    let without = "91110114MA0EX10K62";
+    let mut inputs = inputs();
+    let sha = "ab".repeat(32);
+    inputs.unit_bundles.insert(
+        with.to_string(),
+        envgov_site::BundleLink {
+            bytes: 12_345,
+            sha256: sha.clone(),
+        },
+    );
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    let page = |lang: &str, uscc: &str| {
+        String::from_utf8(files[&format!("{lang}/enterprises/{uscc}.html")].clone()).unwrap()
+    };
+    let href = format!("href=\"/downloads/enterprises/{with}/evidence-bundle.zip\"");
+    for (lang, size, label) in [
+        ("en", "12.3 kB", "Download the evidence bundle"),
+        ("zh", "12.3 kB", "下载证据包"),
+    ] {
+        let html = page(lang, with);
+        for needle in [href.as_str(), size, label, sha.as_str()] {
+            assert!(html.contains(needle), "{lang}: {needle}");
+        }
+        assert!(
+            !page(lang, without).contains("evidence-bundle.zip"),
+            "{lang}"
+        );
+    }
+}
