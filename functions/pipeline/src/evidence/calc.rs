@@ -220,10 +220,15 @@ fn limit_step(steps: &mut Steps, c: &Calculation, limit: &LimitSource) {
     } else {
         "; ILLUSTRATIVE, not yet checked against the standard's text"
     };
+    let period_zh = match limit.period.as_str() {
+        "hourly" => "小时均值",
+        "daily" => "日均值",
+        _ => "单次监测",
+    };
     steps.push(
         format!(
-            "限值 = {} {unit}（{} {}，{clause_zh}，{}时段{note_zh}）",
-            c.limit, limit.standard_code, limit.standard_title.zh, limit.period
+            "限值 = {} {unit}（{} {}，{clause_zh}，适用于{period_zh}{note_zh}）",
+            c.limit, limit.standard_code, limit.standard_title.zh
         ),
         format!(
             "Limit = {} {unit} ({} {}, {clause_en}, {} period{note_en})",

@@ -21,7 +21,7 @@ pub struct About<'a> {
 pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
     let datasets = b.datasets.join(", ");
     let zh = format!(
-        "发布者：{publisher}\n\
+        "发布者：envgov 北京环境治理公开数据（{publisher}）\n\
          数据集：{datasets}（北京市重点排污单位环境信息公开数据，CC BY 4.0）\n\
          单位：{name_zh}（统一社会信用代码 {uscc}）\n\
          数据日期：截至 {date}\n\
@@ -29,7 +29,7 @@ pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
          contents.json 的 sha256：{sha}\n\
          \n\
          引用格式：\n\
-         {publisher}.《{name_zh} 环境信息证据包》（数据截至 {date}）. {url}. contents.json sha256 {sha}.\n",
+         envgov 北京环境治理公开数据.《{name_zh} 环境信息证据包》（数据截至 {date}）. {url}. contents.json sha256 {sha}.\n",
         publisher = b.publisher,
         name_zh = b.name.zh,
         uscc = b.uscc,
@@ -38,7 +38,7 @@ pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
         sha = contents_sha256,
     );
     let en = format!(
-        "Publisher: {publisher}\n\
+        "Publisher: envgov, Beijing environmental governance open data ({publisher})\n\
          Datasets: {datasets} (environmental disclosures of Beijing's key polluting units, CC BY 4.0)\n\
          Unit: {name_en} (unified social credit code {uscc})\n\
          Data date: up to {date}\n\
@@ -46,7 +46,7 @@ pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
          sha256 of contents.json: {sha}\n\
          \n\
          Cite as:\n\
-         {publisher}. Evidence bundle of {name_en} (data up to {date}). {url}. contents.json sha256 {sha}.\n",
+         envgov, Beijing environmental governance open data. Evidence bundle of {name_en} (data up to {date}). {url}. contents.json sha256 {sha}.\n",
         publisher = b.publisher,
         name_en = b.name.en,
         uscc = b.uscc,
