@@ -127,8 +127,9 @@ pub struct Revisions {
     /// Every revision (n ≥ 2) in force on the night, by key.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<AppliedRevision>,
-    /// Revisions that first came into force on this night (their partitions were
-    /// validated again and their changes are in the night's changelogs).
+    /// Revisions that first came into force on this night replacing a file in force the
+    /// night before: corrections of what was published (their partitions were validated
+    /// again and their changes are in the night's changelogs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub new_tonight: Vec<String>,
     /// Revisions that cannot be placed: never validated.

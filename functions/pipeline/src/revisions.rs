@@ -286,20 +286,37 @@ pub fn resolve_index(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> 
     out
 }
 
-/// The revisions that come into force on `night`: applied on that night but not the night
-/// before (a first delivery, or one whose gap was filled tonight), by key.
+/// The revisions that come into force on `night` as corrections: applied on that night but
+/// not the night before (a first delivery, or one whose gap was filled tonight), replacing a
+/// file the night before already had in force (first seen by then). A revision delivered
+/// before any night saw its file corrects nothing published: it is applied, without a
+/// changelog. By key.
 pub fn new_on(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> Vec<AppliedRevision> {
     let tonight = resolve_index(index, ledger, night);
     let Some(before) = night.pred_opt() else {
-        return tonight.revisions.applied;
+        return Vec::new();
     };
     // A revision first seen tonight was not delivered by the night before.
     let prior = resolve_index(index, ledger, before);
+    let before = before.to_string();
+    let published: std::collections::BTreeSet<String> = prior
+        .partitions
+        .values()
+        .flatten()
+        .filter(|k| {
+            ledger
+                .files
+                .get(k.as_str())
+                .is_some_and(|e| e.first_seen_run <= before)
+        })
+        .map(|k| base_key(k))
+        .collect();
     tonight
         .revisions
         .applied
         .into_iter()
         .filter(|a| !prior.revisions.applied.iter().any(|p| p.key == a.key))
+        .filter(|a| published.contains(&base_key(&a.key)))
         .collect()
 }
 
@@ -542,5 +559,23 @@ mod tests {
             keys(&["sm.r3.csv"]).as_slice()
         );
         assert!(new_on(&index, &l, d("2026-02-06")).is_empty());
+    }
+
+    #[test]
+    fn a_revision_delivered_with_its_file_before_any_night_corrects_nothing_published() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let l = ledger(&[("sm.csv", "2026-02-01"), ("sm.r2.csv", "2026-02-01")]);
+        let mut index = RawIndex::new();
+        index
+            .entry(d("2026-01-31"))
+            .or_default()
+            .insert(Source::SelfMonitoring, keys(&["sm.csv", "sm.r2.csv"]));
+        // In force from its first night, but no correction of anything published.
+        let night = resolve_index(&index, &l, d("2026-02-01"));
+        assert_eq!(
+            night.keys(Source::SelfMonitoring, d("2026-01-31")),
+            keys(&["sm.r2.csv"]).as_slice()
+        );
+        assert!(new_on(&index, &l, d("2026-02-01")).is_empty());
     }
 }
