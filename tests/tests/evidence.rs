@@ -239,6 +239,39 @@ fn a_month_of_hourly_readings_archived_on_an_earlier_night_is_compared_where_it_
 }
 
 #[test]
+fn a_night_run_after_a_later_one_rebuilds_from_the_files_it_recorded() {
+    // D2's night first (the ledger first sees every file in the run of D2), then D1's:
+    // D1's night saw files the ledger dates to D2's run; its record says so.
+    let curated = curated();
+    let dir = TempDir::new("rebuild-order");
+    let source = LocalStore::new(&dir.0);
+    let config = SampleConfig {
+        units: 12,
+        days: 3,
+        end_date: D2.parse().unwrap(),
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| source.put(&key, &bytes).unwrap());
+    night(&source, &curated, D2);
+    night(&source, &curated, D1);
+    for date in [D1, D2] {
+        let out_dir = TempDir::new(&format!("rebuild-order-out-{date}"));
+        let out = LocalStore::new(&out_dir.0);
+        let report = rebuild::rebuild(
+            &source,
+            &out,
+            &curated,
+            &RebuildOptions::new(date.parse().unwrap()),
+        )
+        .expect("rebuild");
+        let differing: Vec<_> = report.differences().collect();
+        assert!(differing.is_empty(), "{date}: {differing:#?}");
+        assert!(report.inputs_recorded && report.raw_missing.is_empty());
+        assert!(report.raw_files > 0);
+    }
+}
+
+#[test]
 fn a_rebuild_names_the_archived_file_that_differs_with_both_hashes() {
     let curated = curated();
     let dir = TempDir::new("rebuild-tampered");

@@ -462,12 +462,16 @@ fn print_rebuild(report: &envgov_pipeline::rebuild::RebuildReport, json: bool) -
             f.rebuilt_key.as_deref().unwrap_or("not rebuilt"),
         );
     }
+    for key in &report.raw_missing {
+        println!("missing raw file: {key} (the night saw it; it is no longer in the store)");
+    }
     let differing = report.differences().count();
     println!(
         "rebuild of {}: {} raw files read ({} dated by then but first seen later, left out; {} corrections in force), registry in force {} (that night: {}); {} datasets, {} files compared, {}",
         report.date,
         report.raw_files,
         report.raw_first_seen_later,
+        report.revisions_in_force.len(),
         report.registry_in_force.as_deref().unwrap_or("none"),
         report
             .registry_in_force_that_night

@@ -157,6 +157,11 @@ pub fn run_report_key(date: &str) -> Result<String, BadSegment> {
     Ok(format!("runs/{}/report.json", check_date(date)?))
 }
 
+/// The raw files a night saw (`envgov_pipeline::inputs`), for `envgov rebuild`.
+pub fn run_inputs_key(date: &str) -> Result<String, BadSegment> {
+    Ok(format!("runs/{}/inputs.json", check_date(date)?))
+}
+
 /// A fanned-out night's records (its plan, the task items the distributed map reads, each
 /// task's outcome), one folder per execution: `runs/{YYYY-MM-DD}/fanout/{execution}/{name}`.
 pub fn fanout_key(date: &str, execution: &str, name: &str) -> Result<String, BadSegment> {

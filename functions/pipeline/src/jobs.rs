@@ -354,6 +354,8 @@ pub fn nightly(
     report.raw_conflicts = conflict_records;
     // The files in force, from the ledger with tonight's sightings.
     let in_force = revisions_in_force(&index, &ledger, run_date, &mut report);
+    // What the night saw, for `envgov rebuild` (which files a night saw is history).
+    crate::inputs::record(store, &run, keys_to_check.iter().copied(), &ledger)?;
     tracing::info!(
         files = report.raw_files.listed,
         hashed = report.raw_files.hashed,

@@ -35,6 +35,7 @@ pub mod fanout;
 pub mod frame;
 pub mod hourly;
 pub mod ingest;
+pub mod inputs;
 pub mod jobs;
 pub mod ledger;
 pub mod partials;

@@ -7,8 +7,10 @@
 //! Nothing is ever written to the source store (a write under `raw/` is refused).
 //!
 //! What the night of `D` depended on, and where the rebuild takes it from:
-//! - the raw files: those dated on or before `D` that the raw ledger first saw in a run of a
-//!   date on or before `D` (a file first seen by a later night was not there that night),
+//! - the raw files: those the night recorded that it saw (`runs/{D}/inputs.json`, see
+//!   [`crate::inputs`]: every raw key dated on or before `D` its listing held); for a night
+//!   without a record, those dated on or before `D` that the raw ledger first saw in a run of
+//!   a date on or before `D` (a file first seen by a later night was not there that night),
 //!   and of a corrected file the revision in force that night (the night's own rule,
 //!   `crate::revisions`, applied to that ledger);
 //!   their bytes are checked against the ledger (every file is hashed: `rehash`), so a raw
@@ -134,8 +136,14 @@ pub struct RebuildReport {
     pub date: String,
     /// Raw files the rebuild read (dated on or before the date, first seen by then).
     pub raw_files: usize,
-    /// Raw files dated on or before the date that were first seen by a later night.
+    /// Raw files dated on or before the date that the night did not see (its record does
+    /// not list them; without a record: first seen by a later night).
     pub raw_first_seen_later: usize,
+    /// Raw files the night's record lists that are no longer in the store: the rebuild
+    /// cannot read them, and the files they went into will differ.
+    pub raw_missing: Vec<String>,
+    /// Whether the night left a record of the raw files it saw (`runs/{date}/inputs.json`).
+    pub inputs_recorded: bool,
     /// The registry in force, as the rebuild decided and as the night's report says.
     pub registry_in_force: Option<String>,
     pub registry_in_force_that_night: Option<String>,
@@ -200,7 +208,9 @@ pub fn rebuild(
         source,
         &layout::run_report_key(&run).map_err(|e| JobError::Definition(e.to_string()))?,
     )?;
-    let inputs = night_inputs(source, &ledger, &run)?;
+    let record = crate::inputs::read(source, &run)?;
+    let inputs = night_inputs(source, &ledger, record.as_ref(), &run)?;
+    let raw_missing = inputs.missing.clone();
     // The ledger as that night knew these files (first sightings on or before it).
     let seeded = RawLedger {
         files: inputs
@@ -254,6 +264,8 @@ pub fn rebuild(
         date: run,
         raw_files,
         raw_first_seen_later: inputs.first_seen_later,
+        raw_missing,
+        inputs_recorded: record.is_some(),
         registry_in_force: report.registry_in_force,
         registry_in_force_that_night: that_night.and_then(|r| r.registry_in_force),
         registry_acceptances: acceptances,
@@ -268,18 +280,22 @@ pub fn rebuild(
     })
 }
 
-/// The raw files a night of `run` saw: listed now, dated on or before it, first seen by a
-/// night on or before it.
-struct NightInputs {
+/// The raw files a night of `run` saw: those its record (`runs/{run}/inputs.json`, see
+/// [`crate::inputs`]) lists, or, for a night without a record, those dated on or before it
+/// that the ledger first saw by then.
+struct Seen {
     raw: BTreeMap<String, ObjectMeta>,
     first_seen_later: usize,
+    /// Listed by the night's record but no longer in the store.
+    missing: Vec<String>,
 }
 
 fn night_inputs(
     source: &dyn Store,
     ledger: &RawLedger,
+    record: Option<&crate::inputs::NightInputs>,
     run: &str,
-) -> Result<NightInputs, RebuildError> {
+) -> Result<Seen, RebuildError> {
     let mut raw = BTreeMap::new();
     let mut first_seen_later = 0;
     for meta in source.list_meta("raw/")? {
@@ -289,16 +305,29 @@ fn night_inputs(
         if date.as_str() > run {
             continue;
         }
-        match ledger.files.get(&meta.key) {
-            Some(e) if e.first_seen_run.as_str() <= run => {
-                raw.insert(meta.key.clone(), meta);
-            }
-            _ => first_seen_later += 1,
+        let seen = match record {
+            Some(r) => r.files.contains_key(&meta.key),
+            None => ledger
+                .files
+                .get(&meta.key)
+                .is_some_and(|e| e.first_seen_run.as_str() <= run),
+        };
+        if seen {
+            raw.insert(meta.key.clone(), meta);
+        } else {
+            first_seen_later += 1;
         }
     }
-    Ok(NightInputs {
+    let missing = record
+        .into_iter()
+        .flat_map(|r| r.files.keys())
+        .filter(|k| !raw.contains_key(*k))
+        .cloned()
+        .collect();
+    Ok(Seen {
         raw,
         first_seen_later,
+        missing,
     })
 }
 
@@ -709,14 +738,34 @@ mod tests {
         ] {
             ledger.record(k, k.as_bytes(), run).unwrap();
         }
-        let d30 = night_inputs(&source, &ledger, "2026-01-30").unwrap();
+        let d30 = night_inputs(&source, &ledger, None, "2026-01-30").unwrap();
         assert_eq!(
             d30.raw.keys().collect::<Vec<_>>(),
             vec!["raw/msw/2026-01-30/a.csv"]
         );
         // The late file (first seen the 31st) and the file the ledger never saw.
         assert_eq!(d30.first_seen_later, 2);
-        let d31 = night_inputs(&source, &ledger, "2026-01-31").unwrap();
+        let d31 = night_inputs(&source, &ledger, None, "2026-01-31").unwrap();
         assert_eq!(d31.raw.len(), 3);
+        // A night that recorded what it saw: exactly that (here the night of the 30th run
+        // after the 31st's, which first saw the late file), and a recorded file since gone.
+        let record = crate::inputs::NightInputs {
+            night: "2026-01-30".into(),
+            files: [
+                "raw/msw/2026-01-30/a.csv",
+                "raw/msw/2026-01-30/late.csv",
+                "raw/msw/2026-01-30/gone.csv",
+            ]
+            .into_iter()
+            .map(|k| (k.to_string(), String::new()))
+            .collect(),
+        };
+        let recorded = night_inputs(&source, &ledger, Some(&record), "2026-01-30").unwrap();
+        assert_eq!(
+            recorded.raw.keys().collect::<Vec<_>>(),
+            vec!["raw/msw/2026-01-30/a.csv", "raw/msw/2026-01-30/late.csv"]
+        );
+        assert_eq!(recorded.first_seen_later, 1);
+        assert_eq!(recorded.missing, vec!["raw/msw/2026-01-30/gone.csv"]);
     }
 }
