@@ -157,6 +157,12 @@ pub fn run_report_key(date: &str) -> Result<String, BadSegment> {
     Ok(format!("runs/{}/report.json", check_date(date)?))
 }
 
+/// What a night's run wrote of the monthly `cems-hourly` files (the archive folder, if any):
+/// `runs/{YYYY-MM-DD}/cems-hourly.json`, rewritten by every run of the night.
+pub fn hourly_run_key(date: &str) -> Result<String, BadSegment> {
+    Ok(format!("runs/{}/cems-hourly.json", check_date(date)?))
+}
+
 /// The raw files a night saw (`envgov_pipeline::inputs`), for `envgov rebuild`.
 pub fn run_inputs_key(date: &str) -> Result<String, BadSegment> {
     Ok(format!("runs/{}/inputs.json", check_date(date)?))

@@ -73,6 +73,65 @@ pub struct MonthState {
     pub inputs_sha256: String,
     /// The CSV file, then the Parquet file.
     pub files: Vec<StoredFile>,
+    /// The files made before from other inputs, the latest first (at most [`EARLIER_KEPT`]):
+    /// a re-run of an older night lists its month's files again instead of writing them.
+    #[serde(default)]
+    pub earlier: Vec<EarlierFiles>,
+}
+
+/// `runs/{date}/cems-hourly.json`: the archive folder this run of the night wrote months
+/// into, if any, and which (for the run report's archive revisions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunWritten {
+    pub folder: Option<String>,
+    pub months: Vec<String>,
+}
+
+/// The archive folder the last run of `run`'s night wrote months into, if any.
+pub fn written_folder(store: &dyn Store, run: &str) -> Result<Option<String>, JobError> {
+    let key = layout::hourly_run_key(run).map_err(definition)?;
+    Ok(get_json::<RunWritten>(store, &key)?.and_then(|w| w.folder))
+}
+
+/// A month's files made from other inputs than the state's current ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlierFiles {
+    pub inputs_sha256: String,
+    pub files: Vec<StoredFile>,
+}
+
+/// How many earlier sets of a month's files its state remembers.
+pub const EARLIER_KEPT: usize = 12;
+
+impl MonthState {
+    /// The state whose current files are `files` (made from `inputs_sha256`), remembering
+    /// `previous`'s current files and its earlier ones (but `inputs_sha256`'s).
+    fn after(
+        previous: Option<MonthState>,
+        month: &str,
+        inputs_sha256: String,
+        files: Vec<StoredFile>,
+    ) -> MonthState {
+        let mut earlier = Vec::new();
+        if let Some(p) = previous {
+            earlier.push(EarlierFiles {
+                inputs_sha256: p.inputs_sha256,
+                files: p.files,
+            });
+            earlier.extend(p.earlier);
+        }
+        earlier.retain(|e| e.inputs_sha256 != inputs_sha256);
+        earlier.truncate(EARLIER_KEPT);
+        MonthState {
+            version: HOURLY_VERSION,
+            month: month.to_string(),
+            inputs_sha256,
+            files,
+            earlier,
+        }
+    }
 }
 
 fn definition(e: impl std::fmt::Display) -> JobError {
@@ -382,9 +441,9 @@ fn create_once(store: &dyn Store, key: &str, bytes: &[u8], sha256: &str) -> Resu
     }
 }
 
-/// Whether every file a month's state names is stored with its sha256.
-fn files_in_place(store: &dyn Store, state: &MonthState) -> Result<bool, JobError> {
-    for f in &state.files {
+/// Whether every file of a month is stored with its sha256.
+fn files_in_place(store: &dyn Store, files: &[StoredFile]) -> Result<bool, JobError> {
+    for f in files {
         let ok = match store.stored_hash(&f.key)? {
             Some(h) => h == f.sha256,
             None => store
@@ -520,7 +579,7 @@ pub fn update_months(
     // its data package (listing them) and then their states are written last, so that a
     // night stopped half-way writes them again.
     let mut folder: Option<String> = None;
-    let mut states = Vec::new();
+    let (mut states, mut relisted) = (Vec::new(), Vec::new());
     for (month, days) in &months {
         let Some((first, _)) = days.first() else {
             continue;
@@ -528,11 +587,24 @@ pub fn update_months(
         let (limits, limits_sha) = inputs.limits(first.month())?;
         let fingerprint = inputs_sha256(month, limits_sha, days);
         let state_key = layout::month_state_key(ID.as_str(), month).map_err(definition)?;
-        if let Some(s) = get_json::<MonthState>(store, &state_key)?
-            && s.version == HOURLY_VERSION
-            && s.inputs_sha256 == fingerprint
-            && files_in_place(store, &s)?
+        let previous =
+            get_json::<MonthState>(store, &state_key)?.filter(|s| s.version == HOURLY_VERSION);
+        if let Some(p) = &previous
+            && p.inputs_sha256 == fingerprint
+            && files_in_place(store, &p.files)?
         {
+            continue;
+        }
+        // Made before from the same inputs (a re-run of an older night): listed again.
+        if let Some(p) = &previous
+            && let Some(e) = p.earlier.iter().find(|e| e.inputs_sha256 == fingerprint)
+            && files_in_place(store, &e.files)?
+        {
+            let files = e.files.clone();
+            relisted.push((
+                state_key,
+                MonthState::after(previous, month, fingerprint, files),
+            ));
             continue;
         }
         let folder = match &folder {
@@ -553,12 +625,7 @@ pub fn update_months(
         tracing::info!(month = %month, days = days.len(), rows, seconds = t.elapsed().as_secs_f64(), "cems-hourly: month written");
         states.push((
             state_key,
-            MonthState {
-                version: HOURLY_VERSION,
-                month: month.clone(),
-                inputs_sha256: fingerprint,
-                files,
-            },
+            MonthState::after(previous, month, fingerprint, files),
         ));
     }
     if let Some(folder) = &folder {
@@ -585,9 +652,15 @@ pub fn update_months(
         let sha = crate::ledger::sha256_hex(&bytes);
         create_once(store, &format!("{folder}{PACKAGE}"), &bytes, &sha)?;
     }
-    for (key, state) in &states {
+    for (key, state) in states.iter().chain(&relisted) {
         put_json(store, key, state)?;
     }
+    let written = RunWritten {
+        folder: folder.clone(),
+        months: states.iter().map(|(_, s)| s.month.clone()).collect(),
+    };
+    let run_key = layout::hourly_run_key(&run.to_string()).map_err(definition)?;
+    put_json(store, &run_key, &written)?;
     tracing::info!(
         months = months.len(),
         written = states.len(),

@@ -146,6 +146,17 @@ pub fn publish(
             let stored = crate::hourly::stored_months(store, run)?;
             let package = crate::publish::stored_package(def, &stored, &defs.field, run)
                 .map_err(JobError::Definition)?;
+            // Months written tonight into a later revision of tonight's archive.
+            let root = layout::archive_root(&def.id).map_err(definition)?;
+            if let Some(folder) = crate::hourly::written_folder(store, run)?
+                && let Some((date, revision)) = folder
+                    .strip_prefix(&root)
+                    .and_then(layout::parse_archive_path)
+                && date == run
+                && revision > 1
+            {
+                archive_revisions.insert(def.id.clone(), folder);
+            }
             for f in &stored.files {
                 files.insert(
                     format!("{}/{}", def.id, f.name),
