@@ -70,10 +70,6 @@ pub const UNIT_DATASETS: [&str; 4] = [
     rows::SELF_MONITORING,
 ];
 
-/// One unit's rows of one dataset, as CSV.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitDownload {
-    /// Data rows (the header not counted).
 /// A unit's evidence bundle as its page shows it (the zip itself is placed by the release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleLink {
@@ -81,6 +77,10 @@ pub struct BundleLink {
     pub sha256: String,
 }
 
+/// One unit's rows of one dataset, as CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitDownload {
+    /// Data rows (the header not counted).
     pub rows: u64,
     pub csv: Vec<u8>,
 }

@@ -284,6 +284,8 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
         sample: store.get(layout::SAMPLE_LEDGER_KEY)?.is_some(),
         changelogs: changelogs(store, publication)?,
         unit_downloads: downloads,
+        // Filled by the release once the bundles are built (see `crate::evidence`).
+        unit_bundles: BTreeMap::new(),
     })
 }
 
@@ -292,8 +294,6 @@ mod tests {
     use super::*;
     use crate::publish::to_csv;
     use crate::table::{Cell, Kind};
-        // Filled by the release once the bundles are built (see `crate::evidence`).
-        unit_bundles: BTreeMap::new(),
 
     fn table() -> Table {
         let mut t = Table::new(&[("date", Kind::Str), ("uscc", Kind::Str), ("v", Kind::F64)]);
