@@ -114,6 +114,10 @@ impl Server {
                 "https://envgov.example.org".into(),
             ),
             ("RUST_LOG".into(), "info".into()),
+            // One test key for every place: each store would otherwise generate its own
+            // development key, and two stores' signed bundles (part of the release id) would
+            // differ.
+            ("ENVGOV_SIGNING_KEY".into(), test_signing_key()),
             ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
             ("AWS_ACCESS_KEY_ID".into(), self.access_key_id.clone()),
             (
@@ -761,13 +765,36 @@ fn nightly_scheduled_event_publishes_datasets_and_makes_a_release_live() {
         .collect();
     assert_eq!(summary["datasets"], ids.len());
     for id in &ids {
-        assert!(
-            store
-                .get(&format!("{datasets}{id}/{id}.csv"))
+        // Every file the dataset's datapackage lists (one CSV for most datasets, a CSV and a
+        // Parquet file per month for cems-hourly) is in the live release.
+        let package: Value = serde_json::from_slice(
+            &store
+                .get(&format!("{datasets}{id}/datapackage.json"))
                 .unwrap()
-                .is_some(),
-            "{id}.csv published in the live release"
+                .unwrap_or_else(|| panic!("{id}/datapackage.json in the live release")),
+        )
+        .unwrap();
+        let paths: Vec<&str> = package["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.ends_with(".csv") || p.ends_with(".csv.gz")),
+            "{id}: a CSV resource in {paths:?}"
         );
+        for path in paths {
+            assert!(
+                store
+                    .get(&format!("{datasets}{id}/{path}"))
+                    .unwrap()
+                    .is_some(),
+                "{id}/{path} published in the live release"
+            );
+        }
     }
     let report: Value =
         serde_json::from_slice(&store.get("runs/2026-01-31/report.json").unwrap().unwrap())
@@ -1050,4 +1077,10 @@ fn the_fanout_steps_publish_what_the_nightly_function_publishes() {
     for (k, v) in &a {
         assert!(v == &b[k], "{k} differs");
     }
+}
+
+/// The secret key every function of these tests signs with (a fixed seed, never a real key).
+fn test_signing_key() -> String {
+    use envgov_pipeline::signing::{KeyId, SecretKey};
+    SecretKey::from_seed(KeyId(*b"lambda-t"), [0x3c; 32]).file_text()
 }
