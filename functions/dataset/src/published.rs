@@ -258,6 +258,19 @@ const CEMS_HOURLY: &[Column] = &[
     ("raw_line", Integer),
     ("raw_sha256", Str),
 ];
+/// The exceedance register's order: rows sorted by these columns (empty for NULL), one
+/// after the other. A night builds the register in this order and a correction night puts
+/// withdrawn rows back in their place by it.
+pub const EXCEEDANCE_ORDER: [&str; 7] = [
+    "date",
+    "observed_at",
+    "uscc",
+    "outlet",
+    "pollutant",
+    "period",
+    "record_source",
+];
+
 const EXCEEDANCES: &[Column] = &[
     ("exceedance_id", Str),
     ("record_source", Str),

@@ -18,6 +18,7 @@ use envgov_dataset::changelog::{
     Change, Changelog, Entry, FieldChange, Record, changelog_key, changelog_path, changes_root,
 };
 use envgov_dataset::layout;
+use envgov_dataset::published::EXCEEDANCE_ORDER;
 use envgov_dataset::report::AppliedRevision;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -573,16 +574,7 @@ pub fn mark_exceedances(
         return Ok(out);
     }
     // The register's order (see `datasets::build`), with the withdrawn rows in their place.
-    let order_columns = [
-        "date",
-        "observed_at",
-        "uscc",
-        "outlet",
-        "pollutant",
-        "period",
-        "record_source",
-    ];
-    let columns: Vec<Vec<Option<String>>> = order_columns
+    let columns: Vec<Vec<Option<String>>> = EXCEEDANCE_ORDER
         .iter()
         .filter_map(|c| match out.column(c) {
             Some(Values::Str(v)) => Some(v.clone()),

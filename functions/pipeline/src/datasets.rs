@@ -17,6 +17,7 @@ use crate::table::{Cell, Kind, Table, Values, round};
 use crate::validate::{self, Registry};
 use chrono::{Datelike, NaiveDate};
 use envgov_curated::Curated;
+use envgov_dataset::published::EXCEEDANCE_ORDER;
 use envgov_dataset::{Source, ids};
 use std::collections::BTreeMap;
 
@@ -680,18 +681,8 @@ pub fn build(
     register.extend(sm_exceed);
     // Sort the register and give each row a stable id.
     let mut order: Vec<usize> = (0..register.rows()).collect();
-    let key = |i: usize| {
-        [
-            "date",
-            "observed_at",
-            "uscc",
-            "outlet",
-            "pollutant",
-            "period",
-            "record_source",
-        ]
-        .map(|c| register.str_column(c)[i].clone().unwrap_or_default())
-    };
+    let key =
+        |i: usize| EXCEEDANCE_ORDER.map(|c| register.str_column(c)[i].clone().unwrap_or_default());
     order.sort_by_key(|&i| key(i));
     let mut sorted = Table::new(
         &register
