@@ -68,6 +68,11 @@ pub fn parse_name(file: &str) -> Result<RevisionName, BadRevisionName> {
             reason,
         })
     };
+    if digits.bytes().all(|b| b == b'0') {
+        return bad(format!(
+            "r{digits} is not a revision name: revision 1 is the file under its own name {stem}.{ext}; corrections start at {stem}.r2.{ext}"
+        ));
+    }
     if digits.starts_with('0') {
         return bad(format!(
             "revision number {digits:?} has a leading zero; write r2, r3, … (revision 1 is the file under its own name {stem}.{ext})"
@@ -419,6 +424,18 @@ mod tests {
                 .unwrap_err()
                 .reason
                 .contains("sm.r2.csv")
+        );
+        // r0 is no revision (not a number with a leading zero); r02 is.
+        let r0 = parse_name("sm.r0.csv").unwrap_err().reason;
+        assert!(
+            r0.contains("not a revision name") && r0.contains("sm.r2.csv"),
+            "{r0}"
+        );
+        assert!(
+            parse_name("sm.r02.csv")
+                .unwrap_err()
+                .reason
+                .contains("leading zero")
         );
         assert_eq!(revision_name("sm-110105.csv", 3), "sm-110105.r3.csv");
         assert_eq!(revision_name("sm-110105.csv", 1), "sm-110105.csv");
