@@ -402,3 +402,161 @@ fn a_correction_is_applied_the_next_night_with_its_changelog_and_the_withdrawn_e
             .is_none()
     );
 }
+
+/// `data/raw-formats.md`, "Corrections": a revision that fails validation as a whole (here
+/// undecodable) is held, never in force: the original's records stay published and nothing
+/// is withdrawn; the next revision that validates replaces the original; the fanned-out
+/// night and `envgov rebuild` resolve the same.
+#[test]
+fn a_revision_that_fails_as_a_whole_is_held_and_the_next_valid_one_replaces_the_original() {
+    let dir = TempDir::new("corrections-held");
+    let store = LocalStore::new(&dir.0);
+    let config = SampleConfig {
+        units: 12,
+        days: 2,
+        end_date: date("2026-01-31"),
+        defects: DefectRates::none(),
+        xss_probes: false,
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
+    // A self-monitoring file of the day cut to its header and first 3 rows (all valid: the
+    // sample has no defects).
+    let sm_key = store
+        .list(&format!("raw/self-monitoring/{DAY}/"))
+        .unwrap()
+        .into_iter()
+        .find(|k| std::str::from_utf8(&store.get(k).unwrap().unwrap()).is_ok())
+        .expect("a UTF-8 self-monitoring file");
+    let text = String::from_utf8(store.get(&sm_key).unwrap().unwrap()).unwrap();
+    let lines: Vec<&str> = text.lines().take(4).collect();
+    assert_eq!(lines.len(), 4, "a header and 3 rows");
+    let original = format!("{}\n", lines.join("\n"));
+    store.delete(&sm_key).unwrap();
+    store.put(&sm_key, original.as_bytes()).unwrap();
+    let stem = sm_key.strip_suffix(".csv").unwrap().to_string();
+    // The night's published self-monitoring rows of the file (any of its revisions), from
+    // the CSV files its publication lists (one file, or a file a month, gzip or not).
+    let published = |report: &RunReport| -> Vec<BTreeMap<String, String>> {
+        let publication = report.publication.clone().unwrap();
+        let manifest = envgov_pipeline::publication::manifest(&store, &publication)
+            .unwrap()
+            .unwrap();
+        let mut rows = Vec::new();
+        for (path, file) in &manifest.files {
+            let Some(name) = path.strip_prefix("self-monitoring/") else {
+                continue;
+            };
+            let bytes = store.get(&file.key).unwrap().unwrap();
+            let bytes = if name.ends_with(".csv.gz") {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut flate2::read::MultiGzDecoder::new(bytes.as_slice()),
+                    &mut out,
+                )
+                .unwrap();
+                out
+            } else if name.ends_with(".csv") && !name.contains('/') {
+                bytes
+            } else {
+                continue;
+            };
+            rows.extend(
+                read_csv(&bytes)
+                    .into_iter()
+                    .filter(|r| r["date"] == DAY && r["raw_key"].starts_with(&stem)),
+            );
+        }
+        rows
+    };
+    assert_eq!(published(&night(&store, DAY)).len(), 3);
+
+    // Revision 2: bytes that are neither UTF-8 nor GB18030.
+    let r2 = sm_key.replace(".csv", ".r2.csv");
+    store.put(&r2, b"\xff\xff\xff\n\xff\xfe\n").unwrap();
+    let report = night(&store, "2026-01-31");
+    assert!(
+        report.revisions.applied.is_empty(),
+        "{:?}",
+        report.revisions
+    );
+    assert!(report.revisions.new_tonight.is_empty());
+    assert!(report.revisions.superseded.is_empty());
+    assert_eq!(report.revisions.held.len(), 1, "{:?}", report.revisions);
+    let held = &report.revisions.held[0];
+    assert_eq!(
+        (held.key.as_str(), held.revision, held.kept.as_str()),
+        (r2.as_str(), 2, sm_key.as_str())
+    );
+    assert_eq!(held.reason_code, "undecodable_file");
+    assert_eq!(held.sha256, sha256_hex(b"\xff\xff\xff\n\xff\xfe\n"));
+    // The original's 3 records stay published, read from the original.
+    let rows = published(&report);
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["raw_key"] == sm_key));
+    // No changelog: nothing changed, nothing withdrawn.
+    for id in ["self-monitoring", "exceedances", "cems-daily"] {
+        let log = format!("datasets/{id}/changes/2026-01-31.json");
+        assert!(store.get(&log).unwrap().is_none(), "{log}");
+    }
+    // The rejects name the held revision with its reason; the records counted are the
+    // original's only.
+    let rejects = read_csv(
+        &store
+            .get(&format!("rejects/self-monitoring/date={DAY}/rejects.csv"))
+            .unwrap()
+            .unwrap(),
+    );
+    let row = rejects
+        .iter()
+        .find(|r| r["raw_key"] == r2)
+        .expect("a rejects row for the held revision");
+    assert_eq!(row["reason_code"], "revision_held");
+    assert_eq!(row["scope"], "held");
+    assert!(row["reason"].contains(&sm_key), "{}", row["reason"]);
+    let files = &report.sources["self-monitoring"].files;
+    assert!(files.iter().all(|f| f.key != r2));
+    assert!(files.iter().any(|f| f.key == sm_key && f.accepted == 3));
+
+    // Revision 3: the first 2 rows only (the third is withdrawn).
+    let r3 = sm_key.replace(".csv", ".r3.csv");
+    let corrected = format!("{}\n", lines[..3].join("\n"));
+    store.put(&r3, corrected.as_bytes()).unwrap();
+    let report = night(&store, "2026-02-01");
+    assert_eq!(report.revisions.new_tonight, vec![r3.clone()]);
+    assert_eq!(report.revisions.applied.len(), 1);
+    assert_eq!(report.revisions.applied[0].replaces, sm_key);
+    assert_eq!(report.revisions.held[0].kept, r3);
+    let rows = published(&report);
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["raw_key"] == r3));
+    let (log, _) = changelog(&store, "self-monitoring", "2026-02-01");
+    assert_eq!(log.entries.len(), 1, "{:?}", log.entries);
+    assert_eq!(log.entries[0].change, Change::Withdrawn);
+    assert_eq!(log.entries[0].revisions[0].key, r3);
+    assert_eq!(
+        log.entries[0].revisions[0].sha256,
+        sha256_hex(corrected.as_bytes())
+    );
+
+    // The rebuild of each night resolves the same revisions and gives the same archives.
+    for d in ["2026-01-31", "2026-02-01"] {
+        let out_dir = TempDir::new(&format!("corrections-held-rebuild-{d}"));
+        let out = LocalStore::new(out_dir.0.join("store"));
+        let rebuilt = envgov_pipeline::rebuild::rebuild(
+            &store,
+            &out,
+            &Curated::load().unwrap(),
+            &envgov_pipeline::rebuild::RebuildOptions::new(date(d)),
+        )
+        .unwrap();
+        let differing: Vec<_> = rebuilt.differences().collect();
+        assert!(differing.is_empty(), "{d}: {differing:#?}");
+        let in_force = if d == "2026-01-31" {
+            vec![]
+        } else {
+            vec![r3.clone()]
+        };
+        assert_eq!(rebuilt.revisions_in_force, in_force, "{d}");
+    }
+}

@@ -537,3 +537,47 @@ fn a_fanned_out_night_applies_a_correction_as_a_single_night_does() {
         "changelogs and registers",
     );
 }
+
+/// A revision that fails validation as a whole (`data/raw-formats.md`, "Corrections") is
+/// held by the fanned-out night as by a single night: the same report (held, nothing
+/// applied, nothing new), no changelog, the same registers.
+#[test]
+fn a_fanned_out_night_holds_a_revision_that_fails_as_a_whole_as_a_single_night_does() {
+    let curated = Curated::load().unwrap();
+    let ((_a, single), (_b, fanned)) = (filled("fanout-held-single"), filled("fanout-held-fanned"));
+    let end = sample().end_date;
+    let before = NightlyOptions {
+        date: end.pred_opt(),
+        ..options()
+    };
+    let day = end.pred_opt().unwrap().pred_opt().unwrap().to_string();
+    let mut revision = String::new();
+    for store in [&single, &fanned] {
+        jobs::nightly(store, &curated, &before).unwrap();
+        // The first online-monitoring file of the day before gets an undecodable revision.
+        let cems = store
+            .list(&format!("raw/cems/{day}/"))
+            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap();
+        revision = cems.replace(".hj212", ".r2.hj212");
+        store.put(&revision, b"\xff\xfe\xff\n").unwrap();
+    }
+    let one = jobs::nightly(&single, &curated, &options()).unwrap();
+    let (plan, outcomes) = fan_out(&fanned, &curated, "exec-held");
+    let many = fanout::reduce(&fanned, &curated, &options(), &plan, &outcomes).unwrap();
+    assert_eq!(many.revisions, one.revisions);
+    assert!(one.revisions.applied.is_empty() && one.revisions.new_tonight.is_empty());
+    let held: Vec<&str> = one.revisions.held.iter().map(|h| h.key.as_str()).collect();
+    assert_eq!(held, vec![revision.as_str()]);
+    let changes = |s: &dyn Store| {
+        snapshot(
+            s,
+            &["datasets/cems-daily/changes/", "datasets/exceedances/"],
+        )
+    };
+    let single_changes = changes(&single);
+    assert!(!single_changes.keys().any(|k| k.contains("/changes/")));
+    assert_same(&single_changes, &changes(&fanned), "registers");
+}

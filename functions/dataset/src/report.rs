@@ -138,6 +138,10 @@ pub struct Revisions {
     /// Raw files replaced by a later revision in force: kept as evidence, not validated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<String>,
+    /// Revisions delivered in order but not in force because they failed validation as a
+    /// whole: the file in force before them stays in force (by key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldRevision>,
 }
 
 impl Revisions {
@@ -146,10 +150,12 @@ impl Revisions {
             && self.new_tonight.is_empty()
             && self.rejected.is_empty()
             && self.superseded.is_empty()
+            && self.held.is_empty()
     }
 }
 
-/// A revision in force: it replaces `replaces` (revision n − 1) whole.
+/// A revision in force: it replaces `replaces` whole (revision n − 1, or the revision in
+/// force before it when the revisions between are held).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AppliedRevision {
     pub key: String,
@@ -159,6 +165,25 @@ pub struct AppliedRevision {
     pub sha256: String,
     /// The night that first saw it (from the ledger), from which it is in force.
     pub first_seen_run: String,
+}
+
+/// A revision that failed validation as a whole (`data/raw-formats.md`, "Corrections"): over
+/// the size limit, undecodable, or records read and none accepted. It never takes force; the
+/// file in force before it stays in force, and a later revision can still replace that.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct HeldRevision {
+    pub key: String,
+    pub revision: u32,
+    pub sha256: String,
+    /// Why: `file_too_large`, `undecodable_file` (or another whole-file reason of the
+    /// validators), or `no_record_accepted`.
+    pub reason_code: String,
+    pub reason: String,
+    /// The records read from it and rejected (for a whole-file failure, its lines).
+    pub read: u64,
+    pub rejected: u64,
+    /// The key in force instead (on the night of the report).
+    pub kept: String,
 }
 
 /// A revision that cannot be placed (`revision_gap`, `revision_of_missing_file`,

@@ -154,7 +154,7 @@ pub fn plan(
     let registry_keys: Vec<&String> = night
         .dates
         .iter()
-        .flat_map(|d| night.keys(*d, Source::Enterprises))
+        .flat_map(|d| night.listed(*d, Source::Enterprises))
         .collect();
     let (ledger, conflicts) = jobs::check_raw_files(
         store,
@@ -209,12 +209,13 @@ fn walk_dates(
         registry_date: None,
         registry_id: None,
     };
+    let run = night.run_date.to_string();
     for d in &night.dates {
-        let keys = night.keys(*d, Source::Enterprises);
-        if !keys.is_empty() {
+        if !night.keys(*d, Source::Enterprises).is_empty() {
             let day = RegistryDay {
                 date: *d,
-                keys,
+                listed: night.listed(*d, Source::Enterprises),
+                night: &run,
                 evidence,
                 max_shrink: opts.max_registry_shrink,
             };
@@ -243,7 +244,9 @@ fn walk_dates(
 /// One date's registry delivery, as the plan validates it.
 struct RegistryDay<'a> {
     date: NaiveDate,
-    keys: &'a [String],
+    /// Every raw key of the date's registry partition (resolved for `night`).
+    listed: &'a [String],
+    night: &'a str,
     evidence: Evidence<'a>,
     max_shrink: f64,
 }
@@ -266,11 +269,12 @@ fn validate_registry_day(
         date: day.date,
     };
     let counts = report.sources.entry(source.to_string()).or_default();
+    let files = crate::revisions::resolver(day.listed, day.evidence.ledger, day.night);
     let (manifest, was_new) = validate_partition(
         store,
         source,
         day.date,
-        day.keys,
+        &files,
         ctx,
         day.evidence,
         &mut counts.rejected_by_reason,
@@ -332,8 +336,9 @@ pub fn run_task(
         None,
     )?;
     let (conflicted, raw_conflicts) = jobs::raw_conflicts(conflicts);
-    // Only the files in force are validated (see `crate::revisions`).
-    let keys = crate::revisions::resolve(&keys, &ledger, &run).in_force;
+    // Only the files in force are validated, a revision that fails as a whole held (see
+    // `crate::revisions`).
+    let files = crate::revisions::resolver(&keys, &ledger, &run);
     let (registry, registry_id) = task_registry(store, item)?;
     let ctx = Context {
         curated,
@@ -351,7 +356,7 @@ pub fn run_task(
         store,
         item.source,
         item.date,
-        &keys,
+        &files,
         ctx,
         evidence,
         &mut rejected_by_reason,

@@ -145,9 +145,10 @@ pub enum Outcome {
     /// written (the nightly report lists such keys under `unrecognised_raw_keys`).
     InvalidKey { key: String, reason: String },
     /// The key is a revision that cannot be placed (`revision_gap`,
-    /// `revision_of_missing_file`, `revision_numbering`) or a file replaced by a later
-    /// revision (`superseded`): it is kept as evidence, its partition is validated from the
-    /// files in force, and it is not (see `data/raw-formats.md`, "Corrections").
+    /// `revision_of_missing_file`, `revision_numbering`), a file replaced by a later
+    /// revision (`superseded`) or a revision that failed validation as a whole
+    /// (`revision_held`): it is kept as evidence, its partition is validated from the files
+    /// in force, and it is not (see `data/raw-formats.md`, "Corrections").
     NotInForce {
         key: String,
         reason_code: String,
@@ -219,7 +220,11 @@ impl Outcome {
                 reason,
             } => serde_json::json!({
                 "key": key,
-                "outcome": if reason_code == "superseded" { "superseded" } else { "rejected-revision" },
+                "outcome": match reason_code.as_str() {
+                    "superseded" => "superseded",
+                    "revision_held" => "held-revision",
+                    _ => "rejected-revision",
+                },
                 "reason_code": reason_code,
                 "message": format!("{key:?} is not validated: {reason}"),
             }),
@@ -305,11 +310,9 @@ pub fn ingest(
         partition::get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     // A revision that cannot be placed is not validated; a file replaced by a later
     // revision still has its partition validated (from the files in force) below.
-    let superseded = match not_in_force(key, &keys, &recorded) {
-        Some((outcome, false)) => return Ok(outcome),
-        Some((outcome, true)) => Some(outcome),
-        None => None,
-    };
+    if let Some((outcome, false)) = not_in_force(key, &keys, &recorded, &revisions::Held::new()) {
+        return Ok(outcome);
+    }
     let report_key = layout::ingest_report_key(source, &date_text, &file)
         .map_err(|e| JobError::Definition(e.to_string()))?;
     let previous: Option<IngestReport> = partition::get_json(store, &report_key)?;
@@ -391,13 +394,13 @@ pub fn ingest(
             },
             max_file_bytes: limits.max_file_bytes,
         };
-        // Every delivered file is hashed above; the partition is made of those in force.
-        let in_force = revisions::resolve(&keys, &recorded, revisions::EVERY_NIGHT).in_force;
+        // Every delivered file is hashed above; the partition is made of those in force (a
+        // revision that fails as a whole held).
         let (manifest, validated) = partition::validate_partition(
             store,
             source,
             date,
-            &in_force,
+            &revisions::resolver(&keys, &recorded, revisions::EVERY_NIGHT),
             ctx,
             evidence,
             &mut by_reason,
@@ -427,7 +430,13 @@ pub fn ingest(
         pass += 1;
     };
 
-    if let Some(outcome) = superseded {
+    // Held or superseded: the partition is validated from the files in force, not this one.
+    let held: revisions::Held = manifest
+        .held
+        .iter()
+        .map(|h| (h.key.clone(), h.clone()))
+        .collect();
+    if let Some((outcome, _)) = not_in_force(key, &keys, &recorded, &held) {
         return Ok(outcome);
     }
     let report = build_report(
@@ -454,9 +463,26 @@ pub fn ingest(
 }
 
 /// Why `key` is not in force among the partition's `keys` (the ingest counts every revision
-/// delivered so far), and whether it is only superseded; `None` when it is in force.
-fn not_in_force(key: &str, keys: &[String], ledger: &RawLedger) -> Option<(Outcome, bool)> {
-    let resolved = revisions::resolve(keys, ledger, revisions::EVERY_NIGHT);
+/// delivered so far) with the revisions `held`, and whether its partition is validated
+/// anyway (superseded or held); `None` when it is in force.
+fn not_in_force(
+    key: &str,
+    keys: &[String],
+    ledger: &RawLedger,
+    held: &revisions::Held,
+) -> Option<(Outcome, bool)> {
+    let resolved = revisions::resolve_held(keys, ledger, revisions::EVERY_NIGHT, held);
+    if let Some(h) = resolved.held.iter().find(|h| h.key == key) {
+        let outcome = Outcome::NotInForce {
+            key: key.to_string(),
+            reason_code: "revision_held".into(),
+            reason: format!(
+                "revision {} failed validation as a whole ({}: {}); it is held, not in force: {} stays in force",
+                h.revision, h.reason_code, h.reason, h.kept
+            ),
+        };
+        return Some((outcome, true));
+    }
     if let Some(r) = resolved.rejected.iter().find(|r| r.key == key) {
         let outcome = Outcome::NotInForce {
             key: key.to_string(),
@@ -807,6 +833,53 @@ mod tests {
             ingest_key(orphan),
             Outcome::NotInForce { reason_code, .. } if reason_code == "revision_of_missing_file"
         ));
+    }
+
+    #[test]
+    fn a_revision_that_fails_as_a_whole_is_held_and_its_file_stays_in_force() {
+        let store = MemoryStore::new();
+        let c = curated();
+        let ingest_key = |k: &str| ingest(&store, &c, k, None, Limits::default()).unwrap();
+        let (r1, r2) = (
+            "raw/msw/2026-01-31/msw.csv",
+            "raw/msw/2026-01-31/msw.r2.csv",
+        );
+        store.put(r1, MSW_HEADER.as_bytes()).unwrap();
+        ingest_key(r1);
+        // Neither UTF-8 nor GB18030: undecodable, held.
+        store.put(r2, b"\xff\xfe\xff\n").unwrap();
+        let outcome = ingest_key(r2);
+        let Outcome::NotInForce {
+            reason_code,
+            reason,
+            ..
+        } = &outcome
+        else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(reason_code, "revision_held");
+        assert!(
+            reason.contains("undecodable_file") && reason.contains(r1),
+            "{reason}"
+        );
+        assert_eq!(outcome.summary()["outcome"], "held-revision");
+        let manifest: PartitionManifest = serde_json::from_slice(
+            &store
+                .get("validated/msw/date=2026-01-31/manifest.json")
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        let files: Vec<&str> = manifest.files.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(files, vec![r1]);
+        let held: Vec<(&str, u32, &str)> = manifest
+            .held
+            .iter()
+            .map(|h| (h.key.as_str(), h.revision, h.kept.as_str()))
+            .collect();
+        assert_eq!(held, vec![(r2, 2, r1)]);
+        // The original is still in force: ingesting it again reports it, not "superseded".
+        assert!(matches!(ingest_key(r1), Outcome::Ingested { .. }));
     }
 
     #[test]

@@ -149,6 +149,20 @@ impl Night {
     pub(crate) fn keys(&self, date: NaiveDate, source: Source) -> &[String] {
         self.in_force.keys(source, date)
     }
+
+    /// Every raw key of one source's partition of a date (revisions, superseded and held
+    /// files included): what [`revisions::resolver`] resolves the partition's files from.
+    pub(crate) fn listed(&self, date: NaiveDate, source: Source) -> &[String] {
+        listed(&self.index, date, source)
+    }
+}
+
+/// Every raw key of one source's partition of a date in a raw listing.
+pub(crate) fn listed(index: &RawIndex, date: NaiveDate, source: Source) -> &[String] {
+    index
+        .get(&date)
+        .and_then(|m| m.get(&source))
+        .map_or(&[], Vec::as_slice)
 }
 
 /// Lists the raw files, chooses the run date (the date of `opts`, else the latest with raw
@@ -199,7 +213,7 @@ pub(crate) fn open_night(store: &dyn Store, opts: &NightlyOptions<'_>) -> Result
     }
     let dates = index.keys().copied().filter(|d| *d <= run_date).collect();
     let stored_ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
-    let in_force = revisions::resolve_index(&index, &stored_ledger, run_date);
+    let in_force = revisions::resolve_index(&index, &stored_ledger, run_date, &Default::default());
     Ok(Night {
         index,
         metas,
@@ -289,27 +303,26 @@ pub(crate) fn raw_conflicts(
     (conflicted, records)
 }
 
-/// The raw files in force on the night (see [`crate::revisions`]), with the revisions in the
-/// report: those in force, those new tonight, those rejected (logged) and those superseded.
-pub(crate) fn revisions_in_force(
+/// The revisions of the night in the report (see [`crate::revisions`]), once every
+/// partition is validated and the revisions held are known: those in force, held (logged),
+/// new tonight, rejected (logged) and superseded.
+pub(crate) fn report_revisions(
     index: &RawIndex,
     ledger: &RawLedger,
     run_date: NaiveDate,
+    held: &revisions::Held,
     report: &mut RunReport,
-) -> InForce {
-    let in_force = revisions::resolve_index(index, ledger, run_date);
-    for r in &in_force.revisions.rejected {
+) {
+    report.revisions = revisions::report(index, ledger, run_date, held);
+    for r in &report.revisions.rejected {
         tracing::warn!(key = %r.key, reason_code = %r.reason_code, reason = %r.reason, "revision rejected; not validated");
     }
-    report.revisions = in_force.revisions.clone();
-    report.revisions.new_tonight = revisions::new_on(index, ledger, run_date)
-        .into_iter()
-        .map(|a| a.key)
-        .collect();
+    for h in &report.revisions.held {
+        tracing::warn!(key = %h.key, reason_code = %h.reason_code, kept = %h.kept, "revision held: failed validation as a whole; not in force");
+    }
     if !report.revisions.new_tonight.is_empty() {
         tracing::info!(revisions = ?report.revisions.new_tonight, "revisions in force from tonight");
     }
-    in_force
 }
 
 /// Runs the nightly job: ingest, validate, aggregate, publish. Returns the run report.
@@ -352,8 +365,9 @@ pub fn nightly(
     )?;
     let (conflicted, conflict_records) = raw_conflicts(conflicts);
     report.raw_conflicts = conflict_records;
-    // The files in force, from the ledger with tonight's sightings.
-    let in_force = revisions_in_force(&index, &ledger, run_date, &mut report);
+    // The files in force, from the ledger with tonight's sightings (before any revision is
+    // held: a partition with none has nothing to validate).
+    let in_force = revisions::resolve_index(&index, &ledger, run_date, &Default::default());
     // What the night saw, for `envgov rebuild` (which files a night saw is history).
     crate::inputs::record(store, &run, keys_to_check.iter().copied(), &ledger)?;
     tracing::info!(
@@ -378,12 +392,13 @@ pub fn nightly(
         p.stage("validate", dates.len() as u64);
     }
     let mut validated_dates = BTreeSet::new();
+    let mut held = revisions::Held::new();
     for d in &dates {
         for source in Source::ALL {
-            let keys = in_force.keys(source, *d);
-            if keys.is_empty() {
+            if in_force.keys(source, *d).is_empty() {
                 continue;
             }
+            let files = revisions::resolver(listed(&index, *d, source), &ledger, &run);
             let ctx = Context {
                 curated,
                 registry: &v.registry,
@@ -404,11 +419,12 @@ pub fn nightly(
                 store,
                 source,
                 *d,
-                keys,
+                &files,
                 ctx,
                 evidence,
                 &mut counts.rejected_by_reason,
             )?;
+            held.extend(manifest.held.iter().map(|h| (h.key.clone(), h.clone())));
             // A held registry changes nothing that is published: its rejections are in
             // the report, but do not trip the reject-rate gate (that would let one bad
             // registry delivery stop every night until it is replaced).
@@ -435,6 +451,7 @@ pub fn nightly(
             p.advance(1);
         }
     }
+    report_revisions(&index, &ledger, run_date, &held, &mut report);
     report.registry_in_force = v.registry_date.clone();
     report.validated_dates = validated_dates.into_iter().collect();
     report.unrecognised_raw_keys = unrecognised;

@@ -19,7 +19,7 @@ use crate::validate::{self, Context, Rejection};
 use chrono::NaiveDate;
 use envgov_dataset::Source;
 use envgov_dataset::layout;
-use envgov_dataset::report::FileCounts;
+use envgov_dataset::report::{FileCounts, HeldRevision};
 use polars::prelude::PolarsResult;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,7 +60,33 @@ pub struct PartitionManifest {
     /// recorded in the ledger (see `RunReport::raw_conflicts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld: Vec<String>,
+    /// Revisions of the partition's files held because they failed validation as a whole
+    /// (see [`validate_partition`]): the file in force before each stays in force. Reused
+    /// with the partition while their sha256 and the registry are unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldRevision>,
 }
+
+/// Revisions held, by key (see `crate::revisions`, whose `Held` is this type).
+pub type HeldKeys = BTreeMap<String, HeldRevision>;
+
+/// A partition's files resolved with some revisions held (see [`Resolve`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionFiles {
+    /// The keys in force, sorted: what the partition is made of.
+    pub in_force: Vec<String>,
+    /// Every revision (n ≥ 2) placed and not held, superseded ones included: each must
+    /// validate to keep its place (whether a revision is held depends on it alone, not on
+    /// whether a later one came with it).
+    pub revisions: Vec<String>,
+    /// The revisions held among the partition's files (numbered, with the key kept in force).
+    pub held: Vec<HeldRevision>,
+}
+
+/// How a partition's files follow from the revisions held, as
+/// `crate::revisions::resolve_held` gives them. The caller resolves: this module knows
+/// nothing of the revision scheme.
+pub type Resolve<'a> = &'a (dyn Fn(&HeldKeys) -> PartitionFiles + Sync);
 
 /// What [`validate_partition`] checks the raw files against.
 #[derive(Debug, Clone, Copy)]
@@ -210,10 +236,18 @@ fn rejects_table(rejections: &[Rejection]) -> Table {
 }
 
 /// Validates (or reuses) one source's partition for one date. Returns its manifest, and
-/// whether it was validated in this run. The partition is reused when its manifest lists
-/// the partition's files (all of `keys`, or all but the conflicted ones) with the sha256
-/// the ledger records for them, and was validated against the same registry. The ingest
-/// function calls this too, so both write the same partitions.
+/// whether it was validated in this run. `files` gives the keys in force (see [`Resolve`]).
+/// The partition is reused when its manifest lists the partition's files (all the keys in
+/// force, or all but the conflicted ones) with the sha256 the ledger records for them, and
+/// was validated against the same registry. The ingest function calls this too, so both
+/// write the same partitions.
+///
+/// A revision (`{stem}.r{n}.{ext}`) that fails validation as a whole ([`whole_failure`]:
+/// over the size limit, undecodable, or records read and none accepted) is **held**: the
+/// keys in force are resolved again without it and the file in force before it is validated
+/// instead, so a failed correction never withdraws what it would have replaced. Held
+/// revisions are listed in the manifest (and reused with it) and in the rejects, one row
+/// each (scope `held`, reason code `revision_held`).
 ///
 /// Bounded memory: a file over `evidence.max_file_bytes` is rejected whole, with the line
 /// count the ledger took while hashing it, and never read into memory.
@@ -221,7 +255,7 @@ pub fn validate_partition(
     store: &dyn Store,
     source: Source,
     date: NaiveDate,
-    keys: &[String],
+    files: Resolve<'_>,
     ctx: Context<'_>,
     evidence: Evidence<'_>,
     rejected_by_reason: &mut BTreeMap<String, u64>,
@@ -230,12 +264,27 @@ pub fn validate_partition(
     let manifest_key = layout::validated_manifest_key(source, &d)
         .map_err(|e| JobError::Definition(e.to_string()))?;
     let ledger = evidence.ledger;
-    let usable: Vec<&String> = keys
-        .iter()
-        .filter(|k| !evidence.conflicted.contains(*k))
-        .collect();
     let registry = evidence.registry.map(str::to_string);
-    if let Some(m) = get_json::<PartitionManifest>(store, &manifest_key)? {
+    let stored = get_json::<PartitionManifest>(store, &manifest_key)?
+        .filter(|m| m.validator_version == VALIDATOR_VERSION && m.registry == registry);
+    // The revisions the stored manifest holds, while their bytes are those it judged.
+    let mut held: HeldKeys = stored
+        .iter()
+        .flat_map(|m| m.held.iter())
+        .filter(|h| {
+            ledger
+                .files
+                .get(&h.key)
+                .is_some_and(|e| e.sha256 == h.sha256)
+        })
+        .map(|h| (h.key.clone(), h.clone()))
+        .collect();
+    if let Some(m) = stored {
+        let keys = files(&held).in_force;
+        let usable: Vec<&String> = keys
+            .iter()
+            .filter(|k| !evidence.conflicted.contains(*k))
+            .collect();
         let lists = |listed: &[&String]| {
             m.files.len() == listed.len()
                 && m.files.iter().zip(listed).all(|(f, k)| {
@@ -243,40 +292,75 @@ pub fn validate_partition(
                 })
         };
         let all: Vec<&String> = keys.iter().collect();
-        let same = m.validator_version == VALIDATOR_VERSION
-            && m.registry == registry
-            && (lists(&all) || lists(&usable));
-        if same && written_with(store, &m, source, &d)? {
+        if (lists(&all) || lists(&usable)) && written_with(store, &m, source, &d)? {
             return Ok((m, false));
         }
     }
+    let mut results: BTreeMap<String, validate::FileBatch> = BTreeMap::new();
+    let PartitionFiles {
+        in_force: keys,
+        held: held_here,
+        ..
+    } = loop {
+        let now = files(&held);
+        let judged: BTreeSet<&String> = now.in_force.iter().chain(&now.revisions).collect();
+        let todo: Vec<&String> = judged
+            .iter()
+            .copied()
+            .filter(|k| !evidence.conflicted.contains(*k) && !results.contains_key(*k))
+            .collect();
+        // Files are validated in parallel and taken in key order: the same outputs as one
+        // by one.
+        let batches = in_parallel(&todo, |key| {
+            validate_key(store, source, key, ctx, &evidence)
+        });
+        for (key, batch) in todo.into_iter().zip(batches) {
+            results.insert(key.clone(), batch?);
+        }
+        let failed: Vec<HeldRevision> = judged
+            .iter()
+            .filter(|k| !held.contains_key(k.as_str()))
+            .filter_map(|k| results.get(*k).and_then(whole_failure))
+            .collect();
+        if failed.is_empty() {
+            break now;
+        }
+        held.extend(failed.into_iter().map(|h| (h.key.clone(), h)));
+        // An original that fails is not a revision: nothing to hold, the files stay.
+        let again = files(&held);
+        if again == now {
+            break again;
+        }
+    };
     let mut accepted: Vec<Batch> = Vec::new();
     let mut rejections = Vec::new();
-    let mut files = Vec::new();
+    let mut counted = Vec::new();
     let mut withheld: Vec<String> = keys
         .iter()
         .filter(|k| evidence.conflicted.contains(*k))
         .cloned()
         .collect();
-    // Files are validated in parallel and taken in key order: the same outputs as one by one.
-    let results = in_parallel(&usable, |key| {
-        validate_key(store, source, key, ctx, &evidence)
-    });
-    for (key, result) in usable.iter().zip(results) {
-        let result = result?;
-        if let Some(entry) = ledger.files.get(*key)
+    for key in &keys {
+        let Some(result) = results.remove(key) else {
+            continue;
+        };
+        if let Some(entry) = ledger.files.get(key)
             && entry.sha256 != result.counts.sha256
         {
             // Overwritten between the ledger's check and now: the changed bytes are not
             // the evidence; leave them out (the next night reports the conflict).
             tracing::warn!(key = %key, recorded = %entry.sha256, now = %result.counts.sha256, "raw file changed during the run; left out");
-            withheld.push((*key).clone());
+            withheld.push(key.clone());
             continue;
         }
         tracing::debug!(key = %key, read = result.counts.read, accepted = result.counts.accepted, rejected = result.counts.rejected, "validated");
         accepted.push(result.accepted);
-        files.push(result.counts);
+        counted.push(result.counts);
         rejections.extend(result.rejections);
+    }
+    for h in &held_here {
+        tracing::warn!(key = %h.key, reason_code = %h.reason_code, kept = %h.kept, "revision failed validation as a whole; held, not in force");
+        rejections.push(held_rejection(h));
     }
     for r in &rejections {
         if r.scope == validate::Scope::Record {
@@ -285,35 +369,122 @@ pub fn validate_partition(
                 .or_default() += 1;
         }
     }
+    withheld.sort();
+    let written = Written {
+        accepted: &accepted,
+        rejections: &rejections,
+        files: counted,
+        withheld,
+        held: held_here,
+    };
+    let manifest = write_partition(store, source, &d, registry, written)?;
+    put_json(store, &manifest_key, &manifest)?;
+    Ok((manifest, true))
+}
+
+/// What a validation leaves to write.
+struct Written<'a> {
+    accepted: &'a [Batch],
+    rejections: &'a [Rejection],
+    files: Vec<FileCounts>,
+    withheld: Vec<String>,
+    held: Vec<HeldRevision>,
+}
+
+/// Writes a validated partition and its rejects; returns their manifest (not yet stored).
+fn write_partition(
+    store: &dyn Store,
+    source: Source,
+    d: &str,
+    registry: Option<String>,
+    w: Written<'_>,
+) -> Result<PartitionManifest, JobError> {
     let def = |e: layout::BadSegment| JobError::Definition(e.to_string());
-    let parquet = write_batches(validate::schema(source), &accepted)
+    let parquet = write_batches(validate::schema(source), w.accepted)
         .map_err(polars_err(format!("writing validated {source} {d}")))?;
     let partition_sha256 = crate::ledger::sha256_hex(&parquet);
     store.put_with_hash(
-        &layout::validated_key(source, &d).map_err(def)?,
+        &layout::validated_key(source, d).map_err(def)?,
         &parquet,
         &partition_sha256,
     )?;
-    let rejects = publish::to_csv(&rejects_table(&rejections));
+    let rejects = publish::to_csv(&rejects_table(w.rejections));
     let rejects_sha256 = crate::ledger::sha256_hex(&rejects);
     store.put_with_hash(
-        &layout::rejects_key(source, &d).map_err(def)?,
+        &layout::rejects_key(source, d).map_err(def)?,
         &rejects,
         &rejects_sha256,
     )?;
-    withheld.sort();
-    let manifest = PartitionManifest {
+    Ok(PartitionManifest {
         validator_version: VALIDATOR_VERSION,
         source,
-        date: d,
-        files,
+        date: d.to_string(),
+        files: w.files,
         partition_sha256: Some(partition_sha256),
         rejects_sha256: Some(rejects_sha256),
         registry,
-        withheld,
+        withheld: w.withheld,
+        held: w.held,
+    })
+}
+
+/// Whether a validated file failed as a whole, and why: a file error (over the size limit,
+/// undecodable: the code of its whole-file rejection) or records read and none accepted
+/// (`no_record_accepted`). A file with no record at all (a revision withdrawing a whole
+/// file) has not failed. The revision number and the key kept are left for the resolver.
+pub fn whole_failure(result: &validate::FileBatch) -> Option<HeldRevision> {
+    let c = &result.counts;
+    let first = result
+        .rejections
+        .iter()
+        .find(|r| r.scope == validate::Scope::Record);
+    let (code, why) = if let Some(error) = &c.file_error {
+        let code = first
+            .filter(|r| r.line == 0)
+            .map_or("file_error", |r| r.reason_code);
+        (code.to_string(), error.clone())
+    } else if c.read > 0 && c.accepted == 0 {
+        let example = first
+            .map(|r| {
+                format!(
+                    " (the first at line {}, field {}: {})",
+                    r.line, r.field, r.reason
+                )
+            })
+            .unwrap_or_default();
+        (
+            "no_record_accepted".to_string(),
+            format!("every one of its {} records was rejected{example}", c.read),
+        )
+    } else {
+        return None;
     };
-    put_json(store, &manifest_key, &manifest)?;
-    Ok((manifest, true))
+    Some(HeldRevision {
+        key: c.key.clone(),
+        revision: 0,
+        sha256: c.sha256.clone(),
+        reason_code: code,
+        reason: why,
+        read: c.read,
+        rejected: c.rejected,
+        kept: String::new(),
+    })
+}
+
+/// The rejects row of a held revision (scope `held`: not a record of the partition).
+fn held_rejection(h: &HeldRevision) -> Rejection {
+    Rejection {
+        raw_key: h.key.clone(),
+        line: 0,
+        field: "file".into(),
+        value: h.reason_code.clone(),
+        reason_code: "revision_held",
+        reason: format!(
+            "revision {} failed validation as a whole ({}: {}); it is held, not in force: {} stays in force until a later revision validates with at least one accepted record",
+            h.revision, h.reason_code, h.reason, h.kept
+        ),
+        scope: validate::Scope::Held,
+    }
 }
 
 /// Validates one raw file of a partition: rejected whole, unread, when the ledger records it

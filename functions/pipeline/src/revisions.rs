@@ -7,7 +7,11 @@
 //! such that revisions 1…n were all delivered, a revision counting as delivered from the night
 //! the ledger first saw it (`first_seen_run`; a key the ledger has not recorded yet counts as
 //! delivered tonight). A revision after a gap, of a file never delivered, or with a bad number
-//! is rejected with its reason, never validated; nothing here stops a night.
+//! is rejected with its reason, never validated; nothing here stops a night. A revision
+//! that failed validation as a whole (see [`crate::partition::validate_partition`], which
+//! decides it and records it in the partition's manifest) is **held**: it keeps its place
+//! in the numbering (no gap) but is not in force; the file in force before it stays in
+//! force and the next revision that validates replaces that one.
 //!
 //! It imports the ledger and the store only: `jobs`, `ingest` and the rebuild use it.
 
@@ -18,7 +22,7 @@ use crate::store::Store;
 use chrono::NaiveDate;
 use envgov_dataset::Source;
 use envgov_dataset::layout;
-use envgov_dataset::report::{AppliedRevision, RejectedRevision, Revisions};
+use envgov_dataset::report::{AppliedRevision, HeldRevision, RejectedRevision, Revisions};
 use std::collections::BTreeMap;
 
 /// The highest revision number a name may carry.
@@ -127,6 +131,29 @@ pub struct Resolved {
     pub rejected: Vec<RejectedRevision>,
     /// Keys replaced by a later revision in force.
     pub superseded: Vec<String>,
+    /// Revisions held (failed validation as a whole), each with the key kept in force.
+    pub held: Vec<HeldRevision>,
+}
+
+/// Revisions known to have failed validation as a whole, by key (`revision` and `kept` are
+/// filled in when they are resolved).
+pub type Held = crate::partition::HeldKeys;
+
+/// How one partition's listed keys resolve for a night with revisions held: what
+/// [`crate::partition::validate_partition`] takes as its [`crate::partition::Resolve`].
+pub fn resolver<'a>(
+    listed: &'a [String],
+    ledger: &'a RawLedger,
+    night: &'a str,
+) -> impl Fn(&Held) -> crate::partition::PartitionFiles + Sync + 'a {
+    move |held| {
+        let r = resolve_held(listed, ledger, night, held);
+        crate::partition::PartitionFiles {
+            in_force: r.in_force,
+            revisions: r.applied.into_iter().map(|a| a.key).collect(),
+            held: r.held,
+        }
+    }
 }
 
 /// Whether a raw key counts as delivered on or before `night`, from the ledger.
@@ -149,6 +176,11 @@ fn reject(key: &str, code: &str, reason: String) -> RejectedRevision {
 /// Revision 1 of every file is taken as delivered (it is what the partition is made of, as
 /// before revisions existed); a revision n ≥ 2 from the night the ledger first saw it.
 pub fn resolve(keys: &[String], ledger: &RawLedger, night: &str) -> Resolved {
+    resolve_held(keys, ledger, night, &Held::new())
+}
+
+/// [`resolve`], with the revisions in `held` held: not in force, without making a gap.
+pub fn resolve_held(keys: &[String], ledger: &RawLedger, night: &str, held: &Held) -> Resolved {
     let mut out = Resolved::default();
     // base name → revision → key
     let mut files: BTreeMap<String, BTreeMap<u32, &String>> = BTreeMap::new();
@@ -170,29 +202,43 @@ pub fn resolve(keys: &[String], ledger: &RawLedger, night: &str) -> Resolved {
         }
     }
     for (base_key, revisions) in &files {
-        resolve_file(base_key, revisions, ledger, night, &mut out);
+        let file = File {
+            base_key,
+            revisions,
+        };
+        resolve_file(&file, ledger, (night, held), &mut out);
     }
     out.in_force.sort();
     out.applied.sort();
     out.rejected.sort();
     out.superseded.sort();
+    out.held.sort();
     out
 }
 
-/// Resolves the revisions of one file (`base_key`: the key of its revision 1).
+/// One file's delivered revisions: the key of its revision 1, and revision → key.
+struct File<'a> {
+    base_key: &'a str,
+    revisions: &'a BTreeMap<u32, &'a String>,
+}
+
+/// Resolves the revisions of one file for a night, with the revisions held.
 fn resolve_file(
-    base_key: &str,
-    revisions: &BTreeMap<u32, &String>,
+    file: &File<'_>,
     ledger: &RawLedger,
-    night: &str,
+    (night, held): (&str, &Held),
     out: &mut Resolved,
 ) {
+    let File {
+        base_key,
+        revisions,
+    } = *file;
     let delivered_revisions: Vec<(u32, &String)> = revisions
         .iter()
         .filter(|(n, k)| **n == 1 || delivered(ledger, k, night))
         .map(|(n, k)| (*n, *k))
         .collect();
-    if !revisions.contains_key(&1) {
+    let Some(first) = revisions.get(&1).copied() else {
         for (n, key) in delivered_revisions {
             out.rejected.push(reject(
                 key,
@@ -203,27 +249,36 @@ fn resolve_file(
             ));
         }
         return;
-    }
-    let mut current = 1;
-    let mut chain = vec![revisions.get(&1).copied()];
+    };
+    // `placed`: the highest revision delivered without a gap (held ones included);
+    // `chain`: the revisions placed and not held, the last one in force.
+    let mut placed = 1;
+    let mut chain = vec![first];
+    let mut held_here = Vec::new();
     for (n, key) in delivered_revisions.iter().skip(1) {
-        if *n == current + 1 {
-            current = *n;
-            chain.push(Some(*key));
+        if *n == placed + 1 {
+            placed = *n;
+            match held.get(key.as_str()) {
+                Some(h) => held_here.push(HeldRevision {
+                    revision: *n,
+                    ..h.clone()
+                }),
+                None => chain.push(*key),
+            }
             continue;
         }
         let (folder, base) = base_key.rsplit_once('/').unwrap_or(("", base_key));
-        let missing = format!("{folder}/{}", revision_name(base, current + 1));
+        let missing = format!("{folder}/{}", revision_name(base, placed + 1));
+        let current = chain.last().map_or(1, |k| revision_of(k));
         out.rejected.push(reject(
             key,
             "revision_gap",
             format!(
                 "revision {n} of {base_key}, but revision {} ({missing}) was not delivered by the night of {night}: revision {current} stays in force",
-                current + 1
+                placed + 1
             ),
         ));
     }
-    let chain: Vec<&String> = chain.into_iter().flatten().collect();
     for pair in chain.windows(2) {
         if let [old, new] = pair {
             let entry = ledger.files.get(new.as_str());
@@ -239,6 +294,10 @@ fn resolve_file(
         }
     }
     if let Some((last, earlier)) = chain.split_last() {
+        for mut h in held_here {
+            h.kept = (*last).clone();
+            out.held.push(h);
+        }
         out.in_force.push((*last).clone());
         out.superseded.extend(earlier.iter().map(|k| (*k).clone()));
     }
@@ -269,16 +328,23 @@ impl InForce {
     }
 }
 
-/// Resolves every partition dated on or before `night` of a raw listing against the ledger.
-pub fn resolve_index(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> InForce {
+/// Resolves every partition dated on or before `night` of a raw listing against the ledger,
+/// with the revisions in `held` held.
+pub fn resolve_index(
+    index: &RawIndex,
+    ledger: &RawLedger,
+    night: NaiveDate,
+    held: &Held,
+) -> InForce {
     let run = night.to_string();
     let mut out = InForce::default();
     for (date, sources) in index.range(..=night) {
         for (source, keys) in sources {
-            let r = resolve(keys, ledger, &run);
+            let r = resolve_held(keys, ledger, &run, held);
             out.revisions.applied.extend(r.applied);
             out.revisions.rejected.extend(r.rejected);
             out.revisions.superseded.extend(r.superseded);
+            out.revisions.held.extend(r.held);
             if !r.in_force.is_empty() {
                 out.partitions.insert((*source, *date), r.in_force);
             }
@@ -288,6 +354,7 @@ pub fn resolve_index(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> 
     out.revisions.applied.sort_by(|a, b| a.key.cmp(&b.key));
     out.revisions.rejected.sort_by(|a, b| a.key.cmp(&b.key));
     out.revisions.superseded.sort();
+    out.revisions.held.sort_by(|a, b| a.key.cmp(&b.key));
     out
 }
 
@@ -295,14 +362,19 @@ pub fn resolve_index(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> 
 /// not the night before (a first delivery, or one whose gap was filled tonight), replacing a
 /// file the night before already had in force (first seen by then). A revision delivered
 /// before any night saw its file corrects nothing published: it is applied, without a
-/// changelog. By key.
-pub fn new_on(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> Vec<AppliedRevision> {
-    let tonight = resolve_index(index, ledger, night);
+/// changelog. A held revision is in force on neither night. By key.
+pub fn new_on(
+    index: &RawIndex,
+    ledger: &RawLedger,
+    night: NaiveDate,
+    held: &Held,
+) -> Vec<AppliedRevision> {
+    let tonight = resolve_index(index, ledger, night, held);
     let Some(before) = night.pred_opt() else {
         return Vec::new();
     };
     // A revision first seen tonight was not delivered by the night before.
-    let prior = resolve_index(index, ledger, before);
+    let prior = resolve_index(index, ledger, before, held);
     let before = before.to_string();
     let published: std::collections::BTreeSet<String> = prior
         .partitions
@@ -325,27 +397,60 @@ pub fn new_on(index: &RawIndex, ledger: &RawLedger, night: NaiveDate) -> Vec<App
         .collect()
 }
 
-/// Lists the raw files of the store and resolves, from the stored ledger, the files in force
-/// on `night` for every source and date up to it: what the night (or `envgov rebuild` of
-/// that date) validates. Keys outside the raw layout are left out, as the night leaves them.
+/// Lists the raw files of the store and resolves, from the stored ledger and the revisions
+/// the validated partitions' manifests hold ([`stored_held`]), the files in force on `night`
+/// for every source and date up to it: what the night (or `envgov rebuild` of that date)
+/// validates. Keys outside the raw layout are left out, as the night leaves them.
 pub fn in_force(store: &dyn Store, night: NaiveDate) -> Result<InForce, JobError> {
     let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     let index = listed_index(store)?;
-    Ok(resolve_index(&index, &ledger, night))
+    let held = stored_held(store, &index, night)?;
+    Ok(resolve_index(&index, &ledger, night, &held))
 }
 
 /// The revisions of a night as its report lists them ([`in_force`]'s, with those new on the
-/// night), from the store's listing and ledger: what the fan-out reduce reports once every
-/// task has recorded its files in the ledger.
+/// night), from the store's listing, ledger and partition manifests: what the fan-out reduce
+/// reports once every task has validated its partition.
 pub fn of_night(store: &dyn Store, night: NaiveDate) -> Result<Revisions, JobError> {
     let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     let index = listed_index(store)?;
-    let mut revisions = resolve_index(&index, &ledger, night).revisions;
-    revisions.new_tonight = new_on(&index, &ledger, night)
+    let held = stored_held(store, &index, night)?;
+    Ok(report(&index, &ledger, night, &held))
+}
+
+/// The revisions of a night for its report: those in force, held, rejected and superseded
+/// with `held` held, and those new on the night.
+pub fn report(index: &RawIndex, ledger: &RawLedger, night: NaiveDate, held: &Held) -> Revisions {
+    let mut revisions = resolve_index(index, ledger, night, held).revisions;
+    revisions.new_tonight = new_on(index, ledger, night, held)
         .into_iter()
         .map(|a| a.key)
         .collect();
-    Ok(revisions)
+    revisions
+}
+
+/// The revisions held by the validated partitions (up to `night`) that have revisions: each
+/// partition's manifest records the revisions that failed validation as a whole.
+pub fn stored_held(
+    store: &dyn Store,
+    index: &RawIndex,
+    night: NaiveDate,
+) -> Result<Held, JobError> {
+    let mut held = Held::new();
+    for (date, sources) in index.range(..=night) {
+        for (source, keys) in sources {
+            if keys.iter().all(|k| revision_of(k) == 1) {
+                continue;
+            }
+            let key = layout::validated_manifest_key(*source, &date.to_string())
+                .map_err(|e| JobError::Definition(e.to_string()))?;
+            let manifest: Option<crate::partition::PartitionManifest> = get_json(store, &key)?;
+            for h in manifest.into_iter().flat_map(|m| m.held) {
+                held.insert(h.key.clone(), h);
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// The raw keys of the store in the layout, by date and source, sorted.
@@ -508,6 +613,89 @@ mod tests {
         assert!(r.applied.is_empty() && r.superseded.is_empty());
     }
 
+    fn failed(file: &str) -> (String, HeldRevision) {
+        let key = format!("{F}{file}");
+        let h = HeldRevision {
+            key: key.clone(),
+            revision: 0,
+            sha256: "ab".into(),
+            reason_code: "undecodable_file".into(),
+            reason: "not UTF-8 or GB18030".into(),
+            read: 2,
+            rejected: 2,
+            kept: String::new(),
+        };
+        (key, h)
+    }
+
+    #[test]
+    fn a_held_revision_leaves_the_file_before_it_in_force_and_the_next_one_replaces_that() {
+        let l = ledger(&[
+            ("sm.csv", "2026-01-31"),
+            ("sm.r2.csv", "2026-02-01"),
+            ("sm.r3.csv", "2026-02-02"),
+        ]);
+        let held: Held = [failed("sm.r2.csv")].into();
+        let all = keys(&["sm.csv", "sm.r2.csv", "sm.r3.csv"]);
+        // 1 February: r2 (delivered) is held; the original stays in force, nothing applied,
+        // nothing superseded.
+        let r = resolve_held(&all, &l, "2026-02-01", &held);
+        assert_eq!(r.in_force, keys(&["sm.csv"]));
+        assert!(r.applied.is_empty() && r.superseded.is_empty() && r.rejected.is_empty());
+        assert_eq!(r.held.len(), 1);
+        assert_eq!(r.held[0].key, format!("{F}sm.r2.csv"));
+        assert_eq!(r.held[0].revision, 2);
+        assert_eq!(r.held[0].kept, format!("{F}sm.csv"));
+        // 2 February: r3 follows r2 without a gap (a held revision keeps its place) and
+        // replaces the original, the file in force before it.
+        let r = resolve_held(&all, &l, "2026-02-02", &held);
+        assert_eq!(r.in_force, keys(&["sm.r3.csv"]));
+        assert!(r.rejected.is_empty());
+        assert_eq!(r.superseded, keys(&["sm.csv"]));
+        assert_eq!(r.applied.len(), 1);
+        assert_eq!(
+            (r.applied[0].key.as_str(), r.applied[0].replaces.as_str()),
+            (&*format!("{F}sm.r3.csv"), &*format!("{F}sm.csv"))
+        );
+        assert_eq!(r.held[0].kept, format!("{F}sm.r3.csv"));
+        // r3 held too: still the original.
+        let both: Held = [failed("sm.r2.csv"), failed("sm.r3.csv")].into();
+        let r = resolve_held(&all, &l, "2026-02-02", &both);
+        assert_eq!(r.in_force, keys(&["sm.csv"]));
+        assert_eq!(r.held.len(), 2);
+        // An original is never held: holding it changes nothing.
+        let original: Held = [failed("sm.csv")].into();
+        let r = resolve_held(&keys(&["sm.csv"]), &l, "2026-02-02", &original);
+        assert_eq!(r.in_force, keys(&["sm.csv"]));
+        assert!(r.held.is_empty());
+    }
+
+    #[test]
+    fn a_held_revision_is_no_correction_and_the_next_valid_one_is() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let l = ledger(&[
+            ("sm.csv", "2026-01-31"),
+            ("sm.r2.csv", "2026-02-01"),
+            ("sm.r3.csv", "2026-02-02"),
+        ]);
+        let mut index = RawIndex::new();
+        index.entry(d("2026-01-31")).or_default().insert(
+            Source::SelfMonitoring,
+            keys(&["sm.csv", "sm.r2.csv", "sm.r3.csv"]),
+        );
+        let held: Held = [failed("sm.r2.csv")].into();
+        let names =
+            |v: Vec<AppliedRevision>| -> Vec<String> { v.into_iter().map(|a| a.key).collect() };
+        assert!(new_on(&index, &l, d("2026-02-01"), &held).is_empty());
+        let report = report(&index, &l, d("2026-02-01"), &held);
+        assert!(report.applied.is_empty() && report.new_tonight.is_empty());
+        assert_eq!(report.held.len(), 1);
+        assert_eq!(
+            names(new_on(&index, &l, d("2026-02-02"), &held)),
+            keys(&["sm.r3.csv"])
+        );
+    }
+
     #[test]
     fn a_revision_after_a_gap_is_rejected_naming_the_missing_key() {
         let l = ledger(&[("sm.csv", "2026-01-31"), ("sm.r3.csv", "2026-02-01")]);
@@ -562,20 +750,20 @@ mod tests {
         let names =
             |v: Vec<AppliedRevision>| -> Vec<String> { v.into_iter().map(|a| a.key).collect() };
         // 3 February: r3 arrives after a gap: rejected, nothing new in force.
-        assert!(new_on(&index, &l, d("2026-02-03")).is_empty());
-        let night = resolve_index(&index, &l, d("2026-02-03"));
+        assert!(new_on(&index, &l, d("2026-02-03"), &Held::new()).is_empty());
+        let night = resolve_index(&index, &l, d("2026-02-03"), &Held::new());
         assert_eq!(night.revisions.rejected.len(), 1);
         // 5 February: r2 fills the gap; r2 and r3 come into force together.
         assert_eq!(
-            names(new_on(&index, &l, d("2026-02-05"))),
+            names(new_on(&index, &l, d("2026-02-05"), &Held::new())),
             keys(&["sm.r2.csv", "sm.r3.csv"])
         );
-        let night = resolve_index(&index, &l, d("2026-02-05"));
+        let night = resolve_index(&index, &l, d("2026-02-05"), &Held::new());
         assert_eq!(
             night.keys(Source::SelfMonitoring, d("2026-01-31")),
             keys(&["sm.r3.csv"]).as_slice()
         );
-        assert!(new_on(&index, &l, d("2026-02-06")).is_empty());
+        assert!(new_on(&index, &l, d("2026-02-06"), &Held::new()).is_empty());
     }
 
     #[test]
@@ -588,11 +776,11 @@ mod tests {
             .or_default()
             .insert(Source::SelfMonitoring, keys(&["sm.csv", "sm.r2.csv"]));
         // In force from its first night, but no correction of anything published.
-        let night = resolve_index(&index, &l, d("2026-02-01"));
+        let night = resolve_index(&index, &l, d("2026-02-01"), &Held::new());
         assert_eq!(
             night.keys(Source::SelfMonitoring, d("2026-01-31")),
             keys(&["sm.r2.csv"]).as_slice()
         );
-        assert!(new_on(&index, &l, d("2026-02-01")).is_empty());
+        assert!(new_on(&index, &l, d("2026-02-01"), &Held::new()).is_empty());
     }
 }

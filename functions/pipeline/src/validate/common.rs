@@ -54,6 +54,9 @@ pub enum Scope {
     Value,
     /// An irregularity that was tolerated (whitespace inside an HJ 212 field).
     Warning,
+    /// A revision of a file failed validation as a whole and is held, not in force (one
+    /// row for the file; its records are not the partition's).
+    Held,
 }
 
 impl Scope {
@@ -62,6 +65,7 @@ impl Scope {
             Scope::Record => "record",
             Scope::Value => "value",
             Scope::Warning => "warning",
+            Scope::Held => "held",
         }
     }
 }
