@@ -169,6 +169,10 @@ fn fan_out_over_partitions_gives_the_files_of_a_single_run() {
     let many = fanout::reduce(&fanned, &curated, &options(), &plan, &loaded).unwrap();
 
     let derived = ["datasets/", "validated/", "rejects/", "partials/"];
+    // What the night saw, for `envgov rebuild`: the same record, byte for byte.
+    let inputs = format!("runs/{}/inputs.json", plan.run_date);
+    let recorded = fanned.get(&inputs).unwrap().expect("the reduce records the inputs");
+    assert_eq!(Some(recorded), single.get(&inputs).unwrap());
     assert_same(
         &snapshot(&single, &derived),
         &snapshot(&fanned, &derived),
@@ -268,6 +272,10 @@ fn each_partition_is_validated_against_the_registry_in_force_on_its_date() {
     assert_eq!(many.registry_in_force, one.registry_in_force);
     assert_eq!(many.sources, one.sources);
     let derived = ["datasets/", "validated/", "rejects/", "partials/"];
+    // What the night saw, for `envgov rebuild`: the same record, byte for byte.
+    let inputs = format!("runs/{}/inputs.json", plan.run_date);
+    let recorded = fanned.get(&inputs).unwrap().expect("the reduce records the inputs");
+    assert_eq!(Some(recorded), single.get(&inputs).unwrap());
     assert_same(
         &snapshot(&single, &derived),
         &snapshot(&fanned, &derived),
@@ -483,6 +491,10 @@ fn fan_out_at_scale_gives_the_files_of_a_single_run() {
         plan.items.len()
     );
     let derived = ["datasets/", "validated/", "rejects/", "partials/"];
+    // What the night saw, for `envgov rebuild`: the same record, byte for byte.
+    let inputs = format!("runs/{}/inputs.json", plan.run_date);
+    let recorded = fanned.get(&inputs).unwrap().expect("the reduce records the inputs");
+    assert_eq!(Some(recorded), single.get(&inputs).unwrap());
     assert_same(
         &snapshot(&single, &derived),
         &snapshot(&fanned, &derived),

@@ -78,6 +78,11 @@ pub struct Plan {
     pub report: RunReport,
     pub items: Vec<TaskItem>,
     pub seconds: f64,
+    /// Every raw key of the plan's listing dated on or before the run date: what the night
+    /// saw, recorded by the reduce (`runs/{run}/inputs.json`, see [`crate::inputs`]) with
+    /// the sha256 the tasks recorded, as the single night records it.
+    #[serde(default)]
+    pub inputs: Vec<String>,
 }
 
 /// What one task did. Small: counts, never the partition's file list (the reduce reads that
@@ -184,6 +189,12 @@ pub fn plan(
         report,
         items: Vec::new(),
         seconds: 0.0,
+        inputs: night
+            .dates
+            .iter()
+            .flat_map(|d| night.index.get(d).into_iter().flat_map(|m| m.values().flatten()))
+            .cloned()
+            .collect(),
     };
     walk_dates(store, curated, opts, &night, evidence, &mut plan)?;
     plan.seconds = started.elapsed().as_secs_f64();
@@ -513,6 +524,8 @@ pub fn reduce(
     report.registry_in_force = plan.registry.clone();
     report.validated_dates = validated_dates.into_iter().collect();
     let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
+    // What the night saw, for `envgov rebuild`: the same record as the single night's.
+    crate::inputs::record(store, &plan.run_date.to_string(), &plan.inputs, &ledger)?;
     let mut record = RunRecord {
         report,
         timings: BTreeMap::from([("plan".to_string(), plan.seconds)]),
