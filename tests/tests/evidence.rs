@@ -326,3 +326,86 @@ fn a_rebuild_names_the_archived_file_that_differs_with_both_hashes() {
         "{none:?}"
     );
 }
+
+/// A night without a site (`--no-site`) still signs what it published: its publication's
+/// `manifest.json` (every file with its sha256 and size, the archives it lists) and
+/// `manifest.json.minisig`, which verify with the store's key against the stored files.
+#[test]
+fn a_night_without_a_site_signs_its_publication() {
+    use envgov_pipeline::signing::SecretKey;
+    use envgov_pipeline::verify::{FoundFile, Scope, verify};
+    let curated = curated();
+    let dir = TempDir::new("signed-publication");
+    let store = LocalStore::new(&dir.0);
+    let config = SampleConfig {
+        units: 6,
+        days: 1,
+        end_date: D1.parse().unwrap(),
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
+    night(&store, &curated, D1);
+    assert!(store.list("site/").unwrap().is_empty(), "no site rendered");
+    let publication =
+        envgov_pipeline::publication::Publication::staged(&store).expect("a publication");
+    let (manifest_key, signature_key) =
+        envgov_pipeline::release::signed::publication_keys(publication.id()).unwrap();
+    let manifest = store.get(&manifest_key).unwrap().expect("manifest.json");
+    let signature =
+        String::from_utf8(store.get(&signature_key).unwrap().expect("its .minisig")).unwrap();
+    let key = store
+        .get(envgov_dataset::layout::DEVELOPMENT_SIGNING_KEY)
+        .unwrap()
+        .expect("the store's development key");
+    let public = SecretKey::parse(&String::from_utf8(key).unwrap())
+        .unwrap()
+        .public();
+    let found: Vec<FoundFile> = publication
+        .manifest
+        .files
+        .iter()
+        .map(|(path, file)| {
+            let bytes = store.get(&file.key).unwrap().unwrap();
+            FoundFile {
+                path: path.clone(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+            }
+        })
+        .collect();
+    let outcome = verify(&manifest, Some(&signature), &public, &Scope::Whole, &found);
+    assert!(outcome.ok(), "{:?}", outcome.problems);
+    assert!(outcome.development_key());
+    let signed = outcome.manifest.unwrap();
+    assert_eq!(signed.data_date, D1);
+    assert!(
+        signed
+            .archives
+            .keys()
+            .any(|k| k.starts_with(&format!("datasets/exceedances/archive/{D1}/"))),
+        "{:?}",
+        signed.archives.keys().collect::<Vec<_>>()
+    );
+    // One changed file is named.
+    let mut changed = found.clone();
+    changed[0].sha256 = sha256_hex(b"other bytes");
+    let outcome = verify(
+        &manifest,
+        Some(&signature),
+        &public,
+        &Scope::Whole,
+        &changed,
+    );
+    assert!(!outcome.ok());
+    assert!(
+        outcome
+            .problems
+            .iter()
+            .any(|p| p.to_string().contains(&changed[0].path)),
+        "{:?}",
+        outcome.problems
+    );
+    // The same night again writes nothing new: the same bytes.
+    night(&store, &curated, D1);
+    assert_eq!(store.get(&manifest_key).unwrap().unwrap(), manifest);
+}

@@ -171,7 +171,10 @@ fn fan_out_over_partitions_gives_the_files_of_a_single_run() {
     let derived = ["datasets/", "validated/", "rejects/", "partials/"];
     // What the night saw, for `envgov rebuild`: the same record, byte for byte.
     let inputs = format!("runs/{}/inputs.json", plan.run_date);
-    let recorded = fanned.get(&inputs).unwrap().expect("the reduce records the inputs");
+    let recorded = fanned
+        .get(&inputs)
+        .unwrap()
+        .expect("the reduce records the inputs");
     assert_eq!(Some(recorded), single.get(&inputs).unwrap());
     assert_same(
         &snapshot(&single, &derived),
@@ -274,7 +277,10 @@ fn each_partition_is_validated_against_the_registry_in_force_on_its_date() {
     let derived = ["datasets/", "validated/", "rejects/", "partials/"];
     // What the night saw, for `envgov rebuild`: the same record, byte for byte.
     let inputs = format!("runs/{}/inputs.json", plan.run_date);
-    let recorded = fanned.get(&inputs).unwrap().expect("the reduce records the inputs");
+    let recorded = fanned
+        .get(&inputs)
+        .unwrap()
+        .expect("the reduce records the inputs");
     assert_eq!(Some(recorded), single.get(&inputs).unwrap());
     assert_same(
         &snapshot(&single, &derived),
@@ -493,7 +499,10 @@ fn fan_out_at_scale_gives_the_files_of_a_single_run() {
     let derived = ["datasets/", "validated/", "rejects/", "partials/"];
     // What the night saw, for `envgov rebuild`: the same record, byte for byte.
     let inputs = format!("runs/{}/inputs.json", plan.run_date);
-    let recorded = fanned.get(&inputs).unwrap().expect("the reduce records the inputs");
+    let recorded = fanned
+        .get(&inputs)
+        .unwrap()
+        .expect("the reduce records the inputs");
     assert_eq!(Some(recorded), single.get(&inputs).unwrap());
     assert_same(
         &snapshot(&single, &derived),

@@ -192,7 +192,13 @@ pub fn plan(
         inputs: night
             .dates
             .iter()
-            .flat_map(|d| night.index.get(d).into_iter().flat_map(|m| m.values().flatten()))
+            .flat_map(|d| {
+                night
+                    .index
+                    .get(d)
+                    .into_iter()
+                    .flat_map(|m| m.values().flatten())
+            })
             .cloned()
             .collect(),
     };

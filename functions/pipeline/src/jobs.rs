@@ -565,6 +565,10 @@ pub(crate) fn publish_night(
     report.datasets = published.rows.clone();
     report.publication = Some(published.id.clone());
     report.archive_revisions = published.archive_revisions.clone();
+    // What the night published is signed whatever the site step does (`--no-site` too).
+    let signer = opts.release.signing.signer(store)?;
+    let publication = crate::publication::Publication::open(store, &published.id)?;
+    crate::release::signed::sign_publication(store, &publication, &signer)?;
     timings.insert("publish".to_string(), t.elapsed().as_secs_f64());
     if opts.render_site {
         let t = Instant::now();

@@ -6,8 +6,15 @@
 //! `manifest.json.minisig`, and the same list for `sha256sum -c` in `SHA256SUMS` with
 //! `SHA256SUMS.minisig`.
 //!
+//! Every night also signs its dataset publication, whatever the site step does (a
+//! `--no-site` night too): `datasets/publications/{id}/manifest.json` (every file of the
+//! publication by its path in it, the path it has under a release's `datasets/`, and the
+//! same `archives`) and `manifest.json.minisig` ([`sign_publication`]), written only when
+//! their bytes change.
+//!
 //! Stage: release (reads the archives' small `datapackage.json`; builds bytes, writes
-//! nothing: [`super::switch`] uploads them before the release manifest).
+//! nothing: [`super::switch`] uploads them before the release manifest), and publish for
+//! [`sign_publication`], which `jobs` calls once the publication is complete.
 //!
 //! The signed files are not part of the release id (a hash of the content: the same inputs
 //! give the same release whatever key signs it); the development-key notice on every page
@@ -22,6 +29,7 @@ use crate::signing::manifest::{
 };
 use crate::signing::{Signer, sign};
 use crate::store::Store;
+use envgov_dataset::layout;
 use std::collections::BTreeSet;
 
 /// The names of the files [`signed_files`] adds at a release's root (the rendered site may
@@ -68,7 +76,7 @@ pub(super) fn signed_files(
         .files
         .insert(PUBLIC_KEY_NAME.to_string(), bytes_entry(&public));
     let mut out = vec![(PUBLIC_KEY_NAME.to_string(), public)];
-    archives(store, publication, &mut manifest)?;
+    archive_entries(store, publication, &mut manifest)?;
     let sums = manifest.sha256sums().into_bytes();
     let sums_signature = sign(&sums, &signer.key).into_bytes();
     for (name, bytes) in [
@@ -95,9 +103,66 @@ fn bytes_entry(bytes: &[u8]) -> ManifestEntry {
     entry(&crate::ledger::sha256_hex(bytes), bytes.len() as u64)
 }
 
-/// The archive files of the publication's datasets (the keys its manifest names under
-/// `datasets/{id}/archive/`), with each archive folder's `datapackage.json` where it has one.
-fn archives(
+/// Where a publication's signed manifest and its signature are stored.
+pub fn publication_keys(publication_id: &str) -> Result<(String, String), JobError> {
+    let prefix = layout::publication_prefix(publication_id)
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    Ok((
+        format!("{prefix}{MANIFEST_NAME}"),
+        format!("{prefix}{SIGNATURE_NAME}"),
+    ))
+}
+
+/// The signed manifest of a publication (not yet signed): its files and archives.
+pub fn publication_manifest(
+    store: &dyn Store,
+    publication: &Publication,
+    signer: &Signer,
+) -> Result<SignedManifest, JobError> {
+    let subject = format!("dataset publication {}", publication.id());
+    let mut manifest = SignedManifest::new(
+        &subject,
+        &publication.manifest.data_date,
+        &signer.key,
+        signer.development,
+    );
+    for (path, file) in &publication.manifest.files {
+        manifest
+            .files
+            .insert(path.clone(), entry(&file.sha256, file.bytes));
+    }
+    archive_entries(store, publication, &mut manifest)?;
+    Ok(manifest)
+}
+
+/// Signs a publication and stores `manifest.json` and its signature in its folder where they
+/// differ from what is stored. Returns how many of the two were written.
+pub fn sign_publication(
+    store: &dyn Store,
+    publication: &Publication,
+    signer: &Signer,
+) -> Result<usize, JobError> {
+    let (bytes, signature) = publication_manifest(store, publication, signer)?.signed(&signer.key);
+    let (manifest_key, signature_key) = publication_keys(publication.id())?;
+    let mut written = 0;
+    // The signature first: a manifest beside a stale signature would not verify.
+    for (key, content) in [
+        (signature_key, signature.into_bytes()),
+        (manifest_key, bytes),
+    ] {
+        if store.get(&key)?.as_deref() != Some(content.as_slice()) {
+            store.put(&key, &content)?;
+            written += 1;
+        }
+    }
+    tracing::info!(publication = %publication.id(), key_id = %signer.key.id(), development_key = signer.development, written, "publication manifest signed");
+    Ok(written)
+}
+
+/// Adds to `manifest`'s archives the archive files of the publication's datasets (the keys
+/// its manifest names under `datasets/{id}/archive/`), with each archive folder's
+/// `datapackage.json` where it has one.
+pub fn archive_entries(
     store: &dyn Store,
     publication: &Publication,
     manifest: &mut SignedManifest,
@@ -115,12 +180,14 @@ fn archives(
             }
         }
     }
-    // A dataset published in monthly files (cems-hourly) keeps no datapackage.json in its
-    // archive folders.
+    // A dataset published in monthly files keeps no datapackage.json in some archive folders.
     for folder in folders {
         let key = format!("{folder}datapackage.json");
         if let Some(bytes) = store.get(&key)? {
-            manifest.archives.insert(key, bytes_entry(&bytes));
+            let sha = crate::ledger::sha256_hex(&bytes);
+            manifest
+                .archives
+                .insert(key, entry(&sha, bytes.len() as u64));
         }
     }
     Ok(())
