@@ -1479,6 +1479,23 @@ fn assert_stable_files_of_one_night(stable: &BTreeMap<String, Vec<u8>>, data_dat
                     .unwrap_or_else(|| panic!("{id}: {pair:?}"));
                 assert_eq!(pair[1], format!("cems-hourly-{month}.parquet"), "{id}");
             }
+        } else if id == "cems-daily" || id == "self-monitoring" {
+            // A file a month in three formats: {id}-YYYY-MM.csv, .json and .parquet.
+            assert!(!names.is_empty(), "{id}");
+            for triple in names.chunks(3) {
+                let month = triple[0]
+                    .strip_prefix(&format!("{id}-"))
+                    .and_then(|n| n.strip_suffix(".csv"))
+                    .unwrap_or_else(|| panic!("{id}: {triple:?}"));
+                assert_eq!(
+                    triple[1..],
+                    [
+                        format!("{id}-{month}.json"),
+                        format!("{id}-{month}.parquet")
+                    ],
+                    "{id}"
+                );
+            }
         } else {
             assert_eq!(
                 names,

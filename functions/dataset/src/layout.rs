@@ -157,10 +157,15 @@ pub fn run_report_key(date: &str) -> Result<String, BadSegment> {
     Ok(format!("runs/{}/report.json", check_date(date)?))
 }
 
-/// What a night's run wrote of the monthly `cems-hourly` files (the archive folder, if any):
-/// `runs/{YYYY-MM-DD}/cems-hourly.json`, rewritten by every run of the night.
-pub fn hourly_run_key(date: &str) -> Result<String, BadSegment> {
-    Ok(format!("runs/{}/cems-hourly.json", check_date(date)?))
+/// What a night's run wrote of a dataset published a file a month (the archive folder, if
+/// any, the months and the files they replaced): `runs/{YYYY-MM-DD}/{id}.json`
+/// (`runs/2026-01-31/cems-hourly.json`), rewritten by every run of the night.
+pub fn monthly_run_key(date: &str, id: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "runs/{}/{}.json",
+        check_date(date)?,
+        check_segment(id)?
+    ))
 }
 
 /// The raw files a night saw (`envgov_pipeline::inputs`), for `envgov rebuild`.
@@ -332,19 +337,36 @@ pub fn check_month(month: &str) -> Result<&str, BadSegment> {
     }
 }
 
-/// The file of one month of a dataset published a file a month (`cems-hourly`):
-/// `{id}-{YYYY-MM}.parquet`, and `{id}-{YYYY-MM}.csv.gz` for its gzip-compressed CSV. The
-/// file is written into the dated archive of the night that wrote it
-/// ([`archive_revision_prefix`]) and listed, under this name, by every later publication
-/// whose month it still is.
-pub fn monthly_file_name(id: &str, month: &str, format: Format) -> Result<String, BadSegment> {
-    let gz = if format == Format::Csv { ".gz" } else { "" };
+/// The file of one month of a dataset published a file a month (`cems-hourly`,
+/// `cems-daily`, `self-monitoring`): `{id}-{YYYY-MM}.{ext}`, and `{id}-{YYYY-MM}.{ext}.gz`
+/// when `gzip` (cems-hourly's CSV, `cems-hourly-2026-01.csv.gz`). The file is written into
+/// the dated archive of the night that wrote it ([`archive_revision_prefix`]) and listed,
+/// under this name, by every later publication whose month it still is.
+pub fn monthly_file_name(
+    id: &str,
+    month: &str,
+    format: Format,
+    gzip: bool,
+) -> Result<String, BadSegment> {
+    let gz = if gzip { ".gz" } else { "" };
     Ok(format!(
         "{}-{}.{}{gz}",
         check_segment(id)?,
         check_month(month)?,
         format.extension()
     ))
+}
+
+/// The month of a monthly file's name ([`monthly_file_name`]) of dataset `id`
+/// (`cems-daily-2026-01.csv` → `2026-01`), `None` for any other name.
+pub fn month_of_file<'a>(id: &str, name: &'a str) -> Option<&'a str> {
+    let month = name.strip_prefix(id)?.strip_prefix('-')?.get(..7)?;
+    let rest = name.get(id.len() + 8..)?;
+    let ext_ok = Format::ALL.iter().any(|f| {
+        rest.strip_prefix('.')
+            .is_some_and(|r| r == f.extension() || r.strip_suffix(".gz") == Some(f.extension()))
+    });
+    (ext_ok && check_month(month).is_ok()).then_some(month)
 }
 
 /// What the monthly files of a month were made from, and where they are:
@@ -448,6 +470,36 @@ pub const DEVELOPMENT_SIGNING_KEY: &str = "private/signing/development.key";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn monthly_files_are_named_by_dataset_and_month_and_read_back() {
+        assert_eq!(
+            monthly_file_name("cems-daily", "2026-01", Format::Csv, false).unwrap(),
+            "cems-daily-2026-01.csv"
+        );
+        assert_eq!(
+            monthly_file_name("cems-hourly", "2026-12", Format::Csv, true).unwrap(),
+            "cems-hourly-2026-12.csv.gz"
+        );
+        assert!(monthly_file_name("cems-daily", "2026-1", Format::Json, false).is_err());
+        assert_eq!(
+            monthly_run_key("2026-01-31", "self-monitoring").unwrap(),
+            "runs/2026-01-31/self-monitoring.json"
+        );
+        for (name, month) in [
+            ("cems-daily-2026-01.csv", Some("2026-01")),
+            ("cems-daily-2026-02.parquet", Some("2026-02")),
+            ("cems-daily-2026-03.json", Some("2026-03")),
+            ("cems-daily-2026-03.csv.gz", Some("2026-03")),
+            ("cems-daily.csv", None),
+            ("cems-daily-2026-03.txt", None),
+            ("cems-daily-2026-3x.csv", None),
+            ("cems-hourly-2026-01.csv.gz", None),
+            ("cems-daily-2026-01.csv.gzip", None),
+        ] {
+            assert_eq!(month_of_file("cems-daily", name), month, "{name}");
+        }
+    }
 
     #[test]
     fn refuses_traversal_and_separators() {

@@ -100,6 +100,16 @@ impl DatasetId {
         }
     }
 
+    /// Whether the dataset grows with time and is published a file a month
+    /// (`{id}-{YYYY-MM}.…`, see `layout::monthly_file_name`), each month rewritten only when
+    /// its inputs change.
+    pub fn monthly(self) -> bool {
+        matches!(
+            self,
+            DatasetId::CemsDaily | DatasetId::CemsHourly | DatasetId::SelfMonitoring
+        )
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.as_str() == s)
     }

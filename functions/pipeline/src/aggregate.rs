@@ -368,45 +368,76 @@ pub fn self_monitoring_exceedances(rows: &Table) -> PolarsResult<Table> {
     )
 }
 
-/// Totals per unit and pollutant, per month and per year, from daily rows.
-pub fn emission_totals(daily: &DataFrame) -> PolarsResult<Table> {
-    let base = daily
+/// The keys of a unit's emission totals (then its period).
+const TOTAL_KEYS: [&str; 5] = [
+    "uscc",
+    "permit_no",
+    "district",
+    "industry_code",
+    "pollutant",
+];
+
+/// The sums of the emission totals, by unit, pollutant and month, from daily rows (a month's
+/// or any days'): what [`emission_totals`] combines. Every column is a sum (or a count of
+/// distinct days, which a month's days never share with another month's), so months
+/// combine into the year by adding.
+pub fn emission_month_sums(daily: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut keys: Vec<Expr> = TOTAL_KEYS.iter().map(|k| col(*k)).collect();
+    keys.extend([col("month"), col("year")]);
+    daily
         .clone()
         .lazy()
-        .with_columns([col("date").cast(DataType::String).alias("date")]);
-    let by = |period_col: Expr, kind: &str| {
-        base.clone()
-            .with_columns([
-                period_col.alias("period"),
-                lit(kind.to_string()).alias("period_type"),
-            ])
-            .group_by([
-                col("uscc"),
-                col("permit_no"),
-                col("district"),
-                col("industry_code"),
-                col("pollutant"),
-                col("period"),
-                col("period_type"),
-            ])
-            .agg([
-                f("mass_kg").sum().alias("mass_kg"),
-                col("valid_hours").sum().alias("valid_hours"),
-                f("value_sum").sum().alias("value_sum"),
-                col("date")
-                    .n_unique()
-                    .cast(DataType::Int64)
-                    .alias("days_with_data"),
-                col("hourly_exceedances").sum().alias("hourly_exceedances"),
-                col("daily_compliant")
-                    .eq(lit(false))
-                    .cast(DataType::Int64)
-                    .sum()
-                    .alias("daily_exceedances"),
-            ])
-    };
-    let month = by(col("month"), "month");
-    let year = by(col("year"), "year");
+        .group_by(keys)
+        .agg([
+            f("mass_kg").sum().alias("mass_kg"),
+            col("valid_hours").sum().alias("valid_hours"),
+            f("value_sum").sum().alias("value_sum"),
+            col("date")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("days_with_data"),
+            col("hourly_exceedances").sum().alias("hourly_exceedances"),
+            col("daily_compliant")
+                .eq(lit(false))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("daily_exceedances"),
+        ])
+        .collect()
+}
+
+/// Totals per unit and pollutant, per month and per year, from the months' sums
+/// ([`emission_month_sums`] of each month, stacked).
+pub fn emission_totals(month_sums: &DataFrame) -> PolarsResult<Table> {
+    let sums = [
+        "mass_kg",
+        "valid_hours",
+        "value_sum",
+        "days_with_data",
+        "hourly_exceedances",
+        "daily_exceedances",
+    ];
+    let mut columns: Vec<Expr> = TOTAL_KEYS.iter().map(|k| col(*k)).collect();
+    columns.extend([col("period"), col("period_type")]);
+    columns.extend(sums.iter().map(|c| col(*c)));
+    let base = month_sums.clone().lazy();
+    let month = base
+        .clone()
+        .with_columns([
+            col("month").alias("period"),
+            lit("month".to_string()).alias("period_type"),
+        ])
+        .select(columns.clone());
+    let mut keys: Vec<Expr> = TOTAL_KEYS.iter().map(|k| col(*k)).collect();
+    keys.push(col("year"));
+    let year = base
+        .group_by(keys)
+        .agg(sums.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
+        .with_columns([
+            col("year").alias("period"),
+            lit("year".to_string()).alias("period_type"),
+        ])
+        .select(columns);
     let frame = concat([month, year], UnionArgs::default())?
         .with_column(ratio(col("value_sum"), f("valid_hours")).alias("mean_concentration"));
     finish(
@@ -415,18 +446,22 @@ pub fn emission_totals(daily: &DataFrame) -> PolarsResult<Table> {
     )
 }
 
-/// Compliance and totals grouped by one key (district or industry) and pollutant.
-pub fn area_summary(daily: &DataFrame, key: &str) -> PolarsResult<Table> {
-    let frame = daily
+/// The sums of the area summaries by outlet and pollutant (with its unit, district and
+/// industry), from daily rows (a month's or any days'): what [`area_summary`] combines, by
+/// adding, after counting distinct units and outlets.
+pub fn area_sums(daily: &DataFrame) -> PolarsResult<DataFrame> {
+    daily
         .clone()
         .lazy()
-        .group_by([col(key), col("pollutant"), col("year")])
+        .group_by([
+            col("district"),
+            col("industry_code"),
+            col("pollutant"),
+            col("year"),
+            col("uscc"),
+            col("outlet_id"),
+        ])
         .agg([
-            col("uscc").n_unique().cast(DataType::Int64).alias("units"),
-            col("outlet_id")
-                .n_unique()
-                .cast(DataType::Int64)
-                .alias("outlets"),
             col("valid_hours").sum().alias("valid_hours"),
             when(col("hourly_limit").is_not_null())
                 .then(col("valid_hours"))
@@ -445,6 +480,29 @@ pub fn area_summary(daily: &DataFrame, key: &str) -> PolarsResult<Table> {
                 .sum()
                 .alias("daily_exceedances"),
             f("mass_kg").sum().alias("mass_kg"),
+        ])
+        .collect()
+}
+
+/// Compliance and totals grouped by one key (district or industry) and pollutant, from the
+/// months' [`area_sums`], stacked.
+pub fn area_summary(sums: &DataFrame, key: &str) -> PolarsResult<Table> {
+    let frame = sums
+        .clone()
+        .lazy()
+        .group_by([col(key), col("pollutant"), col("year")])
+        .agg([
+            col("uscc").n_unique().cast(DataType::Int64).alias("units"),
+            col("outlet_id")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("outlets"),
+            col("valid_hours").sum().alias("valid_hours"),
+            col("hours_checked").sum().alias("hours_checked"),
+            col("hourly_exceedances").sum().alias("hourly_exceedances"),
+            col("days_checked").sum().alias("days_checked"),
+            col("daily_exceedances").sum().alias("daily_exceedances"),
+            col("mass_kg").sum().alias("mass_kg"),
         ])
         .with_columns([
             ratio(
@@ -713,6 +771,133 @@ mod tests {
             "raw/vehicles/2026-01-05/bus.csv".into(),
             2i64.into(),
         ]
+    }
+
+    /// Daily rows of one unit with two outlets for one pollutant (only the columns the
+    /// totals and the summaries read): (date, outlet, mass, valid hours, value sum, hourly
+    /// exceedances, daily compliant, hourly limit).
+    type DailyRow<'a> = (
+        &'a str,
+        &'a str,
+        f64,
+        i64,
+        f64,
+        i64,
+        Option<bool>,
+        Option<f64>,
+    );
+
+    fn daily(rows: &[DailyRow<'_>]) -> DataFrame {
+        let col_of = |f: &dyn Fn(&DailyRow<'_>) -> String| rows.iter().map(f).collect::<Vec<_>>();
+        let n = rows.len();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new("uscc".into(), vec!["U1"; n]),
+                Column::new("permit_no".into(), vec!["P1"; n]),
+                Column::new("district".into(), vec!["110105"; n]),
+                Column::new("industry_code".into(), vec!["4411"; n]),
+                Column::new("pollutant".into(), vec!["a21026"; n]),
+                Column::new("date".into(), col_of(&|r| r.0.to_string())),
+                Column::new("month".into(), col_of(&|r| r.0[..7].to_string())),
+                Column::new("year".into(), col_of(&|r| r.0[..4].to_string())),
+                Column::new("outlet_id".into(), col_of(&|r| r.1.to_string())),
+                Column::new(
+                    "mass_kg".into(),
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "valid_hours".into(),
+                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "value_sum".into(),
+                    rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "hourly_exceedances".into(),
+                    rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "daily_compliant".into(),
+                    rows.iter().map(|r| r.6).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "hourly_limit".into(),
+                    rows.iter().map(|r| r.7).collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn totals_and_summaries_of_the_year_combine_the_months_sums() {
+        // January: outlets A and B on the 1st (one day with data), A on the 2nd;
+        // February: A on the 1st. Sums by hand below.
+        let jan = daily(&[
+            (
+                "2026-01-01",
+                "A",
+                1.5,
+                24,
+                240.0,
+                1,
+                Some(false),
+                Some(50.0),
+            ),
+            ("2026-01-01", "B", 0.5, 20, 100.0, 0, Some(true), None),
+            ("2026-01-02", "A", 2.0, 24, 120.0, 0, None, Some(50.0)),
+        ]);
+        let feb = daily(&[("2026-02-01", "A", 4.0, 12, 60.0, 2, Some(true), Some(50.0))]);
+        let sums = stack(vec![
+            emission_month_sums(&jan).unwrap(),
+            emission_month_sums(&feb).unwrap(),
+        ])
+        .unwrap();
+        let t = emission_totals(&sums).unwrap();
+        // Sorted by unit, pollutant, period type (month < year), period.
+        assert_eq!(
+            t.str_column("period"),
+            &[
+                Some("2026-01".to_string()),
+                Some("2026-02".to_string()),
+                Some("2026".to_string())
+            ]
+        );
+        // January: 1.5 + 0.5 + 2.0 kg; 24 + 20 + 24 hours; 460 / 68; 2 days; 1 hourly and
+        // 1 daily exceedance. The year adds February: 8 kg, 80 hours, 520 / 80 = 6.5, 3
+        // days, 3 hourly and 1 daily exceedances.
+        assert_eq!(t.f64_column("mass_kg"), &[Some(4.0), Some(4.0), Some(8.0)]);
+        assert_eq!(t.i64_column("valid_hours"), &[Some(68), Some(12), Some(80)]);
+        assert_eq!(
+            t.f64_column("mean_concentration"),
+            &[Some(6.764706), Some(5.0), Some(6.5)]
+        );
+        assert_eq!(t.i64_column("days_with_data"), &[Some(2), Some(1), Some(3)]);
+        assert_eq!(
+            t.i64_column("hourly_exceedances"),
+            &[Some(1), Some(2), Some(3)]
+        );
+        assert_eq!(
+            t.i64_column("daily_exceedances"),
+            &[Some(1), Some(0), Some(1)]
+        );
+
+        let area = stack(vec![area_sums(&jan).unwrap(), area_sums(&feb).unwrap()]).unwrap();
+        let d = area_summary(&area, "district").unwrap();
+        assert_eq!(d.rows(), 1);
+        // One unit, two outlets over the year; hours checked only where there is an hourly
+        // limit (A: 24 + 24 + 12 = 60); days checked where compliance is known (3).
+        assert_eq!(d.i64_column("units"), &[Some(1)]);
+        assert_eq!(d.i64_column("outlets"), &[Some(2)]);
+        assert_eq!(d.i64_column("valid_hours"), &[Some(80)]);
+        assert_eq!(d.i64_column("hours_checked"), &[Some(60)]);
+        assert_eq!(d.i64_column("days_checked"), &[Some(3)]);
+        // (60 - 3) / 60 and (3 - 1) / 3, rounded to 6 decimals.
+        assert_eq!(d.f64_column("hourly_compliance_rate"), &[Some(0.95)]);
+        assert_eq!(d.f64_column("daily_compliance_rate"), &[Some(0.666667)]);
+        assert_eq!(d.f64_column("mass_kg"), &[Some(8.0)]);
     }
 
     #[test]

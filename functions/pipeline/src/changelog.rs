@@ -18,7 +18,7 @@ use envgov_dataset::changelog::{
     Change, Changelog, Entry, FieldChange, Record, changelog_key, changelog_path, changes_root,
 };
 use envgov_dataset::layout;
-use envgov_dataset::published::EXCEEDANCE_ORDER;
+use envgov_dataset::published::{DatasetId, EXCEEDANCE_ORDER};
 use envgov_dataset::report::AppliedRevision;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -321,10 +321,34 @@ pub fn for_night(
     let days: BTreeSet<String> = revisions.keys().cloned().collect();
     let mut out = Vec::new();
     for (id, day_column) in DAY_COLUMNS {
-        let (Some(dataset), Some(def)) = (
-            tables.get(*id),
-            curated.datasets.dataset.iter().find(|d| d.id == *id),
-        ) else {
+        let Some(def) = curated.datasets.dataset.iter().find(|d| d.id == *id) else {
+            continue;
+        };
+        let subject = |previous_archive| Subject {
+            dataset: id,
+            night,
+            primary_key: &def.primary_key,
+            day_column,
+            revisions: &revisions,
+            previous_archive,
+        };
+        let Some(dataset) = tables.get(*id) else {
+            // A dataset published a file a month: the months of the corrected days, as
+            // published before tonight and now.
+            if let Some(m) = DatasetId::parse(id).filter(|m| MONTHLY_CHANGELOGS.contains(m))
+                && let Some((old, new, previous)) =
+                    monthly_rows(store, m, night, day_column, &days)?
+            {
+                let log = diff(&subject(previous), &old, &new).map_err(definition)?;
+                tracing::info!(
+                    dataset = id,
+                    entries = log.entries.len(),
+                    "changelog of tonight's corrections"
+                );
+                if !log.entries.is_empty() {
+                    out.push(log);
+                }
+            }
             continue;
         };
         let Some(prefix) = previous_archive(store, id, night)? else {
@@ -341,15 +365,7 @@ pub fn for_night(
             .ok_or_else(|| corrupt(&key, "the archive lists no CSV"))?;
         let old = read_rows(reader, day_column, &days, true).map_err(|e| corrupt(&key, e))?;
         let new = dataset_rows(dataset, day_column, &days)?;
-        let subject = Subject {
-            dataset: id,
-            night,
-            primary_key: &def.primary_key,
-            day_column,
-            revisions: &revisions,
-            previous_archive: Some(prefix),
-        };
-        let log = diff(&subject, &old, &new).map_err(definition)?;
+        let log = diff(&subject(Some(prefix)), &old, &new).map_err(definition)?;
         tracing::info!(
             dataset = id,
             entries = log.entries.len(),
@@ -360,6 +376,82 @@ pub fn for_night(
         }
     }
     Ok(out)
+}
+
+/// The datasets published a file a month whose corrections get a changelog here
+/// (`cems-hourly`'s is not written yet).
+const MONTHLY_CHANGELOGS: [DatasetId; 2] = [DatasetId::CemsDaily, DatasetId::SelfMonitoring];
+
+/// Reads the rows on `days` of a month's CSV file (gzip-compressed when its name ends with
+/// `.gz`), appending them to `rows`.
+fn read_month_rows(
+    store: &dyn Store,
+    file: &crate::publish::StoredFile,
+    day_column: &str,
+    days: &BTreeSet<String>,
+    rows: &mut Option<Rows>,
+) -> Result<(), JobError> {
+    let reader = store
+        .open(&file.key)?
+        .ok_or_else(|| corrupt(&file.key, "a month's file listed in its state is missing"))?;
+    let read = if file.compression.as_deref() == Some("gz") {
+        read_rows(
+            flate2::read::MultiGzDecoder::new(reader),
+            day_column,
+            days,
+            false,
+        )
+    } else {
+        read_rows(reader, day_column, days, false)
+    }
+    .map_err(|e| corrupt(&file.key, e))?;
+    match rows {
+        Some(r) => r.rows.extend(read.rows),
+        None => *rows = Some(read),
+    }
+    Ok(())
+}
+
+/// The rows on `days` of a monthly dataset as published before tonight (each month's files
+/// before the night changed them, [`crate::monthly::RunWritten::replaced`], or its files
+/// now when it did not change) and now, with the archive folder of the earlier files; `None`
+/// when no month of those days was published before tonight (nothing to compare with).
+fn monthly_rows(
+    store: &dyn Store,
+    id: DatasetId,
+    night: &str,
+    day_column: &str,
+    days: &BTreeSet<String>,
+) -> Result<Option<(Rows, Rows, Option<String>)>, JobError> {
+    let months: BTreeSet<&str> = days.iter().filter_map(|d| d.get(..7)).collect();
+    let replaced = crate::monthly::run_written(store, id, night)?
+        .map(|w| w.replaced)
+        .unwrap_or_default();
+    let csv =
+        |files: &[crate::publish::StoredFile]| files.iter().find(|f| f.format == "csv").cloned();
+    let (mut old, mut new, mut previous) = (None, None, None);
+    for state in crate::monthly::month_states(store, id, night)? {
+        if !months.contains(state.month.as_str()) {
+            continue;
+        }
+        let now = csv(&state.files);
+        let before = match replaced.get(&state.month) {
+            Some(files) => csv(files),
+            // Unchanged tonight: as published before.
+            None => now.clone(),
+        };
+        if let Some(b) = &before {
+            previous = b.key.rfind('/').map(|at| b.key[..=at].to_string());
+            read_month_rows(store, b, day_column, days, &mut old)?;
+        }
+        if let Some(n) = &now {
+            read_month_rows(store, n, day_column, days, &mut new)?;
+        }
+    }
+    let (Some(old), Some(new)) = (old, new) else {
+        return Ok(None);
+    };
+    Ok(Some((old, new, previous)))
 }
 
 /// Pretty JSON with a final newline.

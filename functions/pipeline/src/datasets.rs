@@ -7,7 +7,8 @@
 
 use crate::aggregate;
 use crate::error::JobError;
-use crate::frame::{self, from_frame, publishable};
+use crate::frame::{self, from_frame};
+use crate::monthly::Monthly;
 use crate::partials;
 use crate::progress::Progress;
 use crate::provenance::RawHashes;
@@ -19,6 +20,7 @@ use chrono::{Datelike, NaiveDate};
 use envgov_curated::Curated;
 use envgov_dataset::published::EXCEEDANCE_ORDER;
 use envgov_dataset::{Source, ids};
+use polars::prelude::DataFrame;
 use std::collections::BTreeMap;
 
 fn polars(what: &str) -> impl FnOnce(polars::error::PolarsError) -> JobError + '_ {
@@ -107,40 +109,6 @@ fn concat(store: &dyn Store, source: Source, dates: &[NaiveDate]) -> Result<Tabl
         }
     }
     Ok(out)
-}
-
-/// [`concat`] as a frame ready to publish (no `Table` of the rows: see [`Dataset`]).
-fn concat_frame(
-    store: &dyn Store,
-    source: Source,
-    dates: &[NaiveDate],
-) -> Result<polars::prelude::DataFrame, JobError> {
-    let what = source.to_string();
-    let schema = validate::schema(source);
-    let mut frames = Vec::new();
-    for d in dates {
-        let key = envgov_dataset::layout::validated_key(source, &d.to_string())
-            .map_err(|e| JobError::Definition(e.to_string()))?;
-        let Some(bytes) = store.get(&key)? else {
-            continue;
-        };
-        let frame = frame::read_frame_as(&bytes, schema).map_err(|e| JobError::Corrupt {
-            key,
-            message: e.to_string(),
-        })?;
-        frames.push(
-            frame::with_const_str(frame, "month", &d.format("%Y-%m").to_string())
-                .map_err(polars(&what))?,
-        );
-    }
-    let stacked = if frames.is_empty() {
-        let mut schema = schema.to_vec();
-        schema.push(("month", Kind::Str));
-        frame::empty_frame(&schema)
-    } else {
-        aggregate::stack(frames)
-    };
-    stacked.and_then(frame::publishable).map_err(polars(&what))
 }
 
 fn latest(store: &dyn Store, source: Source, dates: &[NaiveDate]) -> Result<Table, JobError> {
@@ -490,69 +458,140 @@ fn plan_indicators(
     t
 }
 
+/// What the year's online monitoring reduces to: each month's sums for the emission totals
+/// and the area summaries ([`aggregate::emission_month_sums`], [`aggregate::area_sums`]) and
+/// the year's exceedances (a few thousand rows).
+struct CemsYear {
+    emission_sums: DataFrame,
+    area_sums: DataFrame,
+    exceedances: DataFrame,
+}
+
 /// The year's online monitoring, from each day's stored partial aggregates (computed and
-/// stored first where missing or stale, see [`partials`]): the days' rows stacked, columnar.
+/// stored first where missing or stale, see [`partials`]), a month at a time: a month's
+/// daily rows are stacked, reduced to its sums, and dropped (the year's daily rows are
+/// never held; `cems-daily` is written a month at a time by [`crate::monthly`]).
 fn online_monitoring(
     store: &dyn Store,
     curated: &Curated,
     year: &[NaiveDate],
     progress: Option<&dyn Progress>,
-) -> Result<aggregate::CemsDay, JobError> {
+) -> Result<CemsYear, JobError> {
     let inputs = partials::Inputs::new(curated)?;
     if let Some(p) = progress {
         p.stage("aggregate", year.len() as u64);
     }
-    let days = in_parallel(
-        year.len(),
-        |i| match year.get(i) {
-            Some(d) => partials::day(store, &inputs, *d),
-            None => Ok(None),
-        },
-        || {
-            if let Some(p) = progress {
-                p.advance(1);
+    let mut months: BTreeMap<u32, Vec<NaiveDate>> = BTreeMap::new();
+    for d in year {
+        months.entry(d.month()).or_default().push(*d);
+    }
+    let p = polars("online monitoring");
+    let (mut emission, mut area, mut exceedances) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut days_read, mut computed) = (0, 0);
+    for days in months.values() {
+        let results = in_parallel(
+            days.len(),
+            |i| match days.get(i) {
+                Some(d) => partials::day(store, &inputs, *d),
+                None => Ok(None),
+            },
+            || {
+                if let Some(p) = progress {
+                    p.advance(1);
+                }
+            },
+        );
+        let mut daily = Vec::new();
+        for day in results {
+            if let Some(day) = day? {
+                computed += usize::from(day.computed);
+                daily.push(day.daily);
+                exceedances.push(day.exceedances);
             }
-        },
-    );
-    let (mut daily, mut exceedances) = (Vec::new(), Vec::new());
-    let mut computed = 0;
-    for day in days {
-        if let Some(day) = day? {
-            computed += usize::from(day.computed);
-            daily.push(day.daily);
-            exceedances.push(day.exceedances);
         }
+        days_read += daily.len();
+        if daily.is_empty() {
+            continue;
+        }
+        let month = aggregate::stack(daily).map_err(polars("online monitoring"))?;
+        emission.push(aggregate::emission_month_sums(&month).map_err(polars("emission sums"))?);
+        area.push(aggregate::area_sums(&month).map_err(polars("area sums"))?);
     }
     tracing::info!(
-        days = daily.len(),
+        days = days_read,
         computed,
+        rss_mib = rss_mib(),
         peak_rss_mib = peak_rss_mib(),
-        "online monitoring: partial aggregates"
+        "online monitoring: partial aggregates reduced"
     );
-    if daily.is_empty() {
-        return inputs.empty_day();
+    let empty = inputs.empty_day()?;
+    if emission.is_empty() {
+        emission
+            .push(aggregate::emission_month_sums(&empty.daily).map_err(polars("emission sums"))?);
+        area.push(aggregate::area_sums(&empty.daily).map_err(polars("area sums"))?);
     }
-    Ok(aggregate::CemsDay {
-        daily: aggregate::stack(daily).map_err(polars("online monitoring"))?,
-        exceedances: aggregate::stack(exceedances).map_err(polars("online monitoring"))?,
+    if exceedances.is_empty() {
+        exceedances.push(empty.exceedances);
+    }
+    Ok(CemsYear {
+        emission_sums: aggregate::stack(emission).map_err(polars("emission sums"))?,
+        area_sums: aggregate::stack(area).map_err(polars("area sums"))?,
+        exceedances: aggregate::stack(exceedances).map_err(p)?,
     })
 }
 
-/// The process's peak resident set so far, in MiB, where the system tells it (Linux).
+/// What the plan indicators and the exceedance register need of the year's self-monitoring
+/// rows, read a day at a time (the rows are published a month a file by
+/// [`crate::monthly`]).
+fn self_monitoring(
+    store: &dyn Store,
+    year: &[NaiveDate],
+) -> Result<(SelfMonitoringCounts, Table), JobError> {
+    let sm = crate::day_datasets::SelfMonitoring::new(store)?;
+    let mut counts = SelfMonitoringCounts {
+        rows: 0,
+        with_result: 0,
+    };
+    let mut exceedances: Option<Table> = None;
+    for d in year {
+        let Some(day) = sm.day_rows(store, *d)? else {
+            continue;
+        };
+        counts.rows += day.height();
+        counts.with_result +=
+            frame::null_count(&day, "not_monitored_reason").map_err(polars("self-monitoring"))?;
+        let found = frame::rows_where_false(&day, "compliant")
+            .and_then(|rows| aggregate::self_monitoring_exceedances(&rows))
+            .map_err(polars("self-monitoring exceedances"))?;
+        match &mut exceedances {
+            Some(t) => t.extend(found),
+            None => exceedances = Some(found),
+        }
+    }
+    let exceedances = match exceedances {
+        Some(t) => t,
+        None => {
+            let empty = frame::empty_frame(crate::validate::schema(Source::SelfMonitoring))
+                .and_then(|df| frame::with_const_str(df, "month", ""))
+                .and_then(frame::publishable)
+                .map_err(polars("self-monitoring"))?;
+            let empty = RawHashes::default().add_to_frame(empty, "raw_line")?;
+            frame::rows_where_false(&empty, "compliant")
+                .and_then(|rows| aggregate::self_monitoring_exceedances(&rows))
+                .map_err(polars("self-monitoring exceedances"))?
+        }
+    };
+    Ok((counts, exceedances))
+}
+
+/// The process's peak resident set so far, in MiB ([`crate::memory`]).
 pub(crate) fn peak_rss_mib() -> Option<u64> {
-    status_mib("VmHWM:")
+    crate::memory::peak_rss_mib()
 }
 
-/// The process's resident set now, in MiB (Linux).
+/// The process's resident set now, in MiB ([`crate::memory`]).
 pub(crate) fn rss_mib() -> Option<u64> {
-    status_mib("VmRSS:")
-}
-
-fn status_mib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
+    crate::memory::rss_mib()
 }
 
 /// `work(0..n)` on as many threads as the machine has cores, results in index order;
@@ -632,8 +671,22 @@ fn other_sources(
     Ok(())
 }
 
-/// Builds every dataset for a run date: cems-daily, which grows with the year, as a frame
-/// (published a block of rows at a time, see [`Dataset`]), the others as tables.
+/// The datasets published a file a month, each a month at a time ([`crate::monthly`]).
+pub fn monthly_datasets(
+    store: &dyn Store,
+    curated: &Curated,
+) -> Result<Vec<Box<dyn Monthly>>, JobError> {
+    Ok(vec![
+        Box::new(crate::hourly::Hourly::new(store, curated)?),
+        Box::new(crate::day_datasets::CemsDaily::new(store, curated)?),
+        Box::new(crate::day_datasets::SelfMonitoring::new(store)?),
+    ])
+}
+
+/// Builds every dataset for a run date. The datasets that grow with the year (cems-hourly,
+/// cems-daily, self-monitoring) are written a month a file, the months that changed only
+/// ([`crate::monthly::update_months`]), and published from the archives by `publication`;
+/// the others are tables, the online-monitoring ones from the months' sums.
 pub fn build(
     store: &dyn Store,
     curated: &Curated,
@@ -647,10 +700,6 @@ pub fn build(
         .copied()
         .filter(|d| d.year() == run_date.year() && *d <= run_date)
         .collect();
-    // The hourly values first (published from the archives by `publication`): a day's
-    // partition at a time, the months that changed only; what they held is given back
-    // before the large frames below are built.
-    crate::hourly::update_months(store, curated, &year, run_date)?;
     let hashes = RawHashes::load(store)?;
     let mut out = BTreeMap::new();
     let (units, outlets, facilities) = registry_tables(registry, curated);
@@ -662,24 +711,72 @@ pub fn build(
     out.insert("treatment-facilities".to_string(), facilities);
 
     other_sources(store, curated, &year, &mut out)?;
+    // The partials first (computed where missing), reduced a month at a time; then the
+    // monthly files of the months that changed, a day at a time.
     let cems = online_monitoring(store, curated, &year, progress)?;
-    let cems_exceed = from_frame(&cems.exceedances).map_err(polars("online monitoring"))?;
-
-    let sm = hashes.add_to_frame(
-        concat_frame(store, Source::SelfMonitoring, &year)?,
-        "raw_line",
-    )?;
-    let sm_counts = SelfMonitoringCounts {
-        rows: sm.height(),
-        with_result: frame::null_count(&sm, "not_monitored_reason")
-            .map_err(polars("self-monitoring"))?,
-    };
-    let sm_exceed = frame::rows_where_false(&sm, "compliant")
-        .and_then(|rows| aggregate::self_monitoring_exceedances(&rows))
-        .map_err(polars("self-monitoring exceedances"))?;
-    let mut register = cems_exceed;
+    for dataset in monthly_datasets(store, curated)? {
+        crate::monthly::update_months(store, curated, dataset.as_ref(), &year, run_date)?;
+    }
+    let (sm_counts, sm_exceed) = self_monitoring(store, &year)?;
+    let mut register = from_frame(&cems.exceedances).map_err(polars("online monitoring"))?;
     register.extend(sm_exceed);
-    // Sort the register and give each row a stable id.
+    out.insert(
+        "exceedances".to_string(),
+        hashes.add_to_table(
+            with_unit_names(register_sorted(register), registry),
+            "raw_line",
+        )?,
+    );
+    out.insert(
+        "emission-totals".to_string(),
+        with_unit_names(
+            aggregate::emission_totals(&cems.emission_sums).map_err(polars("emission totals"))?,
+            registry,
+        ),
+    );
+    out.insert(
+        "district-summary".to_string(),
+        with_district_names(
+            aggregate::area_summary(&cems.area_sums, "district")
+                .map_err(polars("district summary"))?,
+        ),
+    );
+    let industry = aggregate::area_summary(&cems.area_sums, "industry_code")
+        .map_err(polars("industry summary"))?;
+    out.insert(
+        "industry-summary".to_string(),
+        industry_names(industry, registry),
+    );
+    tracing::info!(
+        rss_mib = rss_mib(),
+        peak_rss_mib = peak_rss_mib(),
+        "datasets built"
+    );
+    let indicators = plan_indicators(&out, &sm_counts, curated, run_date);
+    out.insert("plan-indicators".to_string(), indicators);
+    Ok(out.into_iter().map(|(id, t)| (id, t.into())).collect())
+}
+
+/// The industry summary with the industry's names (of the first unit of that industry).
+fn industry_names(industry: Table, registry: &Registry) -> Table {
+    with_lookup(
+        industry,
+        "industry_code",
+        &["industry_zh", "industry_en"],
+        |code| {
+            registry
+                .units
+                .values()
+                .find(|u| u.industry_code == code)
+                .map_or(vec![None, None], |u| {
+                    vec![Some(u.industry_zh.clone()), Some(u.industry_en.clone())]
+                })
+        },
+    )
+}
+
+/// The exceedance register sorted ([`EXCEEDANCE_ORDER`]), each row with its stable id.
+fn register_sorted(register: Table) -> Table {
     let mut order: Vec<usize> = (0..register.rows()).collect();
     let key =
         |i: usize| EXCEEDANCE_ORDER.map(|c| register.str_column(c)[i].clone().unwrap_or_default());
@@ -702,57 +799,5 @@ pub fn build(
     }
     sorted.names.insert(0, "exceedance_id".into());
     sorted.columns.insert(0, Values::Str(ids_col));
-    out.insert(
-        "exceedances".to_string(),
-        hashes.add_to_table(with_unit_names(sorted, registry), "raw_line")?,
-    );
-
-    out.insert(
-        "emission-totals".to_string(),
-        with_unit_names(
-            aggregate::emission_totals(&cems.daily).map_err(polars("emission totals"))?,
-            registry,
-        ),
-    );
-    out.insert(
-        "district-summary".to_string(),
-        with_district_names(
-            aggregate::area_summary(&cems.daily, "district").map_err(polars("district summary"))?,
-        ),
-    );
-    let industry = aggregate::area_summary(&cems.daily, "industry_code")
-        .map_err(polars("industry summary"))?;
-    let industry = with_lookup(
-        industry,
-        "industry_code",
-        &["industry_zh", "industry_en"],
-        |code| {
-            registry
-                .units
-                .values()
-                .find(|u| u.industry_code == code)
-                .map_or(vec![None, None], |u| {
-                    vec![Some(u.industry_zh.clone()), Some(u.industry_en.clone())]
-                })
-        },
-    );
-    out.insert("industry-summary".to_string(), industry);
-    let daily = hashes.add_to_frame(
-        publishable(cems.daily).map_err(polars("online monitoring"))?,
-        "raw_key",
-    )?;
-    drop(cems.exceedances);
-    tracing::info!(
-        rss_mib = rss_mib(),
-        peak_rss_mib = peak_rss_mib(),
-        "online monitoring: daily rows ready to publish"
-    );
-
-    let indicators = plan_indicators(&out, &sm_counts, curated, run_date);
-    out.insert("plan-indicators".to_string(), indicators);
-    let mut out: BTreeMap<String, Dataset> =
-        out.into_iter().map(|(id, t)| (id, t.into())).collect();
-    out.insert("cems-daily".to_string(), Dataset::Frame(daily));
-    out.insert("self-monitoring".to_string(), Dataset::Frame(sm));
-    Ok(out)
+    sorted
 }

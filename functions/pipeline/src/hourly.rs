@@ -4,21 +4,15 @@
 //! as the daily aggregation uses them: [`crate::aggregate::limits_table`]) and whether the
 //! value exceeds it, and its provenance (`raw_key`, `raw_line`, `raw_sha256`).
 //!
-//! Stage: aggregate and publish (reads validated partitions through the store, writes the
-//! monthly files into the dated archives). Imports no later stage.
+//! Stage: aggregate and publish (reads validated partitions through the store). Imports no
+//! later stage.
 //!
 //! # Months, written only when they change
 //!
-//! The dataset is published a file a month and a format: `cems-hourly-{YYYY-MM}.parquet` and
-//! `cems-hourly-{YYYY-MM}.csv.gz` (UTF-8 with a BOM, formula cells neutralised as in every
-//! envgov CSV, gzip-compressed). A month's files are a function of its inputs, whose sha256
-//! (the partitions' sha256 day by day, the month's limits, [`HOURLY_VERSION`]) is kept with
-//! the files' keys and hashes in `datasets/cems-hourly/months/{YYYY-MM}.json`. A night
-//! rewrites only the months whose inputs changed (an ordinary night: the current month; a
-//! no-change night: none), into its own dated archive
-//! (`datasets/cems-hourly/archive/{date}/`, created once, `r2/`… if a re-run differs, with
-//! a `datapackage.json` of the months written there), and the publication lists every
-//! month's files under the keys that hold them.
+//! The dataset is published a file a month and a format ([`crate::monthly`]):
+//! `cems-hourly-{YYYY-MM}.parquet` and `cems-hourly-{YYYY-MM}.csv.gz` (UTF-8 with a BOM,
+//! formula cells neutralised as in every envgov CSV, gzip-compressed). A month's inputs are
+//! its days' validated partitions (their sha256) and the limits in force in it.
 //!
 //! The CSV file is gzip members (RFC 1952; every gzip reader reads them as one stream):
 //! the BOM and header, then one member a day, kept with the day's partials
@@ -37,17 +31,17 @@
 
 use crate::error::JobError;
 use crate::frame;
+use crate::month_files::{Encoded, FileKind, MonthDay, csv_member, encode_month};
+use crate::monthly::{MonthInputs, Monthly};
 use crate::partials::{Inputs, partition_sha256};
 use crate::partition::{get_json, put_json};
 use crate::provenance::RawHashes;
-use crate::publish::{StoredDataset, StoredFile};
-
-use crate::store::{Conditional, Store};
+use crate::store::Store;
 use crate::table::{Kind, Table};
 use chrono::{Datelike, NaiveDate};
 use envgov_dataset::Source;
 use envgov_dataset::layout::{self, Format};
-use envgov_dataset::published::{ColumnType, DatasetId};
+use envgov_dataset::published::DatasetId;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -59,78 +53,89 @@ pub const ID: DatasetId = DatasetId::CemsHourly;
 /// every month is written again.
 pub const HOURLY_VERSION: u32 = 1;
 
-/// Rows per Parquet row group (as the other datasets' Parquet files).
-const ROW_GROUP: usize = 65_536;
+/// The files of a month: the gzip-compressed CSV, then the Parquet.
+const KINDS: &[FileKind] = &[
+    FileKind {
+        format: Format::Csv,
+        gzip: true,
+    },
+    FileKind {
+        format: Format::Parquet,
+        gzip: false,
+    },
+];
 
-/// `datasets/cems-hourly/months/{YYYY-MM}.json`: what a month's files were made from and
-/// where they are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MonthState {
-    pub version: u32,
-    pub month: String,
-    /// The sha256 of the month's inputs ([`inputs_sha256`]).
-    pub inputs_sha256: String,
-    /// The CSV file, then the Parquet file.
-    pub files: Vec<StoredFile>,
-    /// The files made before from other inputs, the latest first (at most [`EARLIER_KEPT`]):
-    /// a re-run of an older night lists its month's files again instead of writing them.
-    #[serde(default)]
-    pub earlier: Vec<EarlierFiles>,
+/// `cems-hourly` as a dataset published a file a month ([`crate::monthly`]).
+pub struct Hourly {
+    inputs: Inputs,
+    hashes: RawHashes,
 }
 
-/// `runs/{date}/cems-hourly.json`: the archive folder this run of the night wrote months
-/// into, if any, and which (for the run report's archive revisions).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunWritten {
-    pub folder: Option<String>,
-    pub months: Vec<String>,
+impl Hourly {
+    pub fn new(store: &dyn Store, curated: &envgov_curated::Curated) -> Result<Self, JobError> {
+        Ok(Hourly {
+            inputs: Inputs::new(curated)?,
+            hashes: RawHashes::load(store)?,
+        })
+    }
 }
 
-/// The archive folder the last run of `run`'s night wrote months into, if any.
-pub fn written_folder(store: &dyn Store, run: &str) -> Result<Option<String>, JobError> {
-    let key = layout::hourly_run_key(run).map_err(definition)?;
-    Ok(get_json::<RunWritten>(store, &key)?.and_then(|w| w.folder))
-}
+impl Monthly for Hourly {
+    fn id(&self) -> DatasetId {
+        ID
+    }
 
-/// A month's files made from other inputs than the state's current ones.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EarlierFiles {
-    pub inputs_sha256: String,
-    pub files: Vec<StoredFile>,
-}
+    fn version(&self) -> u32 {
+        HOURLY_VERSION
+    }
 
-/// How many earlier sets of a month's files its state remembers.
-pub const EARLIER_KEPT: usize = 12;
+    fn kinds(&self) -> &'static [FileKind] {
+        KINDS
+    }
 
-impl MonthState {
-    /// The state whose current files are `files` (made from `inputs_sha256`), remembering
-    /// `previous`'s current files and its earlier ones (but `inputs_sha256`'s).
-    fn after(
-        previous: Option<MonthState>,
-        month: &str,
-        inputs_sha256: String,
-        files: Vec<StoredFile>,
-    ) -> MonthState {
-        let mut earlier = Vec::new();
-        if let Some(p) = previous {
-            earlier.push(EarlierFiles {
-                inputs_sha256: p.inputs_sha256,
-                files: p.files,
-            });
-            earlier.extend(p.earlier);
+    /// Each month's days with their validated partitions' sha256, and the limits in force.
+    fn inputs(
+        &self,
+        store: &dyn Store,
+        year: &[NaiveDate],
+    ) -> Result<BTreeMap<String, MonthInputs>, JobError> {
+        let mut months: BTreeMap<String, MonthInputs> = BTreeMap::new();
+        for d in year {
+            if let Some(sha) = partition_sha256(store, &d.to_string())? {
+                let month = months.entry(d.format("%Y-%m").to_string()).or_default();
+                if month.days.is_empty() {
+                    month.other_sha256 = self.inputs.limits(d.month())?.1.to_string();
+                }
+                month.days.push((*d, sha));
+            }
         }
-        earlier.retain(|e| e.inputs_sha256 != inputs_sha256);
-        earlier.truncate(EARLIER_KEPT);
-        MonthState {
-            version: HOURLY_VERSION,
-            month: month.to_string(),
-            inputs_sha256,
-            files,
-            earlier,
-        }
+        Ok(months)
+    }
+
+    /// Streams the month's days: each partition's hourly rows, with the day's kept CSV member.
+    fn encode(
+        &self,
+        store: &dyn Store,
+        _month: &str,
+        inputs: &MonthInputs,
+    ) -> Result<Encoded, JobError> {
+        let Some((first, _)) = inputs.days.first() else {
+            return encode_month(ID, KINDS, |_| Ok(()));
+        };
+        let limits = hourly_limits(self.inputs.limits(first.month())?.0);
+        encode_month(ID, KINDS, |emit| {
+            for (d, partition_sha256) in &inputs.days {
+                if let Some(rows) = day_rows(store, *d, &limits, &self.hashes)? {
+                    let made_from = (partition_sha256.as_str(), inputs.other_sha256.as_str());
+                    let member = day_member(store, *d, made_from, &rows)?;
+                    emit(MonthDay {
+                        rows,
+                        csv_member: Some(member),
+                    })?;
+                }
+            }
+            Ok(())
+        })
     }
 }
 
@@ -147,28 +152,7 @@ fn polars(what: &str) -> impl FnOnce(PolarsError) -> JobError + '_ {
 
 /// The published columns, in order, as the pipeline's kinds.
 pub fn schema() -> Vec<(String, Kind)> {
-    ID.shape()
-        .iter()
-        .map(|(n, t)| {
-            let kind = match t {
-                ColumnType::Str => Kind::Str,
-                ColumnType::Number => Kind::F64,
-                ColumnType::Integer => Kind::I64,
-                ColumnType::Boolean => Kind::Bool,
-            };
-            (n.to_string(), kind)
-        })
-        .collect()
-}
-
-/// The sha256 of what a month's files are made from: this module's version, the month, the
-/// limits in force in it, and each day's date and validated partition sha256, in order.
-pub fn inputs_sha256(month: &str, limits_sha256: &str, days: &[(NaiveDate, String)]) -> String {
-    let mut text = format!("cems-hourly v{HOURLY_VERSION}\n{month}\nlimits {limits_sha256}\n");
-    for (d, sha) in days {
-        text.push_str(&format!("{d} {sha}\n"));
-    }
-    crate::ledger::sha256_hex(text.as_bytes())
+    crate::month_files::schema(ID)
 }
 
 /// The hourly limit and whether it is illustrative, by standard and pollutant, from the
@@ -305,158 +289,6 @@ fn limit_columns(
     ))
 }
 
-/// The polars schema of the published columns (for the Parquet writer of a month).
-fn polars_schema() -> Schema {
-    schema()
-        .into_iter()
-        .map(|(n, k)| {
-            let dtype = match k {
-                Kind::Str => DataType::String,
-                Kind::F64 => DataType::Float64,
-                Kind::I64 => DataType::Int64,
-                Kind::Bool => DataType::Boolean,
-            };
-            Field::new(n.into(), dtype)
-        })
-        .collect()
-}
-
-/// A month's two files: the gzip-compressed CSV and the Parquet, and their rows.
-pub struct MonthFiles {
-    pub csv_gz: Vec<u8>,
-    pub parquet: Vec<u8>,
-    pub rows: u64,
-}
-
-/// Gzip (no file name, no time: the same bytes give the same member) of what `write` writes.
-fn gzip(write: impl FnOnce(&mut Vec<u8>) -> Result<(), String>) -> Result<Vec<u8>, JobError> {
-    let mut plain = Vec::new();
-    write(&mut plain).map_err(JobError::Definition)?;
-    let mut gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &plain)
-        .and_then(|()| gz.finish())
-        .map_err(|e| JobError::Definition(format!("gzip: {e}")))
-}
-
-/// One day's CSV rows (no BOM, no header) as a gzip member. A month's CSV file is the member
-/// of the BOM and header, then its days' members in date order: RFC 1952 lets a gzip file
-/// hold several members, which every reader decompresses as one stream. A day's member is
-/// kept with its partials, so a night encodes the CSV of the days that changed only.
-pub fn csv_member(rows: &DataFrame) -> Result<Vec<u8>, JobError> {
-    gzip(|out| crate::publish::write_csv_records(out, |sink| sink(rows)))
-}
-
-/// A day of a month: its rows (for the Parquet file) and its CSV member ([`csv_member`]).
-pub struct MonthDay {
-    pub rows: DataFrame,
-    pub csv_member: Vec<u8>,
-}
-
-/// Writes a month's files from the days `days` gives (one at a time, in date order),
-/// holding one day's frame at a time.
-pub fn write_month(
-    mut days: impl FnMut(&mut dyn FnMut(MonthDay) -> Result<(), JobError>) -> Result<(), JobError>,
-) -> Result<MonthFiles, JobError> {
-    let names: Vec<String> = schema().into_iter().map(|(n, _)| n).collect();
-    let mut csv_gz = gzip(|out| crate::publish::write_csv_head(out, &names))?;
-    let mut parquet = Vec::new();
-    let mut rows = 0u64;
-    let t = std::time::Instant::now();
-    {
-        let mut writer = ParquetWriter::new(&mut parquet)
-            .with_compression(ParquetCompression::Zstd(None))
-            .set_parallel(false)
-            .batched(&polars_schema())
-            .map_err(polars("hourly Parquet"))?;
-        days(&mut |day: MonthDay| {
-            rows += day.rows.height() as u64;
-            let mut offset = 0;
-            while offset < day.rows.height() {
-                let part = day.rows.slice(offset as i64, ROW_GROUP);
-                writer
-                    .write_batch(&part)
-                    .map_err(polars("hourly Parquet"))?;
-                offset += ROW_GROUP;
-            }
-            csv_gz.extend_from_slice(&day.csv_member);
-            Ok(())
-        })?;
-        writer.finish().map_err(polars("hourly Parquet"))?;
-    }
-    tracing::debug!(
-        rows,
-        seconds = t.elapsed().as_secs_f64(),
-        "cems-hourly: a month's files encoded"
-    );
-    Ok(MonthFiles {
-        csv_gz,
-        parquet,
-        rows,
-    })
-}
-
-/// The archive folder a night writes its months into: the first revision of `run`'s
-/// archive that has no `datapackage.json` yet (an archive folder is complete, and never
-/// written again, once its data package is there).
-fn archive_folder(store: &dyn Store, run: &str) -> Result<String, JobError> {
-    for revision in 1.. {
-        let prefix =
-            layout::archive_revision_prefix(ID.as_str(), run, revision).map_err(definition)?;
-        if store.get(&format!("{prefix}{PACKAGE}"))?.is_none() {
-            return Ok(prefix);
-        }
-    }
-    unreachable!("revisions are unbounded")
-}
-
-const PACKAGE: &str = "datapackage.json";
-
-/// Creates a file of an archive folder (conditional create): the same bytes there already
-/// (a night resumed after a crash) are kept; other bytes are never overwritten.
-fn create_once(store: &dyn Store, key: &str, bytes: &[u8], sha256: &str) -> Result<(), JobError> {
-    match store.put_if_absent(key, bytes)? {
-        Conditional::Written => Ok(()),
-        Conditional::Conflict => {
-            let theirs = match store.stored_hash(key)? {
-                Some(h) => h,
-                None => store
-                    .get(key)?
-                    .map(|b| crate::ledger::sha256_hex(&b))
-                    .unwrap_or_default(),
-            };
-            if theirs == sha256 {
-                Ok(())
-            } else {
-                Err(JobError::Corrupt {
-                    key: key.to_string(),
-                    message: format!(
-                        "an archived file holds other bytes (sha256 {theirs}, not {sha256}): \
-                         archives are never overwritten"
-                    ),
-                })
-            }
-        }
-    }
-}
-
-/// Whether every file of a month is stored with its sha256.
-fn files_in_place(store: &dyn Store, files: &[StoredFile]) -> Result<bool, JobError> {
-    for f in files {
-        let ok = match store.stored_hash(&f.key)? {
-            Some(h) => h == f.sha256,
-            None => store
-                .get(&f.key)?
-                .is_some_and(|b| crate::ledger::sha256_hex(&b) == f.sha256),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 /// `partials/cems/date={date}/hourly.json`: what a day's cached CSV member
 /// (`hourly.csv.gz` beside it) was made from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -505,212 +337,6 @@ fn day_member(
     };
     put_json(store, &manifest_key, &manifest)?;
     Ok(member)
-}
-
-/// The inputs of a month: its days with their partitions' sha256, the limits in force in
-/// it and their sha256.
-struct MonthInputs<'a> {
-    days: &'a [(NaiveDate, String)],
-    limits: &'a HourlyLimits,
-    limits_sha256: &'a str,
-}
-
-/// Writes a month's files from its days' partitions (and the days' cached CSV members) and
-/// stores them in the archive folder `folder`.
-fn write_and_store(
-    store: &dyn Store,
-    month: &str,
-    inputs: &MonthInputs<'_>,
-    hashes: &RawHashes,
-    folder: &str,
-) -> Result<Vec<StoredFile>, JobError> {
-    let files = write_month(|emit| {
-        for (d, partition_sha256) in inputs.days {
-            if let Some(rows) = day_rows(store, *d, inputs.limits, hashes)? {
-                let made_from = (partition_sha256.as_str(), inputs.limits_sha256);
-                let csv_member = day_member(store, *d, made_from, &rows)?;
-                emit(MonthDay { rows, csv_member })?;
-            }
-        }
-        Ok(())
-    })?;
-    let mut stored = Vec::with_capacity(2);
-    for (format, bytes) in [
-        (Format::Csv, files.csv_gz),
-        (Format::Parquet, files.parquet),
-    ] {
-        let name = layout::monthly_file_name(ID.as_str(), month, format).map_err(definition)?;
-        let sha256 = crate::ledger::sha256_hex(&bytes);
-        let key = format!("{folder}{name}");
-        create_once(store, &key, &bytes, &sha256)?;
-        stored.push(StoredFile {
-            name,
-            format: format.extension().to_string(),
-            compression: (format == Format::Csv).then(|| "gz".to_string()),
-            sha256,
-            bytes: bytes.len() as u64,
-            rows: files.rows,
-            key,
-        });
-    }
-    Ok(stored)
-}
-
-/// Brings every month of the year up to `run` up to date: writes the files of the months
-/// whose inputs changed (into `run`'s archive) and their states; gives how many it wrote.
-pub fn update_months(
-    store: &dyn Store,
-    curated: &envgov_curated::Curated,
-    year: &[NaiveDate],
-    run: NaiveDate,
-) -> Result<usize, JobError> {
-    let inputs = Inputs::new(curated)?;
-    let hashes = RawHashes::load(store)?;
-    let mut months: BTreeMap<String, Vec<(NaiveDate, String)>> = BTreeMap::new();
-    for d in year.iter().filter(|d| **d <= run) {
-        if let Some(sha) = partition_sha256(store, &d.to_string())? {
-            months
-                .entry(d.format("%Y-%m").to_string())
-                .or_default()
-                .push((*d, sha));
-        }
-    }
-    // The months whose inputs changed are written into one archive folder of the night;
-    // its data package (listing them) and then their states are written last, so that a
-    // night stopped half-way writes them again.
-    let mut folder: Option<String> = None;
-    let (mut states, mut relisted) = (Vec::new(), Vec::new());
-    for (month, days) in &months {
-        let Some((first, _)) = days.first() else {
-            continue;
-        };
-        let (limits, limits_sha) = inputs.limits(first.month())?;
-        let fingerprint = inputs_sha256(month, limits_sha, days);
-        let state_key = layout::month_state_key(ID.as_str(), month).map_err(definition)?;
-        let previous =
-            get_json::<MonthState>(store, &state_key)?.filter(|s| s.version == HOURLY_VERSION);
-        if let Some(p) = &previous
-            && p.inputs_sha256 == fingerprint
-            && files_in_place(store, &p.files)?
-        {
-            continue;
-        }
-        // Made before from the same inputs (a re-run of an older night): listed again.
-        if let Some(p) = &previous
-            && let Some(e) = p.earlier.iter().find(|e| e.inputs_sha256 == fingerprint)
-            && files_in_place(store, &e.files)?
-        {
-            let files = e.files.clone();
-            relisted.push((
-                state_key,
-                MonthState::after(previous, month, fingerprint, files),
-            ));
-            continue;
-        }
-        let folder = match &folder {
-            Some(f) => f.clone(),
-            None => folder
-                .insert(archive_folder(store, &run.to_string())?)
-                .clone(),
-        };
-        let t = std::time::Instant::now();
-        let limits = hourly_limits(limits);
-        let inputs = MonthInputs {
-            days,
-            limits: &limits,
-            limits_sha256: limits_sha,
-        };
-        let files = write_and_store(store, month, &inputs, &hashes, &folder)?;
-        let rows = files.first().map_or(0, |f| f.rows);
-        tracing::info!(month = %month, days = days.len(), rows, seconds = t.elapsed().as_secs_f64(), "cems-hourly: month written");
-        states.push((
-            state_key,
-            MonthState::after(previous, month, fingerprint, files),
-        ));
-    }
-    if let Some(folder) = &folder {
-        let def = curated
-            .datasets
-            .dataset
-            .iter()
-            .find(|d| d.id == ID.as_str())
-            .ok_or_else(|| definition("cems-hourly has no entry in data/datasets.toml"))?;
-        let written = StoredDataset {
-            schema: schema(),
-            files: states.iter().flat_map(|(_, s)| s.files.clone()).collect(),
-            archives: vec![run.to_string()],
-        };
-        let package = crate::publish::stored_package(
-            def,
-            &written,
-            &curated.datasets.field,
-            &run.to_string(),
-        )
-        .map_err(JobError::Definition)?;
-        let mut bytes = serde_json::to_vec_pretty(&package).map_err(definition)?;
-        bytes.push(b'\n');
-        let sha = crate::ledger::sha256_hex(&bytes);
-        create_once(store, &format!("{folder}{PACKAGE}"), &bytes, &sha)?;
-    }
-    for (key, state) in states.iter().chain(&relisted) {
-        put_json(store, key, state)?;
-    }
-    let written = RunWritten {
-        folder: folder.clone(),
-        months: states.iter().map(|(_, s)| s.month.clone()).collect(),
-    };
-    let run_key = layout::hourly_run_key(&run.to_string()).map_err(definition)?;
-    put_json(store, &run_key, &written)?;
-    tracing::info!(
-        months = months.len(),
-        written = states.len(),
-        "cems-hourly: months up to date"
-    );
-    Ok(states.len())
-}
-
-/// The months of `run`'s year up to its month, as their states list them: every month's
-/// files, ready to publish ([`update_months`] brought them up to date for `run`).
-pub fn stored_months(store: &dyn Store, run: &str) -> Result<StoredDataset, JobError> {
-    let run_month = layout::check_date(run)
-        .map_err(definition)?
-        .get(..7)
-        .unwrap_or_default();
-    let prefix = layout::month_states_prefix(ID.as_str()).map_err(definition)?;
-    let mut months: Vec<String> = store
-        .list(&prefix)?
-        .iter()
-        .filter_map(|k| k.strip_prefix(&prefix)?.strip_suffix(".json"))
-        .filter(|m| layout::check_month(m).is_ok())
-        .filter(|m| m.get(..4) == run_month.get(..4) && *m <= run_month)
-        .map(str::to_string)
-        .collect();
-    months.sort();
-    let root = layout::archive_root(ID.as_str()).map_err(definition)?;
-    let (mut files, mut archives) = (Vec::new(), Vec::new());
-    for month in &months {
-        let key = layout::month_state_key(ID.as_str(), month).map_err(definition)?;
-        let Some(state) = get_json::<MonthState>(store, &key)? else {
-            continue;
-        };
-        for f in &state.files {
-            if let Some((date, _)) = f
-                .key
-                .strip_prefix(&root)
-                .and_then(layout::parse_archive_path)
-            {
-                archives.push(date);
-            }
-        }
-        files.extend(state.files);
-    }
-    archives.sort();
-    archives.dedup();
-    Ok(StoredDataset {
-        schema: schema(),
-        files,
-        archives,
-    })
 }
 
 /// Streams the hourly rows of the units `usccs` (rows of `cems-hourly`, in its published
@@ -886,10 +512,10 @@ mod tests {
     fn a_month_is_written_as_gzip_csv_with_bom_and_parquet_of_the_same_rows() {
         let day = || {
             let rows = frame::publishable(frame::to_frame(&hourly()).unwrap()).unwrap();
-            let csv_member = csv_member(&rows).unwrap();
+            let csv_member = Some(csv_member(&rows).unwrap());
             MonthDay { rows, csv_member }
         };
-        let files = write_month(|emit| {
+        let files = encode_month(ID, KINDS, |emit| {
             emit(day())?;
             emit(day())
         })
@@ -898,7 +524,7 @@ mod tests {
         let mut csv = Vec::new();
         std::io::Read::read_to_end(
             // The head's member, then a member a day: read as one stream.
-            &mut flate2::read::MultiGzDecoder::new(files.csv_gz.as_slice()),
+            &mut flate2::read::MultiGzDecoder::new(files.files[0].bytes.as_slice()),
             &mut csv,
         )
         .unwrap();
@@ -917,16 +543,17 @@ mod tests {
                  DB11-139-2015,a21002,31.5,31.5,,,,N,true,,31.5,30,true,true,{KEY},1,{SHA}"
             )
         );
-        let parquet = frame::read_parquet(&files.parquet).unwrap();
+        let parquet = frame::read_parquet(&files.files[1].bytes).unwrap();
         assert_eq!(parquet.schema(), schema());
         assert_eq!(parquet.rows(), 8);
         // Same inputs, same bytes (gzip without a time, Parquet without one).
-        let again = write_month(|emit| {
+        let again = encode_month(ID, KINDS, |emit| {
             emit(day())?;
             emit(day())
         })
         .unwrap();
-        assert_eq!((again.csv_gz, again.parquet), (files.csv_gz, files.parquet));
+        assert_eq!(again.files[0].bytes, files.files[0].bytes);
+        assert_eq!(again.files[1].bytes, files.files[1].bytes);
     }
 
     #[test]
@@ -957,22 +584,6 @@ mod tests {
         day_member(&store, date, ("p2", "l2"), &rows).unwrap();
         let m: MemberManifest = get_json(&store, &manifest_key).unwrap().unwrap();
         assert_eq!(m.limits_sha256, "l2");
-    }
-
-    #[test]
-    fn the_inputs_fingerprint_changes_with_any_day_or_the_limits() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let days = vec![
-            (d("2026-01-01"), "aa".to_string()),
-            (d("2026-01-02"), "bb".into()),
-        ];
-        let base = inputs_sha256("2026-01", "L", &days);
-        assert_eq!(base, inputs_sha256("2026-01", "L", &days));
-        assert_ne!(base, inputs_sha256("2026-01", "L2", &days));
-        let mut changed = days.clone();
-        changed[1].1 = "bc".into();
-        assert_ne!(base, inputs_sha256("2026-01", "L", &changed));
-        assert_ne!(base, inputs_sha256("2026-01", "L", &days[..1]));
     }
 
     #[test]

@@ -10,8 +10,12 @@
 //! - `partition`, `registry`: validated partitions written through the store (and the raw
 //!   ledger), the registry in force;
 //! - `provenance`: the raw ledger's sha256 of each raw key, joined to published rows;
-//! - `hourly`: the hourly readings dataset, written a month a file, only the months that
-//!   changed, into the dated archives;
+//! - `memory`: the process's resident set, for the logs;
+//! - `month_files`: a month's files encoded by streaming its days (pure);
+//! - `monthly`: the datasets that grow with time, written a month a file, only the months
+//!   that changed, into the dated archives (their states, the publication's list);
+//! - `hourly` (cems-hourly), `day_datasets` (cems-daily, self-monitoring): what each
+//!   monthly dataset's months are made from;
 //! - `datasets`, `publication`: the datasets built from validated partitions and published;
 //! - `changelog`: what tonight's corrections changed in the day-level datasets, and the
 //!   withdrawn exceedances kept in the register;
@@ -21,13 +25,15 @@
 //! - `rebuild`: a night recomputed from the raw archive into another store and compared with
 //!   its dated archives, over `jobs`.
 //!
-//! Only `jobs`, `datasets`, `hourly`, `provenance` (it reads the ledger), `publication`,
-//! `release` and `store` do I/O. polars does the work only in `frame`, `aggregate`, `hourly`
-//! and `provenance` (the others name its error type).
+//! Only `jobs`, `datasets`, `monthly`, `hourly`, `day_datasets`, `provenance` (it reads the
+//! ledger), `publication`, `release` and `store` do I/O. polars does the work only in
+//! `frame`, `aggregate`, `month_files`, `hourly`, `day_datasets` and `provenance` (the
+//! others name its error type).
 
 pub mod aggregate;
 pub mod changelog;
 pub mod datasets;
+pub mod day_datasets;
 pub mod decode;
 pub mod error;
 pub mod evidence;
@@ -38,6 +44,9 @@ pub mod ingest;
 pub mod inputs;
 pub mod jobs;
 pub mod ledger;
+pub mod memory;
+pub mod month_files;
+pub mod monthly;
 pub mod partials;
 pub mod partition;
 pub mod progress;

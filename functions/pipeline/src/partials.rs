@@ -158,14 +158,41 @@ fn key(date: &str, file: &str) -> Result<String, JobError> {
 /// The fingerprint a fresh partial of the partition must carry, from the partition's
 /// manifest (or its stored hash); `None` when the partition does not exist.
 pub(crate) fn partition_sha256(store: &dyn Store, date: &str) -> Result<Option<String>, JobError> {
+    source_partition_sha256(store, Source::Cems, date)
+}
+
+/// The sha256 of a source's validated partition of a date, from the partition's manifest (or
+/// its stored hash); `None` when the partition does not exist.
+pub(crate) fn source_partition_sha256(
+    store: &dyn Store,
+    source: Source,
+    date: &str,
+) -> Result<Option<String>, JobError> {
     let def = |e: layout::BadSegment| JobError::Definition(e.to_string());
-    let manifest_key = layout::validated_manifest_key(Source::Cems, date).map_err(def)?;
+    let manifest_key = layout::validated_manifest_key(source, date).map_err(def)?;
     let recorded =
         get_json::<PartitionManifest>(store, &manifest_key)?.and_then(|m| m.partition_sha256);
     match recorded {
         Some(sha) => Ok(Some(sha)),
-        None => Ok(store.stored_hash(&layout::validated_key(Source::Cems, date).map_err(def)?)?),
+        None => Ok(store.stored_hash(&layout::validated_key(source, date).map_err(def)?)?),
     }
+}
+
+/// The sha256 of a day's stored daily rows (the partial's `daily.parquet`), computing the
+/// partial first when it is missing or stale; `None` when the day has no partition.
+pub fn daily_sha256(
+    store: &dyn Store,
+    inputs: &Inputs,
+    date: NaiveDate,
+) -> Result<Option<String>, JobError> {
+    let Some(sha) = partition_sha256(store, &date.to_string())? else {
+        return Ok(None);
+    };
+    if let Some(m) = fresh_manifest(store, inputs, date, &sha)? {
+        return Ok(Some(m.daily_sha256));
+    }
+    day(store, inputs, date)?;
+    Ok(fresh_manifest(store, inputs, date, &sha)?.map(|m| m.daily_sha256))
 }
 
 /// The columns of a validated partition that the daily aggregation reads, straight into a

@@ -43,6 +43,7 @@ use envgov_curated::Curated;
 use envgov_curated::datasets::{DatasetDef, Fields};
 use envgov_dataset::layout::{self, Format};
 use envgov_dataset::manifest::{Catalogue, CatalogueEntry, DataPackage};
+use envgov_dataset::published::DatasetId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -140,43 +141,24 @@ pub fn publish(
     let mut archive_revisions = BTreeMap::new();
     let mut archives_created = Vec::new();
     for def in &defs.dataset {
-        if def.id == crate::hourly::ID.as_str() {
+        if let Some(id) = DatasetId::parse(&def.id).filter(|d| d.monthly()) {
             // Written a month a file into the archives when the datasets were built:
             // listed, not rendered again.
-            let stored = crate::hourly::stored_months(store, run)?;
-            let package = crate::publish::stored_package(def, &stored, &defs.field, run)
-                .map_err(JobError::Definition)?;
-            // Months written tonight into a later revision of tonight's archive.
-            let root = layout::archive_root(&def.id).map_err(definition)?;
-            if let Some(folder) = crate::hourly::written_folder(store, run)?
-                && let Some((date, revision)) = folder
-                    .strip_prefix(&root)
-                    .and_then(layout::parse_archive_path)
-                && date == run
-                && revision > 1
-            {
+            let listed = list_monthly(store, def, id, &defs.field, run)?;
+            if let Some(folder) = listed.revision_folder {
                 archive_revisions.insert(def.id.clone(), folder);
             }
-            for f in &stored.files {
-                files.insert(
-                    format!("{}/{}", def.id, f.name),
-                    PublishedFile {
-                        sha256: f.sha256.clone(),
-                        bytes: f.bytes,
-                        key: f.key.clone(),
-                    },
-                );
-            }
+            files.extend(listed.files);
             own.push((
                 layout::datapackage_path(&def.id).map_err(definition)?,
-                to_json(&package),
+                to_json(&listed.package),
             ));
-            rows.insert(def.id.clone(), stored.rows());
+            rows.insert(def.id.clone(), listed.rows);
             catalogue.datasets.push(CatalogueEntry {
                 id: def.id.clone(),
                 title: def.title.clone(),
                 description: def.description.clone(),
-                rows: stored.rows(),
+                rows: listed.rows,
                 data_date: run.to_string(),
             });
             continue;
@@ -266,7 +248,7 @@ pub fn publish(
         store.put_with_hash(&manifest_key, &manifest_bytes, &sha)?;
     }
     let staged = stage(store, &id)?;
-    tracing::info!(publication = %id, datasets = rows.len(), peak_rss_mib = crate::datasets::peak_rss_mib(), archives_created = archives_created.len(), revisions = archive_revisions.len(), staged, "datasets published");
+    tracing::info!(publication = %id, datasets = rows.len(), peak_rss_mib = crate::memory::peak_rss_mib(), archives_created = archives_created.len(), revisions = archive_revisions.len(), staged, "datasets published");
     Ok(Published {
         id,
         catalogue,
@@ -274,6 +256,58 @@ pub fn publish(
         archive_revisions,
         archives_created,
         staged,
+    })
+}
+
+/// A monthly dataset as a publication lists it.
+struct ListedMonths {
+    /// Publication path → file.
+    files: BTreeMap<String, PublishedFile>,
+    package: DataPackage,
+    rows: u64,
+    /// The archive folder tonight's months were written into, when a later revision of
+    /// tonight's archive.
+    revision_folder: Option<String>,
+}
+
+/// Lists every month's files of a dataset published a file a month ([`crate::monthly`]),
+/// brought up to date for `run` when the datasets were built.
+fn list_monthly(
+    store: &dyn Store,
+    def: &DatasetDef,
+    id: DatasetId,
+    fields: &Fields,
+    run: &str,
+) -> Result<ListedMonths, JobError> {
+    let stored = crate::monthly::stored_months(store, id, run)?;
+    let package =
+        crate::publish::stored_package(def, &stored, fields, run).map_err(JobError::Definition)?;
+    let root = layout::archive_root(&def.id).map_err(definition)?;
+    let revision_folder = crate::monthly::written_folder(store, id, run)?.filter(|folder| {
+        folder
+            .strip_prefix(&root)
+            .and_then(layout::parse_archive_path)
+            .is_some_and(|(date, revision)| date == run && revision > 1)
+    });
+    let files = stored
+        .files
+        .iter()
+        .map(|f| {
+            (
+                format!("{}/{}", def.id, f.name),
+                PublishedFile {
+                    sha256: f.sha256.clone(),
+                    bytes: f.bytes,
+                    key: f.key.clone(),
+                },
+            )
+        })
+        .collect();
+    Ok(ListedMonths {
+        files,
+        package,
+        rows: stored.rows(),
+        revision_folder,
     })
 }
 
@@ -569,6 +603,23 @@ impl Publication {
             ));
         }
         Ok(bytes)
+    }
+
+    /// The paths of a monthly dataset's files of one format in the publication (`{id}/{id}-{YYYY-MM}.{ext}`
+    /// and `….{ext}.gz`), by month.
+    pub fn month_paths(&self, id: &str, format: Format) -> BTreeMap<String, String> {
+        let prefix = format!("{id}/");
+        self.manifest
+            .files
+            .keys()
+            .filter_map(|path| {
+                let name = path.strip_prefix(&prefix)?;
+                let month = layout::month_of_file(id, name)?;
+                let ext = name.get(id.len() + 9..)?;
+                (ext.trim_end_matches(".gz") == format.extension())
+                    .then(|| (month.to_string(), path.clone()))
+            })
+            .collect()
     }
 
     /// The path of a dataset's file in the publication.

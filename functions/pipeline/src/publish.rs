@@ -43,7 +43,7 @@ pub enum Dataset {
 }
 
 /// A dataset whose files are already stored, each under its own key with its sha256 (the
-/// monthly files of `cems-hourly`, see `crate::hourly`): published by listing them in its
+/// monthly files of `cems-hourly`, `cems-daily` and `self-monitoring`, see `crate::monthly`): published by listing them in its
 /// data package and the publication manifest, never rendered again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredDataset {
@@ -70,7 +70,7 @@ impl StoredDataset {
 pub struct StoredFile {
     /// The name in the dataset's folder (`cems-hourly-2026-01.csv.gz`).
     pub name: String,
-    /// `csv` or `parquet`.
+    /// `csv`, `parquet` or `json`.
     pub format: String,
     /// `gz` when the file is gzip-compressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,41 +273,51 @@ fn write_json_rows(
     names: &[String],
     blocks: impl FnOnce(&mut Blocks<'_>) -> Result<(), String>,
 ) -> Result<(), String> {
+    out.write_all(b"[").map_err(io)?;
+    let mut first = true;
+    blocks(&mut |table: &Table| write_json_records(out, names, table, &mut first))?;
+    out.write_all(b"\n]\n").map_err(io)
+}
+
+/// The row objects of `table` keyed by `names`, each after `,\n` (`\n` for the array's
+/// first, then `first` is false): [`write_json_rows`]'s records, for a file written a day
+/// of rows at a time (the monthly files, [`crate::month_files`]).
+pub(crate) fn write_json_records(
+    out: &mut impl std::io::Write,
+    names: &[String],
+    table: &Table,
+    first: &mut bool,
+) -> Result<(), String> {
     let keys: Vec<String> = names
         .iter()
         .map(|n| serde_json::to_string(n).map_err(io))
         .collect::<Result<_, _>>()?;
-    out.write_all(b"[").map_err(io)?;
-    let mut first = true;
     let mut line = String::new();
-    blocks(&mut |table: &Table| {
-        for row in 0..table.rows() {
-            line.clear();
-            line.push_str(if first { "\n{" } else { ",\n{" });
-            first = false;
-            for (i, (c, key)) in table.columns.iter().zip(&keys).enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str(key);
-                line.push(':');
-                let v = match c {
-                    Values::Str(v) => v[row]
-                        .as_ref()
-                        .map(|s| serde_json::to_string(s).map_err(io))
-                        .transpose()?,
-                    Values::F64(v) => v[row].map(number),
-                    Values::I64(v) => v[row].map(|x| x.to_string()),
-                    Values::Bool(v) => v[row].map(|x| x.to_string()),
-                };
-                line.push_str(v.as_deref().unwrap_or("null"));
+    for row in 0..table.rows() {
+        line.clear();
+        line.push_str(if *first { "\n{" } else { ",\n{" });
+        *first = false;
+        for (i, (c, key)) in table.columns.iter().zip(&keys).enumerate() {
+            if i > 0 {
+                line.push(',');
             }
-            line.push('}');
-            out.write_all(line.as_bytes()).map_err(io)?;
+            line.push_str(key);
+            line.push(':');
+            let v = match c {
+                Values::Str(v) => v[row]
+                    .as_ref()
+                    .map(|s| serde_json::to_string(s).map_err(io))
+                    .transpose()?,
+                Values::F64(v) => v[row].map(number),
+                Values::I64(v) => v[row].map(|x| x.to_string()),
+                Values::Bool(v) => v[row].map(|x| x.to_string()),
+            };
+            line.push_str(v.as_deref().unwrap_or("null"));
         }
-        Ok(())
-    })?;
-    out.write_all(b"\n]\n").map_err(io)
+        line.push('}');
+        out.write_all(line.as_bytes()).map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Writes a dataset's file in `format`: [`write_csv`], [`write_json`] or its Parquet
@@ -515,13 +525,13 @@ pub fn stored_package(
                 name: f.name.replace('.', "-"),
                 path: f.name.clone(),
                 format: f.format.clone(),
-                mediatype: if csv {
-                    Format::Csv.media_type()
-                } else {
-                    Format::Parquet.media_type()
+                mediatype: match f.format.as_str() {
+                    "csv" => Format::Csv.media_type(),
+                    "json" => Format::Json.media_type(),
+                    _ => Format::Parquet.media_type(),
                 }
                 .into(),
-                encoding: csv.then(|| "utf-8".to_string()),
+                encoding: (f.format != "parquet").then(|| "utf-8".to_string()),
                 compression: f.compression.clone(),
                 bytes: f.bytes,
                 hash: format!("sha256:{}", f.sha256),

@@ -6,12 +6,14 @@
 //! Stage: publish (reads only). Memory and time are what bound a render at the scale of a
 //! year of ~2,000 units, so each dataset is read once, and the big ones are never held as
 //! JSON row objects:
-//! - `cems-daily` is read from its Parquet file and only the days the pages show
-//!   ([`envgov_site::RECENT_DAYS`] up to the data date) become row objects; the other tables
-//!   the pages show are read from their published JSON;
-//! - the per-unit downloads are sliced from each dataset's published CSV, one dataset at a
-//!   time ([`unit_downloads_from_csv`]): a unit's file is its rows of the published CSV,
-//!   byte for byte, and nothing is written again.
+//! - `cems-daily` (published a file a month) is read from the Parquet files of the months
+//!   that hold the days the pages show ([`envgov_site::RECENT_DAYS`] up to the data date),
+//!   and only those days become row objects; the other tables the pages show are read from
+//!   their published JSON;
+//! - the per-unit downloads are sliced from each dataset's published CSV, one dataset (and
+//!   one month of a monthly dataset) at a time ([`unit_downloads_from_csv`]): a unit's file
+//!   is its rows of the published CSV, byte for byte (of a monthly dataset, its rows of each
+//!   month in month order under one header), and nothing is written again.
 
 use crate::error::JobError;
 use crate::frame::read_parquet;
@@ -21,6 +23,7 @@ use crate::store::Store;
 use crate::table::Table;
 use envgov_dataset::layout::{self, Format};
 use envgov_dataset::manifest::{Catalogue, DataPackage};
+use envgov_dataset::published::DatasetId;
 use envgov_dataset::report::RunReport;
 use envgov_site::{SiteInputs, UnitDownload, UnitDownloads};
 
@@ -74,12 +77,76 @@ fn json<T: for<'de> serde::Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<
     })
 }
 
-fn parquet(store: &dyn Store, publication: &Publication, id: &str) -> Result<Table, JobError> {
-    let path = Publication::dataset_path(id, Format::Parquet)?;
-    read_parquet(&publication.read(store, &path)?).map_err(|e| JobError::Corrupt {
-        key: path,
-        message: e.to_string(),
-    })
+/// The rows of a monthly dataset whose `date` is in `first..=last`, from the Parquet files
+/// of the months those days are in (in month order).
+fn shown_days(
+    store: &dyn Store,
+    publication: &Publication,
+    id: &str,
+    first: &str,
+    last: &str,
+) -> Result<Table, JobError> {
+    let (from, to) = (
+        first.get(..7).unwrap_or(first),
+        last.get(..7).unwrap_or(last),
+    );
+    let mut shown: Option<Table> = None;
+    for (month, path) in publication.month_paths(id, Format::Parquet) {
+        if month.as_str() < from || month.as_str() > to {
+            continue;
+        }
+        let table =
+            read_parquet(&publication.read(store, &path)?).map_err(|e| JobError::Corrupt {
+                key: path.clone(),
+                message: e.to_string(),
+            })?;
+        let rows = dated(&table, first, last)?;
+        match &mut shown {
+            Some(t) => t.extend(rows),
+            None => shown = Some(rows),
+        }
+    }
+    match shown {
+        Some(t) => Ok(t),
+        None => {
+            let shape = crate::month_files::schema(
+                DatasetId::parse(id).ok_or_else(|| definition(format!("{id} is not a dataset")))?,
+            );
+            let kinds: Vec<(&str, crate::table::Kind)> =
+                shape.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+            Ok(Table::new(&kinds))
+        }
+    }
+}
+
+/// Appends a month's unit downloads to the earlier months': a unit's rows of the month after
+/// its rows of the earlier ones, under the first month's byte-order mark and header (every
+/// month's file has the same).
+fn append_months(
+    units: &mut BTreeMap<String, UnitDownload>,
+    month: BTreeMap<String, UnitDownload>,
+) {
+    for (uscc, d) in month {
+        match units.get_mut(&uscc) {
+            Some(u) => {
+                let head = csv_head_len(&d.csv);
+                u.rows += d.rows;
+                u.csv
+                    .extend_from_slice(d.csv.get(head..).unwrap_or_default());
+            }
+            None => {
+                units.insert(uscc, d);
+            }
+        }
+    }
+}
+
+/// The length of a unit download's byte-order mark and header line (up to its CRLF; a
+/// column name never holds a line break).
+fn csv_head_len(csv: &[u8]) -> usize {
+    csv.windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(csv.len(), |at| at + 2)
 }
 
 /// The rows of `table` whose `date` column is in `first..=last` (ISO dates compare as text).
@@ -243,11 +310,12 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
 
         let shown = envgov_site::rows::TABLES.contains(&id);
         let per_unit = envgov_site::UNIT_DATASETS.contains(&id);
+        let monthly = DatasetId::parse(id).is_some_and(|d| d.monthly());
         if id == envgov_site::rows::CEMS_DAILY && shown {
-            // Of the biggest dataset only the days the pages show become row objects.
-            let table = parquet(store, publication, id)?;
-            let rows = to_json(&dated(&table, &first_shown, &catalogue.data_date)?);
-            tables.insert(id.to_string(), json(id, &rows)?);
+            // Of the biggest dataset only the days the pages show become row objects, read
+            // from the months that hold them.
+            let table = shown_days(store, publication, id, &first_shown, &catalogue.data_date)?;
+            tables.insert(id.to_string(), json(id, &to_json(&table))?);
         } else if shown {
             let path = Publication::dataset_path(id, Format::Json)?;
             tables.insert(
@@ -255,7 +323,15 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
                 json(&path, &publication.read(store, &path)?)?,
             );
         }
-        if per_unit {
+        if per_unit && monthly {
+            // Each unit's rows of every month, in month order, under one header.
+            let mut units = BTreeMap::new();
+            for path in publication.month_paths(id, Format::Csv).values() {
+                let csv = publication.read(store, path)?;
+                append_months(&mut units, unit_downloads_from_csv(path, &csv)?);
+            }
+            downloads.insert(id.to_string(), units);
+        } else if per_unit {
             let path = Publication::dataset_path(id, Format::Csv)?;
             let csv = publication.read(store, &path)?;
             downloads.insert(id.to_string(), unit_downloads_from_csv(&path, &csv)?);
