@@ -405,6 +405,15 @@ fn enterprise_page_shows_its_published_information() {
     ] {
         assert!(html.contains(section), "missing {section}");
     }
+    // Each limit names the standard's clause (DB11/501-2017's table, from general
+    // knowledge in data/standards.toml: marked illustrative).
+    assert!(html.contains("<th scope=\"col\">Clause</th>"));
+    assert!(html.contains(
+        "<td>Table 1<abbr class=\"flag\" title=\"Illustrative clause: the table number is not yet checked against the standard&#39;s text\">*</abbr></td>"
+    ), "the clause of the outlet's limits");
+    let zh = text("zh/enterprises/91110106177886783N.html");
+    assert!(zh.contains("<th scope=\"col\">标准条款</th>"));
+    assert!(zh.contains("<td>表 1<abbr class=\"flag\""));
     // The open day host links to its unit page, and the unit lists the event.
     let host = text("zh/enterprises/91110114MA0EX10K62.html");
     assert!(host.contains("/zh/open-days/2026-01-changping-sewage-plant.html"));

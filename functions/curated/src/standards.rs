@@ -41,6 +41,30 @@ pub struct Limit {
     pub lower: Option<f64>,
     /// `V` verified against a cited source, `M` illustrative.
     pub confidence: String,
+    /// Where the standard sets the limit (its table).
+    pub clause: Clause,
+}
+
+/// The clause (table) of a standard that sets a limit, in both languages, with its own
+/// confidence: the value may be checked while the table number is not.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    pub zh: String,
+    pub en: String,
+    /// `V` named by a cited source, `M` illustrative (to be checked against the text).
+    pub confidence: String,
+}
+
+impl Clause {
+    /// The clause's text in both languages.
+    pub fn text(&self) -> Localized {
+        Localized::new(self.zh.clone(), self.en.clone())
+    }
+
+    pub fn illustrative(&self) -> bool {
+        self.confidence != "V"
+    }
 }
 
 impl Limit {
@@ -124,6 +148,17 @@ impl Standards {
                 {
                     return Err(invalid(format!("{}: bad limit for {}", st.id, l.pollutant)));
                 }
+                let what = format!(
+                    "the clause of {}'s {:?} limit for {}",
+                    st.id, l.period, l.pollutant
+                );
+                l.clause
+                    .text()
+                    .check(&what)
+                    .map_err(|source| CuratedError::Translation { file: FILE, source })?;
+                if !matches!(l.clause.confidence.as_str(), "V" | "M") {
+                    return Err(invalid(format!("{what}: confidence must be V or M")));
+                }
                 if st.limits[..j]
                     .iter()
                     .any(|o| o.pollutant == l.pollutant && o.period == l.period)
@@ -167,6 +202,73 @@ mod tests {
         assert_eq!(l.upper_for_month(12), 2.5);
         assert_eq!(l.upper_for_month(3), 2.5);
         assert_eq!(l.upper_for_month(4), 1.5);
+    }
+
+    #[test]
+    fn every_limit_names_its_clause_and_the_cited_tables_are_checked() {
+        let c = Curated::load().unwrap();
+        for s in &c.standards.list {
+            for l in &s.limits {
+                assert!(
+                    !l.clause.zh.is_empty() && !l.clause.en.is_empty(),
+                    "{}",
+                    s.id
+                );
+            }
+        }
+        // domain-data.md cites GB 18596-2001's Table 5 (intensive farms, daily means) and
+        // DB11/307-2013's Table 3 (discharge to public sewers): checked.
+        let farms = c.standards.get("GB18596-2001").unwrap();
+        let cod = farms.limit("w01018", super::Period::Daily).unwrap();
+        assert_eq!(
+            (cod.clause.zh.as_str(), cod.clause.en.as_str()),
+            ("表 5", "Table 5")
+        );
+        assert!(!cod.clause.illustrative());
+        let sewer = c.standards.get("DB11-307-2013-sewer").unwrap();
+        let nh3 = sewer.limit("w21003", super::Period::Daily).unwrap();
+        assert_eq!(nh3.clause.en, "Table 3");
+        assert!(!nh3.clause.illustrative());
+        // GB 18485-2014's table is from general knowledge: illustrative.
+        let inc = c.standards.get("GB18485-2014").unwrap();
+        assert!(
+            inc.limit("a34013", super::Period::Hourly)
+                .unwrap()
+                .clause
+                .illustrative()
+        );
+    }
+
+    #[test]
+    fn a_limit_without_a_clause_in_both_languages_fails_to_load() {
+        let pollutants = Curated::load().unwrap().pollutants;
+        let toml = |clause: &str| {
+            format!(
+                "[[standard]]\nid = \"X\"\ncode = \"X 1-2000\"\ntitle = {{ zh = \"甲\", en = \"A\" }}\neffective_from = \"2000-01-01\"\nmedium = \"water\"\nlimits = [ {{ pollutant = \"w01018\", period = \"daily\", value = 1.0, confidence = \"M\"{clause} }} ]\n"
+            )
+        };
+        assert!(
+            super::Standards::parse(
+                &toml(", clause = { zh = \"表 1\", en = \"Table 1\", confidence = \"M\" }"),
+                &pollutants
+            )
+            .is_ok()
+        );
+        assert!(super::Standards::parse(&toml(""), &pollutants).is_err());
+        assert!(
+            super::Standards::parse(
+                &toml(", clause = { zh = \"表 1\", en = \"\", confidence = \"M\" }"),
+                &pollutants
+            )
+            .is_err()
+        );
+        assert!(
+            super::Standards::parse(
+                &toml(", clause = { zh = \"表 1\", en = \"Table 1\", confidence = \"X\" }"),
+                &pollutants
+            )
+            .is_err()
+        );
     }
 
     #[test]

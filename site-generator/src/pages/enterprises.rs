@@ -59,6 +59,9 @@ struct OutletPollutant {
     daily_winter: String,
     sample: String,
     illustrative: bool,
+    /// The standard's clauses (tables) that set the limits, and whether any is illustrative.
+    clause: String,
+    clause_illustrative: bool,
 }
 
 #[derive(Serialize)]
@@ -319,6 +322,12 @@ fn outlet_views(site: &Site<'_>, lang: Lang, u: &Unit<'_>) -> Result<Vec<OutletV
             .get(o.pollutant)
             .map(|p| p.name.get(lang).to_string())
             .unwrap_or_else(|| pick(lang, o.pollutant_zh, o.pollutant_en).to_string());
+        let clauses: Vec<(String, bool)> = ["hourly", "daily", "sample"]
+            .into_iter()
+            .filter_map(|period| site.clause(lang, o.standard, o.pollutant, period))
+            .collect();
+        let mut texts: Vec<&str> = clauses.iter().map(|c| c.0.as_str()).collect();
+        texts.dedup();
         views
             .last_mut()
             .expect("an outlet view was pushed")
@@ -332,6 +341,8 @@ fn outlet_views(site: &Site<'_>, lang: Lang, u: &Unit<'_>) -> Result<Vec<OutletV
                 daily_winter: limit(lang, o.daily_limit_winter),
                 sample: limit(lang, o.sample_limit),
                 illustrative: o.limit_illustrative,
+                clause: texts.join(site.t(lang, "common.list_separator")?.as_str()),
+                clause_illustrative: clauses.iter().any(|c| c.1),
             });
     }
     Ok(views)

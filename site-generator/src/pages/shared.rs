@@ -450,6 +450,31 @@ impl<'a> Site<'a> {
     }
 
     /// A standard's printed code (`GB 18485-2014`), from its id.
+    /// The clause (table) of a standard (by id or printed code) that sets a pollutant's
+    /// limit for a period (`hourly`, `daily`, `sample`), in `lang`, and whether it is
+    /// illustrative (`data/standards.toml`).
+    pub fn clause(
+        &self,
+        lang: Lang,
+        standard: &str,
+        pollutant: &str,
+        period: &str,
+    ) -> Option<(String, bool)> {
+        let s = self
+            .curated
+            .standards
+            .get(standard)
+            .or_else(|| self.curated.standards.by_code(standard))?;
+        let l = s
+            .limits
+            .iter()
+            .find(|l| l.pollutant == pollutant && l.period.as_str() == period)?;
+        Some((
+            l.clause.text().get(lang).to_string(),
+            l.clause.illustrative(),
+        ))
+    }
+
     pub fn standard_code(&self, id: &str) -> String {
         self.curated
             .standards
@@ -486,6 +511,7 @@ impl<'a> Site<'a> {
         r: &Exceedance<'_>,
     ) -> Result<ExceedanceView, SiteError> {
         let unit = self.pollutant_unit(r.pollutant);
+        let clause = self.clause(lang, r.standard, r.pollutant, r.period);
         Ok(ExceedanceView {
             when: format::observed(lang, r.observed_at),
             when_iso: r.observed_at.to_string(),
@@ -500,6 +526,8 @@ impl<'a> Site<'a> {
             unit,
             multiple: format::decimal(lang, r.exceedance_multiple, 2),
             standard: self.standard_code(r.standard),
+            clause_illustrative: clause.as_ref().is_some_and(|c| c.1),
+            clause: clause.map(|c| c.0),
             illustrative: r.limit_illustrative,
             record_source: self.t(lang, &format!("record_source.{}", r.record_source))?,
             raw_key: r.raw_key.to_string(),
@@ -628,6 +656,9 @@ pub struct ExceedanceView {
     pub unit: String,
     pub multiple: String,
     pub standard: String,
+    /// The standard's clause (table) that sets the limit, and whether it is illustrative.
+    pub clause: Option<String>,
+    pub clause_illustrative: bool,
     pub illustrative: bool,
     pub record_source: String,
     pub raw_key: String,

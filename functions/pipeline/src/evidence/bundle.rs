@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 /// The bundle format: part of every bundle's cache key (a new format rebuilds every bundle).
-pub const FORMAT: &str = "envgov-evidence-bundle/2";
+pub const FORMAT: &str = "envgov-evidence-bundle/3";
 
 /// One raw line an exceedance rests on: where it is and its exact bytes (without the line
 /// feed that ends it).

@@ -34,8 +34,11 @@ pub struct LimitSource {
     pub standard_id: String,
     pub standard_code: String,
     pub standard_title: Localized,
-    /// The clause of the standard: `data/standards.toml` does not record clauses yet.
-    pub clause: Option<String>,
+    /// The clause (table) of the standard that sets the limit, in both languages
+    /// (`data/standards.toml`).
+    pub clause: Localized,
+    /// `V` the clause is named by a cited source, `M` illustrative.
+    pub clause_confidence: String,
     /// `V` checked against a cited source, `M` illustrative.
     pub confidence: String,
     /// The pollutant's code, names and unit.
@@ -202,14 +205,20 @@ fn daily_steps(steps: &mut Steps, c: &Calculation, unit: &str, hours: &[HourlyVa
 fn limit_step(steps: &mut Steps, c: &Calculation, limit: &LimitSource) {
     let unit = &limit.unit;
     let verified = limit.confidence == "V";
-    let clause_zh = limit
-        .clause
-        .as_deref()
-        .unwrap_or("条款未记录（data/standards.toml 尚无条款）");
-    let clause_en = limit
-        .clause
-        .as_deref()
-        .unwrap_or("clause not recorded (data/standards.toml has no clauses yet)");
+    let clause_checked = limit.clause_confidence == "V";
+    let clause_zh = if clause_checked {
+        limit.clause.zh.clone()
+    } else {
+        format!("{}（条款为示意，尚未与标准原文核对）", limit.clause.zh)
+    };
+    let clause_en = if clause_checked {
+        limit.clause.en.clone()
+    } else {
+        format!(
+            "{} (clause ILLUSTRATIVE, not yet checked against the standard's text)",
+            limit.clause.en
+        )
+    };
     let note_zh = if verified {
         ""
     } else {
@@ -346,7 +355,8 @@ mod tests {
             standard_id: "X-1".into(),
             standard_code: "X 1-2020".into(),
             standard_title: Localized::new("某标准".to_string(), "Some standard".to_string()),
-            clause: None,
+            clause: Localized::new("表 3".to_string(), "Table 3".to_string()),
+            clause_confidence: "M".into(),
             confidence: "M".into(),
             pollutant: "w01018".into(),
             pollutant_name: Localized::new("化学需氧量".to_string(), "COD".to_string()),
@@ -361,7 +371,7 @@ mod tests {
         let text = explain(&c, &limit, &[]);
         for needle in [
             "Sample result = 0.35 mg/L",
-            "Limit = 0.3 mg/L (X 1-2020 Some standard, clause not recorded",
+            "Limit = 0.3 mg/L (X 1-2020 Some standard, Table 3 (clause ILLUSTRATIVE",
             "ILLUSTRATIVE",
             "rounded to 6 decimals: 0.166667",
             "the same as computed above",
@@ -370,7 +380,7 @@ mod tests {
         }
         for needle in [
             "监测结果 = 0.35 mg/L",
-            "限值 = 0.3 mg/L（X 1-2020 某标准",
+            "限值 = 0.3 mg/L（X 1-2020 某标准，表 3（条款为示意",
             "示意值",
             "0.166667",
         ] {

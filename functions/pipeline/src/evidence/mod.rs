@@ -763,7 +763,8 @@ fn limit_source(curated: &Curated, row: &BTreeMap<String, String>) -> Option<Lim
         standard_id: standard.id.clone(),
         standard_code: standard.code.clone(),
         standard_title: standard.title.clone(),
-        clause: None,
+        clause: limit.clause.text(),
+        clause_confidence: limit.clause.confidence.clone(),
         confidence: limit.confidence.clone(),
         pollutant: pollutant.to_string(),
         pollutant_name: p.map_or_else(
