@@ -288,6 +288,61 @@ fn a_correction_is_applied_the_next_night_with_its_changelog_and_the_withdrawn_e
     assert_eq!(cems_rev.replaces, cems_key);
     assert!(log.entries.iter().all(|e| e.date == DAY));
 
+    // cems-hourly: the 24 raised hours of the series, each changed from 900 back to its true
+    // value (matched by outlet, hour and pollutant: the revision moved every row's raw_key);
+    // no other hour changed.
+    let (log, _) = changelog(&store, "cems-hourly", "2026-01-31");
+    assert_eq!(
+        log.primary_key,
+        vec!["outlet_id", "observed_at", "pollutant"]
+    );
+    assert_eq!(log.entries.len(), 24, "{:?}", log.entries.first());
+    let mut corrected: Vec<(String, f64, f64)> = log
+        .entries
+        .iter()
+        .map(|e| {
+            assert_eq!(e.change, Change::Changed);
+            assert_eq!(e.key[2], POLLUTANT);
+            assert_eq!(e.new.as_ref().unwrap().get("mn"), Some(mn));
+            let avg = e
+                .fields
+                .iter()
+                .find(|f| f.field == "avg")
+                .expect("avg changed");
+            let moved = e.fields.iter().find(|f| f.field == "raw_key").unwrap();
+            assert_eq!(
+                (moved.old.as_str(), moved.new.as_str()),
+                (cems_key.as_str(), cems_r2.as_str())
+            );
+            assert_eq!(e.revisions.len(), 1);
+            assert_eq!(e.revisions[0].key, cems_r2);
+            (
+                e.key[1].clone(),
+                avg.old.parse::<f64>().unwrap(),
+                avg.new.parse::<f64>().unwrap(),
+            )
+        })
+        .collect();
+    corrected.sort_by(|a, b| a.0.cmp(&b.0));
+    for (hour, (at, old, new)) in corrected.iter().enumerate() {
+        assert_eq!(*old, 900.0, "{at}");
+        assert!(
+            (new - true_values[hour]).abs() < 1e-9,
+            "{at}: {new} vs {}",
+            true_values[hour]
+        );
+    }
+    // Listed in the night's publication (and so signed with it).
+    let publication = report.publication.clone().unwrap();
+    let manifest = envgov_pipeline::publication::manifest(&store, &publication)
+        .unwrap()
+        .unwrap();
+    assert!(
+        manifest
+            .files
+            .contains_key("cems-hourly/changes/2026-01-31.json")
+    );
+
     // self-monitoring: one row changed, its result old → new, nothing else.
     let (log, _) = changelog(&store, "self-monitoring", "2026-01-31");
     assert_eq!(log.entries.len(), 1, "{:?}", log.entries);

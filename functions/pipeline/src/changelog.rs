@@ -324,10 +324,11 @@ pub fn for_night(
         let Some(def) = curated.datasets.dataset.iter().find(|d| d.id == *id) else {
             continue;
         };
+        let record_key = record_key(id, &def.primary_key);
         let subject = |previous_archive| Subject {
             dataset: id,
             night,
-            primary_key: &def.primary_key,
+            primary_key: &record_key,
             day_column,
             revisions: &revisions,
             previous_archive,
@@ -378,9 +379,27 @@ pub fn for_night(
     Ok(out)
 }
 
-/// The datasets published a file a month whose corrections get a changelog here
-/// (`cems-hourly`'s is not written yet).
-const MONTHLY_CHANGELOGS: [DatasetId; 2] = [DatasetId::CemsDaily, DatasetId::SelfMonitoring];
+/// The datasets published a file a month whose corrections get a changelog here.
+const MONTHLY_CHANGELOGS: [DatasetId; 3] = [
+    DatasetId::CemsDaily,
+    DatasetId::CemsHourly,
+    DatasetId::SelfMonitoring,
+];
+
+/// The columns a changelog matches a dataset's records by: its primary key, but for
+/// `cems-hourly`, whose primary key is where a value was read (`raw_key`, `raw_line`,
+/// `pollutant`), which a revision moves: its records are matched by outlet, hour and
+/// pollutant, so that a corrected value is listed as changed, old → new.
+pub fn record_key(dataset: &str, primary_key: &[String]) -> Vec<String> {
+    if dataset == DatasetId::CemsHourly.as_str() {
+        CEMS_HOURLY_RECORD.iter().map(|c| c.to_string()).collect()
+    } else {
+        primary_key.to_vec()
+    }
+}
+
+/// See [`record_key`].
+pub const CEMS_HOURLY_RECORD: [&str; 3] = ["outlet_id", "observed_at", "pollutant"];
 
 /// Reads the rows on `days` of a month's CSV file (gzip-compressed when its name ends with
 /// `.gz`), appending them to `rows`.
