@@ -72,6 +72,7 @@ fn s3_store_behaves_like_a_bucket() {
 
     // The same behaviour as the local and memory stores.
     envgov_pipeline::store::conformance::basic(&store);
+    envgov_pipeline::store::conformance::copy(&server.store("bucket-copy"));
 
     // And, on a fresh prefix: typed key errors, keys relative to the store's prefix.
     let store = server.store("bucket-prefix");

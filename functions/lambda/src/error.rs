@@ -52,6 +52,8 @@ fn store_error_type(e: &StoreError) -> &'static str {
     match e {
         StoreError::BadKey { .. } => "InvalidData.Key",
         StoreError::Config { .. } => "Config",
+        // A stored object differs from its manifest: retrying copies the same bytes.
+        StoreError::HashMismatch { .. } => "Internal.CorruptObject",
         // A store without conditional writes: a deployment or code error, not a hiccup.
         StoreError::Unsupported { .. } => "Internal.Unsupported",
         // I/O and S3 failures, transient or not: the event itself is fine.

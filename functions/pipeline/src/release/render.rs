@@ -48,8 +48,10 @@ pub(super) fn plan(
     options: &ReleaseOptions,
     publication: Publication,
 ) -> Result<Plan, JobError> {
+    let started = std::time::Instant::now();
     let signer = options.signing.signer(store)?;
     let mut inputs = site_inputs::load(store, &publication)?;
+    let loaded_ms = started.elapsed().as_millis();
     let mut site_options = envgov_site::SiteOptions {
         development_key: signer.development,
         ..Default::default()
@@ -68,10 +70,12 @@ pub(super) fn plan(
         signer.development,
     )?;
     inputs.unit_bundles = links;
+    let bundles_ms = started.elapsed().as_millis() - loaded_ms;
     let data_date = inputs.data_date.clone();
     // The inputs are given up: their per-unit downloads move into the site's files.
     let site = envgov_site::build_owned(inputs, curated, &site_options)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
+    let rendered_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms;
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
     if let Some((path, _)) = site
         .iter()
@@ -107,6 +111,7 @@ pub(super) fn plan(
         hash.update([0]);
     }
     let id = format!("{data_date}-{}", &hex::encode(hash.finalize())[..12]);
+    tracing::info!(release = %id, files = site.len(), loaded_ms, bundles_ms, rendered_ms, total_ms = started.elapsed().as_millis(), "release planned");
     Ok(Plan {
         id,
         data_date,
@@ -118,14 +123,15 @@ pub(super) fn plan(
     })
 }
 
-/// Copies each file of the publication (`datasets`: path in the release → the file) to
-/// `{prefix}{path}` unless the store already holds it there (by hash), one after another
-/// (a dataset file can be hundreds of MB). Returns, in the order of `datasets`, whether each
-/// was written.
+/// Copies each file stored beside the site (`datasets`: path in the release → the file:
+/// the publication's and the evidence bundles) to `{prefix}{path}` unless the store already
+/// holds it there (by hash), one after another, with [`Store::copy`]: the bytes never pass
+/// through this process (a hard link on a local folder, `CopyObject` on S3; a dataset file
+/// can be hundreds of MB), made durable by the caller's [`Store::sync`]. Returns, in the
+/// order of `datasets`, whether each was written.
 pub(super) fn copy_datasets(
     store: &dyn Store,
     prefix: &str,
-    publication: &Publication,
     datasets: &BTreeMap<String, PublishedFile>,
 ) -> Result<Vec<bool>, JobError> {
     let mut written = Vec::with_capacity(datasets.len());
@@ -135,8 +141,12 @@ pub(super) fn copy_datasets(
             written.push(false);
             continue;
         }
-        let content = read_planned(store, publication, path, file)?;
-        store.put_with_hash(&key, &content, &file.sha256)?;
+        if !store.copy(&file.key, &key, &file.sha256)? {
+            return Err(JobError::Corrupt {
+                key: file.key.clone(),
+                message: format!("missing (planned as {path})"),
+            });
+        }
         written.push(true);
     }
     Ok(written)
@@ -178,7 +188,8 @@ pub(super) struct Uploaded {
 }
 
 /// Puts each rendered file (`files[i]`, whose sha256 is `sha256[i]`) at `{prefix}{path}`
-/// unless the store already holds the same bytes there, [`UPLOADERS`] at a time. Returns,
+/// unless the store already holds the same bytes there, [`UPLOADERS`] at a time, with
+/// [`Store::put_pending`] (the caller makes them durable with one [`Store::sync`]). Returns,
 /// in the order of `files`, what each put did; on failure, the error of the first file (in
 /// that order) that failed, after the puts in flight have finished.
 pub(super) fn upload_site(
@@ -201,7 +212,7 @@ pub(super) fn upload_site(
         if store.stored_hash(&key)?.as_deref() == Some(sha.as_str()) {
             return Ok(Uploaded { written: false });
         }
-        store.put_with_hash(&key, content, sha)?;
+        store.put_pending(&key, content, sha)?;
         Ok(Uploaded { written: true })
     })
 }

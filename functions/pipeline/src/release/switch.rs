@@ -237,8 +237,8 @@ fn publish_plan(
         files: BTreeMap::new(),
         publication: Some(publication.id().to_string()),
     };
-    // The datasets (copied from the publication, hashes checked) and the site, uploaded
-    // side by side (both are mostly waiting on the store), all before the manifest.
+    // The datasets (copied from the publication by the store) and the site, uploaded side
+    // by side (both are mostly waiting on the store), all before the manifest.
     for (path, file) in &datasets {
         if path.split('/').any(|s| layout::check_segment(s).is_err()) {
             return Err(JobError::Definition(format!(
@@ -264,13 +264,19 @@ fn publish_plan(
             )));
         }
     }
+    let uploading = std::time::Instant::now();
     let (copied, puts) = std::thread::scope(|s| {
-        let copy = s.spawn(|| copy_datasets(store, &prefix, &publication, &datasets));
+        let copy = s.spawn(|| copy_datasets(store, &prefix, &datasets));
         let puts = upload_site(store, &prefix, &files, &site_sha256);
         (copy.join(), puts)
     });
     let copied = copied.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     let puts = puts?;
+    let upload_ms = uploading.elapsed().as_millis();
+    // Every file above durable at once, before the manifests that say they are in place.
+    store.sync()?;
+    let sync_ms = uploading.elapsed().as_millis() - upload_ms;
+    tracing::info!(release = %id, upload_ms, sync_ms, "release files in place");
     for ((_, file), written) in datasets.iter().zip(copied) {
         if written {
             uploaded += 1;

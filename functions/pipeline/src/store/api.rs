@@ -31,6 +31,14 @@ pub enum StoreError {
     /// A store location that cannot be opened (malformed `s3://` URL, no region, ...).
     #[error("cannot open the store {location}: {message}")]
     Config { location: String, message: String },
+    /// An object's bytes are not those its manifest describes (a copy found the source
+    /// changed or damaged since it was hashed).
+    #[error("{key}: sha256 {actual}, expected {expected}")]
+    HashMismatch {
+        key: String,
+        expected: String,
+        actual: String,
+    },
     /// The backend does not implement an operation (a wrapper that does not forward the
     /// conditional writes, say). Never emulated non-atomically behind the caller's back.
     #[error("{op} of {key} is not supported by this store ({store})")]
@@ -53,6 +61,7 @@ impl StoreError {
             ),
             StoreError::BadKey { .. }
             | StoreError::Config { .. }
+            | StoreError::HashMismatch { .. }
             | StoreError::Unsupported { .. } => false,
             StoreError::S3 { retryable, .. } => *retryable,
         }
@@ -122,6 +131,36 @@ pub trait Store: Send + Sync {
             .map(|bytes| crate::ledger::sha256_hex(&bytes)))
     }
 
+    /// [`Store::put_with_hash`], except that the object may become durable (survive a
+    /// power cut) only at the next [`Store::sync`] rather than when this returns; readers
+    /// see it, whole, at once either way. For many objects that must all be durable before
+    /// one later write (a release's files before its manifest): one sync instead of one per
+    /// object. The default is [`Store::put_with_hash`] (durable at once).
+    fn put_pending(&self, key: &str, bytes: &[u8], sha256_hex: &str) -> Result<(), StoreError> {
+        self.put_with_hash(key, bytes, sha256_hex)
+    }
+
+    /// Makes durable every object written by [`Store::put_pending`] and [`Store::copy`]
+    /// before it was called. The default has nothing to do (its writes are durable when
+    /// they return).
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Writes at `to` the object stored at `from` (replacing any object at `to`), recording
+    /// `sha256_hex` as [`Store::put_with_hash`] does: the caller's sha256 of that object
+    /// (from a manifest). `Ok(false)`, nothing written, when `from` does not exist. Like
+    /// [`Store::put_pending`], the copy may become durable only at the next [`Store::sync`].
+    ///
+    /// Backends copy without passing the bytes through the caller: a hard link on a local
+    /// folder (its objects are never changed in place: every write is a new file renamed
+    /// over the old), `CopyObject` on S3 (which checks the copy's sha256 against
+    /// `sha256_hex`). The default reads the object and writes it again, after checking its
+    /// sha256 against `sha256_hex` ([`StoreError::HashMismatch`] when it differs).
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+        copy_by_reading(self, from, to, sha256_hex)
+    }
+
     /// The size and version tag of every object under a prefix, sorted by key, without
     /// reading any content (what lets a night trust its ledger instead of re-hashing the
     /// whole raw history). The default reads every object: fine for the memory store only.
@@ -175,6 +214,28 @@ pub trait Store: Send + Sync {
         let _ = (bytes, version);
         Err(unsupported(self, key, "put_if_match"))
     }
+}
+
+/// [`Store::copy`] through the caller: reads `from`, checks its sha256, writes it at `to`.
+pub(crate) fn copy_by_reading<S: Store + ?Sized>(
+    store: &S,
+    from: &str,
+    to: &str,
+    sha256_hex: &str,
+) -> Result<bool, StoreError> {
+    let Some(bytes) = store.get(from)? else {
+        return Ok(false);
+    };
+    let actual = crate::ledger::sha256_hex(&bytes);
+    if actual != sha256_hex {
+        return Err(StoreError::HashMismatch {
+            key: from.to_string(),
+            expected: sha256_hex.to_string(),
+            actual,
+        });
+    }
+    store.put_with_hash(to, &bytes, sha256_hex)?;
+    Ok(true)
 }
 
 /// An object's size and version tag as a listing reports them, without its content.

@@ -111,3 +111,67 @@ pub fn race(store: &dyn Store, threads: usize) {
         format!("swap {}", winners[0]).into_bytes()
     );
 }
+
+/// Copies and pending writes: the object at the new key has the source's bytes and the
+/// given hash, replaces what was there, and stays as it was when either key is written
+/// again or deleted; a missing source copies nothing; key names with characters a URL
+/// escapes are copied too. A pending write reads back at once; syncs succeed.
+pub fn copy(store: &dyn Store) {
+    let from = "datasets/x/archive/2026-01-02/x +1%.csv";
+    let to = "site/releases/r1/datasets/x/x.csv";
+    let hash = crate::ledger::sha256_hex(b"old");
+    store.put_with_hash(from, b"old", &hash).unwrap();
+    store.put(to, b"stale").unwrap();
+    assert!(store.copy(from, to, &hash).unwrap());
+    assert_eq!(store.get(to).unwrap().as_deref(), Some(&b"old"[..]));
+    assert_eq!(store.stored_hash(to).unwrap(), Some(hash.clone()));
+    // Writing either key again leaves the other as it was.
+    store.put(from, b"new").unwrap();
+    assert_eq!(store.get(to).unwrap().as_deref(), Some(&b"old"[..]));
+    store
+        .put("site/releases/r1/datasets/x/x.csv", b"other")
+        .unwrap();
+    assert_eq!(store.get(from).unwrap().as_deref(), Some(&b"new"[..]));
+    assert!(
+        store
+            .copy(from, to, &crate::ledger::sha256_hex(b"new"))
+            .unwrap()
+    );
+    store.delete(from).unwrap();
+    assert_eq!(store.get(to).unwrap().as_deref(), Some(&b"new"[..]));
+    assert!(
+        !store
+            .copy(from, "site/releases/r1/none.csv", &hash)
+            .unwrap()
+    );
+    assert_eq!(store.get("site/releases/r1/none.csv").unwrap(), None);
+    assert_eq!(
+        store.list("site/releases/r1/").unwrap(),
+        vec!["site/releases/r1/datasets/x/x.csv"]
+    );
+    // A pending write is read, listed and hashed like any other, before and after a sync.
+    let page = crate::ledger::sha256_hex(b"<p>");
+    store
+        .put_pending("site/releases/r1/en/index.html", b"<p>", &page)
+        .unwrap();
+    assert_eq!(
+        store
+            .get("site/releases/r1/en/index.html")
+            .unwrap()
+            .as_deref(),
+        Some(&b"<p>"[..])
+    );
+    store.sync().unwrap();
+    store.sync().unwrap();
+    assert_eq!(
+        store.list("site/releases/r1/").unwrap(),
+        vec![
+            "site/releases/r1/datasets/x/x.csv",
+            "site/releases/r1/en/index.html"
+        ]
+    );
+    assert_eq!(
+        store.stored_hash("site/releases/r1/en/index.html").unwrap(),
+        Some(page)
+    );
+}

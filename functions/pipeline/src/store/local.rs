@@ -1,22 +1,51 @@
 //! The local-folder backend: a folder laid out exactly like the bucket, with durable
-//! (fsynced) writes and conditional writes under a lock file.
+//! (fsynced) writes and conditional writes under a lock file; writes made durable in bulk
+//! ([`Store::put_pending`], [`Store::copy`], then one [`Store::sync`]).
 //!
 //! Stage: I/O edge. Depends only on the storage contract ([`super::api`]) and the fault
 //! injection of the crash tests ([`super::fault`]).
 
-use super::api::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key};
+use super::api::{
+    Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key, copy_by_reading,
+};
 use super::fault;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A local folder laid out exactly like the bucket.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// The folders of objects written by `put_pending` or `copy` and not yet made durable
+    /// by `sync` (shared by the clones of a store).
+    pending: Arc<Mutex<BTreeSet<PathBuf>>>,
 }
 
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            pending: Arc::default(),
+        }
+    }
+
+    /// How many folders hold writes not yet made durable (for tests).
+    pub fn pending_folders(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Notes that `path` was moved into place without being made durable.
+    fn note_pending(&self, path: &Path) {
+        if let Some(dir) = path.parent() {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if !pending.contains(dir) {
+                pending.insert(dir.to_path_buf());
+            }
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -39,6 +68,24 @@ impl LocalStore {
         ))
     }
 
+    /// Renames a complete temporary file into place and notes it pending (see
+    /// [`Store::put_pending`]).
+    fn move_pending(&self, tmp: &Path, path: &Path) -> std::io::Result<()> {
+        std::fs::rename(tmp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(tmp);
+        })?;
+        self.note_pending(path);
+        Ok(())
+    }
+
+    /// A temporary sibling of `path` of its own (the process and a sequence number).
+    fn temp_sibling(path: &Path) -> PathBuf {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        Self::sibling(path, &format!("{}-{n}.tmp", std::process::id()))
+    }
+
     /// Writes `bytes` to a fresh temporary sibling of `path` (creating the folders), so that
     /// it can be moved into place in one step. Each writer gets its own temporary file.
     ///
@@ -49,8 +96,6 @@ impl LocalStore {
     /// here, so everything written before `site/current` is durable before it switches.
     fn write_temp(&self, key: &str, path: &Path, bytes: &[u8]) -> Result<PathBuf, StoreError> {
         use std::io::Write;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static SEQ: AtomicU64 = AtomicU64::new(0);
         let io = |source| StoreError::Io {
             key: key.to_string(),
             source,
@@ -59,14 +104,7 @@ impl LocalStore {
         if let Some(parent) = path.parent() {
             create_dirs_durably(parent).map_err(io)?;
         }
-        let tmp = Self::sibling(
-            path,
-            &format!(
-                "{}-{}.tmp",
-                std::process::id(),
-                SEQ.fetch_add(1, Ordering::Relaxed)
-            ),
-        );
+        let tmp = Self::temp_sibling(path);
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
         file.write_all(bytes).map_err(io)?;
         file.sync_all().map_err(io)?;
@@ -191,6 +229,78 @@ impl Store for LocalStore {
             io(e)
         })?;
         sync_parent(&path).map_err(io)
+    }
+
+    /// A hard link, not a copy: every write to this store is a new file renamed into place
+    /// (never a change in place), so the linked object keeps its bytes whatever later
+    /// happens at either key. Linked under a temporary name and renamed over `to`, like a
+    /// put. Not hashed again (the bytes are the source's, which were hashed when written:
+    /// a release's manifest states that hash and `envgov verify` checks it); where no link
+    /// can be made (another file system, a file system without links), the default copy.
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+        let source = self.path(from)?;
+        let path = self.path(to)?;
+        let io = |source| StoreError::Io {
+            key: to.to_string(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let tmp = Self::temp_sibling(&path);
+        fault::before_write();
+        if let Err(e) = std::fs::hard_link(&source, &tmp) {
+            if e.kind() == std::io::ErrorKind::NotFound && !source.exists() {
+                return Ok(false);
+            }
+            return copy_by_reading(self, from, to, sha256_hex);
+        }
+        fault::after_temp_write();
+        self.move_pending(&tmp, &path).map_err(io)?;
+        Ok(true)
+    }
+
+    /// A temporary file renamed into place, neither fsynced: durable at the next
+    /// [`Store::sync`].
+    fn put_pending(&self, key: &str, bytes: &[u8], _sha256_hex: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        let io = |source| StoreError::Io {
+            key: key.to_string(),
+            source,
+        };
+        fault::before_write();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let tmp = Self::temp_sibling(&path);
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        fault::after_temp_write();
+        self.move_pending(&tmp, &path).map_err(io)
+    }
+
+    /// One `syncfs` per file system holding a pending write (one in all, unless the store
+    /// spans mounts): the kernel writes every dirty file and folder out at once, much
+    /// faster than an fsync of each file and folder in turn.
+    fn sync(&self) -> Result<(), StoreError> {
+        let dirs =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut synced = BTreeSet::new();
+        for dir in dirs {
+            let io = |source| StoreError::Io {
+                key: dir
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&dir)
+                    .display()
+                    .to_string(),
+                source,
+            };
+            let folder = std::fs::File::open(&dir).map_err(io)?;
+            let device = std::os::unix::fs::MetadataExt::dev(&folder.metadata().map_err(io)?);
+            if synced.insert(device) {
+                rustix::fs::syncfs(&folder).map_err(|e| io(e.into()))?;
+            }
+        }
+        Ok(())
     }
 
     /// The version is the sha256 of the content.

@@ -32,12 +32,15 @@ pub fn open_store(location: &str) -> Result<Box<dyn Store>, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::conformance::{basic as exercise, conditional as exercise_conditional, race};
+    use super::conformance::{
+        basic as exercise, conditional as exercise_conditional, copy as exercise_copy, race,
+    };
     use super::*;
 
     #[test]
     fn memory_store_behaves_like_a_bucket() {
         exercise(&MemoryStore::new());
+        exercise_copy(&MemoryStore::new());
         exercise_conditional(&MemoryStore::new());
         race(&MemoryStore::new(), 16);
     }
@@ -68,6 +71,57 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("envgov-store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         exercise(&LocalStore::new(&dir));
+        exercise_copy(&LocalStore::new(dir.join("copy")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The default copy (the memory store's) reads the source and refuses bytes that are
+    /// not those of the hash it was given, writing nothing.
+    #[test]
+    fn a_copy_through_the_caller_checks_the_hash() {
+        let store = MemoryStore::new();
+        store.put("a/x", b"bytes").unwrap();
+        let claimed = crate::ledger::sha256_hex(b"other bytes");
+        let err = store.copy("a/x", "b/x", &claimed).unwrap_err();
+        match err {
+            StoreError::HashMismatch {
+                key,
+                expected,
+                actual,
+            } => {
+                assert_eq!(key, "a/x");
+                assert_eq!(expected, claimed);
+                assert_eq!(actual, crate::ledger::sha256_hex(b"bytes"));
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(store.get("b/x").unwrap(), None);
+    }
+
+    /// On a local folder a copy is a hard link: the same file, not a second one.
+    #[test]
+    fn a_local_copy_is_a_hard_link() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("envgov-store-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = LocalStore::new(&dir);
+        let hash = crate::ledger::sha256_hex(b"abc");
+        store.put("a/x", b"abc").unwrap();
+        assert!(store.copy("a/x", "b/c/x", &hash).unwrap());
+        let (a, b) = (
+            std::fs::metadata(dir.join("a/x")).unwrap(),
+            std::fs::metadata(dir.join("b/c/x")).unwrap(),
+        );
+        assert_eq!((a.ino(), a.nlink()), (b.ino(), 2));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.join("b/c"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(leftovers, ["x"]);
+        // The link's folder waits for the sync, which empties the pending list.
+        assert_eq!(store.pending_folders(), 1);
+        store.sync().unwrap();
+        assert_eq!(store.pending_folders(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,7 +7,9 @@
 //! in the store bucket; the pipeline still sees one store laid out as
 //! `envgov_dataset::layout` describes. Routing is by key only: no key is rewritten.
 
-use super::api::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version};
+use super::api::{
+    Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, copy_by_reading,
+};
 
 /// The prefix of the keys that live in the evidence store.
 pub const EVIDENCE_PREFIX: &str = "raw/";
@@ -96,6 +98,24 @@ impl Store for RoutedStore {
 
     fn stored_hash(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.backend(key).stored_hash(key)
+    }
+
+    fn put_pending(&self, key: &str, bytes: &[u8], sha256_hex: &str) -> Result<(), StoreError> {
+        self.backend(key).put_pending(key, bytes, sha256_hex)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.main.sync()?;
+        self.evidence.sync()
+    }
+
+    /// By the backend when it holds both keys; across the two, read and written again.
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+        if from.starts_with(EVIDENCE_PREFIX) == to.starts_with(EVIDENCE_PREFIX) {
+            self.backend(to).copy(from, to, sha256_hex)
+        } else {
+            copy_by_reading(self, from, to, sha256_hex)
+        }
     }
 
     fn get_versioned(&self, key: &str) -> Result<Option<(Vec<u8>, Version)>, StoreError> {

@@ -47,7 +47,7 @@ use aws_sdk_s3::config::{Credentials, RequestChecksumCalculation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumAlgorithm;
+use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use std::future::Future;
 use std::time::Duration;
@@ -552,6 +552,15 @@ enum Condition<'a> {
     Matches(&'a Version),
 }
 
+/// What `x-amz-copy-source` percent-encodes in a key: everything but the unreserved
+/// characters of RFC 3986 and the `/` between segments.
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// Standard base64 (RFC 4648, padded), for the checksum headers.
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -691,6 +700,74 @@ impl Store for S3Store {
         }
         self.put_object(key, bytes, sha256_hex, Condition::None)
             .map(|_| ())
+    }
+
+    /// `CopyObject` inside the bucket: no byte passes through the caller. The copy gets
+    /// `sha256_hex` in its metadata and S3 computes its SHA-256 checksum
+    /// (`x-amz-checksum-algorithm: SHA256`); when the response returns it, it is compared
+    /// with `sha256_hex` and a difference is [`StoreError::HashMismatch`] (the copy is
+    /// deleted). Objects over 5 GiB (`CopyObject`'s limit, and `PutObject`'s) are not
+    /// written by this store.
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+        check_key(from)?;
+        check_key(to)?;
+        let digest = hex::decode(sha256_hex)
+            .ok()
+            .filter(|_| is_sha256_hex(sha256_hex));
+        let Some(digest) = digest else {
+            return Err(StoreError::S3 {
+                key: to.to_string(),
+                op: "CopyObject",
+                retryable: false,
+                message: format!("{sha256_hex:?} is not a lowercase hex sha256"),
+            });
+        };
+        let source = format!(
+            "{}/{}",
+            self.location.bucket,
+            percent_encoding::utf8_percent_encode(&self.location.object_key(from), COPY_SOURCE)
+        );
+        let request = self
+            .client
+            .copy_object()
+            .bucket(&self.location.bucket)
+            .key(self.location.object_key(to))
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Replace)
+            .content_type(content_type(to))
+            .metadata(SHA256_METADATA, sha256_hex)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256);
+        let output = match self.executor.block_on(request.send()) {
+            Ok(output) => output,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.code() == Some("NoSuchKey"))
+                    || status(&e) == Some(404) =>
+            {
+                return Ok(false);
+            }
+            Err(e) if status(&e) == Some(403) && self.denied_means_missing(from) => {
+                return Ok(false);
+            }
+            Err(e) => return Err(self.error("CopyObject", to, e)),
+        };
+        let copied = output
+            .copy_object_result()
+            .and_then(|r| r.checksum_sha256());
+        if let Some(actual) = copied.filter(|c| *c != base64(&digest)) {
+            use base64::Engine;
+            let actual = match base64::engine::general_purpose::STANDARD.decode(actual) {
+                Ok(bytes) => hex::encode(bytes),
+                Err(_) => format!("{actual:?} (not base64)"),
+            };
+            self.delete(to)?;
+            return Err(StoreError::HashMismatch {
+                key: from.to_string(),
+                expected: sha256_hex.to_string(),
+                actual,
+            });
+        }
+        Ok(true)
     }
 
     /// The version is the object's `ETag`.
