@@ -198,22 +198,63 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
         }
     }
     assert!(names.contains(&"data/cems-daily.csv"));
-    // The hourly readings: the cems-hourly monthly files named with their archive URL and
-    // sha256 (each the file's sha256 in the store).
-    let hourly = csv_rows(&file("data/cems-hourly-files.csv"));
-    assert!(
-        hourly
-            .iter()
-            .any(|f| f["file"] == "cems-hourly-2026-01.csv.gz")
-    );
-    for f in &hourly {
-        let key = f["url"]
-            .strip_prefix("https://envgov.example.org/")
-            .expect("an absolute URL on the site");
-        assert!(key.starts_with("datasets/cems-hourly/archive/"), "{key}");
-        assert_eq!(f["sha256"], sha256_hex(&store.get(key).unwrap().unwrap()));
-        assert_eq!(f["rows_of_this_unit"], format!("uscc = {uscc}"));
+    // The hourly readings: a file a day, each the unit's rows of the published cems-hourly
+    // month file of that day, byte for byte, under the same BOM and header.
+    let month = {
+        use std::io::Read;
+        let gz = store
+            .get(&format!(
+                "{root}datasets/cems-hourly/cems-hourly-2026-01.csv.gz"
+            ))
+            .unwrap()
+            .expect("the month's hourly file in the release");
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(gz.as_slice())
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    let mut lines = month.strip_prefix('\u{feff}').unwrap().split("\r\n");
+    let header = lines.next().unwrap();
+    let at = |name: &str| header.split(',').position(|c| c == name).unwrap();
+    let (uscc_at, date_at) = (at("uscc"), at("date"));
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[uscc_at] == uscc {
+            let day = expected
+                .entry(cells[date_at].to_string())
+                .or_insert_with(|| format!("\u{feff}{header}\r\n"));
+            day.push_str(line);
+            day.push_str("\r\n");
+        }
     }
+    assert!(!expected.is_empty(), "the unit has hourly readings");
+    let hourly: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.starts_with("data/cems-hourly/"))
+        .collect();
+    let wanted: Vec<String> = expected
+        .keys()
+        .map(|d| format!("data/cems-hourly/{}/{d}.csv", &d[..7]))
+        .collect();
+    assert_eq!(hourly, wanted);
+    for (d, text) in &expected {
+        let got = file(&format!("data/cems-hourly/{}/{d}.csv", &d[..7]));
+        assert!(got == text.as_bytes(), "{d}: the unit's rows of the day");
+    }
+    assert!(!names.contains(&"data/cems-hourly-files.csv"));
+    let readme = String::from_utf8(file("README.en.md")).unwrap();
+    assert!(
+        readme.contains(&format!("({} days, a file a day)", expected.len())),
+        "{readme}"
+    );
+    assert!(
+        String::from_utf8(file("README.zh.md"))
+            .unwrap()
+            .contains("data/cems-hourly/")
+    );
     // The citation names the unit, the URL and the sha256 of contents.json.
     let citation = String::from_utf8(file("CITATION.en.txt")).unwrap();
     assert!(citation.contains(&uscc));
@@ -344,4 +385,68 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
     assert!(!outcome.ok());
     assert_eq!(outcome.problems.len(), 1, "{:?}", outcome.problems);
     assert!(format!("{}", outcome.problems[0]).contains("data/cems-daily.csv"));
+}
+
+/// The hourly readings of a bundle are made incrementally (a night compresses only its new
+/// days and copies the others from the unit's previous bundle), and the bundle has the same
+/// bytes as one built from nothing; a night that changes nothing rewrites no bundle.
+#[test]
+fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() {
+    let curated = curated();
+    let dir = TempDir::new("bundle-incremental");
+    let store = LocalStore::new(&dir.0);
+    let config = SampleConfig {
+        units: 12,
+        days: 3,
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
+    night_with_site(&store, &curated, "2026-01-30");
+    let release = night_with_site(&store, &curated, "2026-01-31");
+    let root = format!("site/releases/{release}/");
+    // Every unit with hourly readings: its days as the index remembers them.
+    let indexes: Vec<String> = store
+        .list("bundles/")
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.ends_with("/hourly-days.json"))
+        .collect();
+    assert!(!indexes.is_empty());
+    let bundles: BTreeMap<String, Vec<u8>> = store
+        .list(&format!("{root}downloads/enterprises/"))
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.ends_with("/evidence-bundle.zip"))
+        .map(|k| {
+            let b = store.get(&k).unwrap().unwrap();
+            (k, b)
+        })
+        .collect();
+    let with_hourly: Vec<&String> = bundles
+        .iter()
+        .filter(|(_, b)| {
+            unzip(b)
+                .iter()
+                .filter(|(n, _)| n.starts_with("data/cems-hourly/"))
+                .count()
+                == 3
+        })
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        !with_hourly.is_empty(),
+        "units with 3 days of hourly readings"
+    );
+    // Made again from nothing: the same bytes.
+    for key in store.list("bundles/").unwrap() {
+        store.delete(&key).unwrap();
+    }
+    let again = envgov_pipeline::release::publish(&store, &curated, &Default::default()).unwrap();
+    assert_eq!(again.id, release);
+    for (key, bytes) in &bundles {
+        assert!(
+            store.get(key).unwrap().unwrap() == *bytes,
+            "{key}: not the bytes made from the previous bundle"
+        );
+    }
 }

@@ -12,7 +12,9 @@
 //! contents.json                      every evidence file with its sha256 and size
 //! unit.json                          the unit
 //! data/{dataset}.csv                 the unit's rows of each published dataset, byte for byte
-//! data/cems-hourly-files.csv         (units with online monitoring) the hourly files: URL, sha256
+//! data/cems-hourly/{YYYY-MM}/{YYYY-MM-DD}.csv
+//!                                    (units with online monitoring) the unit's hourly readings
+//!                                    of each day, with provenance: the rows of cems-hourly
 //! exceedances/index.csv              one line per exceedance: its folder and id
 //! exceedances/{nnnn}/exceedance.json the register's row
 //! exceedances/{nnnn}/raw-lines.txt   the raw line(s) it rests on, byte for byte, one per line
@@ -23,6 +25,12 @@
 //! ```
 //! The citation cannot name the hash of the manifest that lists it, so it names the hash of
 //! `contents.json` (which lists every evidence file), and the signed manifest lists both.
+//!
+//! The hourly files are given by their sha256 and size ([`HourlyDay`]) and copied into the
+//! zip compressed, as they are in a source zip ([`zip`]'s `sources`: the zip of the days
+//! encoded now, the unit's previous bundle): a night compresses only the days that changed.
+//! Every hourly entry is a raw copy of an entry written with the options above, so a bundle
+//! has the same bytes whichever night compressed each day.
 
 use super::calc::{Calculation, HourlyValue, LimitSource};
 use super::text::{self, About};
@@ -93,20 +101,40 @@ pub struct UnitBundle {
     /// Dataset id → the unit's rows of its published CSV.
     pub datasets: BTreeMap<String, Vec<u8>>,
     pub exceedances: Vec<ExceedanceEvidence>,
-    /// For a unit with online monitoring: the `cems-hourly` monthly files holding its hourly
-    /// readings (the bundle names them with their sha256 rather than copying a year of them).
-    pub hourly_files: Vec<HourlyFile>,
+    /// For a unit with online monitoring: each day of its hourly readings, in date order.
+    pub hourly: Vec<HourlyDay>,
 }
 
-/// One monthly file of `cems-hourly`, as the night's publication lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HourlyFile {
-    /// `cems-hourly-2026-01.csv.gz`.
-    pub name: String,
-    /// Its dated archive's URL (immutable).
-    pub url: String,
+/// One day of a unit's hourly readings in its bundle ([`hourly_path`]): the CSV's sha256 and
+/// size (its bytes are copied into the zip from a source zip).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourlyDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
     pub sha256: String,
     pub bytes: u64,
+}
+
+/// Where a day's hourly readings are in a bundle: `data/cems-hourly/{YYYY-MM}/{date}.csv`.
+pub fn hourly_path(date: &str) -> String {
+    format!(
+        "data/cems-hourly/{}/{date}.csv",
+        date.get(..7).unwrap_or(date)
+    )
+}
+
+/// The zips holding the compressed hourly files of a bundle under their paths (searched in
+/// order).
+pub type HourlySources = Vec<zip::ZipArchive<std::io::Cursor<Vec<u8>>>>;
+
+/// The options of every entry of a bundle (see the module docs).
+pub fn entry_options() -> zip::write::SimpleFileOptions {
+    zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(6))
+        .last_modified_time(zip::DateTime::default())
+        .system(zip::System::Unix)
+        .unix_permissions(0o644)
 }
 
 /// The key a bundle is signed with, and whether it is a development key.
@@ -233,28 +261,6 @@ pub fn files(b: &UnitBundle) -> BTreeMap<String, Vec<u8>> {
     for (id, csv) in &b.datasets {
         out.insert(format!("data/{id}.csv"), csv.clone());
     }
-    if !b.hourly_files.is_empty() {
-        let rows: Vec<Vec<String>> = b
-            .hourly_files
-            .iter()
-            .map(|f| {
-                vec![
-                    f.name.clone(),
-                    f.url.clone(),
-                    f.sha256.clone(),
-                    f.bytes.to_string(),
-                    format!("uscc = {}", b.uscc),
-                ]
-            })
-            .collect();
-        out.insert(
-            "data/cems-hourly-files.csv".to_string(),
-            csv_bytes(
-                &["file", "url", "sha256", "bytes", "rows_of_this_unit"],
-                &rows,
-            ),
-        );
-    }
     let mut index = Vec::new();
     for (i, e) in b.exceedances.iter().enumerate() {
         let folder = format!("exceedances/{:04}/", i + 1);
@@ -273,22 +279,13 @@ pub fn files(b: &UnitBundle) -> BTreeMap<String, Vec<u8>> {
         publisher: &b.publisher,
         datasets: b.datasets.keys().map(String::as_str).collect(),
         exceedances: b.exceedances.len(),
+        hourly_days: b.hourly.len(),
     };
     let readme = text::readme(&about);
     out.insert("README.zh.md".to_string(), readme.zh.into_bytes());
     out.insert("README.en.md".to_string(), readme.en.into_bytes());
-    let contents: BTreeMap<&String, ManifestEntry> = out
-        .iter()
-        .map(|(p, bytes)| {
-            (
-                p,
-                ManifestEntry {
-                    sha256: crate::ledger::sha256_hex(bytes),
-                    bytes: bytes.len() as u64,
-                },
-            )
-        })
-        .collect();
+    let mut contents = entries(&out);
+    contents.extend(hourly_entries(b));
     let contents = json(&contents);
     let citation = text::citation(&about, &crate::ledger::sha256_hex(&contents));
     out.insert("contents.json".to_string(), contents);
@@ -297,8 +294,42 @@ pub fn files(b: &UnitBundle) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// The bundle's zip: [`files`], its signed manifest and the signature.
-pub fn zip(b: &UnitBundle, signer: &Signer<'_>) -> Result<Vec<u8>, zip::result::ZipError> {
+/// The sha256 and size of each file.
+fn entries(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, ManifestEntry> {
+    files
+        .iter()
+        .map(|(p, bytes)| {
+            (
+                p.clone(),
+                ManifestEntry {
+                    sha256: crate::ledger::sha256_hex(bytes),
+                    bytes: bytes.len() as u64,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The hourly files' paths with their sha256 and size.
+fn hourly_entries(b: &UnitBundle) -> impl Iterator<Item = (String, ManifestEntry)> + '_ {
+    b.hourly.iter().map(|d| {
+        (
+            hourly_path(&d.date),
+            ManifestEntry {
+                sha256: d.sha256.clone(),
+                bytes: d.bytes,
+            },
+        )
+    })
+}
+
+/// The bundle's zip: [`files`], the hourly files copied from `sources`, its signed manifest
+/// and the signature. An hourly file found in no source is an error.
+pub fn zip(
+    b: &UnitBundle,
+    signer: &Signer<'_>,
+    sources: &mut HourlySources,
+) -> Result<Vec<u8>, zip::result::ZipError> {
     let mut all = files(b);
     let mut manifest = SignedManifest::new(
         &format!("evidence bundle of {} ({})", b.uscc, b.name.en),
@@ -306,34 +337,52 @@ pub fn zip(b: &UnitBundle, signer: &Signer<'_>) -> Result<Vec<u8>, zip::result::
         signer.key,
         signer.development,
     );
-    for (path, bytes) in &all {
-        manifest.files.insert(
-            path.clone(),
-            ManifestEntry {
-                sha256: crate::ledger::sha256_hex(bytes),
-                bytes: bytes.len() as u64,
-            },
-        );
-    }
+    manifest.files = entries(&all);
+    manifest.files.extend(hourly_entries(b));
     let (manifest_bytes, signature) = manifest.signed(signer.key);
     all.insert(MANIFEST_NAME.to_string(), manifest_bytes);
     all.insert(SIGNATURE_NAME.to_string(), signature.into_bytes());
-    write_zip(&all)
+    let hourly: BTreeMap<String, ()> = b
+        .hourly
+        .iter()
+        .map(|d| (hourly_path(&d.date), ()))
+        .collect();
+    write_zip_with(&all, &hourly, sources)
 }
 
 /// A zip of `files` (sorted by path) with deterministic bytes: see the module docs.
 pub fn write_zip(files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, zip::result::ZipError> {
-    use zip::write::SimpleFileOptions;
-    let options = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(6))
-        .last_modified_time(zip::DateTime::default())
-        .system(zip::System::Unix)
-        .unix_permissions(0o644);
+    write_zip_with(files, &BTreeMap::new(), &mut Vec::new())
+}
+
+/// [`write_zip`], with the entries `copied` (by path) copied compressed from the first of
+/// `sources` that holds each, in path order among the others.
+fn write_zip_with(
+    files: &BTreeMap<String, Vec<u8>>,
+    copied: &BTreeMap<String, ()>,
+    sources: &mut HourlySources,
+) -> Result<Vec<u8>, zip::result::ZipError> {
+    let options = entry_options();
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (path, bytes) in files {
-        w.start_file(path.as_str(), options)?;
-        w.write_all(bytes)?;
+    let paths: std::collections::BTreeSet<&String> = files.keys().chain(copied.keys()).collect();
+    for path in paths {
+        if let Some(bytes) = files.get(path) {
+            w.start_file(path.as_str(), options)?;
+            w.write_all(bytes)?;
+            continue;
+        }
+        let found = sources
+            .iter_mut()
+            .find_map(|s| s.index_for_name(path).map(|i| (s, i)));
+        let Some((source, i)) = found else {
+            return Err(zip::result::ZipError::FileNotFound);
+        };
+        w.raw_copy_file(source.by_index_raw(i)?)?;
     }
     Ok(w.finish()?.into_inner())
+}
+
+/// A zip holding `files` compressed as a bundle's entries: a source for [`zip`].
+pub fn source_zip(files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, zip::result::ZipError> {
+    write_zip(files)
 }

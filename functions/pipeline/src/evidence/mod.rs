@@ -1,7 +1,8 @@
 //! Per-unit evidence bundles: a zip for each key polluting unit with its rows of the
-//! published datasets, and for each of its exceedances the raw line(s) it rests on, the
-//! raw file's sha256, the limit with its standard, and the calculation step by step; signed
-//! (see [`bundle`] for the layout).
+//! published datasets, its hourly readings a file a day ([`hourly_days`]), and for each of
+//! its exceedances the raw line(s) it rests on, the raw file's sha256, the limit with its
+//! standard and clause, and the calculation step by step; signed (see [`bundle`] for the
+//! layout).
 //!
 //! Stage: release (reads the publication's per-unit rows, validated partitions, raw files and
 //! the ledger; writes `bundles/` only). Built while a site release is planned, from the same
@@ -31,7 +32,7 @@ use crate::partition::{get_json, put_json};
 use crate::publication::{PublicationManifest, PublishedFile};
 use crate::store::Store;
 use crate::table::{Table, Values};
-use bundle::{ExceedanceEvidence, HourlyFile, RawLine, Signer, UnitBundle};
+use bundle::{ExceedanceEvidence, RawLine, Signer, UnitBundle};
 use calc::{Basis, HourlyValue, LimitSource};
 use envgov_curated::Curated;
 use envgov_curated::standards::Period;
@@ -74,31 +75,13 @@ pub struct Bundles {
     pub reused: usize,
 }
 
-/// How bundles are made: the publisher's origin and the key they are signed with.
+/// How bundles are made: the publisher's origin, the key they are signed with, and the days
+/// of hourly readings they hold.
 pub struct BundleOptions<'a> {
     pub origin: String,
     pub signer: Signer<'a>,
-    /// The `cems-hourly` monthly files of the publication (named in the bundle of every unit
-    /// with online monitoring).
-    pub hourly_files: Vec<HourlyFile>,
-}
-
-/// The `cems-hourly` monthly data files a publication lists, with their archive URLs.
-pub fn hourly_files(publication: &PublicationManifest, origin: &str) -> Vec<HourlyFile> {
-    let origin = origin.trim_end_matches('/');
-    publication
-        .files
-        .iter()
-        .filter_map(|(path, f)| {
-            let name = path.strip_prefix("cems-hourly/")?;
-            (name.starts_with("cems-hourly-") && !name.contains('/')).then(|| HourlyFile {
-                name: name.to_string(),
-                url: format!("{origin}/{}", f.key),
-                sha256: f.sha256.clone(),
-                bytes: f.bytes,
-            })
-        })
-        .collect()
+    /// The days whose hourly readings the bundle of every unit with online monitoring holds.
+    pub hourly: hourly_days::Span,
 }
 
 fn definition(e: impl std::fmt::Display) -> JobError {
@@ -126,7 +109,7 @@ pub fn for_release(
     let opts = BundleOptions {
         origin: origin.to_string(),
         signer: Signer { key, development },
-        hourly_files: hourly_files(publication, origin),
+        hourly: hourly_days::span(store, curated, publication)?,
     };
     let bundles = ensure(store, curated, inputs, &opts)?;
     let mut links = BTreeMap::new();
@@ -159,7 +142,7 @@ struct Pending<'a> {
     url: String,
     cache: String,
     datasets: BTreeMap<String, &'a [u8]>,
-    /// The unit has online-monitoring rows: its bundle names the hourly files.
+    /// The unit has online-monitoring rows: its bundle holds its hourly readings.
     hourly: bool,
 }
 
@@ -299,12 +282,8 @@ fn pending_unit<'a>(
         h.update([0]);
     }
     if hourly {
-        for f in &opts.hourly_files {
-            for part in [&f.name, &f.url, &f.sha256] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-        }
+        h.update(opts.hourly.hash.as_bytes());
+        h.update([0]);
     }
     for (id, csv) in &datasets {
         h.update(id.as_bytes());
@@ -521,16 +500,40 @@ fn build_chunk(
     drop((hours, lines));
     // The zips are compressed on every core and stored [`BUILDERS`] at a time (a put is
     // mostly waiting on the store: an fsync, or a round trip to S3); results in unit order.
+    // The hourly readings are read [`hourly_days::UNITS`] units at a time (what is held is
+    // their days compressed, and their previous bundles).
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(BUILDERS)
         .build()
         .map_err(|e| JobError::Definition(format!("evidence bundle threads: {e}")))?;
-    pool.install(|| {
-        work.par_iter()
-            .map(|(p, evidence)| Ok((p.uscc.clone(), store_bundle(store, p, evidence, opts)?)))
-            .collect()
-    })
+    let mut out = Vec::with_capacity(work.len());
+    for part in work.chunks(hourly_days::UNITS) {
+        let wanted: Vec<&str> = part
+            .iter()
+            .filter(|(p, _)| p.hourly)
+            .map(|(p, _)| p.uscc.as_str())
+            .collect();
+        let mut days = hourly_days::prepare(store, curated, &wanted, &opts.hourly)?;
+        let jobs: Vec<_> = part
+            .iter()
+            .map(|(p, evidence)| (*p, evidence, days.remove(&p.uscc)))
+            .collect();
+        let built: Vec<Result<(String, StoredBundle), JobError>> = pool.install(|| {
+            jobs.into_par_iter()
+                .map(|(p, evidence, days)| {
+                    Ok((
+                        p.uscc.clone(),
+                        store_bundle(store, p, evidence, days, opts)?,
+                    ))
+                })
+                .collect()
+        });
+        for b in built {
+            out.push(b?);
+        }
+    }
+    Ok(out)
 }
 
 /// Bundles built and stored at once: at most this many zips are held.
@@ -541,8 +544,16 @@ fn store_bundle(
     store: &dyn Store,
     p: &Pending<'_>,
     exceedances: &StoredEvidence,
+    days: Option<hourly_days::UnitDays>,
     opts: &BundleOptions<'_>,
 ) -> Result<StoredBundle, JobError> {
+    let (hourly, mut sources, remember) = match days {
+        Some(d) => {
+            let (files, sources, remember) = d.split()?;
+            (files, sources, Some(remember))
+        }
+        None => (Vec::new(), Vec::new(), None),
+    };
     let b = UnitBundle {
         uscc: p.uscc.clone(),
         name: p.name.clone(),
@@ -555,13 +566,9 @@ fn store_bundle(
             .map(|(k, v)| (k.clone(), v.to_vec()))
             .collect(),
         exceedances: exceedances.clone(),
-        hourly_files: if p.hourly {
-            opts.hourly_files.clone()
-        } else {
-            Vec::new()
-        },
+        hourly,
     };
-    let zip = bundle::zip(&b, &opts.signer).map_err(|e| {
+    let zip = bundle::zip(&b, &opts.signer, &mut sources).map_err(|e| {
         JobError::Definition(format!("writing the evidence bundle of {}: {e}", p.uscc))
     })?;
     let sha256 = crate::ledger::sha256_hex(&zip);
@@ -572,6 +579,9 @@ fn store_bundle(
         sha256,
         bytes: zip.len() as u64,
     };
+    if let Some(r) = remember {
+        r.write(store, &p.uscc, &stored.key)?;
+    }
     put_json(store, &sidecar_key(&p.uscc, &p.cache)?, &stored)?;
     Ok(stored)
 }
@@ -831,6 +841,314 @@ fn exceedance_evidence(
     }
 }
 
+/// The hourly readings in units' bundles: each day of a unit's online monitoring as the CSV of
+/// its rows of `cems-hourly` (the published shape, with `raw_key`, `raw_line`, `raw_sha256`),
+/// `data/cems-hourly/{YYYY-MM}/{date}.csv` ([`bundle::hourly_path`]), for every day of the
+/// publication's `cems-hourly` months.
+///
+/// Incremental: what a unit's bundle holds of each day is remembered with what the day was
+/// made from (`bundles/{uscc}/hourly-days.json`: the day's validated partition sha256, the
+/// month's limits and the dataset's version, and the file's sha256 and size, with the zip
+/// holding them). A bundle is made of the days it held before, copied compressed from its
+/// previous zip, and the days whose inputs changed (an ordinary night: the new day), read from
+/// their partitions once for [`UNITS`] units and compressed once.
+pub mod hourly_days {
+    use crate::error::JobError;
+    use crate::evidence::bundle::{self, HourlyDay, HourlySources};
+    use crate::monthly::Monthly;
+    use crate::partition::{get_json, put_json};
+    use crate::publication::PublicationManifest;
+    use crate::store::Store;
+    use chrono::NaiveDate;
+    use envgov_curated::Curated;
+    use envgov_dataset::layout;
+    use serde::{Deserialize, Serialize};
+    use sha2::{Digest, Sha256};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::Write;
+
+    /// Units whose hourly readings are read together: each day's partition is read once for
+    /// them, and their new days (compressed) and previous bundles are held at once.
+    pub const UNITS: usize = 100;
+
+    /// The days bundles hold hourly readings of, each with what its rows are made from.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct Span {
+        pub days: BTreeMap<NaiveDate, String>,
+        /// A hash of `days` (part of every bundle's cache key).
+        pub hash: String,
+    }
+
+    fn definition(e: impl std::fmt::Display) -> JobError {
+        JobError::Definition(e.to_string())
+    }
+
+    /// The days of the publication's `cems-hourly` months that have a validated
+    /// online-monitoring partition.
+    pub fn span(
+        store: &dyn Store,
+        curated: &Curated,
+        publication: &PublicationManifest,
+    ) -> Result<Span, JobError> {
+        let months: BTreeSet<NaiveDate> = publication
+            .files
+            .keys()
+            .filter_map(|p| p.strip_prefix("cems-hourly/cems-hourly-"))
+            .filter_map(|rest| rest.get(..7))
+            .filter_map(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok())
+            .collect();
+        let dates: Vec<NaiveDate> = months
+            .iter()
+            .flat_map(|first| {
+                first
+                    .iter_days()
+                    .take_while(|d| d.month0() == first.month0())
+            })
+            .collect();
+        if dates.is_empty() {
+            return Ok(Span::default());
+        }
+        let hourly = crate::hourly::Hourly::new(store, curated)?;
+        let mut days = BTreeMap::new();
+        for month in hourly.inputs(store, &dates)?.values() {
+            for (d, sha) in &month.days {
+                let made_from = format!(
+                    "{}:{sha}:{}",
+                    crate::hourly::HOURLY_VERSION,
+                    month.other_sha256
+                );
+                days.insert(*d, made_from);
+            }
+        }
+        let mut h = Sha256::new();
+        for (d, made_from) in &days {
+            h.update(d.to_string().as_bytes());
+            h.update([0]);
+            h.update(made_from.as_bytes());
+            h.update([0]);
+        }
+        Ok(Span {
+            days,
+            hash: hex::encode(h.finalize()),
+        })
+    }
+
+    use chrono::Datelike;
+
+    /// `bundles/{uscc}/hourly-days.json`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Index {
+        /// The zip holding the files below.
+        zip: String,
+        days: BTreeMap<String, Indexed>,
+    }
+
+    /// One day of a unit's bundle: what it was made from, and its file (none when the unit
+    /// has no reading that day).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Indexed {
+        made_from: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<HourlyDay>,
+    }
+
+    fn index_key(uscc: &str) -> Result<String, JobError> {
+        Ok(format!(
+            "{}hourly-days.json",
+            layout::bundle_prefix(uscc).map_err(definition)?
+        ))
+    }
+
+    /// A unit's hourly readings for its bundle.
+    pub struct UnitDays {
+        days: BTreeMap<String, Indexed>,
+        /// The zip of the days compressed now, and the unit's previous bundle.
+        fresh: Option<Vec<u8>>,
+        previous: Option<Vec<u8>>,
+    }
+
+    /// What to remember once the bundle is stored: [`Remember::write`].
+    pub struct Remember(BTreeMap<String, Indexed>);
+
+    impl UnitDays {
+        /// The bundle's hourly files in date order, the zips holding them, and what to
+        /// remember.
+        pub fn split(self) -> Result<(Vec<HourlyDay>, HourlySources, Remember), JobError> {
+            let files = self.days.values().filter_map(|d| d.file.clone()).collect();
+            let mut sources = HourlySources::new();
+            for bytes in [self.fresh, self.previous].into_iter().flatten() {
+                sources.push(
+                    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+                        .map_err(|e| definition(format!("reading an hourly source zip: {e}")))?,
+                );
+            }
+            Ok((files, sources, Remember(self.days)))
+        }
+    }
+
+    impl Remember {
+        /// Records the days of the bundle stored at `zip`.
+        pub fn write(self, store: &dyn Store, uscc: &str, zip: &str) -> Result<(), JobError> {
+            let index = Index {
+                zip: zip.to_string(),
+                days: self.0,
+            };
+            put_json(store, &index_key(uscc)?, &index)
+        }
+    }
+
+    /// What a unit keeps and needs.
+    struct Plan {
+        kept: BTreeMap<String, Indexed>,
+        needed: BTreeSet<NaiveDate>,
+        previous: Option<Vec<u8>>,
+    }
+
+    fn plan(store: &dyn Store, uscc: &str, span: &Span) -> Result<Plan, JobError> {
+        let index: Option<Index> = get_json(store, &index_key(uscc)?)?;
+        // A previous zip that is gone: every day is made again.
+        let (index, previous) = match index {
+            Some(i) => match store.get(&i.zip)? {
+                Some(bytes) => (i, Some(bytes)),
+                None => (Index::default(), None),
+            },
+            None => (Index::default(), None),
+        };
+        let mut kept = BTreeMap::new();
+        let mut needed = BTreeSet::new();
+        for (d, made_from) in &span.days {
+            match index.days.get(&d.to_string()) {
+                Some(i) if &i.made_from == made_from => {
+                    kept.insert(d.to_string(), i.clone());
+                }
+                _ => {
+                    needed.insert(*d);
+                }
+            }
+        }
+        let previous = previous.filter(|_| kept.values().any(|i| i.file.is_some()));
+        Ok(Plan {
+            kept,
+            needed,
+            previous,
+        })
+    }
+
+    /// A unit's days compressed now: the zip being written and the days in it.
+    type Made = (zip::ZipWriter<std::io::Cursor<Vec<u8>>>, Vec<HourlyDay>);
+
+    /// The hourly readings of the units `wanted` for their bundles: the days kept from their
+    /// previous bundles and the days read now (each needed day's partition read once).
+    pub fn prepare(
+        store: &dyn Store,
+        curated: &Curated,
+        wanted: &[&str],
+        span: &Span,
+    ) -> Result<BTreeMap<String, UnitDays>, JobError> {
+        let mut plans = BTreeMap::new();
+        for uscc in wanted {
+            plans.insert(uscc.to_string(), plan(store, uscc, span)?);
+        }
+        let dates: BTreeSet<NaiveDate> = plans
+            .values()
+            .flat_map(|p| p.needed.iter().copied())
+            .collect();
+        let readers: BTreeSet<String> = plans
+            .iter()
+            .filter(|(_, p)| !p.needed.is_empty())
+            .map(|(u, _)| u.clone())
+            .collect();
+        let mut made: BTreeMap<String, Made> = BTreeMap::new();
+        let names: Vec<String> = crate::hourly::schema()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let dates: Vec<NaiveDate> = dates.into_iter().collect();
+        crate::hourly::units_rows(store, curated, &dates, &readers, |date, rows| {
+            for (uscc, part) in by_unit(&rows)? {
+                if !plans.get(&uscc).is_some_and(|p| p.needed.contains(&date)) {
+                    continue;
+                }
+                let mut csv = Vec::new();
+                crate::publish::write_csv_head(&mut csv, &names).map_err(definition)?;
+                crate::publish::write_csv_records(&mut csv, |sink| sink(&part))
+                    .map_err(definition)?;
+                let day = HourlyDay {
+                    date: date.to_string(),
+                    sha256: crate::ledger::sha256_hex(&csv),
+                    bytes: csv.len() as u64,
+                };
+                let (w, days) = made.entry(uscc).or_insert_with(|| {
+                    (
+                        zip::ZipWriter::new(std::io::Cursor::new(Vec::new())),
+                        Vec::new(),
+                    )
+                });
+                w.start_file(bundle::hourly_path(&day.date), bundle::entry_options())
+                    .and_then(|()| w.write_all(&csv).map_err(Into::into))
+                    .map_err(|e| definition(format!("compressing hourly readings: {e}")))?;
+                days.push(day);
+            }
+            Ok(())
+        })?;
+        let mut out = BTreeMap::new();
+        for (uscc, plan) in plans {
+            let (fresh, new_days) = match made.remove(&uscc) {
+                Some((w, days)) => {
+                    let bytes = w
+                        .finish()
+                        .map_err(|e| definition(format!("compressing hourly readings: {e}")))?
+                        .into_inner();
+                    (Some(bytes), days)
+                }
+                None => (None, Vec::new()),
+            };
+            let mut days = plan.kept;
+            let mut new_days: BTreeMap<String, HourlyDay> =
+                new_days.into_iter().map(|d| (d.date.clone(), d)).collect();
+            for d in &plan.needed {
+                let date = d.to_string();
+                let made_from = span.days.get(d).cloned().unwrap_or_default();
+                let file = new_days.remove(&date);
+                days.insert(date, Indexed { made_from, file });
+            }
+            out.insert(
+                uscc,
+                UnitDays {
+                    days,
+                    fresh,
+                    previous: plan.previous,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// The rows of each unit of a day's frame, in the frame's order.
+    fn by_unit(
+        rows: &polars::prelude::DataFrame,
+    ) -> Result<Vec<(String, polars::prelude::DataFrame)>, JobError> {
+        use polars::prelude::BooleanChunked;
+        let polars = |e: polars::error::PolarsError| JobError::Polars {
+            what: "hourly readings of a unit".into(),
+            source: e,
+        };
+        let usccs = rows
+            .column("uscc")
+            .and_then(|c| c.str().cloned())
+            .map_err(polars)?;
+        let units: BTreeSet<String> = usccs.iter().flatten().map(str::to_string).collect();
+        let mut out = Vec::with_capacity(units.len());
+        for u in units {
+            let mask: BooleanChunked = usccs.iter().map(|x| x == Some(u.as_str())).collect();
+            out.push((u, rows.filter(&mask).map_err(polars)?));
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -877,7 +1195,7 @@ mod tests {
                 key: &key,
                 development: true,
             },
-            hourly_files: Vec::new(),
+            hourly: hourly_days::Span::default(),
         };
         let a = "raw/self-monitoring/2026-01-30/a.csv";
         let b = "raw/self-monitoring/2026-01-31/b.csv";

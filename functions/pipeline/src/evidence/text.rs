@@ -14,6 +14,8 @@ pub struct About<'a> {
     /// The datasets whose rows the bundle holds.
     pub datasets: Vec<&'a str>,
     pub exceedances: usize,
+    /// Days of hourly readings the bundle holds (`data/cems-hourly/`).
+    pub hourly_days: usize,
 }
 
 /// The citation: publisher, datasets, unit, data date, URL and the sha256 of
@@ -60,6 +62,19 @@ pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
 /// The README: what is inside and how to check it.
 pub fn readme(b: &About<'_>) -> Localized {
     let n = b.exceedances;
+    let h = b.hourly_days;
+    let (hourly_zh, hourly_en) = if h == 0 {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(
+                "- `data/cems-hourly/{{年-月}}/{{日期}}.csv`：本单位在线监测的全部小时值（共 {h} 天，每天一个文件），即公开数据集 cems-hourly 中本单位的行：原始均值、折算均值、最小值、最大值、排放量、设备标记、是否有效（无效时的剔除原因）、当月小时限值及是否超过，并带原始文件键 `raw_key`、行号 `raw_line` 和原始文件的 sha256 `raw_sha256`，可逐行核对原始 HJ 212 数据包。\n"
+            ),
+            format!(
+                "- `data/cems-hourly/{{YYYY-MM}}/{{date}}.csv`: every hourly reading of the unit's online monitoring ({h} days, a file a day), its rows of the published dataset cems-hourly: measured and converted means, minimum, maximum, mass, device flag, validity (with the reason when excluded), the month's hourly limit and whether the value exceeds it, with the raw file's key `raw_key`, the line `raw_line` and the raw file's sha256 `raw_sha256`, so that each value can be checked against its raw HJ 212 packet.\n"
+            ),
+        )
+    };
     let zh = format!(
         "# {name_zh} 环境信息证据包\n\
          \n\
@@ -68,7 +83,7 @@ pub fn readme(b: &About<'_>) -> Localized {
          ## 内容\n\
          \n\
          - `data/*.csv`：本单位在各公开数据集（日均值、超标登记、自行监测、排放总量）中的记录，与公开数据集 CSV 中的行逐字节相同；每行带有原始文件键 `raw_key`、行号 `raw_line` 和原始文件的 sha256 `raw_sha256`（如有）。\n\
-         - `exceedances/`：本单位的 {n} 条超标记录，每条一个文件夹（`index.csv` 列出文件夹与超标编号）：\n\
+         {hourly_zh}- `exceedances/`：本单位的 {n} 条超标记录，每条一个文件夹（`index.csv` 列出文件夹与超标编号）：\n\
            - `exceedance.json`：超标登记中的该行；\n\
            - `raw-lines.txt`：所依据的原始数据行（HJ 212 数据包或 CSV 行），逐字节照录，每行一条；`raw-lines.csv` 给出每行所在的原始文件、行号及该文件的 sha256；\n\
            - `hourly-values.csv`（日均值超标）：当日的小时均值、是否有效及其原始行；\n\
@@ -96,7 +111,7 @@ pub fn readme(b: &About<'_>) -> Localized {
          ## Contents\n\
          \n\
          - `data/*.csv`: the unit's rows of each published dataset (daily means, exceedance register, self-monitoring, emission totals), byte for byte the rows of the published CSV; each row carries the raw file's key `raw_key`, the line `raw_line` and the raw file's sha256 `raw_sha256` where the dataset has them.\n\
-         - `exceedances/`: the unit's {n} exceedances, one folder each (`index.csv` lists the folders and exceedance ids):\n\
+         {hourly_en}- `exceedances/`: the unit's {n} exceedances, one folder each (`index.csv` lists the folders and exceedance ids):\n\
            - `exceedance.json`: the register's row;\n\
            - `raw-lines.txt`: the raw line(s) it rests on (HJ 212 packets or CSV rows), byte for byte, one per line; `raw-lines.csv` says for each line its raw file, line number and that file's sha256;\n\
            - `hourly-values.csv` (daily exceedances): the day's hourly means, whether each is valid, and its raw line;\n\
