@@ -437,6 +437,23 @@ fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() 
         !with_hourly.is_empty(),
         "units with 3 days of hourly readings"
     );
+    // The first night's bundle of each such unit is gone: only the one its index names.
+    for index in &indexes {
+        let folder = index.strip_suffix("hourly-days.json").unwrap();
+        let named: serde_json::Value =
+            serde_json::from_slice(&store.get(index).unwrap().unwrap()).unwrap();
+        let zips: Vec<String> = store
+            .list(folder)
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.ends_with(".zip"))
+            .collect();
+        assert_eq!(
+            zips,
+            vec![named["zip"].as_str().unwrap().to_string()],
+            "{folder}"
+        );
+    }
     // Made again from nothing: the same bytes.
     for key in store.list("bundles/").unwrap() {
         store.delete(&key).unwrap();

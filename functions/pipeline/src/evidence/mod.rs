@@ -967,10 +967,15 @@ pub mod hourly_days {
         /// The zip of the days compressed now, and the unit's previous bundle.
         fresh: Option<Vec<u8>>,
         previous: Option<Vec<u8>>,
+        /// The key of the unit's previous bundle, if it has one.
+        previous_key: Option<String>,
     }
 
     /// What to remember once the bundle is stored: [`Remember::write`].
-    pub struct Remember(BTreeMap<String, Indexed>);
+    pub struct Remember {
+        days: BTreeMap<String, Indexed>,
+        previous_key: Option<String>,
+    }
 
     impl UnitDays {
         /// The bundle's hourly files in date order, the zips holding them, and what to
@@ -984,18 +989,36 @@ pub mod hourly_days {
                         .map_err(|e| definition(format!("reading an hourly source zip: {e}")))?,
                 );
             }
-            Ok((files, sources, Remember(self.days)))
+            let remember = Remember {
+                days: self.days,
+                previous_key: self.previous_key,
+            };
+            Ok((files, sources, remember))
         }
     }
 
     impl Remember {
-        /// Records the days of the bundle stored at `zip`.
+        /// Records the days of the bundle stored at `zip`, then deletes the unit's previous
+        /// bundle (its zip and `.json`): a bundle grows with the year, and every release
+        /// holds its own copy of the bundles it serves (a re-run of an older night builds
+        /// its bundle again).
         pub fn write(self, store: &dyn Store, uscc: &str, zip: &str) -> Result<(), JobError> {
             let index = Index {
                 zip: zip.to_string(),
-                days: self.0,
+                days: self.days,
             };
-            put_json(store, &index_key(uscc)?, &index)
+            put_json(store, &index_key(uscc)?, &index)?;
+            // A cache left behind costs space, not correctness: never a reason to stop.
+            if let Some(previous) = self.previous_key.filter(|k| k != zip)
+                && let Some(stem) = previous.strip_suffix(".zip")
+            {
+                for key in [format!("{stem}.json"), previous.clone()] {
+                    if let Err(e) = store.delete(&key) {
+                        tracing::warn!(key = %key, error = %e, "a superseded evidence bundle could not be deleted");
+                    }
+                }
+            }
+            Ok(())
         }
     }
 
@@ -1004,6 +1027,7 @@ pub mod hourly_days {
         kept: BTreeMap<String, Indexed>,
         needed: BTreeSet<NaiveDate>,
         previous: Option<Vec<u8>>,
+        previous_key: Option<String>,
     }
 
     fn plan(store: &dyn Store, uscc: &str, span: &Span) -> Result<Plan, JobError> {
@@ -1016,6 +1040,7 @@ pub mod hourly_days {
             },
             None => (Index::default(), None),
         };
+        let previous_key = previous.as_ref().map(|_| index.zip.clone());
         let mut kept = BTreeMap::new();
         let mut needed = BTreeSet::new();
         for (d, made_from) in &span.days {
@@ -1033,6 +1058,7 @@ pub mod hourly_days {
             kept,
             needed,
             previous,
+            previous_key,
         })
     }
 
@@ -1120,6 +1146,7 @@ pub mod hourly_days {
                     days,
                     fresh,
                     previous: plan.previous,
+                    previous_key: plan.previous_key,
                 },
             );
         }
