@@ -11,7 +11,7 @@ use super::site_inputs;
 use crate::error::JobError;
 use crate::publication::{Publication, PublishedFile};
 use crate::signing::Signer;
-use crate::store::Store;
+use crate::store::{Copied, Store};
 use envgov_curated::Curated;
 use envgov_dataset::layout;
 use sha2::{Digest, Sha256};
@@ -125,7 +125,7 @@ pub(super) fn plan(
 
 /// Copies each file stored beside the site (`datasets`: path in the release → the file:
 /// the publication's and the evidence bundles) to `{prefix}{path}` unless the store already
-/// holds it there (by hash), one after another, with [`Store::copy`]: the bytes never pass
+/// holds it there, one after another, with [`Store::copy`]: the bytes never pass
 /// through this process (a hard link on a local folder, `CopyObject` on S3; a dataset file
 /// can be hundreds of MB), made durable by the caller's [`Store::sync`]. Returns, in the
 /// order of `datasets`, whether each was written.
@@ -137,17 +137,16 @@ pub(super) fn copy_datasets(
     let mut written = Vec::with_capacity(datasets.len());
     for (path, file) in datasets {
         let key = format!("{prefix}{path}");
-        if store.stored_hash(&key)?.as_deref() == Some(file.sha256.as_str()) {
-            written.push(false);
-            continue;
+        match store.copy(&file.key, &key, &file.sha256)? {
+            Copied::Written => written.push(true),
+            Copied::Unchanged => written.push(false),
+            Copied::NoSource => {
+                return Err(JobError::Corrupt {
+                    key: file.key.clone(),
+                    message: format!("missing (planned as {path})"),
+                });
+            }
         }
-        if !store.copy(&file.key, &key, &file.sha256)? {
-            return Err(JobError::Corrupt {
-                key: file.key.clone(),
-                message: format!("missing (planned as {path})"),
-            });
-        }
-        written.push(true);
     }
     Ok(written)
 }

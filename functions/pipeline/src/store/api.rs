@@ -147,17 +147,22 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
-    /// Writes at `to` the object stored at `from` (replacing any object at `to`), recording
-    /// `sha256_hex` as [`Store::put_with_hash`] does: the caller's sha256 of that object
-    /// (from a manifest). `Ok(false)`, nothing written, when `from` does not exist. Like
-    /// [`Store::put_pending`], the copy may become durable only at the next [`Store::sync`].
+    /// Makes the object at `to` the object stored at `from`, whose sha256 (lowercase hex)
+    /// the caller knows from a manifest: [`Copied::Unchanged`] when `to` already holds an
+    /// object of that hash (nothing written), [`Copied::NoSource`] when `from` does not
+    /// exist, else [`Copied::Written`] (replacing any object at `to`, `sha256_hex` recorded
+    /// as [`Store::put_with_hash`] does). Like [`Store::put_pending`], a copy may become
+    /// durable only at the next [`Store::sync`].
     ///
     /// Backends copy without passing the bytes through the caller: a hard link on a local
     /// folder (its objects are never changed in place: every write is a new file renamed
     /// over the old), `CopyObject` on S3 (which checks the copy's sha256 against
     /// `sha256_hex`). The default reads the object and writes it again, after checking its
     /// sha256 against `sha256_hex` ([`StoreError::HashMismatch`] when it differs).
-    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<Copied, StoreError> {
+        if self.stored_hash(to)?.as_deref() == Some(sha256_hex) {
+            return Ok(Copied::Unchanged);
+        }
         copy_by_reading(self, from, to, sha256_hex)
     }
 
@@ -216,15 +221,26 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// What [`Store::copy`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copied {
+    /// The object was written at the new key.
+    Written,
+    /// The new key already held an object of that sha256: nothing was written.
+    Unchanged,
+    /// There is no object to copy: nothing was written.
+    NoSource,
+}
+
 /// [`Store::copy`] through the caller: reads `from`, checks its sha256, writes it at `to`.
 pub(crate) fn copy_by_reading<S: Store + ?Sized>(
     store: &S,
     from: &str,
     to: &str,
     sha256_hex: &str,
-) -> Result<bool, StoreError> {
+) -> Result<Copied, StoreError> {
     let Some(bytes) = store.get(from)? else {
-        return Ok(false);
+        return Ok(Copied::NoSource);
     };
     let actual = crate::ledger::sha256_hex(&bytes);
     if actual != sha256_hex {
@@ -235,7 +251,7 @@ pub(crate) fn copy_by_reading<S: Store + ?Sized>(
         });
     }
     store.put_with_hash(to, &bytes, sha256_hex)?;
-    Ok(true)
+    Ok(Copied::Written)
 }
 
 /// An object's size and version tag as a listing reports them, without its content.

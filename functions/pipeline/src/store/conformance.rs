@@ -122,7 +122,7 @@ pub fn copy(store: &dyn Store) {
     let hash = crate::ledger::sha256_hex(b"old");
     store.put_with_hash(from, b"old", &hash).unwrap();
     store.put(to, b"stale").unwrap();
-    assert!(store.copy(from, to, &hash).unwrap());
+    assert_eq!(store.copy(from, to, &hash).unwrap(), Copied::Written);
     assert_eq!(store.get(to).unwrap().as_deref(), Some(&b"old"[..]));
     assert_eq!(store.stored_hash(to).unwrap(), Some(hash.clone()));
     // Writing either key again leaves the other as it was.
@@ -132,17 +132,17 @@ pub fn copy(store: &dyn Store) {
         .put("site/releases/r1/datasets/x/x.csv", b"other")
         .unwrap();
     assert_eq!(store.get(from).unwrap().as_deref(), Some(&b"new"[..]));
-    assert!(
-        store
-            .copy(from, to, &crate::ledger::sha256_hex(b"new"))
-            .unwrap()
-    );
+    let new = crate::ledger::sha256_hex(b"new");
+    assert_eq!(store.copy(from, to, &new).unwrap(), Copied::Written);
+    // Copied again: already there, nothing written.
+    assert_eq!(store.copy(from, to, &new).unwrap(), Copied::Unchanged);
     store.delete(from).unwrap();
     assert_eq!(store.get(to).unwrap().as_deref(), Some(&b"new"[..]));
-    assert!(
-        !store
+    assert_eq!(
+        store
             .copy(from, "site/releases/r1/none.csv", &hash)
-            .unwrap()
+            .unwrap(),
+        Copied::NoSource
     );
     assert_eq!(store.get("site/releases/r1/none.csv").unwrap(), None);
     assert_eq!(

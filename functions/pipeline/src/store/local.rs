@@ -6,7 +6,8 @@
 //! injection of the crash tests ([`super::fault`]).
 
 use super::api::{
-    Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key, copy_by_reading,
+    Conditional, Copied, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key,
+    copy_by_reading,
 };
 use super::fault;
 use std::collections::BTreeSet;
@@ -235,15 +236,25 @@ impl Store for LocalStore {
     /// (never a change in place), so the linked object keeps its bytes whatever later
     /// happens at either key. Linked under a temporary name and renamed over `to`, like a
     /// put. Not hashed again (the bytes are the source's, which were hashed when written:
-    /// a release's manifest states that hash and `envgov verify` checks it); where no link
-    /// can be made (another file system, a file system without links), the default copy.
-    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+    /// a release's manifest states that hash and `envgov verify` checks it). `to` is
+    /// unchanged when it already is the source's file (the same inode: linked before),
+    /// without reading it; another file at `to` is read and hashed. Where no link can be
+    /// made (another file system, a file system without links), the default copy.
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<Copied, StoreError> {
+        use std::os::unix::fs::MetadataExt;
         let source = self.path(from)?;
         let path = self.path(to)?;
         let io = |source| StoreError::Io {
             key: to.to_string(),
             source,
         };
+        if let Ok(there) = std::fs::metadata(&path) {
+            let linked = std::fs::metadata(&source)
+                .is_ok_and(|s| (s.dev(), s.ino()) == (there.dev(), there.ino()));
+            if linked || self.stored_hash(to)?.as_deref() == Some(sha256_hex) {
+                return Ok(Copied::Unchanged);
+            }
+        }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
@@ -251,13 +262,13 @@ impl Store for LocalStore {
         fault::before_write();
         if let Err(e) = std::fs::hard_link(&source, &tmp) {
             if e.kind() == std::io::ErrorKind::NotFound && !source.exists() {
-                return Ok(false);
+                return Ok(Copied::NoSource);
             }
             return copy_by_reading(self, from, to, sha256_hex);
         }
         fault::after_temp_write();
         self.move_pending(&tmp, &path).map_err(io)?;
-        Ok(true)
+        Ok(Copied::Written)
     }
 
     /// A temporary file renamed into place, neither fsynced: durable at the next

@@ -16,7 +16,7 @@ mod memory;
 pub mod routed;
 pub mod s3;
 
-pub use api::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version};
+pub use api::{Conditional, Copied, ObjectMeta, ObjectReader, Store, StoreError, Version};
 pub use local::LocalStore;
 pub use memory::MemoryStore;
 
@@ -107,7 +107,7 @@ mod tests {
         let store = LocalStore::new(&dir);
         let hash = crate::ledger::sha256_hex(b"abc");
         store.put("a/x", b"abc").unwrap();
-        assert!(store.copy("a/x", "b/c/x", &hash).unwrap());
+        assert_eq!(store.copy("a/x", "b/c/x", &hash).unwrap(), Copied::Written);
         let (a, b) = (
             std::fs::metadata(dir.join("a/x")).unwrap(),
             std::fs::metadata(dir.join("b/c/x")).unwrap(),
@@ -121,6 +121,20 @@ mod tests {
         // The link's folder waits for the sync, which empties the pending list.
         assert_eq!(store.pending_folders(), 1);
         store.sync().unwrap();
+        assert_eq!(store.pending_folders(), 0);
+        // Linked again: the same file, nothing done. Another file of the same bytes (a
+        // copy written whole) is read, found equal and left as it is.
+        assert_eq!(
+            store.copy("a/x", "b/c/x", &hash).unwrap(),
+            Copied::Unchanged
+        );
+        store.put("b/c/x", b"abc").unwrap();
+        let before = std::fs::metadata(dir.join("b/c/x")).unwrap().ino();
+        assert_eq!(
+            store.copy("a/x", "b/c/x", &hash).unwrap(),
+            Copied::Unchanged
+        );
+        assert_eq!(std::fs::metadata(dir.join("b/c/x")).unwrap().ino(), before);
         assert_eq!(store.pending_folders(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -8,7 +8,7 @@
 //! `envgov_dataset::layout` describes. Routing is by key only: no key is rewritten.
 
 use super::api::{
-    Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, copy_by_reading,
+    Conditional, Copied, ObjectMeta, ObjectReader, Store, StoreError, Version, copy_by_reading,
 };
 
 /// The prefix of the keys that live in the evidence store.
@@ -110,9 +110,11 @@ impl Store for RoutedStore {
     }
 
     /// By the backend when it holds both keys; across the two, read and written again.
-    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<Copied, StoreError> {
         if from.starts_with(EVIDENCE_PREFIX) == to.starts_with(EVIDENCE_PREFIX) {
             self.backend(to).copy(from, to, sha256_hex)
+        } else if self.stored_hash(to)?.as_deref() == Some(sha256_hex) {
+            Ok(Copied::Unchanged)
         } else {
             copy_by_reading(self, from, to, sha256_hex)
         }

@@ -37,7 +37,9 @@
 //! .await??;
 //! ```
 
-use super::api::{Conditional, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key};
+use super::api::{
+    Conditional, Copied, ObjectMeta, ObjectReader, Store, StoreError, Version, check_key,
+};
 use crate::ledger::sha256_hex;
 use aws_config::BehaviorVersion;
 use aws_config::retry::{ErrorKind, RetryConfig};
@@ -702,13 +704,14 @@ impl Store for S3Store {
             .map(|_| ())
     }
 
-    /// `CopyObject` inside the bucket: no byte passes through the caller. The copy gets
+    /// `HeadObject` of `to` (its recorded sha256), then `CopyObject` inside the bucket: no
+    /// byte passes through the caller. The copy gets
     /// `sha256_hex` in its metadata and S3 computes its SHA-256 checksum
     /// (`x-amz-checksum-algorithm: SHA256`); when the response returns it, it is compared
     /// with `sha256_hex` and a difference is [`StoreError::HashMismatch`] (the copy is
     /// deleted). Objects over 5 GiB (`CopyObject`'s limit, and `PutObject`'s) are not
     /// written by this store.
-    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<bool, StoreError> {
+    fn copy(&self, from: &str, to: &str, sha256_hex: &str) -> Result<Copied, StoreError> {
         check_key(from)?;
         check_key(to)?;
         let digest = hex::decode(sha256_hex)
@@ -722,6 +725,9 @@ impl Store for S3Store {
                 message: format!("{sha256_hex:?} is not a lowercase hex sha256"),
             });
         };
+        if self.stored_hash(to)?.as_deref() == Some(sha256_hex) {
+            return Ok(Copied::Unchanged);
+        }
         let source = format!(
             "{}/{}",
             self.location.bucket,
@@ -744,10 +750,10 @@ impl Store for S3Store {
                     .is_some_and(|s| s.code() == Some("NoSuchKey"))
                     || status(&e) == Some(404) =>
             {
-                return Ok(false);
+                return Ok(Copied::NoSource);
             }
             Err(e) if status(&e) == Some(403) && self.denied_means_missing(from) => {
-                return Ok(false);
+                return Ok(Copied::NoSource);
             }
             Err(e) => return Err(self.error("CopyObject", to, e)),
         };
@@ -767,7 +773,7 @@ impl Store for S3Store {
                 actual,
             });
         }
-        Ok(true)
+        Ok(Copied::Written)
     }
 
     /// The version is the object's `ETag`.
