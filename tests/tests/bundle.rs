@@ -389,7 +389,8 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
 
 /// The hourly readings of a bundle are made incrementally (a night compresses only its new
 /// days and copies the others from the unit's previous bundle), and the bundle has the same
-/// bytes as one built from nothing; a night that changes nothing rewrites no bundle.
+/// bytes as one built from nothing (whose days of two months are made a month at a time and
+/// put aside until the bundle is stored).
 #[test]
 fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() {
     let curated = curated();
@@ -398,11 +399,12 @@ fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() 
     let config = SampleConfig {
         units: 12,
         days: 3,
+        end_date: "2026-02-01".parse().unwrap(),
         ..SampleConfig::default()
     };
     generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
-    night_with_site(&store, &curated, "2026-01-30");
-    let release = night_with_site(&store, &curated, "2026-01-31");
+    night_with_site(&store, &curated, "2026-01-31");
+    let release = night_with_site(&store, &curated, "2026-02-01");
     let root = format!("site/releases/{release}/");
     // Every unit with hourly readings: its days as the index remembers them.
     let indexes: Vec<String> = store
@@ -466,4 +468,12 @@ fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() 
             "{key}: not the bytes made from the previous bundle"
         );
     }
+    // The month zips put aside while building from nothing are gone.
+    let aside: Vec<String> = store
+        .list("bundles/")
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.contains("/hourly-2026-"))
+        .collect();
+    assert!(aside.is_empty(), "{aside:?}");
 }

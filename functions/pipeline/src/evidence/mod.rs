@@ -500,40 +500,33 @@ fn build_chunk(
     drop((hours, lines));
     // The zips are compressed on every core and stored [`BUILDERS`] at a time (a put is
     // mostly waiting on the store: an fsync, or a round trip to S3); results in unit order.
-    // The hourly readings are read [`hourly_days::UNITS`] units at a time (what is held is
-    // their days compressed, and their previous bundles).
+    // The hourly readings are read once for the chunk, a month at a time (see
+    // [`hourly_days::prepare`]).
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(BUILDERS)
         .build()
         .map_err(|e| JobError::Definition(format!("evidence bundle threads: {e}")))?;
-    let mut out = Vec::with_capacity(work.len());
-    for part in work.chunks(hourly_days::UNITS) {
-        let wanted: Vec<&str> = part
-            .iter()
-            .filter(|(p, _)| p.hourly)
-            .map(|(p, _)| p.uscc.as_str())
-            .collect();
-        let mut days = hourly_days::prepare(store, curated, &wanted, &opts.hourly)?;
-        let jobs: Vec<_> = part
-            .iter()
-            .map(|(p, evidence)| (*p, evidence, days.remove(&p.uscc)))
-            .collect();
-        let built: Vec<Result<(String, StoredBundle), JobError>> = pool.install(|| {
-            jobs.into_par_iter()
-                .map(|(p, evidence, days)| {
-                    Ok((
-                        p.uscc.clone(),
-                        store_bundle(store, p, evidence, days, opts)?,
-                    ))
-                })
-                .collect()
-        });
-        for b in built {
-            out.push(b?);
-        }
-    }
-    Ok(out)
+    let wanted: Vec<&str> = work
+        .iter()
+        .filter(|(p, _)| p.hourly)
+        .map(|(p, _)| p.uscc.as_str())
+        .collect();
+    let mut days = hourly_days::prepare(store, curated, &wanted, &opts.hourly)?;
+    let jobs: Vec<_> = work
+        .iter()
+        .map(|(p, evidence)| (*p, evidence, days.remove(&p.uscc)))
+        .collect();
+    pool.install(|| {
+        jobs.into_par_iter()
+            .map(|(p, evidence, days)| {
+                Ok((
+                    p.uscc.clone(),
+                    store_bundle(store, p, evidence, days, opts)?,
+                ))
+            })
+            .collect()
+    })
 }
 
 /// Bundles built and stored at once: at most this many zips are held.
@@ -549,7 +542,7 @@ fn store_bundle(
 ) -> Result<StoredBundle, JobError> {
     let (hourly, mut sources, remember) = match days {
         Some(d) => {
-            let (files, sources, remember) = d.split()?;
+            let (files, sources, remember) = d.split(store)?;
             (files, sources, Some(remember))
         }
         None => (Vec::new(), Vec::new(), None),
@@ -867,10 +860,6 @@ pub mod hourly_days {
     use std::collections::{BTreeMap, BTreeSet};
     use std::io::Write;
 
-    /// Units whose hourly readings are read together: each day's partition is read once for
-    /// them, and their new days (compressed) and previous bundles are held at once.
-    pub const UNITS: usize = 100;
-
     /// The days bundles hold hourly readings of, each with what its rows are made from.
     #[derive(Debug, Clone, Default, PartialEq, Eq)]
     pub struct Span {
@@ -964,26 +953,40 @@ pub mod hourly_days {
     /// A unit's hourly readings for its bundle.
     pub struct UnitDays {
         days: BTreeMap<String, Indexed>,
-        /// The zip of the days compressed now, and the unit's previous bundle.
+        /// The zip of the days compressed now, when they are of one month; else the keys of
+        /// the zips they were put in, a month each (deleted once the bundle is stored).
         fresh: Option<Vec<u8>>,
-        previous: Option<Vec<u8>>,
-        /// The key of the unit's previous bundle, if it has one.
+        spilled: Vec<String>,
+        /// The unit's previous bundle, and whether days are copied from it.
         previous_key: Option<String>,
+        copies_previous: bool,
     }
 
     /// What to remember once the bundle is stored: [`Remember::write`].
     pub struct Remember {
         days: BTreeMap<String, Indexed>,
         previous_key: Option<String>,
+        spilled: Vec<String>,
     }
 
     impl UnitDays {
-        /// The bundle's hourly files in date order, the zips holding them, and what to
-        /// remember.
-        pub fn split(self) -> Result<(Vec<HourlyDay>, HourlySources, Remember), JobError> {
+        /// The bundle's hourly files in date order, the zips holding them (read now), and
+        /// what to remember.
+        pub fn split(
+            self,
+            store: &dyn Store,
+        ) -> Result<(Vec<HourlyDay>, HourlySources, Remember), JobError> {
             let files = self.days.values().filter_map(|d| d.file.clone()).collect();
+            let mut zips: Vec<Vec<u8>> = self.fresh.into_iter().collect();
+            let previous = self.previous_key.as_ref().filter(|_| self.copies_previous);
+            for key in self.spilled.iter().chain(previous) {
+                zips.push(store.get(key)?.ok_or_else(|| JobError::Corrupt {
+                    key: key.clone(),
+                    message: "an evidence bundle's hourly readings are gone".into(),
+                })?);
+            }
             let mut sources = HourlySources::new();
-            for bytes in [self.fresh, self.previous].into_iter().flatten() {
+            for bytes in zips {
                 sources.push(
                     zip::ZipArchive::new(std::io::Cursor::new(bytes))
                         .map_err(|e| definition(format!("reading an hourly source zip: {e}")))?,
@@ -992,6 +995,7 @@ pub mod hourly_days {
             let remember = Remember {
                 days: self.days,
                 previous_key: self.previous_key,
+                spilled: self.spilled,
             };
             Ok((files, sources, remember))
         }
@@ -999,23 +1003,26 @@ pub mod hourly_days {
 
     impl Remember {
         /// Records the days of the bundle stored at `zip`, then deletes the unit's previous
-        /// bundle (its zip and `.json`): a bundle grows with the year, and every release
-        /// holds its own copy of the bundles it serves (a re-run of an older night builds
-        /// its bundle again).
+        /// bundle (its zip and `.json`) and the month zips of this build: a bundle grows
+        /// with the year, and every release holds its own copy of the bundles it serves (a
+        /// re-run of an older night builds its bundle again).
         pub fn write(self, store: &dyn Store, uscc: &str, zip: &str) -> Result<(), JobError> {
             let index = Index {
                 zip: zip.to_string(),
                 days: self.days,
             };
             put_json(store, &index_key(uscc)?, &index)?;
-            // A cache left behind costs space, not correctness: never a reason to stop.
+            let mut gone = self.spilled;
             if let Some(previous) = self.previous_key.filter(|k| k != zip)
                 && let Some(stem) = previous.strip_suffix(".zip")
             {
-                for key in [format!("{stem}.json"), previous.clone()] {
-                    if let Err(e) = store.delete(&key) {
-                        tracing::warn!(key = %key, error = %e, "a superseded evidence bundle could not be deleted");
-                    }
+                gone.push(format!("{stem}.json"));
+                gone.push(previous.clone());
+            }
+            // A cache left behind costs space, not correctness: never a reason to stop.
+            for key in gone {
+                if let Err(e) = store.delete(&key) {
+                    tracing::warn!(key = %key, error = %e, "a superseded evidence bundle file could not be deleted");
                 }
             }
             Ok(())
@@ -1026,21 +1033,16 @@ pub mod hourly_days {
     struct Plan {
         kept: BTreeMap<String, Indexed>,
         needed: BTreeSet<NaiveDate>,
-        previous: Option<Vec<u8>>,
         previous_key: Option<String>,
     }
 
     fn plan(store: &dyn Store, uscc: &str, span: &Span) -> Result<Plan, JobError> {
         let index: Option<Index> = get_json(store, &index_key(uscc)?)?;
         // A previous zip that is gone: every day is made again.
-        let (index, previous) = match index {
-            Some(i) => match store.get(&i.zip)? {
-                Some(bytes) => (i, Some(bytes)),
-                None => (Index::default(), None),
-            },
-            None => (Index::default(), None),
+        let index = match index {
+            Some(i) if store.stored_hash(&i.zip)?.is_some() => i,
+            _ => Index::default(),
         };
-        let previous_key = previous.as_ref().map(|_| index.zip.clone());
         let mut kept = BTreeMap::new();
         let mut needed = BTreeSet::new();
         for (d, made_from) in &span.days {
@@ -1053,11 +1055,10 @@ pub mod hourly_days {
                 }
             }
         }
-        let previous = previous.filter(|_| kept.values().any(|i| i.file.is_some()));
+        let previous_key = (!index.zip.is_empty()).then_some(index.zip);
         Ok(Plan {
             kept,
             needed,
-            previous,
             previous_key,
         })
     }
@@ -1065,8 +1066,14 @@ pub mod hourly_days {
     /// A unit's days compressed now: the zip being written and the days in it.
     type Made = (zip::ZipWriter<std::io::Cursor<Vec<u8>>>, Vec<HourlyDay>);
 
+    /// A unit's compressed days of one month: the zip, and the days in it.
+    type MonthMade = BTreeMap<String, (Vec<u8>, Vec<HourlyDay>)>;
+
     /// The hourly readings of the units `wanted` for their bundles: the days kept from their
-    /// previous bundles and the days read now (each needed day's partition read once).
+    /// previous bundles, and the days made now, read a month at a time, each needed day's
+    /// partition once for all the units. Days of one month stay in memory; of several (a
+    /// first build, a new bundle format) each month's zips are stored
+    /// (`bundles/{uscc}/hourly-{YYYY-MM}.zip`) until the bundle is.
     pub fn prepare(
         store: &dyn Store,
         curated: &Curated,
@@ -1077,22 +1084,81 @@ pub mod hourly_days {
         for uscc in wanted {
             plans.insert(uscc.to_string(), plan(store, uscc, span)?);
         }
-        let dates: BTreeSet<NaiveDate> = plans
-            .values()
-            .flat_map(|p| p.needed.iter().copied())
-            .collect();
+        let mut months: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
+        for d in plans.values().flat_map(|p| p.needed.iter()) {
+            months
+                .entry(d.format("%Y-%m").to_string())
+                .or_default()
+                .push(*d);
+        }
+        let spill = months.len() > 1;
+        let mut fresh: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let mut spilled: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut made_days: BTreeMap<String, BTreeMap<String, HourlyDay>> = BTreeMap::new();
+        for (month, dates) in &mut months {
+            dates.sort();
+            dates.dedup();
+            for (uscc, (zip, days)) in month_days(store, curated, &plans, dates)? {
+                made_days
+                    .entry(uscc.clone())
+                    .or_default()
+                    .extend(days.into_iter().map(|d| (d.date.clone(), d)));
+                if spill {
+                    let key = format!(
+                        "{}hourly-{month}.zip",
+                        layout::bundle_prefix(&uscc).map_err(definition)?
+                    );
+                    store.put(&key, &zip)?;
+                    spilled.entry(uscc).or_default().push(key);
+                } else {
+                    fresh.insert(uscc, zip);
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (uscc, plan) in plans {
+            let mut made = made_days.remove(&uscc).unwrap_or_default();
+            let mut days = plan.kept;
+            let copies_previous = days.values().any(|d| d.file.is_some());
+            for d in &plan.needed {
+                let date = d.to_string();
+                let made_from = span.days.get(d).cloned().unwrap_or_default();
+                let file = made.remove(&date);
+                days.insert(date, Indexed { made_from, file });
+            }
+            out.insert(
+                uscc.clone(),
+                UnitDays {
+                    days,
+                    fresh: fresh.remove(&uscc),
+                    spilled: spilled.remove(&uscc).unwrap_or_default(),
+                    previous_key: plan.previous_key,
+                    copies_previous,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// The days `dates` (of one month) of the units that need them, each day's partition
+    /// read once: per unit, the zip of its days and the days in it.
+    fn month_days(
+        store: &dyn Store,
+        curated: &Curated,
+        plans: &BTreeMap<String, Plan>,
+        dates: &[NaiveDate],
+    ) -> Result<MonthMade, JobError> {
         let readers: BTreeSet<String> = plans
             .iter()
-            .filter(|(_, p)| !p.needed.is_empty())
+            .filter(|(_, p)| dates.iter().any(|d| p.needed.contains(d)))
             .map(|(u, _)| u.clone())
             .collect();
-        let mut made: BTreeMap<String, Made> = BTreeMap::new();
         let names: Vec<String> = crate::hourly::schema()
             .into_iter()
             .map(|(n, _)| n)
             .collect();
-        let dates: Vec<NaiveDate> = dates.into_iter().collect();
-        crate::hourly::units_rows(store, curated, &dates, &readers, |date, rows| {
+        let mut made: BTreeMap<String, Made> = BTreeMap::new();
+        crate::hourly::units_rows(store, curated, dates, &readers, |date, rows| {
             for (uscc, part) in by_unit(&rows)? {
                 if !plans.get(&uscc).is_some_and(|p| p.needed.contains(&date)) {
                     continue;
@@ -1119,36 +1185,13 @@ pub mod hourly_days {
             }
             Ok(())
         })?;
-        let mut out = BTreeMap::new();
-        for (uscc, plan) in plans {
-            let (fresh, new_days) = match made.remove(&uscc) {
-                Some((w, days)) => {
-                    let bytes = w
-                        .finish()
-                        .map_err(|e| definition(format!("compressing hourly readings: {e}")))?
-                        .into_inner();
-                    (Some(bytes), days)
-                }
-                None => (None, Vec::new()),
-            };
-            let mut days = plan.kept;
-            let mut new_days: BTreeMap<String, HourlyDay> =
-                new_days.into_iter().map(|d| (d.date.clone(), d)).collect();
-            for d in &plan.needed {
-                let date = d.to_string();
-                let made_from = span.days.get(d).cloned().unwrap_or_default();
-                let file = new_days.remove(&date);
-                days.insert(date, Indexed { made_from, file });
-            }
-            out.insert(
-                uscc,
-                UnitDays {
-                    days,
-                    fresh,
-                    previous: plan.previous,
-                    previous_key: plan.previous_key,
-                },
-            );
+        let mut out = MonthMade::new();
+        for (uscc, (w, days)) in made {
+            let bytes = w
+                .finish()
+                .map_err(|e| definition(format!("compressing hourly readings: {e}")))?
+                .into_inner();
+            out.insert(uscc, (bytes, days));
         }
         Ok(out)
     }
