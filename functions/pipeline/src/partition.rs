@@ -263,75 +263,22 @@ pub fn validate_partition(
     let d = date.to_string();
     let manifest_key = layout::validated_manifest_key(source, &d)
         .map_err(|e| JobError::Definition(e.to_string()))?;
-    let ledger = evidence.ledger;
     let registry = evidence.registry.map(str::to_string);
     let stored = get_json::<PartitionManifest>(store, &manifest_key)?
         .filter(|m| m.validator_version == VALIDATOR_VERSION && m.registry == registry);
-    // The revisions the stored manifest holds, while their bytes are those it judged.
-    let mut held: HeldKeys = stored
-        .iter()
-        .flat_map(|m| m.held.iter())
-        .filter(|h| {
-            ledger
-                .files
-                .get(&h.key)
-                .is_some_and(|e| e.sha256 == h.sha256)
-        })
-        .map(|h| (h.key.clone(), h.clone()))
-        .collect();
+    let held = still_held(stored.as_ref(), evidence.ledger);
     if let Some(m) = stored {
         let keys = files(&held).in_force;
-        let usable: Vec<&String> = keys
-            .iter()
-            .filter(|k| !evidence.conflicted.contains(*k))
-            .collect();
-        let lists = |listed: &[&String]| {
-            m.files.len() == listed.len()
-                && m.files.iter().zip(listed).all(|(f, k)| {
-                    &f.key == *k && ledger.files.get(*k).is_some_and(|e| e.sha256 == f.sha256)
-                })
-        };
-        let all: Vec<&String> = keys.iter().collect();
-        if (lists(&all) || lists(&usable)) && written_with(store, &m, source, &d)? {
+        if lists_files(&m, &keys, &evidence) && written_with(store, &m, source, &d)? {
             return Ok((m, false));
         }
     }
-    let mut results: BTreeMap<String, validate::FileBatch> = BTreeMap::new();
+    let (resolved, mut results) = validate_holding(store, source, files, ctx, &evidence, held)?;
     let PartitionFiles {
         in_force: keys,
         held: held_here,
         ..
-    } = loop {
-        let now = files(&held);
-        let judged: BTreeSet<&String> = now.in_force.iter().chain(&now.revisions).collect();
-        let todo: Vec<&String> = judged
-            .iter()
-            .copied()
-            .filter(|k| !evidence.conflicted.contains(*k) && !results.contains_key(*k))
-            .collect();
-        // Files are validated in parallel and taken in key order: the same outputs as one
-        // by one.
-        let batches = in_parallel(&todo, |key| {
-            validate_key(store, source, key, ctx, &evidence)
-        });
-        for (key, batch) in todo.into_iter().zip(batches) {
-            results.insert(key.clone(), batch?);
-        }
-        let failed: Vec<HeldRevision> = judged
-            .iter()
-            .filter(|k| !held.contains_key(k.as_str()))
-            .filter_map(|k| results.get(*k).and_then(whole_failure))
-            .collect();
-        if failed.is_empty() {
-            break now;
-        }
-        held.extend(failed.into_iter().map(|h| (h.key.clone(), h)));
-        // An original that fails is not a revision: nothing to hold, the files stay.
-        let again = files(&held);
-        if again == now {
-            break again;
-        }
-    };
+    } = resolved;
     let mut accepted: Vec<Batch> = Vec::new();
     let mut rejections = Vec::new();
     let mut counted = Vec::new();
@@ -344,7 +291,7 @@ pub fn validate_partition(
         let Some(result) = results.remove(key) else {
             continue;
         };
-        if let Some(entry) = ledger.files.get(key)
+        if let Some(entry) = evidence.ledger.files.get(key)
             && entry.sha256 != result.counts.sha256
         {
             // Overwritten between the ledger's check and now: the changed bytes are not
@@ -358,16 +305,18 @@ pub fn validate_partition(
         counted.push(result.counts);
         rejections.extend(result.rejections);
     }
+    drop(results);
     for h in &held_here {
         tracing::warn!(key = %h.key, reason_code = %h.reason_code, kept = %h.kept, "revision failed validation as a whole; held, not in force");
         rejections.push(held_rejection(h));
     }
-    for r in &rejections {
-        if r.scope == validate::Scope::Record {
-            *rejected_by_reason
-                .entry(r.reason_code.to_string())
-                .or_default() += 1;
-        }
+    for r in rejections
+        .iter()
+        .filter(|r| r.scope == validate::Scope::Record)
+    {
+        *rejected_by_reason
+            .entry(r.reason_code.to_string())
+            .or_default() += 1;
     }
     withheld.sort();
     let written = Written {
@@ -380,6 +329,86 @@ pub fn validate_partition(
     let manifest = write_partition(store, source, &d, registry, written)?;
     put_json(store, &manifest_key, &manifest)?;
     Ok((manifest, true))
+}
+
+/// The revisions a stored manifest holds, while their bytes are those it judged.
+fn still_held(stored: Option<&PartitionManifest>, ledger: &RawLedger) -> HeldKeys {
+    stored
+        .iter()
+        .flat_map(|m| m.held.iter())
+        .filter(|h| {
+            ledger
+                .files
+                .get(&h.key)
+                .is_some_and(|e| e.sha256 == h.sha256)
+        })
+        .map(|h| (h.key.clone(), h.clone()))
+        .collect()
+}
+
+/// Whether a stored manifest lists the partition's files in force (all of `keys`, or all
+/// but the conflicted ones) with the sha256 the ledger records for them.
+fn lists_files(m: &PartitionManifest, keys: &[String], evidence: &Evidence<'_>) -> bool {
+    let lists = |listed: &[&String]| {
+        m.files.len() == listed.len()
+            && m.files.iter().zip(listed).all(|(f, k)| {
+                &f.key == *k
+                    && evidence
+                        .ledger
+                        .files
+                        .get(*k)
+                        .is_some_and(|e| e.sha256 == f.sha256)
+            })
+    };
+    let all: Vec<&String> = keys.iter().collect();
+    let usable: Vec<&String> = keys
+        .iter()
+        .filter(|k| !evidence.conflicted.contains(*k))
+        .collect();
+    lists(&all) || lists(&usable)
+}
+
+/// Validates the partition's files in force and every revision placed, holding each
+/// revision that fails as a whole and resolving again until none does. Returns the files as
+/// resolved and every file validated (by key).
+fn validate_holding(
+    store: &dyn Store,
+    source: Source,
+    files: Resolve<'_>,
+    ctx: Context<'_>,
+    evidence: &Evidence<'_>,
+    mut held: HeldKeys,
+) -> Result<(PartitionFiles, BTreeMap<String, validate::FileBatch>), JobError> {
+    let mut results: BTreeMap<String, validate::FileBatch> = BTreeMap::new();
+    loop {
+        let now = files(&held);
+        let judged: BTreeSet<&String> = now.in_force.iter().chain(&now.revisions).collect();
+        let todo: Vec<&String> = judged
+            .iter()
+            .copied()
+            .filter(|k| !evidence.conflicted.contains(*k) && !results.contains_key(*k))
+            .collect();
+        // Files are validated in parallel and taken in key order: the same outputs as one
+        // by one.
+        let batches = in_parallel(&todo, |key| validate_key(store, source, key, ctx, evidence));
+        for (key, batch) in todo.into_iter().zip(batches) {
+            results.insert(key.clone(), batch?);
+        }
+        let failed: Vec<HeldRevision> = judged
+            .iter()
+            .filter(|k| !held.contains_key(k.as_str()))
+            .filter_map(|k| results.get(*k).and_then(whole_failure))
+            .collect();
+        if failed.is_empty() {
+            return Ok((now, results));
+        }
+        held.extend(failed.into_iter().map(|h| (h.key.clone(), h)));
+        // An original that fails is not a revision: nothing to hold, the files stay.
+        let again = files(&held);
+        if again == now {
+            return Ok((again, results));
+        }
+    }
 }
 
 /// What a validation leaves to write.
