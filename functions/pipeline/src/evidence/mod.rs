@@ -859,6 +859,7 @@ pub mod hourly_days {
     use sha2::{Digest, Sha256};
     use std::collections::{BTreeMap, BTreeSet};
     use std::io::Write;
+    use zip::write::{PreparedZipFile, ZipFileBuilder};
 
     /// The days bundles hold hourly readings of, each with what its rows are made from.
     #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1063,9 +1064,6 @@ pub mod hourly_days {
         })
     }
 
-    /// A unit's days compressed now: the zip being written and the days in it.
-    type Made = (zip::ZipWriter<std::io::Cursor<Vec<u8>>>, Vec<HourlyDay>);
-
     /// A unit's compressed days of one month: the zip, and the days in it.
     type MonthMade = BTreeMap<String, (Vec<u8>, Vec<HourlyDay>)>;
 
@@ -1141,13 +1139,15 @@ pub mod hourly_days {
     }
 
     /// The days `dates` (of one month) of the units that need them, each day's partition
-    /// read once: per unit, the zip of its days and the days in it.
+    /// read once and each unit's day compressed on its own (on every core): per unit, the
+    /// zip of its days and the days in it. What is held is the compressed days.
     fn month_days(
         store: &dyn Store,
         curated: &Curated,
         plans: &BTreeMap<String, Plan>,
         dates: &[NaiveDate],
     ) -> Result<MonthMade, JobError> {
+        use rayon::prelude::*;
         let readers: BTreeSet<String> = plans
             .iter()
             .filter(|(_, p)| dates.iter().any(|d| p.needed.contains(d)))
@@ -1157,43 +1157,63 @@ pub mod hourly_days {
             .into_iter()
             .map(|(n, _)| n)
             .collect();
-        let mut made: BTreeMap<String, Made> = BTreeMap::new();
+        let mut made: BTreeMap<String, Vec<(HourlyDay, PreparedZipFile)>> = BTreeMap::new();
         crate::hourly::units_rows(store, curated, dates, &readers, |date, rows| {
-            for (uscc, part) in by_unit(&rows)? {
-                if !plans.get(&uscc).is_some_and(|p| p.needed.contains(&date)) {
-                    continue;
-                }
-                let mut csv = Vec::new();
-                crate::publish::write_csv_head(&mut csv, &names).map_err(definition)?;
-                crate::publish::write_csv_records(&mut csv, |sink| sink(&part))
-                    .map_err(definition)?;
-                let day = HourlyDay {
-                    date: date.to_string(),
-                    sha256: crate::ledger::sha256_hex(&csv),
-                    bytes: csv.len() as u64,
-                };
-                let (w, days) = made.entry(uscc).or_insert_with(|| {
-                    (
-                        zip::ZipWriter::new(std::io::Cursor::new(Vec::new())),
-                        Vec::new(),
-                    )
-                });
-                w.start_file(bundle::hourly_path(&day.date), bundle::entry_options())
-                    .and_then(|()| w.write_all(&csv).map_err(Into::into))
-                    .map_err(|e| definition(format!("compressing hourly readings: {e}")))?;
-                days.push(day);
+            let parts: Vec<(String, polars::prelude::DataFrame)> = by_unit(&rows)?
+                .into_iter()
+                .filter(|(u, _)| plans.get(u).is_some_and(|p| p.needed.contains(&date)))
+                .collect();
+            let days: Vec<Result<_, JobError>> = parts
+                .into_par_iter()
+                .map(|(uscc, part)| {
+                    let (day, prepared) = compress_day(&names, date, &part)?;
+                    Ok((uscc, day, prepared))
+                })
+                .collect();
+            for d in days {
+                let (uscc, day, prepared) = d?;
+                made.entry(uscc).or_default().push((day, prepared));
             }
             Ok(())
         })?;
+        let zip_err =
+            |e: zip::result::ZipError| definition(format!("compressing hourly readings: {e}"));
         let mut out = MonthMade::new();
-        for (uscc, (w, days)) in made {
-            let bytes = w
-                .finish()
-                .map_err(|e| definition(format!("compressing hourly readings: {e}")))?
-                .into_inner();
-            out.insert(uscc, (bytes, days));
+        for (uscc, days) in made {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let mut listed = Vec::with_capacity(days.len());
+            for (day, prepared) in days {
+                w.add_prepared_file(prepared).map_err(zip_err)?;
+                listed.push(day);
+            }
+            out.insert(uscc, (w.finish().map_err(zip_err)?.into_inner(), listed));
         }
         Ok(out)
+    }
+
+    /// One unit's day: its CSV (the published header and rows) compressed as a bundle entry.
+    fn compress_day(
+        names: &[String],
+        date: NaiveDate,
+        rows: &polars::prelude::DataFrame,
+    ) -> Result<(HourlyDay, PreparedZipFile), JobError> {
+        let mut csv = Vec::new();
+        crate::publish::write_csv_head(&mut csv, names).map_err(definition)?;
+        crate::publish::write_csv_records(&mut csv, |sink| sink(rows)).map_err(definition)?;
+        let day = HourlyDay {
+            date: date.to_string(),
+            sha256: crate::ledger::sha256_hex(&csv),
+            bytes: csv.len() as u64,
+        };
+        let zip_err =
+            |e: zip::result::ZipError| definition(format!("compressing hourly readings: {e}"));
+        let mut builder =
+            ZipFileBuilder::new(bundle::hourly_path(&day.date), bundle::entry_options())
+                .map_err(zip_err)?;
+        builder
+            .write_all(&csv)
+            .map_err(|e| definition(format!("compressing hourly readings: {e}")))?;
+        Ok((day, builder.finish().map_err(zip_err)?))
     }
 
     /// The rows of each unit of a day's frame, in the frame's order.
