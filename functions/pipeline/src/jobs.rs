@@ -307,13 +307,14 @@ pub(crate) fn raw_conflicts(
 /// partition is validated and the revisions held are known: those in force, held (logged),
 /// new tonight, rejected (logged) and superseded.
 pub(crate) fn report_revisions(
-    index: &RawIndex,
-    ledger: &RawLedger,
+    store: &dyn Store,
+    (index, ledger): (&RawIndex, &RawLedger),
     run_date: NaiveDate,
     held: &revisions::Held,
     report: &mut RunReport,
-) {
-    report.revisions = revisions::report(index, ledger, run_date, held);
+) -> Result<(), JobError> {
+    let before = revisions::held_before(store, run_date)?.unwrap_or_else(|| held.clone());
+    report.revisions = revisions::report(index, ledger, run_date, (held, &before));
     for r in &report.revisions.rejected {
         tracing::warn!(key = %r.key, reason_code = %r.reason_code, reason = %r.reason, "revision rejected; not validated");
     }
@@ -323,6 +324,7 @@ pub(crate) fn report_revisions(
     if !report.revisions.new_tonight.is_empty() {
         tracing::info!(revisions = ?report.revisions.new_tonight, "revisions in force from tonight");
     }
+    Ok(())
 }
 
 /// Runs the nightly job: ingest, validate, aggregate, publish. Returns the run report.
@@ -451,7 +453,7 @@ pub fn nightly(
             p.advance(1);
         }
     }
-    report_revisions(&index, &ledger, run_date, &held, &mut report);
+    report_revisions(store, (&index, &ledger), run_date, &held, &mut report)?;
     report.registry_in_force = v.registry_date.clone();
     report.validated_dates = validated_dates.into_iter().collect();
     report.unrecognised_raw_keys = unrecognised;

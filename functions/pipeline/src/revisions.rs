@@ -369,12 +369,24 @@ pub fn new_on(
     night: NaiveDate,
     held: &Held,
 ) -> Vec<AppliedRevision> {
+    new_on_held(index, ledger, night, (held, held))
+}
+
+/// [`new_on`], with the revisions held tonight and those held the night before (a revision
+/// held for want of a unit in the registry may validate once the registry has it: it is new
+/// on the night it first takes force).
+pub fn new_on_held(
+    index: &RawIndex,
+    ledger: &RawLedger,
+    night: NaiveDate,
+    (held, held_before): (&Held, &Held),
+) -> Vec<AppliedRevision> {
     let tonight = resolve_index(index, ledger, night, held);
     let Some(before) = night.pred_opt() else {
         return Vec::new();
     };
     // A revision first seen tonight was not delivered by the night before.
-    let prior = resolve_index(index, ledger, before, held);
+    let prior = resolve_index(index, ledger, before, held_before);
     let before = before.to_string();
     let published: std::collections::BTreeSet<String> = prior
         .partitions
@@ -415,18 +427,42 @@ pub fn of_night(store: &dyn Store, night: NaiveDate) -> Result<Revisions, JobErr
     let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
     let index = listed_index(store)?;
     let held = stored_held(store, &index, night)?;
-    Ok(report(&index, &ledger, night, &held))
+    let before = held_before(store, night)?.unwrap_or_else(|| held.clone());
+    Ok(report(&index, &ledger, night, (&held, &before)))
 }
 
 /// The revisions of a night for its report: those in force, held, rejected and superseded
-/// with `held` held, and those new on the night.
-pub fn report(index: &RawIndex, ledger: &RawLedger, night: NaiveDate, held: &Held) -> Revisions {
+/// with `held` held, and those new on the night (with `held_before` held the night before).
+pub fn report(
+    index: &RawIndex,
+    ledger: &RawLedger,
+    night: NaiveDate,
+    (held, held_before): (&Held, &Held),
+) -> Revisions {
     let mut revisions = resolve_index(index, ledger, night, held).revisions;
-    revisions.new_tonight = new_on(index, ledger, night, held)
+    revisions.new_tonight = new_on_held(index, ledger, night, (held, held_before))
         .into_iter()
         .map(|a| a.key)
         .collect();
     revisions
+}
+
+/// The revisions the night before `night` held, as its report lists them (`None` without a
+/// report of that night).
+pub fn held_before(store: &dyn Store, night: NaiveDate) -> Result<Option<Held>, JobError> {
+    let Some(before) = night.pred_opt() else {
+        return Ok(None);
+    };
+    let key = layout::run_report_key(&before.to_string())
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    let report: Option<envgov_dataset::report::RunReport> = get_json(store, &key)?;
+    Ok(report.map(|r| {
+        r.revisions
+            .held
+            .into_iter()
+            .map(|h| (h.key.clone(), h))
+            .collect()
+    }))
 }
 
 /// The revisions held by the validated partitions (up to `night`) that have revisions: each
@@ -687,13 +723,39 @@ mod tests {
         let names =
             |v: Vec<AppliedRevision>| -> Vec<String> { v.into_iter().map(|a| a.key).collect() };
         assert!(new_on(&index, &l, d("2026-02-01"), &held).is_empty());
-        let report = report(&index, &l, d("2026-02-01"), &held);
+        let report = report(&index, &l, d("2026-02-01"), (&held, &held));
         assert!(report.applied.is_empty() && report.new_tonight.is_empty());
         assert_eq!(report.held.len(), 1);
         assert_eq!(
             names(new_on(&index, &l, d("2026-02-02"), &held)),
             keys(&["sm.r3.csv"])
         );
+    }
+
+    #[test]
+    fn a_revision_held_the_night_before_is_new_on_the_night_it_takes_force() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let l = ledger(&[("sm.csv", "2026-01-31"), ("sm.r2.csv", "2026-02-01")]);
+        let mut index = RawIndex::new();
+        index
+            .entry(d("2026-01-31"))
+            .or_default()
+            .insert(Source::SelfMonitoring, keys(&["sm.csv", "sm.r2.csv"]));
+        // Held on 2 February (say, its unit was not in the registry yet), valid on the 3rd.
+        let before: Held = [failed("sm.r2.csv")].into();
+        let names =
+            |v: Vec<AppliedRevision>| -> Vec<String> { v.into_iter().map(|a| a.key).collect() };
+        assert_eq!(
+            names(new_on_held(
+                &index,
+                &l,
+                d("2026-02-03"),
+                (&Held::new(), &before)
+            )),
+            keys(&["sm.r2.csv"])
+        );
+        // Without what the night before held, it would look in force since 1 February.
+        assert!(new_on(&index, &l, d("2026-02-03"), &Held::new()).is_empty());
     }
 
     #[test]
