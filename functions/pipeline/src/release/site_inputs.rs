@@ -435,6 +435,31 @@ mod tests {
     }
 
     #[test]
+    fn a_units_rows_of_every_month_follow_one_header_in_month_order() {
+        let jan = "\u{feff}date,uscc\r\n2026-01-30,A\r\n2026-01-31,B\r\n";
+        let feb = "\u{feff}date,uscc\r\n2026-02-01,A\r\n2026-02-01,C\r\n";
+        let mut units = BTreeMap::new();
+        for month in [jan, feb] {
+            append_months(
+                &mut units,
+                unit_downloads_from_csv("m.csv", month.as_bytes()).unwrap(),
+            );
+        }
+        // Written by hand: A's January row then its February row under January's header; B
+        // and C their one row each.
+        assert_eq!(
+            String::from_utf8(units["A"].csv.clone()).unwrap(),
+            "\u{feff}date,uscc\r\n2026-01-30,A\r\n2026-02-01,A\r\n"
+        );
+        assert_eq!(units["A"].rows, 2);
+        assert_eq!(
+            String::from_utf8(units["C"].csv.clone()).unwrap(),
+            "\u{feff}date,uscc\r\n2026-02-01,C\r\n"
+        );
+        assert_eq!(units.keys().collect::<Vec<_>>(), ["A", "B", "C"]);
+    }
+
+    #[test]
     fn each_unit_gets_its_rows_of_the_dataset_csv() {
         let t = table();
         let all = String::from_utf8(to_csv(&t)).unwrap();
