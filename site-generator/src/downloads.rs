@@ -13,6 +13,7 @@ use crate::inputs::{SiteInputs, UNIT_DATASETS, UnitDownload, UnitDownloads};
 use crate::output::Output;
 use crate::registry::Unit;
 use crate::urls::{self, Slug};
+use envgov_dataset::published::DatasetId;
 use std::collections::BTreeMap;
 
 /// The per-unit downloads of a build, and the header-only file of each dataset.
@@ -122,7 +123,10 @@ pub fn dataset_slug(dataset: &str) -> Slug {
     Slug::new(dataset).expect("per-unit dataset ids are ASCII slugs")
 }
 
-/// The columns of a dataset, in its schema's order.
+/// The columns of a dataset, in order: its schema's in `datapackage.json`, or, when no
+/// resource has one (a dataset published a file a month has no file, so no resource, before
+/// its first month has a row), its published shape (`envgov_dataset::published`, which the
+/// pipeline checks every published table against).
 fn columns<'a>(inputs: &'a SiteInputs, dataset: &str) -> Result<Vec<&'a str>, SiteError> {
     let package = inputs
         .packages
@@ -131,16 +135,14 @@ fn columns<'a>(inputs: &'a SiteInputs, dataset: &str) -> Result<Vec<&'a str>, Si
             dataset: dataset.to_string(),
             what: "datapackage.json",
         })?;
-    let schema = package
-        .resources
-        .iter()
-        .filter_map(|r| r.schema.as_ref())
-        .next()
-        .ok_or_else(|| SiteError::MissingInput {
-            dataset: dataset.to_string(),
-            what: "table schema in datapackage.json",
-        })?;
-    Ok(schema.fields.iter().map(|f| f.name.as_str()).collect())
+    if let Some(schema) = package.resources.iter().find_map(|r| r.schema.as_ref()) {
+        return Ok(schema.fields.iter().map(|f| f.name.as_str()).collect());
+    }
+    let id = DatasetId::parse(dataset).ok_or_else(|| SiteError::MissingInput {
+        dataset: dataset.to_string(),
+        what: "table schema in datapackage.json, or a published shape",
+    })?;
+    Ok(id.shape().iter().map(|(name, _)| *name).collect())
 }
 
 #[cfg(test)]

@@ -425,6 +425,37 @@ fn enterprise_page_shows_its_published_information() {
     assert!(register.contains("第 "));
 }
 
+/// A dataset published a file a month has no file, so no resource with a schema, until a
+/// month has a row: its per-unit downloads are then header-only files named from the
+/// dataset's published shape (the pipeline checks every published table against it).
+#[test]
+fn a_dataset_with_no_file_yet_gets_header_only_downloads_from_its_shape() {
+    let mut inputs = inputs();
+    let id = "self-monitoring";
+    inputs.packages.get_mut(id).unwrap().resources.clear();
+    inputs.unit_downloads.remove(id);
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    let downloads: Vec<&str> = files
+        .iter()
+        .filter(|(p, _)| {
+            p.starts_with("downloads/enterprises/") && p.ends_with("/self-monitoring.csv")
+        })
+        .map(|(_, b)| std::str::from_utf8(b).unwrap())
+        .collect();
+    assert!(!downloads.is_empty());
+    // The first columns written by hand from envgov_dataset::published's SELF_MONITORING.
+    for csv in downloads {
+        assert!(
+            csv.starts_with("\u{feff}uscc,enterprise_name,district,outlet,sampled_at,date,pollutant,item_zh,result,"),
+            "{csv}"
+        );
+        assert!(
+            csv.ends_with("\r\n") && csv.matches("\r\n").count() == 1,
+            "{csv}"
+        );
+    }
+}
+
 #[test]
 fn unit_downloads_are_placed_as_given_or_header_only() {
     let inputs = inputs();
