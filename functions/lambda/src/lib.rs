@@ -301,7 +301,7 @@ fn handle_ingest(state: &State, payload: &Value) -> Result<Value, FunctionError>
                 reason_code,
                 reason,
             } => {
-                tracing::warn!(key = %key, reason_code = %reason_code, reason = %reason, "revision not in force; not validated")
+                tracing::warn!(key = %key, reason_code = %reason_code, reason = %reason, "not in force (superseded, held after failing validation as a whole, or a revision that cannot be placed)")
             }
             ingest::Outcome::Ingested { report, .. } => {
                 tracing::info!(key = %report.key, status = ?report.status, read = report.read, accepted = report.accepted, rejected = report.rejected, "file ingested")
