@@ -121,20 +121,24 @@ fn shown_days(
 
 /// Appends a month's unit downloads to the earlier months': a unit's rows of the month after
 /// its rows of the earlier ones, under the first month's byte-order mark and header (every
-/// month's file has the same).
+/// month's file has the same). Each unit's bytes are trimmed to their length once appended:
+/// a year of a monthly dataset's rows is held (cems-daily at 2,000 units: 478 MB), and the
+/// room a growing buffer reserves would add up to as much again.
 fn append_months(
     units: &mut BTreeMap<String, UnitDownload>,
     month: BTreeMap<String, UnitDownload>,
 ) {
-    for (uscc, d) in month {
+    for (uscc, mut d) in month {
         match units.get_mut(&uscc) {
             Some(u) => {
                 let head = csv_head_len(&d.csv);
                 u.rows += d.rows;
                 u.csv
                     .extend_from_slice(d.csv.get(head..).unwrap_or_default());
+                u.csv.shrink_to_fit();
             }
             None => {
+                d.csv.shrink_to_fit();
                 units.insert(uscc, d);
             }
         }
@@ -323,6 +327,7 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
                 json(&path, &publication.read(store, &path)?)?,
             );
         }
+        tracing::debug!(dataset = %id, rss_mib = crate::memory::rss_mib(), "site inputs: dataset's rows read");
         if per_unit && monthly {
             // Each unit's rows of every month, in month order, under one header.
             let mut units = BTreeMap::new();
@@ -337,6 +342,11 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
             downloads.insert(id.to_string(), unit_downloads_from_csv(&path, &csv)?);
         }
     }
+    tracing::info!(
+        rss_mib = crate::memory::rss_mib(),
+        peak_rss_mib = crate::memory::peak_rss_mib(),
+        "site inputs: datasets read"
+    );
     let report_key = layout::run_report_key(&catalogue.data_date).map_err(definition)?;
     let report: Option<RunReport> = match store.get(&report_key)? {
         Some(b) => Some(json(&report_key, &b)?),
