@@ -1064,6 +1064,9 @@ pub mod hourly_days {
         })
     }
 
+    /// A zip being written in memory.
+    type ZipWriter = zip::ZipWriter<std::io::Cursor<Vec<u8>>>;
+
     /// A unit's compressed days of one month: the zip, and the days in it.
     type MonthMade = BTreeMap<String, (Vec<u8>, Vec<HourlyDay>)>;
 
@@ -1157,7 +1160,11 @@ pub mod hourly_days {
             .into_iter()
             .map(|(n, _)| n)
             .collect();
-        let mut made: BTreeMap<String, Vec<(HourlyDay, PreparedZipFile)>> = BTreeMap::new();
+        // Each unit's month zip, its days added as they are compressed (a compressed day
+        // holds its compressor's buffer: it is not kept past its day).
+        let zip_err =
+            |e: zip::result::ZipError| definition(format!("compressing hourly readings: {e}"));
+        let mut made: BTreeMap<String, (ZipWriter, Vec<HourlyDay>)> = BTreeMap::new();
         crate::hourly::units_rows(store, curated, dates, &readers, |date, rows| {
             let parts: Vec<(String, polars::prelude::DataFrame)> = by_unit(&rows)?
                 .into_iter()
@@ -1172,20 +1179,19 @@ pub mod hourly_days {
                 .collect();
             for d in days {
                 let (uscc, day, prepared) = d?;
-                made.entry(uscc).or_default().push((day, prepared));
-            }
-            Ok(())
-        })?;
-        let zip_err =
-            |e: zip::result::ZipError| definition(format!("compressing hourly readings: {e}"));
-        let mut out = MonthMade::new();
-        for (uscc, days) in made {
-            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-            let mut listed = Vec::with_capacity(days.len());
-            for (day, prepared) in days {
+                let (w, listed) = made.entry(uscc).or_insert_with(|| {
+                    (
+                        zip::ZipWriter::new(std::io::Cursor::new(Vec::new())),
+                        Vec::new(),
+                    )
+                });
                 w.add_prepared_file(prepared).map_err(zip_err)?;
                 listed.push(day);
             }
+            Ok(())
+        })?;
+        let mut out = MonthMade::new();
+        for (uscc, (w, listed)) in made {
             out.insert(uscc, (w.finish().map_err(zip_err)?.into_inner(), listed));
         }
         Ok(out)
