@@ -125,30 +125,29 @@ pub(super) fn plan(
 
 /// Copies each file stored beside the site (`datasets`: path in the release → the file:
 /// the publication's and the evidence bundles) to `{prefix}{path}` unless the store already
-/// holds it there, one after another, with [`Store::copy`]: the bytes never pass
-/// through this process (a hard link on a local folder, `CopyObject` on S3; a dataset file
-/// can be hundreds of MB), made durable by the caller's [`Store::sync`]. Returns, in the
-/// order of `datasets`, whether each was written.
+/// holds it there, with [`Store::copy`], [`UPLOADERS`] at a time: the bytes never pass
+/// through this process (a hard link on a local folder, `HeadObject` and `CopyObject` on S3,
+/// mostly a round trip each: 2,000 units' bundles one after another would take minutes),
+/// made durable by the caller's [`Store::sync`]. Returns, in the order of `datasets`,
+/// whether each was written; on failure, the error of the first file (in that order) that
+/// failed.
 pub(super) fn copy_datasets(
     store: &dyn Store,
     prefix: &str,
     datasets: &BTreeMap<String, PublishedFile>,
 ) -> Result<Vec<bool>, JobError> {
-    let mut written = Vec::with_capacity(datasets.len());
-    for (path, file) in datasets {
+    let files: Vec<(&String, &PublishedFile)> = datasets.iter().collect();
+    in_parallel(UPLOADERS, &files, |(path, file)| {
         let key = format!("{prefix}{path}");
         match store.copy(&file.key, &key, &file.sha256)? {
-            Copied::Written => written.push(true),
-            Copied::Unchanged => written.push(false),
-            Copied::NoSource => {
-                return Err(JobError::Corrupt {
-                    key: file.key.clone(),
-                    message: format!("missing (planned as {path})"),
-                });
-            }
+            Copied::Written => Ok(true),
+            Copied::Unchanged => Ok(false),
+            Copied::NoSource => Err(JobError::Corrupt {
+                key: file.key.clone(),
+                message: format!("missing (planned as {path})"),
+            }),
         }
-    }
-    Ok(written)
+    })
 }
 
 /// The bytes of a planned file that is not rendered: a file of the publication (under
