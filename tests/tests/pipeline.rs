@@ -57,10 +57,18 @@ fn count(rows: &[BTreeMap<String, String>], reason: &str) -> u64 {
 }
 
 /// A dataset as the last night published it (its publication: what its release serves at
-/// `/datasets/{id}/{id}.csv`).
+/// `/datasets/{id}/{id}.csv`, or, of a dataset published a file a month, at
+/// `/datasets/{id}/{id}-{YYYY-MM}.csv`, every month in order).
 fn dataset(store: &dyn Store, id: &str) -> Vec<BTreeMap<String, String>> {
     let publication = envgov_pipeline::publication::Publication::staged(store).unwrap();
-    read_csv(&publication.read(store, &format!("{id}/{id}.csv")).unwrap())
+    let months = publication.month_paths(id, envgov_dataset::layout::Format::Csv);
+    if months.is_empty() {
+        return read_csv(&publication.read(store, &format!("{id}/{id}.csv")).unwrap());
+    }
+    months
+        .values()
+        .flat_map(|path| read_csv(&publication.read(store, path).unwrap()))
+        .collect()
 }
 
 #[test]
@@ -661,17 +669,40 @@ fn unit_downloads_are_the_units_rows_of_the_published_csv() {
         "emission-totals",
         "self-monitoring",
     ] {
-        // The stable URL's file: the live release's.
-        let published = store
-            .get(&format!(
-                "site/releases/{release}/datasets/{dataset}/{dataset}.csv"
-            ))
+        // The stable URL's file: the live release's (of a monthly dataset, every month's
+        // file in month order, each with the same header).
+        let folder = format!("site/releases/{release}/datasets/{dataset}/");
+        let mut names: Vec<String> = store
+            .list(&folder)
             .unwrap()
-            .unwrap();
-        let text = std::str::from_utf8(&published).unwrap();
-        assert!(text.starts_with('\u{feff}'));
-        let mut lines = text.trim_start_matches('\u{feff}').split_inclusive("\r\n");
-        let header = lines.next().unwrap();
+            .into_iter()
+            .filter(|k| {
+                let name = &k[folder.len()..];
+                name == format!("{dataset}.csv")
+                    || (envgov_dataset::layout::month_of_file(dataset, name).is_some()
+                        && name.ends_with(".csv"))
+            })
+            .collect();
+        names.sort();
+        assert!(!names.is_empty(), "{dataset}: no CSV file in the release");
+        let texts: Vec<String> = names
+            .iter()
+            .map(|k| String::from_utf8(store.get(k).unwrap().unwrap()).unwrap())
+            .collect();
+        let mut header = "";
+        let mut all_lines: Vec<&str> = Vec::new();
+        for text in &texts {
+            assert!(text.starts_with('\u{feff}'));
+            let mut lines = text.trim_start_matches('\u{feff}').split_inclusive("\r\n");
+            let h = lines.next().unwrap();
+            assert!(
+                header.is_empty() || header == h,
+                "{dataset}: months' headers differ"
+            );
+            header = h;
+            all_lines.extend(lines);
+        }
+        let lines = all_lines.into_iter();
         let uscc_col = header
             .trim_end()
             .split(',')

@@ -144,10 +144,13 @@ fn definition(e: impl std::fmt::Display) -> JobError {
 }
 
 /// The sha256 of what a month's files are made from: the dataset and its version, the month,
-/// its other inputs, and each day's date and inputs' sha256, in order.
+/// its other inputs, and each day's date and inputs' sha256, in order: the sha256 of the
+/// text `{id} v{version}\n{month}\nlimits {other_sha256}\n` then `{date} {sha256}\n` a day.
 pub fn inputs_sha256(id: DatasetId, version: u32, month: &str, inputs: &MonthInputs) -> String {
+    // `limits`: the other inputs' line kept as cems-hourly wrote it before the other monthly
+    // datasets joined (the same inputs keep the same fingerprint: no month written again).
     let mut text = format!(
-        "{} v{version}\n{month}\ninputs {}\n",
+        "{} v{version}\n{month}\nlimits {}\n",
         id.as_str(),
         inputs.other_sha256
     );
@@ -497,6 +500,20 @@ mod tests {
         assert_ne!(base, inputs_sha256(id, 1, "2026-01", &changed));
         changed.days.truncate(1);
         assert_ne!(base, inputs_sha256(id, 1, "2026-01", &changed));
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_sha256_of_its_text() {
+        let inputs = MonthInputs {
+            days: vec![(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), "aa".into())],
+            other_sha256: "L".into(),
+        };
+        // printf 'cems-hourly v1\n2026-01\nlimits L\n2026-01-01 aa\n' | sha256sum
+        // (the text cems-hourly's months were fingerprinted with before: unchanged).
+        assert_eq!(
+            inputs_sha256(DatasetId::CemsHourly, 1, "2026-01", &inputs),
+            "d9ba3c1e8fedfa973c4464d73472e8d1da6edc4d62b8013cd528b89459061968"
+        );
     }
 
     #[test]
