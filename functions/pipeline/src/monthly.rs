@@ -21,7 +21,8 @@
 //! ([`RunWritten`]): the night's changelog compares those ([`crate::changelog`]).
 //!
 //! A re-run of an older night lists the files it made before: a month's state remembers up
-//! to [`EARLIER_KEPT`] earlier sets of files by their inputs' sha256.
+//! to [`EARLIER_KEPT`] earlier sets of files by their inputs' sha256. A dataset with no data
+//! yet in the run's year is published as the run's month with no rows (header-only files).
 
 use crate::error::JobError;
 use crate::month_files::{Encoded, FileKind};
@@ -315,7 +316,15 @@ pub fn update_months(
     let id = dataset.id();
     let run_s = run.to_string();
     let year: Vec<NaiveDate> = year.iter().copied().filter(|d| *d <= run).collect();
-    let months = dataset.inputs(store, &year)?;
+    let mut months = dataset.inputs(store, &year)?;
+    if months.is_empty() {
+        // No data yet this year: the run's month is published with no rows (its files hold
+        // the header only), so that the dataset always has files to list and describe.
+        months.insert(
+            run_s.get(..7).unwrap_or_default().to_string(),
+            MonthInputs::default(),
+        );
+    }
     // The months whose inputs changed are written into one archive folder of the night;
     // its data package (listing them) and then their states are written last, so that a
     // night stopped half-way writes them again.
