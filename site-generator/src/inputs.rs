@@ -24,10 +24,10 @@ pub struct SiteInputs {
     /// Each unit's own rows of the datasets of [`crate::UNIT_DATASETS`], as CSV cut from the
     /// published dataset by the pipeline.
     pub unit_downloads: UnitDownloads,
-    /// Unit credit code → its evidence bundle, which the release places at
-    /// `envgov_dataset::layout::unit_bundle_path` (the unit page links it; a unit without one
-    /// shows no link).
-    pub unit_bundles: BTreeMap<String, BundleLink>,
+    /// Unit credit code → its evidence bundles, one a month, which the release places at
+    /// `envgov_dataset::layout::unit_bundle_path` (the unit page lists them newest first; a
+    /// unit without one shows none).
+    pub unit_bundles: BTreeMap<String, Vec<BundleLink>>,
     /// Dataset id → the dates of its archive snapshots (`datasets/{id}/archive/{date}/`).
     pub archives: BTreeMap<String, Vec<String>>,
     /// The changelogs of corrections the publication lists (`datasets/{id}/changes/`, the
@@ -70,9 +70,12 @@ pub const UNIT_DATASETS: [&str; 4] = [
     rows::SELF_MONITORING,
 ];
 
-/// A unit's evidence bundle as its page shows it (the zip itself is placed by the release).
+/// A unit's evidence bundle of one month as its page shows it (the zip itself is placed by
+/// the release).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleLink {
+    /// `YYYY-MM`.
+    pub month: String,
     pub bytes: u64,
     pub sha256: String,
 }

@@ -294,16 +294,13 @@ pub fn unit_download(uscc: &Uscc, dataset: &Slug) -> String {
     format!("/downloads/enterprises/{uscc}/{dataset}.csv")
 }
 
-/// One unit's evidence bundle (a zip: its records, raw lines and calculations, signed).
-/// The path is the contract's (`envgov_dataset::layout::unit_bundle_path`), where the release
-/// puts it.
-pub fn unit_bundle(uscc: &Uscc) -> String {
-    let uscc = uscc.to_string();
-    match envgov_dataset::layout::unit_bundle_path(&uscc) {
-        Ok(path) => format!("/{path}"),
-        // A `Uscc` is a safe segment already: not reached.
-        Err(_) => format!("/downloads/enterprises/{uscc}/evidence-bundle.zip"),
-    }
+/// One unit's evidence bundle of a month (a zip: its records, raw lines and calculations,
+/// signed). The path is the contract's (`envgov_dataset::layout::unit_bundle_path`), where
+/// the release puts it; `None` for a month that is not `YYYY-MM`.
+pub fn unit_bundle(uscc: &Uscc, month: &str) -> Option<String> {
+    envgov_dataset::layout::unit_bundle_path(&uscc.to_string(), month)
+        .ok()
+        .map(|path| format!("/{path}"))
 }
 
 /// A published dataset file (served from the store's `datasets/` beside the site).

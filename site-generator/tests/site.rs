@@ -1108,37 +1108,56 @@ fn corrections_show_on_the_dataset_and_unit_pages_and_in_a_feed() {
     assert!(zh.contains("修改") && zh.contains("更正记录"));
 }
 
-/// A unit with an evidence bundle links it (both languages, with its size and sha256); a unit
-/// without one shows no link.
+/// A unit with evidence bundles lists them, one a month, newest first (both languages, each
+/// with its size and sha256); a unit without one shows no link.
 #[test]
-fn a_unit_page_links_its_evidence_bundle_when_it_has_one() {
+fn a_unit_page_lists_its_month_evidence_bundles_newest_first() {
     let with = "91110106177886783N";
     let without = "91110114MA0EX10K62";
     let mut inputs = inputs();
-    let sha = "ab".repeat(32);
+    let (jan, feb) = ("ab".repeat(32), "cd".repeat(32));
+    // Given oldest first: the page turns them round.
     inputs.unit_bundles.insert(
         with.to_string(),
-        envgov_site::BundleLink {
-            bytes: 12_345,
-            sha256: sha.clone(),
-        },
+        vec![
+            envgov_site::BundleLink {
+                month: "2026-01".into(),
+                bytes: 12_345,
+                sha256: jan.clone(),
+            },
+            envgov_site::BundleLink {
+                month: "2026-02".into(),
+                bytes: 2_000,
+                sha256: feb.clone(),
+            },
+        ],
     );
     let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
     let page = |lang: &str, uscc: &str| {
         String::from_utf8(files[&format!("{lang}/enterprises/{uscc}.html")].clone()).unwrap()
     };
-    let href = format!("href=\"/downloads/enterprises/{with}/evidence-bundle.zip\"");
-    for (lang, size, label) in [
-        ("en", "12.3 kB", "Download the evidence bundle"),
-        ("zh", "12.3 kB", "下载证据包"),
+    let href = |m: &str| format!("href=\"/downloads/enterprises/{with}/evidence-bundle-{m}.zip\"");
+    for (lang, label) in [
+        ("en", "Evidence bundle of 2026-02"),
+        ("zh", "证据包 2026-02"),
     ] {
         let html = page(lang, with);
-        for needle in [href.as_str(), size, label, sha.as_str()] {
+        for needle in [
+            href("2026-01").as_str(),
+            href("2026-02").as_str(),
+            "12.3 kB",
+            "2.0 kB",
+            label,
+            jan.as_str(),
+            feb.as_str(),
+        ] {
             assert!(html.contains(needle), "{lang}: {needle}");
         }
+        let at = |needle: &str| html.find(needle).unwrap();
         assert!(
-            !page(lang, without).contains("evidence-bundle.zip"),
-            "{lang}"
+            at(&href("2026-02")) < at(&href("2026-01")),
+            "{lang}: newest first"
         );
+        assert!(!page(lang, without).contains("evidence-bundle"), "{lang}");
     }
 }

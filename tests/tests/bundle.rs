@@ -104,7 +104,8 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
         .find(|r| r["record_source"] == "cems-daily")
         .expect("the sample has a daily exceedance");
     let uscc = daily["uscc"].clone();
-    let bundle_path = format!("downloads/enterprises/{uscc}/evidence-bundle.zip");
+    // One bundle a month: the sample's two days are of January.
+    let bundle_path = format!("downloads/enterprises/{uscc}/evidence-bundle-2026-01.zip");
     let bundle = store.get(&format!("{root}{bundle_path}")).unwrap().unwrap();
 
     // Linked from the unit's page in both languages, with its sha256.
@@ -178,18 +179,28 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
     ] {
         assert!(!file(name).is_empty(), "{name}");
     }
-    // The unit's rows, byte for byte those of its CSV downloads (a dataset without rows of
-    // the unit has no file in the bundle).
+    // The unit's rows of the month, byte for byte those of its CSV downloads (every row of
+    // the sample's January days; of emission-totals the month's rows, not the year's), under
+    // the same header (a dataset without rows of the unit has no file in the bundle).
     for dataset in [
         "cems-daily",
         "exceedances",
         "self-monitoring",
         "emission-totals",
     ] {
-        let download = store
+        let mut download = store
             .get(&format!("{root}downloads/enterprises/{uscc}/{dataset}.csv"))
             .unwrap()
             .unwrap();
+        if dataset == "emission-totals" {
+            let lines: Vec<&[u8]> = download.split_inclusive(|b| *b == b'\n').collect();
+            download = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, l)| *i == 0 || l.windows(7).any(|w| w == b",month,"))
+                .flat_map(|(_, l)| l.iter().copied())
+                .collect();
+        }
         let rows = envgov_e2e::read_csv(&download).len();
         let name = format!("data/{dataset}.csv");
         match files.iter().find(|(n, _)| *n == name) {
@@ -387,24 +398,44 @@ fn each_unit_page_links_a_signed_deterministic_evidence_bundle_with_its_exceedan
     assert!(format!("{}", outcome.problems[0]).contains("data/cems-daily.csv"));
 }
 
-/// The hourly readings of a bundle are made incrementally (a night compresses only its new
-/// days and copies the others from the unit's previous bundle), and the bundle has the same
-/// bytes as one built from nothing (whose days of two months are made a month at a time and
-/// put aside until the bundle is stored).
+/// A unit has a bundle a month. A closed month's bundle is not written again by a later
+/// night; the current month's hourly readings are made incrementally (a night compresses only
+/// its new days and copies the others from the month's previous bundle), and every bundle has
+/// the same bytes as one built from nothing.
 #[test]
 fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() {
     let curated = curated();
     let dir = TempDir::new("bundle-incremental");
     let store = LocalStore::new(&dir.0);
+    // 30 and 31 January, 1 and 2 February.
     let config = SampleConfig {
         units: 12,
-        days: 3,
-        end_date: "2026-02-01".parse().unwrap(),
+        days: 4,
+        end_date: "2026-02-02".parse().unwrap(),
         ..SampleConfig::default()
     };
     generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
-    night_with_site(&store, &curated, "2026-01-31");
-    let release = night_with_site(&store, &curated, "2026-02-01");
+    night_with_site(&store, &curated, "2026-02-01");
+    let january = |store: &LocalStore| -> BTreeMap<String, String> {
+        store
+            .list_meta("bundles/")
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.key.contains("/2026-01/"))
+            .map(|m| (m.key, m.tag))
+            .collect()
+    };
+    let closed = january(&store);
+    assert!(
+        closed.keys().any(|k| k.ends_with(".zip")),
+        "January's bundles"
+    );
+    let release = night_with_site(&store, &curated, "2026-02-02");
+    assert_eq!(
+        january(&store),
+        closed,
+        "a closed month's bundle written again"
+    );
     let root = format!("site/releases/{release}/");
     // Every unit with hourly readings: its days as the index remembers them.
     let indexes: Vec<String> = store
@@ -418,26 +449,37 @@ fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() 
         .list(&format!("{root}downloads/enterprises/"))
         .unwrap()
         .into_iter()
-        .filter(|k| k.ends_with("/evidence-bundle.zip"))
+        .filter(|k| k.contains("/evidence-bundle-") && k.ends_with(".zip"))
         .map(|k| {
             let b = store.get(&k).unwrap().unwrap();
             (k, b)
         })
         .collect();
+    // Each month's bundle holds that month's days only: January's two, February's two.
+    let days_in = |b: &[u8]| -> Vec<String> {
+        unzip(b)
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with("data/cems-hourly/"))
+            .collect()
+    };
     let with_hourly: Vec<&String> = bundles
         .iter()
-        .filter(|(_, b)| {
-            unzip(b)
-                .iter()
-                .filter(|(n, _)| n.starts_with("data/cems-hourly/"))
-                .count()
-                == 3
+        .filter(|(k, b)| {
+            let days = days_in(b);
+            let month = if k.ends_with("-2026-01.zip") {
+                "data/cems-hourly/2026-01/"
+            } else {
+                "data/cems-hourly/2026-02/"
+            };
+            days.len() == 2 && days.iter().all(|d| d.starts_with(month))
         })
         .map(|(k, _)| k)
         .collect();
     assert!(
-        !with_hourly.is_empty(),
-        "units with 3 days of hourly readings"
+        with_hourly.iter().any(|k| k.ends_with("-2026-01.zip"))
+            && with_hourly.iter().any(|k| k.ends_with("-2026-02.zip")),
+        "units with 2 days of hourly readings in each month's bundle"
     );
     // The first night's bundle of each such unit is gone: only the one its index names.
     for index in &indexes {

@@ -221,20 +221,27 @@ pub fn registry_acceptance_key(date: &str) -> Result<String, BadSegment> {
 /// The ledger of raw files: sha256, size and first-seen run for every raw key.
 pub const RAW_LEDGER_KEY: &str = "runs/raw-ledger.json";
 
-/// Evidence bundles, built by a site release and kept across releases:
-/// `bundles/{uscc}/{cache}.zip` and its `{cache}.json` (sha256 and size).
+/// Evidence bundles, built by a site release and kept across releases, one per unit and
+/// month: `bundles/{uscc}/{YYYY-MM}/{cache}.zip` and its `{cache}.json` (sha256 and size).
 pub const BUNDLES_PREFIX: &str = "bundles/";
 
-pub fn bundle_prefix(uscc: &str) -> Result<String, BadSegment> {
-    Ok(format!("{BUNDLES_PREFIX}{}/", check_segment(uscc)?))
+/// Where the bundle of a unit's month is kept: `bundles/{uscc}/{YYYY-MM}/`.
+pub fn bundle_month_prefix(uscc: &str, month: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "{BUNDLES_PREFIX}{}/{}/",
+        check_segment(uscc)?,
+        check_month(month)?
+    ))
 }
 
-/// A unit's evidence bundle in a site release, beside its other downloads (its URL is this
-/// path under the site's root).
-pub fn unit_bundle_path(uscc: &str) -> Result<String, BadSegment> {
+/// A unit's evidence bundle of one month in a site release, beside its other downloads (its
+/// URL is this path under the site's root):
+/// `downloads/enterprises/{uscc}/evidence-bundle-{YYYY-MM}.zip`.
+pub fn unit_bundle_path(uscc: &str, month: &str) -> Result<String, BadSegment> {
     Ok(format!(
-        "downloads/enterprises/{}/evidence-bundle.zip",
-        check_segment(uscc)?
+        "downloads/enterprises/{}/evidence-bundle-{}.zip",
+        check_segment(uscc)?,
+        check_month(month)?
     ))
 }
 
@@ -470,6 +477,27 @@ pub const DEVELOPMENT_SIGNING_KEY: &str = "private/signing/development.key";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_bundles_are_named_by_unit_and_month() {
+        assert_eq!(
+            unit_bundle_path("91110106177886783N", "2026-03").unwrap(),
+            "downloads/enterprises/91110106177886783N/evidence-bundle-2026-03.zip"
+        );
+        assert_eq!(
+            bundle_month_prefix("91110106177886783N", "2026-03").unwrap(),
+            "bundles/91110106177886783N/2026-03/"
+        );
+        for (uscc, month) in [
+            ("U1", "2026-3"),
+            ("U1", "../x"),
+            ("a/b", "2026-03"),
+            ("..", "2026-03"),
+        ] {
+            assert!(unit_bundle_path(uscc, month).is_err(), "{uscc} {month}");
+            assert!(bundle_month_prefix(uscc, month).is_err(), "{uscc} {month}");
+        }
+    }
 
     #[test]
     fn monthly_files_are_named_by_dataset_and_month_and_read_back() {

@@ -124,12 +124,34 @@ struct Download {
     dataset_href: String,
 }
 
-/// The unit's evidence bundle, when the release built one.
+/// One of the unit's evidence bundles (a month's), as the release built it.
 #[derive(Serialize)]
 struct BundleView {
+    month: String,
     href: String,
     size: String,
     sha256: String,
+}
+
+/// The unit's evidence bundles, newest month first (none when the release built none).
+fn bundle_views(site: &Site<'_>, lang: Lang, uscc: &urls::Uscc) -> Vec<BundleView> {
+    let mut views: Vec<BundleView> = site
+        .inputs
+        .unit_bundles
+        .get(uscc.to_string().as_str())
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            Some(BundleView {
+                month: b.month.clone(),
+                href: urls::unit_bundle(uscc, &b.month)?,
+                size: format::file_size(lang, b.bytes),
+                sha256: b.sha256.clone(),
+            })
+        })
+        .collect();
+    views.sort_by(|a, b| b.month.cmp(&a.month));
+    views
 }
 
 #[derive(Serialize)]
@@ -158,7 +180,7 @@ struct UnitPage {
     corrections_more: Option<String>,
     open_days: Vec<OpenDayItem>,
     downloads: Vec<Download>,
-    bundle: Option<BundleView>,
+    bundles: Vec<BundleView>,
 }
 
 /// A limit, or a dash when the standard sets none.
@@ -513,15 +535,7 @@ fn unit_page(
                 dataset_href: urls::page(lang, &Route::Dataset(slug)),
             });
         }
-        let bundle = site
-            .inputs
-            .unit_bundles
-            .get(u.uscc.to_string().as_str())
-            .map(|b| BundleView {
-                href: urls::unit_bundle(&u.uscc),
-                size: format::file_size(lang, b.bytes),
-                sha256: b.sha256.clone(),
-            });
+        let bundles = bundle_views(site, lang, &u.uscc);
         let operating = u
             .facilities
             .iter()
@@ -587,7 +601,7 @@ fn unit_page(
             corrections_more,
             open_days,
             downloads: dl,
-            bundle,
+            bundles,
         };
         site.render_page(
             out,

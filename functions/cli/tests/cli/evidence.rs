@@ -61,9 +61,15 @@ fn a_night_rebuilds_as_archived_and_a_bundle_verifies_until_a_byte_is_flipped() 
     let live = std::fs::read_to_string(Path::new(store).join("site/current")).unwrap();
     let release = Path::new(store).join("site/releases").join(live.trim());
     let units = release.join("downloads/enterprises");
+    // Each unit's month bundles: `evidence-bundle-{YYYY-MM}.zip`.
     let bundle = std::fs::read_dir(&units)
         .unwrap()
-        .map(|e| e.unwrap().path().join("evidence-bundle.zip"))
+        .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with("evidence-bundle-2026-01") && name.ends_with(".zip")
+        })
         .find(|z| {
             let bytes = std::fs::read(z).unwrap();
             bytes.windows(19).any(|w| w == b"data/cems-daily.csv")

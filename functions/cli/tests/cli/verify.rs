@@ -352,11 +352,16 @@ fn a_zip_with_its_manifest_at_the_root_verifies_and_a_flipped_byte_is_named() {
     );
     // The evidence bundles the release links verify on their own; one flipped byte in a
     // bundle's entry is named.
+    // One a month: `downloads/enterprises/{uscc}/evidence-bundle-{YYYY-MM}.zip`.
     let bundles: Vec<PathBuf> = std::fs::read_dir(release.join("downloads/enterprises"))
         .unwrap()
         .flatten()
-        .map(|e| e.path().join("evidence-bundle.zip"))
-        .filter(|p| p.is_file())
+        .flat_map(|e| std::fs::read_dir(e.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("evidence-bundle-") && name.ends_with(".zip")
+        })
         .collect();
     assert!(!bundles.is_empty(), "the release links evidence bundles");
     for bundle in bundles.iter().take(3) {

@@ -1,4 +1,4 @@
-//! One unit's evidence bundle as files, then as a zip with deterministic bytes.
+//! One unit's evidence bundle of one month as files, then as a zip with deterministic bytes.
 //!
 //! Stage: none (pure: a [`UnitBundle`] and a signing key in, the zip's bytes out). The zip
 //! has its entries sorted by path, every entry dated 1980-01-01 00:00:00 (the zip format's
@@ -10,12 +10,14 @@
 //! README.zh.md, README.en.md         what is inside and how to check it
 //! CITATION.zh.txt, CITATION.en.txt   how to cite the bundle (names the sha256 of contents.json)
 //! contents.json                      every evidence file with its sha256 and size
-//! unit.json                          the unit
-//! data/{dataset}.csv                 the unit's rows of each published dataset, byte for byte
+//! unit.json                          the unit and the bundle's month
+//! data/{dataset}.csv                 the unit's rows of the month of each published dataset,
+//!                                    byte for byte (emission-totals: its monthly row)
 //! data/cems-hourly/{YYYY-MM}/{YYYY-MM-DD}.csv
 //!                                    (units with online monitoring) the unit's hourly readings
-//!                                    of each day, with provenance: the rows of cems-hourly
-//! exceedances/index.csv              one line per exceedance: its folder and id
+//!                                    of each day of the month, with provenance: the rows of
+//!                                    cems-hourly
+//! exceedances/index.csv              one line per exceedance of the month: its folder and id
 //! exceedances/{nnnn}/exceedance.json the register's row
 //! exceedances/{nnnn}/raw-lines.txt   the raw line(s) it rests on, byte for byte, one per line
 //! exceedances/{nnnn}/raw-lines.csv   where each line of raw-lines.txt is: key, line, sha256
@@ -42,7 +44,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 /// The bundle format: part of every bundle's cache key (a new format rebuilds every bundle).
-pub const FORMAT: &str = "envgov-evidence-bundle/3";
+pub const FORMAT: &str = "envgov-evidence-bundle/4";
 
 /// One raw line an exceedance rests on: where it is and its exact bytes (without the line
 /// feed that ends it).
@@ -87,12 +89,15 @@ pub struct ExceedanceEvidence {
     pub explanation: Option<Localized>,
 }
 
-/// The unit and its data: what one bundle is made of.
+/// The unit and its data of one month: what one bundle is made of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitBundle {
     pub uscc: String,
+    /// The month the bundle holds, `YYYY-MM`.
+    pub month: String,
     pub name: Localized,
-    /// The latest date of the unit's data (the citation's data date).
+    /// The latest date of the unit's data of the month (the citation's data date; the month
+    /// when no row has a date).
     pub data_date: String,
     /// The bundle's public URL.
     pub url: String,
@@ -254,6 +259,7 @@ pub fn files(b: &UnitBundle) -> BTreeMap<String, Vec<u8>> {
             "uscc": b.uscc,
             "name_zh": b.name.zh,
             "name_en": b.name.en,
+            "month": b.month,
             "data_date": b.data_date,
             "bundle_url": b.url,
         })),
@@ -273,6 +279,7 @@ pub fn files(b: &UnitBundle) -> BTreeMap<String, Vec<u8>> {
     );
     let about = About {
         uscc: &b.uscc,
+        month: &b.month,
         name: &b.name,
         data_date: &b.data_date,
         url: &b.url,
@@ -332,7 +339,7 @@ pub fn zip(
 ) -> Result<Vec<u8>, zip::result::ZipError> {
     let mut all = files(b);
     let mut manifest = SignedManifest::new(
-        &format!("evidence bundle of {} ({})", b.uscc, b.name.en),
+        &format!("evidence bundle of {} ({}), {}", b.uscc, b.name.en, b.month),
         &b.data_date,
         signer.key,
         signer.development,

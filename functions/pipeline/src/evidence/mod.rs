@@ -1,26 +1,31 @@
-//! Per-unit evidence bundles: a zip for each key polluting unit with its rows of the
-//! published datasets, its hourly readings a file a day ([`hourly_days`]), and for each of
-//! its exceedances the raw line(s) it rests on, the raw file's sha256, the limit with its
-//! standard and clause, and the calculation step by step; signed (see [`bundle`] for the
-//! layout).
+//! Per-unit evidence bundles, one a month: a zip for each key polluting unit and each month
+//! it has rows of, with its rows of the month of the published datasets, its hourly readings
+//! of the month a file a day ([`hourly_days`]), and for each of its exceedances of the month
+//! the raw line(s) it rests on, the raw file's sha256, the limit with its standard and clause,
+//! and the calculation step by step; signed (see [`bundle`] for the layout, [`months`] for how
+//! a row's month is read).
 //!
 //! Stage: release (reads the publication's per-unit rows, validated partitions, raw files and
 //! the ledger; writes `bundles/` only). Built while a site release is planned, from the same
-//! [`envgov_site::SiteInputs`] the pages are rendered from; the release copies each unit's
-//! bundle to `downloads/enterprises/{uscc}/evidence-bundle.zip` beside its other downloads.
+//! [`envgov_site::SiteInputs`] the pages are rendered from; the release copies each bundle to
+//! `downloads/enterprises/{uscc}/evidence-bundle-{YYYY-MM}.zip` beside the unit's other
+//! downloads.
 //!
-//! Incremental and flat in memory: a unit's bundle is stored at
-//! `bundles/{uscc}/{cache}.zip` with `{cache}.json` (its sha256 and size) beside it, where
-//! `{cache}` hashes everything the bundle is made of (the unit's rows of each dataset, the
-//! origin, the signing key, the format); a release whose unit rows did not change reads the
-//! small `.json` and nothing else (the unit's rows are hashed, not parsed). Units whose
-//! bundle must be built are taken [`CHUNK`] at a time. A unit's exceedance evidence is kept apart
-//! (`bundles/{uscc}/evidence-{hash}.json`, the hash of its exceedance rows): when only its
-//! other rows changed (an ordinary night adds a daily mean) it is read back whole; when its
-//! exceedances changed, the evidence of each unchanged exceedance is taken from the unit's last
-//! evidence and only the new ones are read: each day's validated online-monitoring partition
-//! and each raw file they need, once per chunk (streamed, line by line). Then each unit's zip
-//! is built, stored and dropped before the next.
+//! Incremental and flat in memory: a month's bundle is stored at
+//! `bundles/{uscc}/{YYYY-MM}/{cache}.zip` with `{cache}.json` (its sha256 and size) beside it,
+//! where `{cache}` hashes everything the bundle is made of (the unit's rows of the month of
+//! each dataset, the month's hourly days, the origin, the signing key, the format); a release
+//! whose rows of a month did not change reads the small `.json` and nothing else. A closed
+//! month's bundle is so written once (again only when a correction changes its rows), and a
+//! night builds the bundles of the months it changed: an ordinary night, the current month's.
+//! Bundles to build are taken a month at a time, [`CHUNK`] units at a time. A month's
+//! exceedance evidence is kept apart (`bundles/{uscc}/{YYYY-MM}/evidence-{hash}.json`, the
+//! hash of its exceedance rows): when only its other rows changed (an ordinary night adds a
+//! daily mean) it is read back whole; when its exceedances changed, the evidence of each
+//! unchanged exceedance is taken from the month's last evidence and only the new ones are
+//! read: each day's validated online-monitoring partition and each raw file they need, once
+//! per chunk (streamed, line by line). Then each zip is built, stored and dropped before the
+//! next.
 
 pub mod bundle;
 pub mod calc;
@@ -69,8 +74,8 @@ pub struct StoredBundle {
 /// What [`ensure`] did.
 #[derive(Debug, Clone, Default)]
 pub struct Bundles {
-    /// Unit → its bundle.
-    pub units: BTreeMap<String, StoredBundle>,
+    /// (Unit, `YYYY-MM`) → the unit's bundle of that month.
+    pub units: BTreeMap<(String, String), StoredBundle>,
     pub built: usize,
     pub reused: usize,
 }
@@ -80,7 +85,8 @@ pub struct Bundles {
 pub struct BundleOptions<'a> {
     pub origin: String,
     pub signer: Signer<'a>,
-    /// The days whose hourly readings the bundle of every unit with online monitoring holds.
+    /// The days whose hourly readings the bundles of every unit with online monitoring hold
+    /// (each month's bundle the days of its month).
     pub hourly: hourly_days::Span,
 }
 
@@ -88,15 +94,17 @@ fn definition(e: impl std::fmt::Display) -> JobError {
     JobError::Definition(e.to_string())
 }
 
-/// Unit → its link on the unit page; path in the release → the stored bundle.
+/// Unit → its month bundles' links on the unit page (month order); path in the release →
+/// the stored bundle.
 pub type ReleaseBundles = (
-    BTreeMap<String, BundleLink>,
+    BTreeMap<String, Vec<BundleLink>>,
     BTreeMap<String, PublishedFile>,
 );
 
-/// The bundles of a release: for the pages, each unit's link (size and sha256); for the
-/// release, each bundle's path in it (`downloads/enterprises/{uscc}/evidence-bundle.zip`) and
-/// the stored file it is copied from.
+/// The bundles of a release: for the pages, each unit's month bundles (month, size and
+/// sha256); for the release, each bundle's path in it
+/// (`downloads/enterprises/{uscc}/evidence-bundle-{YYYY-MM}.zip`) and the stored file it is
+/// copied from.
 pub fn for_release(
     store: &dyn Store,
     curated: &Curated,
@@ -112,38 +120,55 @@ pub fn for_release(
         hourly: hourly_days::span(store, curated, publication)?,
     };
     let bundles = ensure(store, curated, inputs, &opts)?;
-    let mut links = BTreeMap::new();
+    let mut links: BTreeMap<String, Vec<BundleLink>> = BTreeMap::new();
     let mut files = BTreeMap::new();
-    for (uscc, b) in bundles.units {
-        links.insert(
-            uscc.clone(),
-            BundleLink {
-                bytes: b.bytes,
-                sha256: b.sha256.clone(),
-            },
-        );
+    for ((uscc, month), b) in bundles.units {
         files.insert(
-            layout::unit_bundle_path(&uscc).map_err(definition)?,
+            layout::unit_bundle_path(&uscc, &month).map_err(definition)?,
             PublishedFile {
-                sha256: b.sha256,
+                sha256: b.sha256.clone(),
                 bytes: b.bytes,
                 key: b.key,
             },
         );
+        links.entry(uscc).or_default().push(BundleLink {
+            month,
+            bytes: b.bytes,
+            sha256: b.sha256,
+        });
     }
     Ok((links, files))
 }
 
-/// A unit as a bundle needs it before its evidence is read.
+/// A unit's month as its bundle needs it before its evidence is read.
 struct Pending<'a> {
     uscc: String,
+    /// `YYYY-MM`.
+    month: String,
     name: Localized,
     data_date: String,
     url: String,
     cache: String,
-    datasets: BTreeMap<String, &'a [u8]>,
-    /// The unit has online-monitoring rows: its bundle holds its hourly readings.
+    /// Dataset id → the unit's CSV of the month: its header, then its rows of the month, as
+    /// slices of the unit's download (see [`months::split`]).
+    datasets: BTreeMap<String, Vec<&'a [u8]>>,
+    /// The unit has online-monitoring rows this month: its bundle holds its hourly readings.
     hourly: bool,
+}
+
+impl Pending<'_> {
+    /// The unit's CSV of dataset `id` for the month (empty without rows).
+    fn csv(&self, id: &str) -> Vec<u8> {
+        self.datasets
+            .get(id)
+            .map(|pieces| pieces.concat())
+            .unwrap_or_default()
+    }
+
+    /// `bundles/{uscc}/{YYYY-MM}/`.
+    fn prefix(&self) -> Result<String, JobError> {
+        layout::bundle_month_prefix(&self.uscc, &self.month).map_err(definition)
+    }
 }
 
 /// The bundle of every unit of `inputs`, built where missing. See the module docs.
@@ -155,34 +180,33 @@ pub fn ensure(
 ) -> Result<Bundles, JobError> {
     let started = std::time::Instant::now();
     let mut out = Bundles::default();
-    let mut pending = Vec::new();
+    let spans = opts.hourly.by_month();
+    // Month → its bundles to build, in unit order.
+    let mut pending: BTreeMap<String, Vec<Pending<'_>>> = BTreeMap::new();
     for unit in units(inputs) {
-        let p = pending_unit(inputs, unit, opts)?;
-        match get_json::<StoredBundle>(store, &sidecar_key(&p.uscc, &p.cache)?)? {
-            Some(stored) => {
-                out.reused += 1;
-                out.units.insert(p.uscc, stored);
-            }
-            None => {
-                let mut p = p;
-                if p.data_date.is_empty() {
-                    p.data_date = p
-                        .datasets
-                        .values()
-                        .filter_map(|csv| latest_date(csv))
-                        .max()
-                        .unwrap_or_else(|| inputs.data_date.clone());
+        for mut p in pending_months(inputs, unit, opts, &spans)? {
+            match get_json::<StoredBundle>(store, &sidecar_key(&p)?)? {
+                Some(stored) => {
+                    out.reused += 1;
+                    out.units.insert((p.uscc, p.month), stored);
                 }
-                pending.push(p);
+                None => {
+                    p.data_date = months::data_date(&p.datasets, &p.month);
+                    pending.entry(p.month.clone()).or_default().push(p);
+                }
             }
         }
     }
     if !pending.is_empty() {
         let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
-        for chunk in pending.chunks(CHUNK) {
-            for (uscc, stored) in build_chunk(store, curated, &ledger, chunk, opts)? {
-                out.built += 1;
-                out.units.insert(uscc, stored);
+        let none = hourly_days::Span::default();
+        for (month, bundles) in &pending {
+            let span = spans.get(month).unwrap_or(&none);
+            for chunk in bundles.chunks(CHUNK) {
+                for (uscc, stored) in build_chunk(store, curated, &ledger, chunk, opts, span)? {
+                    out.built += 1;
+                    out.units.insert((uscc, month.clone()), stored);
+                }
             }
         }
     }
@@ -222,54 +246,70 @@ fn units(inputs: &SiteInputs) -> Vec<(String, Localized)> {
     units
 }
 
-/// The latest `date` cell of a unit's rows (`None` without rows or without the column).
-fn latest_date(csv: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(csv).ok()?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    let at = r.headers().ok()?.iter().position(|h| h == "date")?;
-    r.records()
-        .filter_map(Result::ok)
-        .filter_map(|rec| rec.get(at).map(str::to_string))
-        .filter(|d| !d.is_empty())
-        .max()
-}
-
-fn pending_unit<'a>(
+/// A unit's bundles, one for each month it has rows of (none without rows), each with the
+/// cache key of what it is made of (the month's rows, the unit, the origin, the signing key,
+/// the format, the month's hourly days).
+fn pending_months<'a>(
     inputs: &'a SiteInputs,
     (uscc, name): (String, Localized),
     opts: &BundleOptions<'_>,
-) -> Result<Pending<'a>, JobError> {
-    let mut datasets = BTreeMap::new();
-    let mut hourly = false;
+    spans: &BTreeMap<String, hourly_days::Span>,
+) -> Result<Vec<Pending<'a>>, JobError> {
+    // Month → dataset → the month's pieces of the unit's CSV.
+    let mut by_month: BTreeMap<String, BTreeMap<String, Vec<&'a [u8]>>> = BTreeMap::new();
     for id in BUNDLE_DATASETS {
-        if let Some(d) = inputs.unit_downloads.get(id).and_then(|m| m.get(&uscc))
-            && d.rows > 0
-        {
-            datasets.insert(id.to_string(), d.csv.as_slice());
-            hourly |= id == "cems-daily";
+        let Some(d) = inputs.unit_downloads.get(id).and_then(|m| m.get(&uscc)) else {
+            continue;
+        };
+        if d.rows == 0 {
+            continue;
+        }
+        let (header, rows) = months::split(&d.csv);
+        for (month, pieces) in rows {
+            let mut all = vec![header];
+            all.extend(pieces);
+            by_month
+                .entry(month)
+                .or_default()
+                .insert(id.to_string(), all);
         }
     }
-    // The data date is a function of the rows (hashed below), read from them only when the
-    // bundle is built; a unit without rows is dated by the publication.
-    let data_date = if datasets.is_empty() {
-        inputs.data_date.clone()
-    } else {
-        String::new()
-    };
-    let url = format!(
-        "{}/{}",
-        opts.origin.trim_end_matches('/'),
-        layout::unit_bundle_path(&uscc).map_err(definition)?
-    );
+    let mut out = Vec::with_capacity(by_month.len());
+    for (month, datasets) in by_month {
+        let hourly = datasets.contains_key("cems-daily");
+        let url = format!(
+            "{}/{}",
+            opts.origin.trim_end_matches('/'),
+            layout::unit_bundle_path(&uscc, &month).map_err(definition)?
+        );
+        let mut p = Pending {
+            uscc: uscc.clone(),
+            month,
+            name: name.clone(),
+            // Read from the rows only when the bundle is built (the rows are hashed).
+            data_date: String::new(),
+            url,
+            cache: String::new(),
+            datasets,
+            hourly,
+        };
+        let span = spans.get(&p.month).map_or("", |s| s.hash.as_str());
+        p.cache = cache_key(&p, opts, span);
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// A hash of everything a month's bundle is made of (see [`pending_months`]).
+fn cache_key(p: &Pending<'_>, opts: &BundleOptions<'_>, span: &str) -> String {
     let mut h = Sha256::new();
     for part in [
         bundle::FORMAT,
-        &uscc,
-        &name.zh,
-        &name.en,
-        &data_date,
-        &url,
+        &p.uscc,
+        &p.month,
+        &p.name.zh,
+        &p.name.en,
+        &p.url,
         &opts.origin,
         &opts.signer.key.id().to_string(),
         if opts.signer.development {
@@ -281,40 +321,28 @@ fn pending_unit<'a>(
         h.update(part.as_bytes());
         h.update([0]);
     }
-    if hourly {
-        h.update(opts.hourly.hash.as_bytes());
+    if p.hourly {
+        h.update(span.as_bytes());
         h.update([0]);
     }
-    for (id, csv) in &datasets {
+    for (id, pieces) in &p.datasets {
         h.update(id.as_bytes());
         h.update([0]);
-        h.update((csv.len() as u64).to_le_bytes());
-        h.update(csv);
+        let len: usize = pieces.iter().map(|b| b.len()).sum();
+        h.update((len as u64).to_le_bytes());
+        for piece in pieces {
+            h.update(piece);
+        }
     }
-    let cache = hex::encode(h.finalize())[..20].to_string();
-    Ok(Pending {
-        uscc,
-        name,
-        data_date,
-        url,
-        cache,
-        datasets,
-        hourly,
-    })
+    hex::encode(h.finalize())[..20].to_string()
 }
 
-fn zip_key(uscc: &str, cache: &str) -> Result<String, JobError> {
-    Ok(format!(
-        "{}{cache}.zip",
-        layout::bundle_prefix(uscc).map_err(definition)?
-    ))
+fn zip_key(p: &Pending<'_>) -> Result<String, JobError> {
+    Ok(format!("{}{}.zip", p.prefix()?, p.cache))
 }
 
-fn sidecar_key(uscc: &str, cache: &str) -> Result<String, JobError> {
-    Ok(format!(
-        "{}{cache}.json",
-        layout::bundle_prefix(uscc).map_err(definition)?
-    ))
+fn sidecar_key(p: &Pending<'_>) -> Result<String, JobError> {
+    Ok(format!("{}{}.json", p.prefix()?, p.cache))
 }
 
 /// Header → cell rows of a unit's CSV slice.
@@ -355,23 +383,18 @@ fn day_key(row: &BTreeMap<String, String>) -> DayKey {
     )
 }
 
-/// A unit's exceedance evidence as stored: `bundles/{uscc}/evidence-{hash}.json`, the hash of
-/// the bundle format and the unit's exceedance rows; `bundles/{uscc}/evidence-latest` names
-/// the last one written.
+/// A unit's exceedance evidence of a month as stored:
+/// `bundles/{uscc}/{YYYY-MM}/evidence-{hash}.json`, the hash of the bundle format and the
+/// month's exceedance rows; `bundles/{uscc}/{YYYY-MM}/evidence-latest` names the last one
+/// written.
 type StoredEvidence = Vec<ExceedanceEvidence>;
 
-fn evidence_key(uscc: &str, hash: &str) -> Result<String, JobError> {
-    Ok(format!(
-        "{}evidence-{hash}.json",
-        layout::bundle_prefix(uscc).map_err(definition)?
-    ))
+fn evidence_key(p: &Pending<'_>, hash: &str) -> Result<String, JobError> {
+    Ok(format!("{}evidence-{hash}.json", p.prefix()?))
 }
 
-fn latest_evidence_key(uscc: &str) -> Result<String, JobError> {
-    Ok(format!(
-        "{}evidence-latest",
-        layout::bundle_prefix(uscc).map_err(definition)?
-    ))
+fn latest_evidence_key(p: &Pending<'_>) -> Result<String, JobError> {
+    Ok(format!("{}evidence-latest", p.prefix()?))
 }
 
 /// A unit's exceedances: the evidence stored for exactly these rows, or the rows whose
@@ -386,14 +409,14 @@ struct UnitEvidence {
 }
 
 fn unit_evidence(store: &dyn Store, p: &Pending<'_>) -> Result<UnitEvidence, JobError> {
-    let slice = p.datasets.get("exceedances").copied().unwrap_or_default();
+    let slice = p.csv("exceedances");
     let mut h = Sha256::new();
     h.update(bundle::FORMAT.as_bytes());
     h.update([0]);
-    h.update(slice);
+    h.update(&slice);
     let hash = hex::encode(h.finalize())[..20].to_string();
-    let rows = csv_rows(slice);
-    if let Some(ev) = get_json::<StoredEvidence>(store, &evidence_key(&p.uscc, &hash)?)?
+    let rows = csv_rows(&slice);
+    if let Some(ev) = get_json::<StoredEvidence>(store, &evidence_key(p, &hash)?)?
         && ev.len() == rows.len()
     {
         let known = ev.into_iter().map(Some).collect();
@@ -404,10 +427,10 @@ fn unit_evidence(store: &dyn Store, p: &Pending<'_>) -> Result<UnitEvidence, Job
             stored: true,
         });
     }
-    let previous: StoredEvidence = match store.get(&latest_evidence_key(&p.uscc)?)? {
+    let previous: StoredEvidence = match store.get(&latest_evidence_key(p)?)? {
         Some(b) => {
             let last = String::from_utf8_lossy(&b).trim().to_string();
-            get_json(store, &evidence_key(&p.uscc, &last)?)?.unwrap_or_default()
+            get_json(store, &evidence_key(p, &last)?)?.unwrap_or_default()
         }
         None => Vec::new(),
     };
@@ -468,13 +491,15 @@ fn extract(store: &dyn Store, units: &[UnitEvidence]) -> Result<Extracted, JobEr
     Ok((hours, raw_lines(store, &wanted)?))
 }
 
-/// Builds, stores and returns the bundles of a chunk of units.
+/// Builds, stores and returns the bundles of a chunk of units' bundles of one month, whose
+/// hourly days are `span`.
 fn build_chunk(
     store: &dyn Store,
     curated: &Curated,
     ledger: &RawLedger,
     chunk: &[Pending<'_>],
     opts: &BundleOptions<'_>,
+    span: &hourly_days::Span,
 ) -> Result<Vec<(String, StoredBundle)>, JobError> {
     let units = chunk
         .iter()
@@ -492,8 +517,8 @@ fn build_chunk(
             })
             .collect();
         if !u.stored {
-            put_json(store, &evidence_key(&p.uscc, &u.hash)?, &evidence)?;
-            store.put(&latest_evidence_key(&p.uscc)?, u.hash.as_bytes())?;
+            put_json(store, &evidence_key(p, &u.hash)?, &evidence)?;
+            store.put(&latest_evidence_key(p)?, u.hash.as_bytes())?;
         }
         work.push((p, evidence));
     }
@@ -512,7 +537,8 @@ fn build_chunk(
         .filter(|(p, _)| p.hourly)
         .map(|(p, _)| p.uscc.as_str())
         .collect();
-    let mut days = hourly_days::prepare(store, curated, &wanted, &opts.hourly)?;
+    let month = chunk.first().map_or("", |p| p.month.as_str());
+    let mut days = hourly_days::prepare(store, curated, &wanted, span, month)?;
     let jobs: Vec<_> = work
         .iter()
         .map(|(p, evidence)| (*p, evidence, days.remove(&p.uscc)))
@@ -549,6 +575,7 @@ fn store_bundle(
     };
     let b = UnitBundle {
         uscc: p.uscc.clone(),
+        month: p.month.clone(),
         name: p.name.clone(),
         data_date: p.data_date.clone(),
         url: p.url.clone(),
@@ -556,16 +583,19 @@ fn store_bundle(
         datasets: p
             .datasets
             .iter()
-            .map(|(k, v)| (k.clone(), v.to_vec()))
+            .map(|(k, pieces)| (k.clone(), pieces.concat()))
             .collect(),
         exceedances: exceedances.clone(),
         hourly,
     };
     let zip = bundle::zip(&b, &opts.signer, &mut sources).map_err(|e| {
-        JobError::Definition(format!("writing the evidence bundle of {}: {e}", p.uscc))
+        JobError::Definition(format!(
+            "writing the evidence bundle of {} for {}: {e}",
+            p.uscc, p.month
+        ))
     })?;
     let sha256 = crate::ledger::sha256_hex(&zip);
-    let key = zip_key(&p.uscc, &p.cache)?;
+    let key = zip_key(p)?;
     store.put_with_hash(&key, &zip, &sha256)?;
     let stored = StoredBundle {
         key,
@@ -573,9 +603,9 @@ fn store_bundle(
         bytes: zip.len() as u64,
     };
     if let Some(r) = remember {
-        r.write(store, &p.uscc, &stored.key)?;
+        r.write(store, &p.uscc, &p.month, &stored.key)?;
     }
-    put_json(store, &sidecar_key(&p.uscc, &p.cache)?, &stored)?;
+    put_json(store, &sidecar_key(p)?, &stored)?;
     Ok(stored)
 }
 
@@ -834,13 +864,189 @@ fn exceedance_evidence(
     }
 }
 
+/// A unit's CSV download cut into its months, for the unit's bundle of each month.
+///
+/// Stage: none (pure: a CSV's bytes in, slices of them out). A row's month is its `date`
+/// (`YYYY-MM-DD`), else its `sampled_at` or `observed_at` (a timestamp starting with the
+/// date), else its `period` when that is a month (`YYYY-MM`, as emission-totals' monthly rows
+/// have it). A row with none of these (emission-totals' yearly rows, whose `period` is a
+/// year) is in no month's bundle: a year's total is the sum of its months' rows, each in its
+/// month's bundle.
+pub mod months {
+    use std::collections::BTreeMap;
+
+    /// The columns a row's month is read from, in order of preference, and whether the cell is a
+    /// month already (`period`) rather than a date or timestamp.
+    const MONTH_COLUMNS: [(&str, bool); 4] = [
+        ("date", false),
+        ("sampled_at", false),
+        ("observed_at", false),
+        ("period", true),
+    ];
+
+    /// A CSV's header (with its BOM, if any, and line end) and, by month, its rows (each with its
+    /// line end), as slices of `csv` in their order: the header followed by every row of every
+    /// month is the CSV again, less the rows of no month. A CSV that cannot be read has no rows.
+    pub fn split(csv: &[u8]) -> (&[u8], BTreeMap<String, Vec<&[u8]>>) {
+        let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(csv);
+        let column = r.byte_headers().ok().and_then(|h| {
+            let names: Vec<&[u8]> = h.iter().map(strip_bom).collect();
+            MONTH_COLUMNS.iter().find_map(|(name, is_month)| {
+                names
+                    .iter()
+                    .position(|n| *n == name.as_bytes())
+                    .map(|i| (i, *is_month))
+            })
+        });
+        let mut starts = Vec::new();
+        let mut months = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        while let Ok(true) = r.read_byte_record(&mut record) {
+            let Some(pos) = record.position() else {
+                break;
+            };
+            // After a CRLF the reader places the next record at its LF: a row starts after it.
+            let mut start = pos.byte() as usize;
+            if start > 0 && csv.get(start - 1..=start) == Some(b"\r\n") {
+                start += 1;
+            }
+            starts.push(start);
+            months.push(column.and_then(|(i, is_month)| month_of(record.get(i)?, is_month)));
+        }
+        let header = &csv[..starts.first().copied().unwrap_or(csv.len()).min(csv.len())];
+        let mut out: BTreeMap<String, Vec<&[u8]>> = BTreeMap::new();
+        for (i, month) in months.into_iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(csv.len());
+            if let (Some(m), Some(row)) = (month, csv.get(starts[i]..end)) {
+                out.entry(m).or_default().push(row);
+            }
+        }
+        (header, out)
+    }
+
+    fn strip_bom(name: &[u8]) -> &[u8] {
+        name.strip_prefix(b"\xef\xbb\xbf").unwrap_or(name)
+    }
+
+    /// The `YYYY-MM` of a cell: its first 7 characters when they are a month followed by a date's
+    /// `-DD` (or, for a month cell, the whole cell).
+    fn month_of(cell: &[u8], is_month: bool) -> Option<String> {
+        let text = std::str::from_utf8(cell).ok()?;
+        let month = if is_month {
+            text
+        } else {
+            let day = text.get(7..10)?;
+            if !(day.starts_with('-') && day[1..].bytes().all(|b| b.is_ascii_digit())) {
+                return None;
+            }
+            text.get(..7)?
+        };
+        envgov_dataset::layout::check_month(month)
+            .ok()
+            .map(str::to_string)
+    }
+
+    /// A month bundle's data date: the latest `date` of its rows, else the month (`YYYY-MM`) when
+    /// no row has a date. A function of the rows alone, so a bundle made from the same rows is
+    /// the same whichever night makes it.
+    pub fn data_date(datasets: &BTreeMap<String, Vec<&[u8]>>, month: &str) -> String {
+        datasets
+            .values()
+            .filter_map(|pieces| latest_date(&pieces.concat()))
+            .max()
+            .unwrap_or_else(|| month.to_string())
+    }
+
+    /// The latest `date` cell of a unit's rows (`None` without rows or without the column).
+    fn latest_date(csv: &[u8]) -> Option<String> {
+        let text = std::str::from_utf8(csv).ok()?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let at = r.headers().ok()?.iter().position(|h| h == "date")?;
+        r.records()
+            .filter_map(Result::ok)
+            .filter_map(|rec| rec.get(at).map(str::to_string))
+            .filter(|d| !d.is_empty())
+            .max()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_csv_is_cut_into_its_months_byte_for_byte() {
+            // BOM, CRLF, a quoted cell with a line feed in it, rows of two months out of order.
+            let csv = "\u{feff}date,uscc,note\r\n\
+                       2026-01-31,U1,a\r\n\
+                       2026-02-01,U1,\"two\nlines\"\r\n\
+                       2026-01-05,U1,c\r\n";
+            let (header, months) = split(csv.as_bytes());
+            assert_eq!(header, "\u{feff}date,uscc,note\r\n".as_bytes());
+            let text = |m: &str| -> Vec<&str> {
+                months[m]
+                    .iter()
+                    .map(|b| std::str::from_utf8(b).unwrap())
+                    .collect()
+            };
+            assert_eq!(months.len(), 2);
+            assert_eq!(
+                text("2026-01"),
+                ["2026-01-31,U1,a\r\n", "2026-01-05,U1,c\r\n"]
+            );
+            assert_eq!(text("2026-02"), ["2026-02-01,U1,\"two\nlines\"\r\n"]);
+            assert_eq!(
+                data_date(
+                    &[("d".to_string(), {
+                        let mut v = vec![header];
+                        v.extend(months["2026-01"].iter().copied());
+                        v
+                    })]
+                    .into_iter()
+                    .collect(),
+                    "2026-01"
+                ),
+                "2026-01-31"
+            );
+        }
+
+        #[test]
+        fn emission_totals_keep_their_month_rows_and_leave_the_year_out() {
+            let csv = "uscc,pollutant,period,period_type,mass_kg\n\
+                       U1,a34013,2026-01,month,1.5\n\
+                       U1,a34013,2026,year,1.5\n";
+            let (header, months) = split(csv.as_bytes());
+            assert_eq!(header, b"uscc,pollutant,period,period_type,mass_kg\n");
+            assert_eq!(months.len(), 1);
+            assert_eq!(months["2026-01"], [&b"U1,a34013,2026-01,month,1.5\n"[..]]);
+            // No `date` column: the month is the data date.
+            let pieces = vec![header, months["2026-01"][0]];
+            let datasets = [("emission-totals".to_string(), pieces)]
+                .into_iter()
+                .collect();
+            assert_eq!(data_date(&datasets, "2026-01"), "2026-01");
+        }
+
+        #[test]
+        fn a_timestamp_gives_its_month_and_a_bad_cell_none() {
+            assert_eq!(
+                month_of(b"2026-03-04T05:00:00+08:00", false).as_deref(),
+                Some("2026-03")
+            );
+            assert_eq!(month_of(b"2026-03", false), None);
+            assert_eq!(month_of(b"2026/03/04", false), None);
+            assert_eq!(month_of(b"2026", true), None);
+        }
+    }
+}
+
 /// The hourly readings in units' bundles: each day of a unit's online monitoring as the CSV of
 /// its rows of `cems-hourly` (the published shape, with `raw_key`, `raw_line`, `raw_sha256`),
 /// `data/cems-hourly/{YYYY-MM}/{date}.csv` ([`bundle::hourly_path`]), for every day of the
 /// publication's `cems-hourly` months.
 ///
 /// Incremental: what a unit's bundle holds of each day is remembered with what the day was
-/// made from (`bundles/{uscc}/hourly-days.json`: the day's validated partition sha256, the
+/// made from (`bundles/{uscc}/{YYYY-MM}/hourly-days.json`: the day's validated partition sha256, the
 /// month's limits and the dataset's version, and the file's sha256 and size, with the zip
 /// holding them). A bundle is made of the days it held before, copied compressed from its
 /// previous zip, and the days whose inputs changed (an ordinary night: the new day), read from
@@ -910,22 +1116,44 @@ pub mod hourly_days {
                 days.insert(*d, made_from);
             }
         }
-        let mut h = Sha256::new();
-        for (d, made_from) in &days {
-            h.update(d.to_string().as_bytes());
-            h.update([0]);
-            h.update(made_from.as_bytes());
-            h.update([0]);
+        Ok(Span::of(days))
+    }
+
+    impl Span {
+        fn of(days: BTreeMap<NaiveDate, String>) -> Span {
+            let mut h = Sha256::new();
+            for (d, made_from) in &days {
+                h.update(d.to_string().as_bytes());
+                h.update([0]);
+                h.update(made_from.as_bytes());
+                h.update([0]);
+            }
+            Span {
+                days,
+                hash: hex::encode(h.finalize()),
+            }
         }
-        Ok(Span {
-            days,
-            hash: hex::encode(h.finalize()),
-        })
+
+        /// The span cut into its months (`YYYY-MM`), each with its own hash: a month's
+        /// bundles depend on its days only.
+        pub fn by_month(&self) -> BTreeMap<String, Span> {
+            let mut months: BTreeMap<String, BTreeMap<NaiveDate, String>> = BTreeMap::new();
+            for (d, made_from) in &self.days {
+                months
+                    .entry(d.format("%Y-%m").to_string())
+                    .or_default()
+                    .insert(*d, made_from.clone());
+            }
+            months
+                .into_iter()
+                .map(|(m, days)| (m, Span::of(days)))
+                .collect()
+        }
     }
 
     use chrono::Datelike;
 
-    /// `bundles/{uscc}/hourly-days.json`.
+    /// `bundles/{uscc}/{YYYY-MM}/hourly-days.json`.
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Index {
@@ -944,10 +1172,10 @@ pub mod hourly_days {
         file: Option<HourlyDay>,
     }
 
-    fn index_key(uscc: &str) -> Result<String, JobError> {
+    fn index_key(uscc: &str, month: &str) -> Result<String, JobError> {
         Ok(format!(
             "{}hourly-days.json",
-            layout::bundle_prefix(uscc).map_err(definition)?
+            layout::bundle_month_prefix(uscc, month).map_err(definition)?
         ))
     }
 
@@ -1003,16 +1231,22 @@ pub mod hourly_days {
     }
 
     impl Remember {
-        /// Records the days of the bundle stored at `zip`, then deletes the unit's previous
-        /// bundle (its zip and `.json`) and the month zips of this build: a bundle grows
-        /// with the year, and every release holds its own copy of the bundles it serves (a
-        /// re-run of an older night builds its bundle again).
-        pub fn write(self, store: &dyn Store, uscc: &str, zip: &str) -> Result<(), JobError> {
+        /// Records the days of the month bundle stored at `zip`, then deletes the unit's
+        /// previous bundle of the month (its zip and `.json`) and the month zips of this
+        /// build: every release holds its own copy of the bundles it serves (a re-run of an
+        /// older night builds its bundle again).
+        pub fn write(
+            self,
+            store: &dyn Store,
+            uscc: &str,
+            month: &str,
+            zip: &str,
+        ) -> Result<(), JobError> {
             let index = Index {
                 zip: zip.to_string(),
                 days: self.days,
             };
-            put_json(store, &index_key(uscc)?, &index)?;
+            put_json(store, &index_key(uscc, month)?, &index)?;
             let mut gone = self.spilled;
             if let Some(previous) = self.previous_key.filter(|k| k != zip)
                 && let Some(stem) = previous.strip_suffix(".zip")
@@ -1037,8 +1271,8 @@ pub mod hourly_days {
         previous_key: Option<String>,
     }
 
-    fn plan(store: &dyn Store, uscc: &str, span: &Span) -> Result<Plan, JobError> {
-        let index: Option<Index> = get_json(store, &index_key(uscc)?)?;
+    fn plan(store: &dyn Store, uscc: &str, month: &str, span: &Span) -> Result<Plan, JobError> {
+        let index: Option<Index> = get_json(store, &index_key(uscc, month)?)?;
         // A previous zip that is gone: every day is made again.
         let index = match index {
             Some(i) if store.stored_hash(&i.zip)?.is_some() => i,
@@ -1070,20 +1304,21 @@ pub mod hourly_days {
     /// A unit's compressed days of one month: the zip, and the days in it.
     type MonthMade = BTreeMap<String, (Vec<u8>, Vec<HourlyDay>)>;
 
-    /// The hourly readings of the units `wanted` for their bundles: the days kept from their
-    /// previous bundles, and the days made now, read a month at a time, each needed day's
-    /// partition once for all the units. Days of one month stay in memory; of several (a
-    /// first build, a new bundle format) each month's zips are stored
-    /// (`bundles/{uscc}/hourly-{YYYY-MM}.zip`) until the bundle is.
+    /// The hourly readings of the units `wanted` for their bundles of `month` (whose days
+    /// are `span`): the days kept from their previous bundles of the month, and the days made
+    /// now, each needed day's partition read once for all the units. Days of one month stay
+    /// in memory; of several (a span of more than one month) each month's zips are stored
+    /// (`bundles/{uscc}/{month}/hourly-{YYYY-MM}.zip`) until the bundle is.
     pub fn prepare(
         store: &dyn Store,
         curated: &Curated,
         wanted: &[&str],
         span: &Span,
+        month: &str,
     ) -> Result<BTreeMap<String, UnitDays>, JobError> {
         let mut plans = BTreeMap::new();
         for uscc in wanted {
-            plans.insert(uscc.to_string(), plan(store, uscc, span)?);
+            plans.insert(uscc.to_string(), plan(store, uscc, month, span)?);
         }
         let mut months: BTreeMap<String, Vec<NaiveDate>> = BTreeMap::new();
         for d in plans.values().flat_map(|p| p.needed.iter()) {
@@ -1096,7 +1331,7 @@ pub mod hourly_days {
         let mut fresh: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut spilled: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut made_days: BTreeMap<String, BTreeMap<String, HourlyDay>> = BTreeMap::new();
-        for (month, dates) in &mut months {
+        for (made, dates) in &mut months {
             dates.sort();
             dates.dedup();
             for (uscc, (zip, days)) in month_days(store, curated, &plans, dates)? {
@@ -1106,8 +1341,8 @@ pub mod hourly_days {
                     .extend(days.into_iter().map(|d| (d.date.clone(), d)));
                 if spill {
                     let key = format!(
-                        "{}hourly-{month}.zip",
-                        layout::bundle_prefix(&uscc).map_err(definition)?
+                        "{}hourly-{made}.zip",
+                        layout::bundle_month_prefix(&uscc, month).map_err(definition)?
                     );
                     store.put(&key, &zip)?;
                     spilled.entry(uscc).or_default().push(key);
@@ -1263,11 +1498,14 @@ mod tests {
     fn pending<'a>(slice: &'a [u8]) -> Pending<'a> {
         Pending {
             uscc: "U1".into(),
+            month: "2026-01".into(),
             name: Localized::new("单位".to_string(), "Unit".to_string()),
             data_date: "2026-01-31".into(),
             url: "https://example.org/b.zip".into(),
             cache: hex::encode(Sha256::digest(slice))[..20].to_string(),
-            datasets: [("exceedances".to_string(), slice)].into_iter().collect(),
+            datasets: [("exceedances".to_string(), vec![slice])]
+                .into_iter()
+                .collect(),
             hourly: false,
         }
     }
@@ -1275,7 +1513,7 @@ mod tests {
     fn evidence_of(store: &MemoryStore, slice: &[u8]) -> StoredEvidence {
         let p = pending(slice);
         let u = unit_evidence(store, &p).unwrap();
-        get_json(store, &evidence_key("U1", &u.hash).unwrap())
+        get_json(store, &evidence_key(&p, &u.hash).unwrap())
             .unwrap()
             .unwrap()
     }
@@ -1306,6 +1544,7 @@ mod tests {
             &RawLedger::default(),
             &[pending(first.as_bytes())],
             &opts,
+            &hourly_days::Span::default(),
         )
         .unwrap();
         let ev = evidence_of(&store, first.as_bytes());
@@ -1326,6 +1565,7 @@ mod tests {
             &RawLedger::default(),
             &[pending(second.as_bytes())],
             &opts,
+            &hourly_days::Span::default(),
         )
         .unwrap();
         let ev = evidence_of(&store, second.as_bytes());

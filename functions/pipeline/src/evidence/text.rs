@@ -7,6 +7,8 @@ use envgov_dataset::Localized;
 /// What the texts say about a bundle.
 pub struct About<'a> {
     pub uscc: &'a str,
+    /// The bundle's month, `YYYY-MM`.
+    pub month: &'a str,
     pub name: &'a Localized,
     pub data_date: &'a str,
     pub url: &'a str,
@@ -26,15 +28,17 @@ pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
         "发布者：envgov 北京环境治理公开数据（{publisher}）\n\
          数据集：{datasets}（北京市重点排污单位环境信息公开数据，CC BY 4.0）\n\
          单位：{name_zh}（统一社会信用代码 {uscc}）\n\
+         月份：{month}\n\
          数据日期：截至 {date}\n\
          网址：{url}\n\
          contents.json 的 sha256：{sha}\n\
          \n\
          引用格式：\n\
-         envgov 北京环境治理公开数据.《{name_zh} 环境信息证据包》（数据截至 {date}）. {url}. contents.json sha256 {sha}.\n",
+         envgov 北京环境治理公开数据.《{name_zh} 环境信息证据包（{month}）》（数据截至 {date}）. {url}. contents.json sha256 {sha}.\n",
         publisher = b.publisher,
         name_zh = b.name.zh,
         uscc = b.uscc,
+        month = b.month,
         date = b.data_date,
         url = b.url,
         sha = contents_sha256,
@@ -43,15 +47,17 @@ pub fn citation(b: &About<'_>, contents_sha256: &str) -> Localized {
         "Publisher: envgov, Beijing environmental governance open data ({publisher})\n\
          Datasets: {datasets} (environmental disclosures of Beijing's key polluting units, CC BY 4.0)\n\
          Unit: {name_en} (unified social credit code {uscc})\n\
+         Month: {month}\n\
          Data date: up to {date}\n\
          URL: {url}\n\
          sha256 of contents.json: {sha}\n\
          \n\
          Cite as:\n\
-         envgov, Beijing environmental governance open data. Evidence bundle of {name_en} (data up to {date}). {url}. contents.json sha256 {sha}.\n",
+         envgov, Beijing environmental governance open data. Evidence bundle of {name_en}, {month} (data up to {date}). {url}. contents.json sha256 {sha}.\n",
         publisher = b.publisher,
         name_en = b.name.en,
         uscc = b.uscc,
+        month = b.month,
         date = b.data_date,
         url = b.url,
         sha = contents_sha256,
@@ -78,11 +84,11 @@ pub fn readme(b: &About<'_>) -> Localized {
     let zh = format!(
         "# {name_zh} 环境信息证据包\n\
          \n\
-         统一社会信用代码 {uscc}，数据截至 {date}。来源：{url}\n\
+         统一社会信用代码 {uscc}，{month} 月份的数据（截至 {date}）；每月一个证据包，其他月份见单位页面。来源：{url}\n\
          \n\
          ## 内容\n\
          \n\
-         - `data/*.csv`：本单位在各公开数据集（日均值、超标登记、自行监测、排放总量）中的记录，与公开数据集 CSV 中的行逐字节相同；每行带有原始文件键 `raw_key`、行号 `raw_line` 和原始文件的 sha256 `raw_sha256`（如有）。\n\
+         - `data/*.csv`：本单位当月在各公开数据集（日均值、超标登记、自行监测、排放总量的月度行）中的记录，与公开数据集 CSV 中的行逐字节相同；每行带有原始文件键 `raw_key`、行号 `raw_line` 和原始文件的 sha256 `raw_sha256`（如有）。\n\
          {hourly_zh}- `exceedances/`：本单位的 {n} 条超标记录，每条一个文件夹（`index.csv` 列出文件夹与超标编号）：\n\
            - `exceedance.json`：超标登记中的该行；\n\
            - `raw-lines.txt`：所依据的原始数据行（HJ 212 数据包或 CSV 行），逐字节照录，每行一条；`raw-lines.csv` 给出每行所在的原始文件、行号及该文件的 sha256；\n\
@@ -100,17 +106,18 @@ pub fn readme(b: &About<'_>) -> Localized {
          数据以 CC BY 4.0 许可发布。\n",
         name_zh = b.name.zh,
         uscc = b.uscc,
+        month = b.month,
         date = b.data_date,
         url = b.url,
     );
     let en = format!(
         "# Evidence bundle of {name_en}\n\
          \n\
-         Unified social credit code {uscc}, data up to {date}. Source: {url}\n\
+         Unified social credit code {uscc}, the data of {month} (up to {date}); one bundle a month, the other months on the unit's page. Source: {url}\n\
          \n\
          ## Contents\n\
          \n\
-         - `data/*.csv`: the unit's rows of each published dataset (daily means, exceedance register, self-monitoring, emission totals), byte for byte the rows of the published CSV; each row carries the raw file's key `raw_key`, the line `raw_line` and the raw file's sha256 `raw_sha256` where the dataset has them.\n\
+         - `data/*.csv`: the unit's rows of the month of each published dataset (daily means, exceedance register, self-monitoring, the month's emission totals), byte for byte the rows of the published CSV; each row carries the raw file's key `raw_key`, the line `raw_line` and the raw file's sha256 `raw_sha256` where the dataset has them.\n\
          {hourly_en}- `exceedances/`: the unit's {n} exceedances, one folder each (`index.csv` lists the folders and exceedance ids):\n\
            - `exceedance.json`: the register's row;\n\
            - `raw-lines.txt`: the raw line(s) it rests on (HJ 212 packets or CSV rows), byte for byte, one per line; `raw-lines.csv` says for each line its raw file, line number and that file's sha256;\n\
@@ -128,6 +135,7 @@ pub fn readme(b: &About<'_>) -> Localized {
          The data is published under CC BY 4.0.\n",
         name_en = b.name.en,
         uscc = b.uscc,
+        month = b.month,
         date = b.data_date,
         url = b.url,
     );
