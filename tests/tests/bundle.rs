@@ -519,3 +519,77 @@ fn a_bundle_made_from_the_previous_one_has_the_bytes_of_one_made_from_nothing() 
         .collect();
     assert!(aside.is_empty(), "{aside:?}");
 }
+
+/// A revision of a closed month's delivery builds that month's bundle again, of the unit it
+/// changes only: every other bundle of the month is left as it was.
+#[test]
+fn a_correction_of_a_closed_month_builds_that_month_bundle_again() {
+    let curated = curated();
+    let dir = TempDir::new("bundle-correction");
+    let store = LocalStore::new(&dir.0);
+    let config = SampleConfig {
+        units: 12,
+        days: 4,
+        end_date: "2026-02-02".parse().unwrap(),
+        ..SampleConfig::default()
+    };
+    generate(&config, &mut |key, bytes| store.put(&key, &bytes).unwrap());
+    night_with_site(&store, &curated, "2026-02-01");
+    let january = |store: &LocalStore| -> BTreeMap<String, String> {
+        store
+            .list_meta("bundles/")
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.key.contains("/2026-01/") && m.key.ends_with(".zip"))
+            .map(|m| (m.key, m.tag))
+            .collect()
+    };
+    let before = january(&store);
+    // A January self-monitoring row of a unit with a January bundle, its result raised by
+    // one in a revision of its file (columns: uscc, name, point, time, item, result, …).
+    let (key, uscc, corrected) = store
+        .list("raw/self-monitoring/2026-01-")
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.ends_with(".csv"))
+        .find_map(|key| {
+            let bytes = store.get(&key).unwrap().unwrap();
+            let text = String::from_utf8(bytes).ok()?;
+            let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+            let (i, uscc, cells) = lines.iter().enumerate().skip(1).find_map(|(i, l)| {
+                let cells: Vec<String> = l.split(',').map(str::to_string).collect();
+                let has_bundle = before
+                    .keys()
+                    .any(|k| k.starts_with(&format!("bundles/{}/2026-01/", cells[0])));
+                (cells.len() > 6 && cells[5].parse::<f64>().is_ok() && has_bundle)
+                    .then(|| (i, cells[0].clone(), cells))
+            })?;
+            let mut cells = cells;
+            cells[5] = format!("{:.1}", cells[5].parse::<f64>().unwrap() + 1.0);
+            lines[i] = cells.join(",");
+            Some((key, uscc, lines.join("\n")))
+        })
+        .expect("a January self-monitoring row of a unit with a bundle");
+    store
+        .put(&key.replace(".csv", ".r2.csv"), corrected.as_bytes())
+        .unwrap();
+    night_with_site(&store, &curated, "2026-02-02");
+    let after = january(&store);
+    let of = |m: &BTreeMap<String, String>, unit: bool| -> BTreeMap<String, String> {
+        m.iter()
+            .filter(|(k, _)| k.starts_with(&format!("bundles/{uscc}/")) == unit)
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect()
+    };
+    assert_eq!(
+        of(&after, false),
+        of(&before, false),
+        "other units' January"
+    );
+    assert_eq!(of(&after, true).len(), 1);
+    assert_ne!(
+        of(&after, true),
+        of(&before, true),
+        "{uscc}'s January built again"
+    );
+}
