@@ -108,6 +108,27 @@ test('the directory leads to an enterprise, whose page switches language in plac
     assert.equal(await pathname(), `/en/enterprises/${unit.uscc}.html`);
 });
 
+// The published rows a unit download is cut from: `{id}.csv` of a dataset published whole,
+// every `{id}-{YYYY-MM}.csv` of one published a file a month (under one header), or the one
+// month `{id}-{YYYY-MM}` a per-month download names.
+function publishedRows(name) {
+    const datasets = path.join(RELEASE, 'datasets');
+    const month = name.match(/^(.*)-(\d{4}-\d{2})$/);
+    const id = fs.existsSync(path.join(datasets, name)) ? name : month && month[1];
+    assert.ok(id && fs.existsSync(path.join(datasets, id)), `a published dataset for the download ${name}`);
+    const folder = path.join(datasets, id);
+    const whole = path.join(folder, `${id}.csv`);
+    const files = id === name && fs.existsSync(whole)
+        ? [whole]
+        : fs.readdirSync(folder)
+            .filter((f) => id === name ? /^.*-\d{4}-\d{2}\.csv$/.test(f) && f.startsWith(`${id}-`) : f === `${name}.csv`)
+            .sort()
+            .map((f) => path.join(folder, f));
+    assert.ok(files.length > 0, `${name}: the published files it is cut from`);
+    const parsed = files.map((f) => parseCsv(fs.readFileSync(f, 'utf8')));
+    return { header: parsed[0].header, records: parsed.flatMap((p) => p.records) };
+}
+
 test("an enterprise's downloads are its own rows of the published datasets", async () => {
     await open(driver, `/en/enterprises/${unit.uscc}.html`);
     await noConsoleErrors();
@@ -123,7 +144,7 @@ test("an enterprise's downloads are its own rows of the published datasets", asy
         assert.equal(r.status, 200, `${href} resolves`);
         assert.match(r.type, /^text\/csv/, `${href} is served as CSV`);
         const got = parseCsv(r.body);
-        const full = parseCsv(fs.readFileSync(path.join(RELEASE, 'datasets', m[2], `${m[2]}.csv`), 'utf8'));
+        const full = publishedRows(m[2]);
         assert.deepEqual(got.header, full.header, `${m[2]}: the same columns as the dataset`);
         const key = (rec) => JSON.stringify(got.header.map((h) => rec[h]));
         const expected = full.records.filter((rec) => rec.uscc === unit.uscc).map(key).sort();
