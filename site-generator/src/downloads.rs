@@ -6,10 +6,15 @@
 //! format (UTF-8 with a byte-order mark, CRLF, RFC 4180 quoting, spreadsheet formulas
 //! neutralised), and hands them over in [`SiteInputs::unit_downloads`]; the site places them
 //! and counts their rows. A unit with no rows in a dataset gets a file with the header only,
-//! its columns in the dataset schema's order.
+//! its columns in the dataset schema's order. Of a dataset published a file a month, a unit's
+//! downloads are a file a month (`/downloads/enterprises/{uscc}/{dataset}-{YYYY-MM}.csv`, see
+//! [`SiteInputs::unit_months`]), stored by the pipeline and placed by the release; the site
+//! lists them.
 
 use crate::error::SiteError;
-use crate::inputs::{SiteInputs, UNIT_DATASETS, UnitDownload, UnitDownloads};
+use crate::inputs::{
+    MonthDownload, SiteInputs, UNIT_DATASETS, UnitDownload, UnitDownloads, UnitMonths,
+};
 use crate::output::Output;
 use crate::registry::Unit;
 use crate::urls::{self, Slug};
@@ -19,19 +24,29 @@ use std::collections::BTreeMap;
 /// The per-unit downloads of a build, and the header-only file of each dataset.
 pub struct UnitRows<'a> {
     downloads: &'a UnitDownloads,
+    months: &'a UnitMonths,
     headers: BTreeMap<&'static str, Vec<u8>>,
 }
+
+/// Whether a dataset is published a file a month: its per-unit downloads are then a file a
+/// month, placed by the release (see [`SiteInputs::unit_months`]).
+pub fn monthly(dataset: &str) -> bool {
+    DatasetId::parse(dataset).is_some_and(DatasetId::monthly)
+}
+
+static NO_MONTHS: Vec<MonthDownload> = Vec::new();
 
 impl<'a> UnitRows<'a> {
     pub fn new(inputs: &'a SiteInputs) -> Result<UnitRows<'a>, SiteError> {
         let mut headers = BTreeMap::new();
-        for dataset in UNIT_DATASETS {
+        for dataset in UNIT_DATASETS.into_iter().filter(|d| !monthly(d)) {
             headers.insert(dataset, header_only(dataset, &columns(inputs, dataset)?)?);
         }
-        if let Some(other) = inputs
-            .unit_downloads
-            .keys()
-            .find(|d| !UNIT_DATASETS.contains(&d.as_str()))
+        let misplaced = |d: &&String, want_monthly: bool| {
+            !UNIT_DATASETS.contains(&d.as_str()) || monthly(d) != want_monthly
+        };
+        if let Some(other) = (inputs.unit_downloads.keys().find(|d| misplaced(d, false)))
+            .or_else(|| inputs.unit_months.keys().find(|d| misplaced(d, true)))
         {
             return Err(SiteError::MissingInput {
                 dataset: other.clone(),
@@ -40,8 +55,24 @@ impl<'a> UnitRows<'a> {
         }
         Ok(UnitRows {
             downloads: &inputs.unit_downloads,
+            months: &inputs.unit_months,
             headers,
         })
+    }
+
+    /// Of a dataset published a file a month, the unit's month files (none when it has no
+    /// rows); `None` for another dataset.
+    pub fn months(&self, dataset: &str, uscc: &str) -> Option<&'a Vec<MonthDownload>> {
+        if !monthly(dataset) {
+            return None;
+        }
+        let months: &'a UnitMonths = self.months;
+        Some(
+            months
+                .get(dataset)
+                .and_then(|m| m.get(uscc))
+                .unwrap_or(&NO_MONTHS),
+        )
     }
 
     fn get(&self, dataset: &str, uscc: &str) -> Option<&'a UnitDownload> {
@@ -50,11 +81,14 @@ impl<'a> UnitRows<'a> {
 
     /// How many rows of `dataset` belong to the unit.
     pub fn count(&self, dataset: &str, uscc: &str) -> usize {
-        self.get(dataset, uscc).map_or(0, |d| d.rows as usize)
+        match self.months(dataset, uscc) {
+            Some(months) => months.iter().map(|m| m.rows as usize).sum(),
+            None => self.get(dataset, uscc).map_or(0, |d| d.rows as usize),
+        }
     }
 
     /// Writes the CSV files of every unit of `units` (a header-only file when it has no
-    /// rows). Their bytes are moved out of `taken` when given (see [`take_csv`]), else
+    /// rows), but those of the datasets published a file a month (the release places them). Their bytes are moved out of `taken` when given (see [`take_csv`]), else
     /// copied from the inputs.
     pub fn place(
         &self,

@@ -24,6 +24,11 @@ pub struct SiteInputs {
     /// Each unit's own rows of the datasets of [`crate::UNIT_DATASETS`], as CSV cut from the
     /// published dataset by the pipeline.
     pub unit_downloads: UnitDownloads,
+    /// Of the datasets of [`crate::UNIT_DATASETS`] published a file a month, each unit's
+    /// files of one month each, which the release places at
+    /// `envgov_dataset::layout::unit_month_download_path` (the unit page lists them newest
+    /// first). Such a dataset has no entry in `unit_downloads`.
+    pub unit_months: UnitMonths,
     /// Unit credit code → its evidence bundles, one a month, which the release places at
     /// `envgov_dataset::layout::unit_bundle_path` (the unit page lists them newest first; a
     /// unit without one shows none).
@@ -69,6 +74,20 @@ pub const UNIT_DATASETS: [&str; 4] = [
     rows::EMISSION_TOTALS,
     rows::SELF_MONITORING,
 ];
+
+/// A unit's download of one month of a dataset published a file a month, as its page
+/// shows it (the file itself is placed by the release).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthDownload {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Dataset id → unit credit code → its month downloads (any order).
+pub type UnitMonths = BTreeMap<String, BTreeMap<String, Vec<MonthDownload>>>;
 
 /// A unit's evidence bundle of one month as its page shows it (the zip itself is placed by
 /// the release).

@@ -31,7 +31,10 @@ mod xml;
 
 pub use content::{ContentPage, load_content};
 pub use error::SiteError;
-pub use inputs::{BundleLink, SiteInputs, SiteOptions, UNIT_DATASETS, UnitDownload, UnitDownloads};
+pub use inputs::{
+    BundleLink, MonthDownload, SiteInputs, SiteOptions, UNIT_DATASETS, UnitDownload, UnitDownloads,
+    UnitMonths,
+};
 pub use pages::enterprises::RECENT_DAYS;
 
 use envgov_curated::Curated;

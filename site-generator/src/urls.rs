@@ -294,6 +294,15 @@ pub fn unit_download(uscc: &Uscc, dataset: &Slug) -> String {
     format!("/downloads/enterprises/{uscc}/{dataset}.csv")
 }
 
+/// One unit's records of one month of a dataset published a file a month, as CSV. The path
+/// is the contract's (`envgov_dataset::layout::unit_month_download_path`), where the release
+/// puts it; `None` for a month that is not `YYYY-MM`.
+pub fn unit_month_download(uscc: &Uscc, dataset: &str, month: &str) -> Option<String> {
+    envgov_dataset::layout::unit_month_download_path(&uscc.to_string(), dataset, month)
+        .ok()
+        .map(|path| format!("/{path}"))
+}
+
 /// One unit's evidence bundle of a month (a zip: its records, raw lines and calculations,
 /// signed). The path is the contract's (`envgov_dataset::layout::unit_bundle_path`), where
 /// the release puts it; `None` for a month that is not `YYYY-MM`.

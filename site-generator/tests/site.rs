@@ -47,6 +47,7 @@ fn load_store(root: &Path) -> SiteInputs {
     let mut tables = BTreeMap::new();
     let mut archives = BTreeMap::new();
     let mut unit_downloads = BTreeMap::new();
+    let mut unit_months = BTreeMap::new();
     for entry in &catalogue.datasets {
         let dir = root.join("datasets").join(&entry.id);
         let package: DataPackage = read_json(&dir.join("datapackage.json"));
@@ -58,7 +59,11 @@ fn load_store(root: &Path) -> SiteInputs {
         }
         if envgov_site::UNIT_DATASETS.contains(&entry.id.as_str()) {
             let rows: Vec<serde_json::Map<String, serde_json::Value>> = read_json(&rows);
-            unit_downloads.insert(entry.id.clone(), test_downloads(&entry.id, &rows));
+            if MONTHLY.contains(&entry.id.as_str()) {
+                unit_months.insert(entry.id.clone(), test_months(&rows));
+            } else {
+                unit_downloads.insert(entry.id.clone(), test_downloads(&entry.id, &rows));
+            }
         }
     }
     let report_path = root.join(format!("runs/{}/report.json", catalogue.data_date));
@@ -73,6 +78,7 @@ fn load_store(root: &Path) -> SiteInputs {
         report,
         sample: true,
         unit_downloads,
+        unit_months,
         unit_bundles: BTreeMap::new(),
         changelogs: Vec::new(),
     }
@@ -97,6 +103,35 @@ fn test_downloads(
             (uscc, envgov_site::UnitDownload { rows, csv })
         })
         .collect()
+}
+
+/// The per-unit datasets published a file a month (`DatasetId::monthly`): their downloads are
+/// a file a unit a month, placed by the release.
+const MONTHLY: [&str; 2] = ["cems-daily", "self-monitoring"];
+
+/// Stand-ins for the per-unit month files the pipeline stores: each unit's rows counted by
+/// the month of their `date`, a size of 100 bytes a row and a made-up sha256.
+fn test_months(
+    rows: &[serde_json::Map<String, serde_json::Value>],
+) -> BTreeMap<String, Vec<envgov_site::MonthDownload>> {
+    let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for row in rows {
+        let uscc = row["uscc"].as_str().unwrap().to_string();
+        let month = row["date"].as_str().unwrap()[..7].to_string();
+        *counts.entry((uscc, month)).or_default() += 1;
+    }
+    let mut out: BTreeMap<String, Vec<envgov_site::MonthDownload>> = BTreeMap::new();
+    for ((uscc, month), rows) in counts {
+        out.entry(uscc)
+            .or_default()
+            .push(envgov_site::MonthDownload {
+                month,
+                rows,
+                bytes: 100 * rows,
+                sha256: "ef".repeat(32),
+            });
+    }
+    out
 }
 
 fn curated() -> &'static Curated {
@@ -176,6 +211,15 @@ fn published_files() -> BTreeSet<String> {
             }
         }
     }
+    // The units' month downloads, which the release places beside the site.
+    for (id, units) in &inputs.unit_months {
+        for (uscc, months) in units {
+            for m in months {
+                let path = envgov_dataset::layout::unit_month_download_path(uscc, id, &m.month);
+                files.insert(path.unwrap());
+            }
+        }
+    }
     files
 }
 
@@ -227,7 +271,7 @@ fn both_languages_have_the_same_pages() {
         "assets/site.css",
         "open-days/open-days.ics",
         "open-days/2026-01-changping-sewage-plant.ics",
-        "downloads/enterprises/12110000180648321X/cems-daily.csv",
+        "downloads/enterprises/12110000180648321X/exceedances.csv",
     ] {
         assert!(site().contains_key(neutral), "missing {neutral}");
     }
@@ -401,7 +445,7 @@ fn enterprise_page_shows_its_published_information() {
         "id=\"downloads\"",
         "Discharge permit number",
         "/downloads/enterprises/91110106177886783N/exceedances.csv",
-        "/downloads/enterprises/91110106177886783N/self-monitoring.csv",
+        "/downloads/enterprises/91110106177886783N/cems-daily-2026-01.csv",
     ] {
         assert!(html.contains(section), "missing {section}");
     }
@@ -426,34 +470,27 @@ fn enterprise_page_shows_its_published_information() {
 }
 
 /// A dataset published a file a month has no file, so no resource with a schema, until a
-/// month has a row: its per-unit downloads are then header-only files named from the
-/// dataset's published shape (the pipeline checks every published table against it).
+/// month has a row: the site then places no download of it (its files are a unit's months,
+/// placed by the release), and each unit page says it has no rows of it.
 #[test]
-fn a_dataset_with_no_file_yet_gets_header_only_downloads_from_its_shape() {
+fn a_monthly_dataset_with_no_file_yet_has_no_downloads_and_no_rows() {
     let mut inputs = inputs();
     let id = "self-monitoring";
     inputs.packages.get_mut(id).unwrap().resources.clear();
-    inputs.unit_downloads.remove(id);
+    inputs.unit_months.remove(id);
     let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
-    let downloads: Vec<&str> = files
-        .iter()
-        .filter(|(p, _)| {
-            p.starts_with("downloads/enterprises/") && p.ends_with("/self-monitoring.csv")
-        })
-        .map(|(_, b)| std::str::from_utf8(b).unwrap())
-        .collect();
-    assert!(!downloads.is_empty());
-    // The first columns written by hand from envgov_dataset::published's SELF_MONITORING.
-    for csv in downloads {
-        assert!(
-            csv.starts_with("\u{feff}uscc,enterprise_name,district,outlet,sampled_at,date,pollutant,item_zh,result,"),
-            "{csv}"
-        );
-        assert!(
-            csv.ends_with("\r\n") && csv.matches("\r\n").count() == 1,
-            "{csv}"
-        );
-    }
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.starts_with("downloads/enterprises/") && p.contains("/self-monitoring")),
+        "no self-monitoring download is placed by the site"
+    );
+    let page = String::from_utf8(files["en/enterprises/91110106177886783N.html"].clone()).unwrap();
+    assert!(!page.contains("/downloads/enterprises/91110106177886783N/self-monitoring"));
+    assert!(
+        page.contains("(CSV, one file a month, newest first) — 0 rows"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -462,10 +499,11 @@ fn unit_downloads_are_placed_as_given_or_header_only() {
     let mut given = 0;
     let mut header_only = 0;
     for (path, bytes) in site().iter().filter(|(p, _)| p.starts_with("downloads/")) {
-        // downloads/enterprises/{uscc}/{dataset}.csv
+        // downloads/enterprises/{uscc}/{dataset}.csv, of the datasets not published monthly
         let parts: Vec<&str> = path.split('/').collect();
         assert_eq!(parts.len(), 4, "{path}");
         let (uscc, dataset) = (parts[2], parts[3].strip_suffix(".csv").unwrap());
+        assert!(!MONTHLY.contains(&dataset), "{path}");
         match inputs.unit_downloads.get(dataset).and_then(|m| m.get(uscc)) {
             Some(d) => {
                 assert_eq!(bytes, &d.csv, "{path}");
@@ -488,7 +526,7 @@ fn unit_downloads_are_placed_as_given_or_header_only() {
         .count();
     assert_eq!(
         given + header_only,
-        pages * envgov_site::UNIT_DATASETS.len()
+        pages * (envgov_site::UNIT_DATASETS.len() - MONTHLY.len())
     );
     assert!(
         given > 0 && header_only > 0,
@@ -1106,6 +1144,65 @@ fn corrections_show_on_the_dataset_and_unit_pages_and_in_a_feed() {
     assert!(en.contains("Changed") && en.contains("Corrections"));
     let zh = text("zh/datasets/self-monitoring.html");
     assert!(zh.contains("修改") && zh.contains("更正记录"));
+}
+
+/// Of a dataset published a file a month, a unit page lists the unit's month files newest
+/// first, each with its rows and size, in both languages, and the dataset's total rows.
+#[test]
+fn a_unit_page_lists_its_month_downloads_newest_first() {
+    let uscc = "91110106177886783N";
+    let mut inputs = inputs();
+    let month = |month: &str, rows: u64, bytes: u64| envgov_site::MonthDownload {
+        month: month.into(),
+        rows,
+        bytes,
+        sha256: "12".repeat(32),
+    };
+    // Given oldest first: the page turns them round.
+    inputs.unit_months.get_mut("cems-daily").unwrap().insert(
+        uscc.to_string(),
+        vec![month("2026-01", 31, 4_500), month("2026-02", 28, 12_345)],
+    );
+    let files: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    assert!(
+        !files
+            .keys()
+            .any(|p| p.starts_with("downloads/") && p.contains("/cems-daily")),
+        "placed by the release"
+    );
+    let href = |m: &str| format!("href=\"/downloads/enterprises/{uscc}/cems-daily-{m}.csv\"");
+    // Written by hand: 31 + 28 = 59 rows; 12,345 bytes is 12.3 kB, 4,500 is 4.5 kB.
+    for (lang, needles) in [
+        (
+            "en",
+            [
+                "59 rows",
+                "28 rows",
+                "12.3 kB",
+                "4.5 kB",
+                "one file a month, newest first",
+            ],
+        ),
+        (
+            "zh",
+            [
+                "59 行",
+                "28 行",
+                "12.3 kB",
+                "4.5 kB",
+                "每月一个文件，最新在前",
+            ],
+        ),
+    ] {
+        let html =
+            String::from_utf8(files[&format!("{lang}/enterprises/{uscc}.html")].clone()).unwrap();
+        for needle in needles {
+            assert!(html.contains(needle), "{lang}: {needle}");
+        }
+        let (feb, jan) = (html.find(&href("2026-02")), html.find(&href("2026-01")));
+        assert!(feb.is_some() && jan.is_some(), "{lang}: both months linked");
+        assert!(feb < jan, "{lang}: newest first");
+    }
 }
 
 /// A unit with evidence bundles lists them, one a month, newest first (both languages, each

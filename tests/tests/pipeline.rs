@@ -655,7 +655,9 @@ fn compliance_matches_hand_computation_from_the_standards() {
 
 /// Each unit's downloads in the live release are its rows of the published dataset CSV:
 /// split here independently by the `uscc` column with the csv crate, and compared line
-/// for line; units without rows get the header alone.
+/// for line; units without rows get the header alone. Of a dataset published a file a month
+/// a unit's downloads are a file a month (`{dataset}-{YYYY-MM}.csv`), its rows of that
+/// month's file, and a unit without rows in a month has no file of it.
 #[test]
 fn unit_downloads_are_the_units_rows_of_the_published_csv() {
     let dir = TempDir::new("unit-downloads");
@@ -663,87 +665,93 @@ fn unit_downloads_are_the_units_rows_of_the_published_csv() {
     fill(&store, &small_sample(true));
     let report = nightly(&store).unwrap();
     let release = report.site_release.unwrap();
+    let enterprises = store
+        .list(&format!("site/releases/{release}/downloads/enterprises/"))
+        .unwrap();
     for dataset in [
         "exceedances",
         "cems-daily",
         "emission-totals",
         "self-monitoring",
     ] {
-        // The stable URL's file: the live release's (of a monthly dataset, every month's
-        // file in month order, each with the same header).
+        // The stable URL's files: the live release's (of a monthly dataset, a file a month).
         let folder = format!("site/releases/{release}/datasets/{dataset}/");
-        let mut names: Vec<String> = store
+        let mut names: Vec<(String, String)> = store
             .list(&folder)
             .unwrap()
             .into_iter()
-            .filter(|k| {
-                let name = &k[folder.len()..];
-                name == format!("{dataset}.csv")
-                    || (envgov_dataset::layout::month_of_file(dataset, name).is_some()
-                        && name.ends_with(".csv"))
+            .filter_map(|k| {
+                let name = k[folder.len()..].to_string();
+                if name == format!("{dataset}.csv") {
+                    return Some((format!("{dataset}.csv"), k));
+                }
+                let month = envgov_dataset::layout::month_of_file(dataset, &name)?;
+                name.ends_with(".csv")
+                    .then(|| (format!("{dataset}-{month}.csv"), k.clone()))
             })
             .collect();
         names.sort();
         assert!(!names.is_empty(), "{dataset}: no CSV file in the release");
-        let texts: Vec<String> = names
-            .iter()
-            .map(|k| String::from_utf8(store.get(k).unwrap().unwrap()).unwrap())
-            .collect();
-        let mut header = "";
-        let mut all_lines: Vec<&str> = Vec::new();
-        for text in &texts {
-            assert!(text.starts_with('\u{feff}'));
-            let mut lines = text.trim_start_matches('\u{feff}').split_inclusive("\r\n");
-            let h = lines.next().unwrap();
-            assert!(
-                header.is_empty() || header == h,
-                "{dataset}: months' headers differ"
-            );
-            header = h;
-            all_lines.extend(lines);
+        let monthly = names[0].0 != format!("{dataset}.csv");
+        let mut checked = 0;
+        for (download, key) in names {
+            let text = String::from_utf8(store.get(&key).unwrap().unwrap()).unwrap();
+            let by_unit = lines_by_unit(&text);
+            let header = by_unit[""].as_str();
+            let files: Vec<&String> = enterprises
+                .iter()
+                .filter(|k| k.ends_with(&format!("/{download}")))
+                .collect();
+            for key in &files {
+                let uscc = key.rsplit('/').nth(1).unwrap();
+                let got = String::from_utf8(store.get(key).unwrap().unwrap()).unwrap();
+                let rows = by_unit.get(uscc).map(String::as_str).unwrap_or("");
+                assert!(
+                    !(monthly && rows.is_empty()),
+                    "{key}: a month file without rows"
+                );
+                assert!(
+                    got == format!("\u{feff}{header}{rows}"),
+                    "{key} differs from its rows of {download}"
+                );
+                checked += 1;
+            }
+            if monthly {
+                // Every unit with rows in the month has its file of the month.
+                assert_eq!(files.len(), by_unit.len() - 1, "{download}");
+            }
         }
-        let lines = all_lines.into_iter();
-        let uscc_col = header
-            .trim_end()
-            .split(',')
-            .position(|c| c == "uscc")
-            .unwrap();
-        // Group the published lines by their uscc field (parsed, so quoting cannot fool it).
-        let mut by_unit: BTreeMap<String, String> = BTreeMap::new();
-        for line in lines {
-            let record = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .from_reader(line.as_bytes())
-                .records()
-                .next()
-                .unwrap()
-                .unwrap();
-            by_unit
-                .entry(record[uscc_col].to_string())
-                .or_default()
-                .push_str(line);
-        }
-        let enterprises = store
-            .list(&format!("site/releases/{release}/downloads/enterprises/"))
-            .unwrap();
-        let files: Vec<&String> = enterprises
-            .iter()
-            .filter(|k| k.ends_with(&format!("/{dataset}.csv")))
-            .collect();
-        assert!(files.len() >= 10, "{dataset}: {} files", files.len());
-        for key in files {
-            let uscc = key.rsplit('/').nth(1).unwrap();
-            let got = String::from_utf8(store.get(key).unwrap().unwrap()).unwrap();
-            let expected = format!(
-                "\u{feff}{header}{}",
-                by_unit.get(uscc).map(String::as_str).unwrap_or("")
-            );
-            assert!(
-                got == expected,
-                "{key} differs from its rows of {dataset}.csv"
-            );
-        }
+        assert!(checked >= 10, "{dataset}: {checked} files");
     }
+}
+
+/// The lines of a published CSV (BOM, header, CRLF rows) by the unit of their `uscc` field
+/// (parsed, so quoting cannot fool it), each unit's in order; the header under `""`.
+fn lines_by_unit(text: &str) -> BTreeMap<String, String> {
+    assert!(text.starts_with('\u{feff}'));
+    let mut lines = text.trim_start_matches('\u{feff}').split_inclusive("\r\n");
+    let header = lines.next().unwrap();
+    let uscc_col = header
+        .trim_end()
+        .split(',')
+        .position(|c| c == "uscc")
+        .unwrap();
+    let mut by_unit: BTreeMap<String, String> = BTreeMap::new();
+    by_unit.insert(String::new(), header.to_string());
+    for line in lines {
+        let record = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap();
+        by_unit
+            .entry(record[uscc_col].to_string())
+            .or_default()
+            .push_str(line);
+    }
+    by_unit
 }
 
 /// A partition is reused only with the bytes its manifest was written with. Here the

@@ -245,6 +245,61 @@ pub fn unit_bundle_path(uscc: &str, month: &str) -> Result<String, BadSegment> {
     ))
 }
 
+/// Per-unit downloads of the datasets published a file a month, one file a unit a month,
+/// written by a site release and kept across releases (content-addressed, so a closed
+/// month's file is written once): `unit-downloads/{uscc}/{YYYY-MM}/{id}-{sha256[..20]}.csv`.
+pub const UNIT_DOWNLOADS_PREFIX: &str = "unit-downloads/";
+
+/// Where a unit's download of a monthly dataset's month is kept (see
+/// [`UNIT_DOWNLOADS_PREFIX`]); `sha256` is the file's (lowercase hex, 64 digits).
+pub fn unit_month_download_key(
+    uscc: &str,
+    id: &str,
+    month: &str,
+    sha256: &str,
+) -> Result<String, BadSegment> {
+    let hash = sha256
+        .get(..20)
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .ok_or_else(|| BadSegment {
+            segment: sha256.to_string(),
+            reason: "not a lowercase hex sha256",
+        })?;
+    Ok(format!(
+        "{UNIT_DOWNLOADS_PREFIX}{}/{}/{}-{hash}.csv",
+        check_segment(uscc)?,
+        check_month(month)?,
+        check_segment(id)?
+    ))
+}
+
+/// The index of a monthly dataset's month's per-unit downloads (each unit's rows, bytes and
+/// sha256, and the sha256 of the published month file they were cut from):
+/// `unit-downloads-index/{id}/{YYYY-MM}.json`. A release whose month file is unchanged reads
+/// this and not the month.
+pub fn unit_month_index_key(id: &str, month: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "unit-downloads-index/{}/{}.json",
+        check_segment(id)?,
+        check_month(month)?
+    ))
+}
+
+/// A unit's rows of one month of a dataset published a file a month, in a site release
+/// beside its other downloads (its URL is this path under the site's root):
+/// `downloads/enterprises/{uscc}/{id}-{YYYY-MM}.csv`.
+pub fn unit_month_download_path(uscc: &str, id: &str, month: &str) -> Result<String, BadSegment> {
+    Ok(format!(
+        "downloads/enterprises/{}/{}-{}.csv",
+        check_segment(uscc)?,
+        check_segment(id)?,
+        check_month(month)?
+    ))
+}
+
 /// The sample generator's ledger of injected defects. Its presence marks a store filled
 /// with generated sample data, which the site then labels as such.
 pub const SAMPLE_LEDGER_KEY: &str = "runs/sample-defects.json";
@@ -477,6 +532,40 @@ pub const DEVELOPMENT_SIGNING_KEY: &str = "private/signing/development.key";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_units_month_downloads_are_named_by_dataset_and_month() {
+        assert_eq!(
+            unit_month_download_path("91110106177886783N", "cems-daily", "2026-03").unwrap(),
+            "downloads/enterprises/91110106177886783N/cems-daily-2026-03.csv"
+        );
+        let sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            unit_month_download_key("U1", "self-monitoring", "2026-12", sha).unwrap(),
+            "unit-downloads/U1/2026-12/self-monitoring-0123456789abcdef0123.csv"
+        );
+        for (uscc, id, month) in [
+            ("U1", "cems-daily", "2026-3"),
+            ("a/b", "cems-daily", "2026-03"),
+            ("U1", "..", "2026-03"),
+            ("U1", "x/y", "2026-03"),
+        ] {
+            assert!(
+                unit_month_download_path(uscc, id, month).is_err(),
+                "{uscc} {id} {month}"
+            );
+            assert!(unit_month_download_key(uscc, id, month, sha).is_err());
+        }
+        assert!(unit_month_download_key("U1", "cems-daily", "2026-03", "ABC").is_err());
+        assert_eq!(
+            unit_month_index_key("cems-daily", "2026-03").unwrap(),
+            "unit-downloads-index/cems-daily/2026-03.json"
+        );
+        assert!(unit_month_index_key("cems-daily", "2026-3").is_err());
+        assert!(
+            unit_month_download_key("U1", "cems-daily", "2026-03", &sha.to_uppercase()).is_err()
+        );
+    }
 
     #[test]
     fn evidence_bundles_are_named_by_unit_and_month() {

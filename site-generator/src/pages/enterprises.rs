@@ -116,12 +116,53 @@ struct FacilityView {
     commissioned_iso: Option<String>,
 }
 
+/// A dataset's downloads of the unit: one file (`href`), or, of a dataset published a file a
+/// month, one file a month (`months`, newest first; no `href`).
 #[derive(Serialize)]
 struct Download {
-    href: String,
+    href: Option<String>,
     title: String,
     rows: String,
     dataset_href: String,
+    months: Vec<MonthView>,
+}
+
+/// A unit's file of one month of a dataset published a file a month.
+#[derive(Serialize)]
+struct MonthView {
+    month: String,
+    href: String,
+    rows: String,
+    size: String,
+}
+
+/// The unit's files of a monthly dataset, newest month first (`None` for a dataset that is
+/// not published a file a month).
+fn month_views(
+    site: &Site<'_>,
+    downloads: &UnitRows<'_>,
+    lang: Lang,
+    dataset: &str,
+    uscc: &urls::Uscc,
+) -> Result<Option<Vec<MonthView>>, SiteError> {
+    let Some(months) = downloads.months(dataset, uscc.as_str()) else {
+        return Ok(None);
+    };
+    let mut views = Vec::with_capacity(months.len());
+    for m in months {
+        let Some(href) = urls::unit_month_download(uscc, dataset, &m.month) else {
+            continue;
+        };
+        let n = format::integer(lang, m.rows as i64);
+        views.push(MonthView {
+            month: m.month.clone(),
+            href,
+            rows: site.tf(lang, "enterprise.download_rows", &[("n", &n)])?,
+            size: format::file_size(lang, m.bytes),
+        });
+    }
+    views.sort_by(|a, b| b.month.cmp(&a.month));
+    Ok(Some(views))
 }
 
 /// One of the unit's evidence bundles (a month's), as the release built it.
@@ -521,8 +562,13 @@ fn unit_page(
         let mut dl = Vec::new();
         for dataset in UNIT_DATASETS {
             let slug = dataset_slug(dataset);
+            let months = month_views(site, downloads, lang, dataset, &u.uscc)?;
             dl.push(Download {
-                href: urls::unit_download(&u.uscc, &slug),
+                href: match months {
+                    Some(_) => None,
+                    None => Some(urls::unit_download(&u.uscc, &slug)),
+                },
+                months: months.unwrap_or_default(),
                 title: dataset_title(site, lang, dataset),
                 rows: site.tf(
                     lang,

@@ -45,6 +45,7 @@ use envgov_dataset::{Localized, Source, layout};
 use envgov_site::{BundleLink, SiteInputs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
@@ -140,6 +141,9 @@ pub fn for_release(
     Ok((links, files))
 }
 
+/// Dataset id → a unit's CSV of a month, in pieces (see [`Pending::datasets`]).
+type MonthPieces<'a> = BTreeMap<String, Vec<Cow<'a, [u8]>>>;
+
 /// A unit's month as its bundle needs it before its evidence is read.
 struct Pending<'a> {
     uscc: String,
@@ -150,8 +154,12 @@ struct Pending<'a> {
     url: String,
     cache: String,
     /// Dataset id → the unit's CSV of the month: its header, then its rows of the month, as
-    /// slices of the unit's download (see [`months::split`]).
-    datasets: BTreeMap<String, Vec<&'a [u8]>>,
+    /// slices of the unit's download (see [`months::split`]); of a dataset published a file a
+    /// month, its month file, once [`Pending::load`] read it.
+    datasets: MonthPieces<'a>,
+    /// Dataset id → the unit's stored month file of a dataset published a file a month
+    /// (`release::unit_months`): its key and sha256, read only when the bundle is built.
+    stored: BTreeMap<String, (String, String)>,
     /// The unit has online-monitoring rows this month: its bundle holds its hourly readings.
     hourly: bool,
 }
@@ -163,6 +171,34 @@ impl Pending<'_> {
             .get(id)
             .map(|pieces| pieces.concat())
             .unwrap_or_default()
+    }
+
+    /// Reads the unit's stored month files into `datasets` (each checked against its
+    /// sha256) and the bundle's data date from its rows.
+    fn load(&mut self, store: &dyn Store) -> Result<(), JobError> {
+        for (id, (key, sha256)) in &self.stored {
+            let bytes = store.get(key)?.ok_or_else(|| JobError::Corrupt {
+                key: key.clone(),
+                message: format!("missing ({}'s {id} of {})", self.uscc, self.month),
+            })?;
+            let actual = crate::ledger::sha256_hex(&bytes);
+            if &actual != sha256 {
+                return Err(JobError::Corrupt {
+                    key: key.clone(),
+                    message: format!("sha256 {actual}, indexed as {sha256}"),
+                });
+            }
+            self.datasets.insert(id.clone(), vec![Cow::Owned(bytes)]);
+        }
+        self.data_date = months::data_date(&self.datasets, &self.month);
+        Ok(())
+    }
+
+    /// Drops what [`Pending::load`] read.
+    fn unload(&mut self) {
+        for id in self.stored.keys() {
+            self.datasets.remove(id);
+        }
     }
 
     /// `bundles/{uscc}/{YYYY-MM}/`.
@@ -184,29 +220,31 @@ pub fn ensure(
     // Month → its bundles to build, in unit order.
     let mut pending: BTreeMap<String, Vec<Pending<'_>>> = BTreeMap::new();
     for unit in units(inputs) {
-        for mut p in pending_months(inputs, unit, opts, &spans)? {
+        for p in pending_months(inputs, unit, opts, &spans)? {
             match get_json::<StoredBundle>(store, &sidecar_key(&p)?)? {
                 Some(stored) => {
                     out.reused += 1;
                     out.units.insert((p.uscc, p.month), stored);
                 }
-                None => {
-                    p.data_date = months::data_date(&p.datasets, &p.month);
-                    pending.entry(p.month.clone()).or_default().push(p);
-                }
+                None => pending.entry(p.month.clone()).or_default().push(p),
             }
         }
     }
     if !pending.is_empty() {
         let ledger: RawLedger = get_json(store, layout::RAW_LEDGER_KEY)?.unwrap_or_default();
         let none = hourly_days::Span::default();
-        for (month, bundles) in &pending {
+        for (month, bundles) in &mut pending {
             let span = spans.get(month).unwrap_or(&none);
-            for chunk in bundles.chunks(CHUNK) {
+            for chunk in bundles.chunks_mut(CHUNK) {
+                // A chunk's month files are held while it is built, and only then.
+                for p in chunk.iter_mut() {
+                    p.load(store)?;
+                }
                 for (uscc, stored) in build_chunk(store, curated, &ledger, chunk, opts, span)? {
                     out.built += 1;
                     out.units.insert((uscc, month.clone()), stored);
                 }
+                chunk.iter_mut().for_each(Pending::unload);
             }
         }
     }
@@ -256,8 +294,19 @@ fn pending_months<'a>(
     spans: &BTreeMap<String, hourly_days::Span>,
 ) -> Result<Vec<Pending<'a>>, JobError> {
     // Month → dataset → the month's pieces of the unit's CSV.
-    let mut by_month: BTreeMap<String, BTreeMap<String, Vec<&'a [u8]>>> = BTreeMap::new();
+    let mut by_month: BTreeMap<String, MonthPieces<'a>> = BTreeMap::new();
+    // Month → dataset → the unit's stored month file (key, sha256).
+    let mut stored_by_month: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
     for id in BUNDLE_DATASETS {
+        let files = inputs.unit_months.get(id).and_then(|m| m.get(&uscc));
+        for f in files.into_iter().flatten().filter(|f| f.rows > 0) {
+            let key = layout::unit_month_download_key(&uscc, id, &f.month, &f.sha256)
+                .map_err(definition)?;
+            stored_by_month
+                .entry(f.month.clone())
+                .or_default()
+                .insert(id.to_string(), (key, f.sha256.clone()));
+        }
         let Some(d) = inputs.unit_downloads.get(id).and_then(|m| m.get(&uscc)) else {
             continue;
         };
@@ -266,17 +315,21 @@ fn pending_months<'a>(
         }
         let (header, rows) = months::split(&d.csv);
         for (month, pieces) in rows {
-            let mut all = vec![header];
-            all.extend(pieces);
+            let mut all = vec![Cow::Borrowed(header)];
+            all.extend(pieces.into_iter().map(Cow::Borrowed));
             by_month
                 .entry(month)
                 .or_default()
                 .insert(id.to_string(), all);
         }
     }
+    for month in stored_by_month.keys() {
+        by_month.entry(month.clone()).or_default();
+    }
     let mut out = Vec::with_capacity(by_month.len());
     for (month, datasets) in by_month {
-        let hourly = datasets.contains_key("cems-daily");
+        let stored = stored_by_month.remove(&month).unwrap_or_default();
+        let hourly = datasets.contains_key("cems-daily") || stored.contains_key("cems-daily");
         let url = format!(
             "{}/{}",
             opts.origin.trim_end_matches('/'),
@@ -291,6 +344,7 @@ fn pending_months<'a>(
             url,
             cache: String::new(),
             datasets,
+            stored,
             hourly,
         };
         let span = spans.get(&p.month).map_or("", |s| s.hash.as_str());
@@ -332,6 +386,13 @@ fn cache_key(p: &Pending<'_>, opts: &BundleOptions<'_>, span: &str) -> String {
         h.update((len as u64).to_le_bytes());
         for piece in pieces {
             h.update(piece);
+        }
+    }
+    // A stored month file by its sha256 (it is read only when the bundle is built).
+    for (id, (_, sha256)) in &p.stored {
+        for part in [id.as_str(), "sha256", sha256] {
+            h.update(part.as_bytes());
+            h.update([0]);
         }
     }
     hex::encode(h.finalize())[..20].to_string()
@@ -949,7 +1010,10 @@ pub mod months {
     /// A month bundle's data date: the latest `date` of its rows, else the month (`YYYY-MM`) when
     /// no row has a date. A function of the rows alone, so a bundle made from the same rows is
     /// the same whichever night makes it.
-    pub fn data_date(datasets: &BTreeMap<String, Vec<&[u8]>>, month: &str) -> String {
+    pub fn data_date<V: std::borrow::Borrow<[u8]>>(
+        datasets: &BTreeMap<String, Vec<V>>,
+        month: &str,
+    ) -> String {
         datasets
             .values()
             .filter_map(|pieces| latest_date(&pieces.concat()))
@@ -1503,9 +1567,10 @@ mod tests {
             data_date: "2026-01-31".into(),
             url: "https://example.org/b.zip".into(),
             cache: hex::encode(Sha256::digest(slice))[..20].to_string(),
-            datasets: [("exceedances".to_string(), vec![slice])]
+            datasets: [("exceedances".to_string(), vec![Cow::Borrowed(slice)])]
                 .into_iter()
                 .collect(),
+            stored: BTreeMap::new(),
             hourly: false,
         }
     }

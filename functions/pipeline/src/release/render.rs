@@ -2,7 +2,9 @@
 //! [`super::site_inputs`]) and the release id, a hash of every rendered and published file.
 //!
 //! Stage: release (reads the store; writes nothing but the units' evidence bundles under
-//! `bundles/`, built where missing by [`crate::evidence`], which the release then copies).
+//! `bundles/`, built where missing by [`crate::evidence`], and the units' month downloads
+//! under `unit-downloads/`, cut where missing by [`super::unit_months`], which the release
+//! then copies).
 //! It never switches, prunes or mirrors (that is [`super::switch`]).
 
 use super::options::ReleaseOptions;
@@ -33,7 +35,8 @@ pub(super) struct Plan {
     /// The sha256 (hex) of each file of `site`, in the same order.
     pub(super) site_sha256: Vec<String>,
     /// Path in the release → a file stored beside the site: the publication's (under
-    /// `datasets/`) and the units' evidence bundles (`downloads/enterprises/{uscc}/…`).
+    /// `datasets/`), the units' evidence bundles and month downloads
+    /// (`downloads/enterprises/{uscc}/…`).
     pub(super) datasets: BTreeMap<String, PublishedFile>,
     /// The key that signs the release's manifest (whether it is a development key is on
     /// every page, so it is settled before rendering).
@@ -51,6 +54,9 @@ pub(super) fn plan(
     let started = std::time::Instant::now();
     let signer = options.signing.signer(store)?;
     let mut inputs = site_inputs::load(store, &publication)?;
+    // Of the monthly datasets, each unit's downloads a file a month (stored where missing).
+    let (unit_months, month_files) = super::unit_months::ensure(store, &publication)?;
+    inputs.unit_months = unit_months;
     let loaded_ms = started.elapsed().as_millis();
     let mut site_options = envgov_site::SiteOptions {
         development_key: signer.development,
@@ -77,10 +83,9 @@ pub(super) fn plan(
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let rendered_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms;
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
-    if let Some((path, _)) = site
-        .iter()
-        .find(|(p, _)| p.starts_with(&datasets_dir) || bundles.contains_key(p))
-    {
+    if let Some((path, _)) = site.iter().find(|(p, _)| {
+        p.starts_with(&datasets_dir) || bundles.contains_key(p) || month_files.contains_key(p)
+    }) {
         return Err(JobError::Definition(format!(
             "rendered path {path:?} collides with the release's datasets"
         )));
@@ -100,6 +105,7 @@ pub(super) fn plan(
         .map(|(p, f)| (format!("{datasets_dir}{p}"), f.clone()))
         .collect();
     datasets.extend(bundles);
+    datasets.extend(month_files);
     for (path, file) in &datasets {
         hashes.insert(path.clone(), file.sha256.clone());
     }

@@ -10,10 +10,11 @@
 //!   that hold the days the pages show ([`envgov_site::RECENT_DAYS`] up to the data date),
 //!   and only those days become row objects; the other tables the pages show are read from
 //!   their published JSON;
-//! - the per-unit downloads are sliced from each dataset's published CSV, one dataset (and
-//!   one month of a monthly dataset) at a time ([`unit_downloads_from_csv`]): a unit's file
-//!   is its rows of the published CSV, byte for byte (of a monthly dataset, its rows of each
-//!   month in month order under one header), and nothing is written again.
+//! - the per-unit downloads of the datasets published whole are sliced from each dataset's
+//!   published CSV, one dataset at a time ([`unit_downloads_from_csv`]): a unit's file is its
+//!   rows of the published CSV, byte for byte. Of a dataset published a file a month they are
+//!   a file a month, cut and stored a month at a time by [`super::unit_months`] (no year of
+//!   rows is held).
 
 use crate::error::JobError;
 use crate::frame::read_parquet;
@@ -117,40 +118,6 @@ fn shown_days(
             Ok(Table::new(&kinds))
         }
     }
-}
-
-/// Appends a month's unit downloads to the earlier months': a unit's rows of the month after
-/// its rows of the earlier ones, under the first month's byte-order mark and header (every
-/// month's file has the same). Each unit's bytes are trimmed to their length once appended:
-/// a year of a monthly dataset's rows is held (cems-daily at 2,000 units: 478 MB), and the
-/// room a growing buffer reserves would add up to as much again.
-fn append_months(
-    units: &mut BTreeMap<String, UnitDownload>,
-    month: BTreeMap<String, UnitDownload>,
-) {
-    for (uscc, mut d) in month {
-        match units.get_mut(&uscc) {
-            Some(u) => {
-                let head = csv_head_len(&d.csv);
-                u.rows += d.rows;
-                u.csv
-                    .extend_from_slice(d.csv.get(head..).unwrap_or_default());
-                u.csv.shrink_to_fit();
-            }
-            None => {
-                d.csv.shrink_to_fit();
-                units.insert(uscc, d);
-            }
-        }
-    }
-}
-
-/// The length of a unit download's byte-order mark and header line (up to its CRLF; a
-/// column name never holds a line break).
-fn csv_head_len(csv: &[u8]) -> usize {
-    csv.windows(2)
-        .position(|w| w == b"\r\n")
-        .map_or(csv.len(), |at| at + 2)
 }
 
 /// The rows of `table` whose `date` column is in `first..=last` (ISO dates compare as text).
@@ -328,15 +295,8 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
             );
         }
         tracing::debug!(dataset = %id, rss_mib = crate::memory::rss_mib(), "site inputs: dataset's rows read");
-        if per_unit && monthly {
-            // Each unit's rows of every month, in month order, under one header.
-            let mut units = BTreeMap::new();
-            for path in publication.month_paths(id, Format::Csv).values() {
-                let csv = publication.read(store, path)?;
-                append_months(&mut units, unit_downloads_from_csv(path, &csv)?);
-            }
-            downloads.insert(id.to_string(), units);
-        } else if per_unit {
+        // A monthly dataset's per-unit downloads are a file a month (`super::unit_months`).
+        if per_unit && !monthly {
             let path = Publication::dataset_path(id, Format::Csv)?;
             let csv = publication.read(store, &path)?;
             downloads.insert(id.to_string(), unit_downloads_from_csv(&path, &csv)?);
@@ -370,6 +330,8 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
         sample: store.get(layout::SAMPLE_LEDGER_KEY)?.is_some(),
         changelogs: changelogs(store, publication)?,
         unit_downloads: downloads,
+        // Filled by the release (see `super::unit_months`).
+        unit_months: BTreeMap::new(),
         // Filled by the release once the bundles are built (see `crate::evidence`).
         unit_bundles: BTreeMap::new(),
     })
@@ -442,31 +404,6 @@ mod tests {
         assert!(unit_downloads_from_csv("x.csv", b"\xEF\xBB\xBFdate,v\r\n").is_err());
         let empty = unit_downloads_from_csv("x.csv", b"\xEF\xBB\xBFdate,uscc\r\n").unwrap();
         assert!(empty.is_empty());
-    }
-
-    #[test]
-    fn a_units_rows_of_every_month_follow_one_header_in_month_order() {
-        let jan = "\u{feff}date,uscc\r\n2026-01-30,A\r\n2026-01-31,B\r\n";
-        let feb = "\u{feff}date,uscc\r\n2026-02-01,A\r\n2026-02-01,C\r\n";
-        let mut units = BTreeMap::new();
-        for month in [jan, feb] {
-            append_months(
-                &mut units,
-                unit_downloads_from_csv("m.csv", month.as_bytes()).unwrap(),
-            );
-        }
-        // Written by hand: A's January row then its February row under January's header; B
-        // and C their one row each.
-        assert_eq!(
-            String::from_utf8(units["A"].csv.clone()).unwrap(),
-            "\u{feff}date,uscc\r\n2026-01-30,A\r\n2026-02-01,A\r\n"
-        );
-        assert_eq!(units["A"].rows, 2);
-        assert_eq!(
-            String::from_utf8(units["C"].csv.clone()).unwrap(),
-            "\u{feff}date,uscc\r\n2026-02-01,C\r\n"
-        );
-        assert_eq!(units.keys().collect::<Vec<_>>(), ["A", "B", "C"]);
     }
 
     #[test]
