@@ -1258,7 +1258,6 @@ pub mod hourly_days {
     /// What to remember once the bundle is stored: [`Remember::write`].
     pub struct Remember {
         days: BTreeMap<String, Indexed>,
-        previous_key: Option<String>,
         spilled: Vec<String>,
     }
 
@@ -1287,7 +1286,6 @@ pub mod hourly_days {
             }
             let remember = Remember {
                 days: self.days,
-                previous_key: self.previous_key,
                 spilled: self.spilled,
             };
             Ok((files, sources, remember))
@@ -1295,10 +1293,12 @@ pub mod hourly_days {
     }
 
     impl Remember {
-        /// Records the days of the month bundle stored at `zip`, then deletes the unit's
-        /// previous bundle of the month (its zip and `.json`) and the month zips of this
-        /// build: every release holds its own copy of the bundles it serves (a re-run of an
-        /// older night builds its bundle again).
+        /// Records the days of the month bundle stored at `zip`, then deletes the month zips
+        /// of this build. The unit's previous bundle of the month is kept: a night running
+        /// at the same time (overlapping nights, a re-run of another date) may have listed
+        /// it and be about to copy it into its release, and deleting it made that night fail
+        /// ("missing"). Removing the bundles no kept release serves belongs with release
+        /// pruning (not built yet).
         pub fn write(
             self,
             store: &dyn Store,
@@ -1311,15 +1311,8 @@ pub mod hourly_days {
                 days: self.days,
             };
             put_json(store, &index_key(uscc, month)?, &index)?;
-            let mut gone = self.spilled;
-            if let Some(previous) = self.previous_key.filter(|k| k != zip)
-                && let Some(stem) = previous.strip_suffix(".zip")
-            {
-                gone.push(format!("{stem}.json"));
-                gone.push(previous.clone());
-            }
             // A cache left behind costs space, not correctness: never a reason to stop.
-            for key in gone {
+            for key in self.spilled {
                 if let Err(e) = store.delete(&key) {
                     tracing::warn!(key = %key, error = %e, "a superseded evidence bundle file could not be deleted");
                 }

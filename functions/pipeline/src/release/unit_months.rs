@@ -13,6 +13,12 @@
 //! a release whose month file did not change reads the index and nothing else, so a closed
 //! month's files are written once and an ordinary night cuts the current month only. The
 //! release copies the stored files into place like the evidence bundles.
+//!
+//! A file a changed month no longer lists is **not deleted** here: a night running at the
+//! same time (an overlapping or re-run night of another date) may have listed it a moment
+//! before and be about to copy it into its release (a delete here made that night fail with
+//! "missing"). The files are content-addressed and small; removing the ones no kept release
+//! serves belongs with release pruning (not built yet).
 
 use super::parallel::in_parallel;
 use super::site_inputs::unit_downloads_from_csv;
@@ -134,37 +140,7 @@ fn month_index(
         units: cut.into_iter().map(|(u, _)| u).zip(stored).collect(),
     };
     put_json(store, &index_key, &index)?;
-    if let Some(previous) = previous {
-        delete_superseded(store, id, month, &previous, &index);
-    }
     Ok(index)
-}
-
-/// Deletes the files of `previous` that `index` no longer lists (a release copies the files
-/// it serves, so a superseded one is needed by none). A failed delete leaves garbage, not
-/// harm: it is logged.
-fn delete_superseded(
-    store: &dyn Store,
-    id: &str,
-    month: &str,
-    previous: &MonthIndex,
-    index: &MonthIndex,
-) {
-    for (uscc, old) in &previous.units {
-        if index
-            .units
-            .get(uscc)
-            .is_some_and(|f| f.sha256 == old.sha256)
-        {
-            continue;
-        }
-        let Ok(key) = layout::unit_month_download_key(uscc, id, month, &old.sha256) else {
-            continue;
-        };
-        if let Err(e) = store.delete(&key) {
-            tracing::warn!(key = %key, error = %e, "a superseded unit month download could not be deleted");
-        }
-    }
 }
 
 #[cfg(test)]
@@ -229,15 +205,13 @@ mod tests {
         assert_eq!(ensure(&store, &again).unwrap().1, files);
         assert_eq!(store.list("").unwrap(), keys);
 
-        // A's rows change: A's new file replaces its old one; B's is kept.
+        // A's rows change: A's new file replaces its old one in the listing; B's is kept.
+        // The old file stays stored: a night running at the same time may be copying it.
         let changed = format!("{jan}2026-01-03,A,4\r\n");
         let (_, after) = ensure(&store, &publication(&store, &changed)).unwrap();
         assert_ne!(after[a].key, files[a].key);
         assert_eq!(after[b], files[b]);
-        assert!(
-            store.get(&files[a].key).unwrap().is_none(),
-            "superseded file deleted"
-        );
+        assert_eq!(stored(&store, &files, a), a_csv, "superseded file kept");
         assert_eq!(
             stored(&store, &after, a),
             format!("{a_csv}2026-01-03,A,4\r\n")
