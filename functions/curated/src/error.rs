@@ -11,6 +11,12 @@ pub enum CuratedError {
         #[source]
         source: toml::de::Error,
     },
+    #[error("data/{file}: {source}")]
+    Json {
+        file: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("data/{file}: {message}")]
     Invalid { file: &'static str, message: String },
     #[error("data/{file}: {source}")]

@@ -4,6 +4,7 @@
 //! fails loudly, and [`Curated::load`] cross-checks the tables (a limit must name a known
 //! pollutant, every text must exist in both languages).
 
+pub mod boundaries;
 pub mod datasets;
 pub mod error;
 pub mod open_days;
