@@ -204,11 +204,11 @@ fn check_ring(code: &str, ring: &[Position]) -> Result<(), CuratedError> {
             ring.len()
         )));
     }
-    if let Some(p) = ring.iter().find(|p| {
-        !(p[0].is_finite() && p[1].is_finite())
-            || !(-180.0..=180.0).contains(&p[0])
-            || !(-90.0..=90.0).contains(&p[1])
-    }) {
+    // NaN and infinities are in neither range.
+    if let Some(p) = ring
+        .iter()
+        .find(|p| !((-180.0..=180.0).contains(&p[0]) && (-90.0..=90.0).contains(&p[1])))
+    {
         return Err(invalid(format!(
             "{code}: position {p:?} is not a longitude/latitude in degrees"
         )));
