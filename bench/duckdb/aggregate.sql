@@ -160,13 +160,15 @@ WITH periods AS (
         coalesce(sum(value_sum), 0) AS value_sum,
         count(DISTINCT date) AS days_with_data,
         sum(hourly_exceedances) AS hourly_exceedances,
-        count(*) FILTER (WHERE daily_compliant = false) AS daily_exceedances
+        count(*) FILTER (WHERE daily_compliant = false) AS daily_exceedances,
+        sum(CASE WHEN hourly_limit IS NOT NULL THEN valid_hours ELSE 0 END) AS hours_checked,
+        count(daily_compliant) AS days_checked
     FROM periods
     GROUP BY ALL
 )
 SELECT uscc, permit_no, district, industry_code, pollutant, period, period_type,
     r6(mass_kg) AS mass_kg, valid_hours, r6(value_sum) AS value_sum, days_with_data,
-    hourly_exceedances, daily_exceedances,
+    hourly_exceedances, daily_exceedances, hours_checked, days_checked,
     r6(CASE WHEN valid_hours > 0 THEN value_sum / valid_hours END) AS mean_concentration
 FROM g
 ORDER BY uscc, pollutant, period_type, period;

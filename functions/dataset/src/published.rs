@@ -322,6 +322,8 @@ const EMISSION_TOTALS: &[Column] = &[
     ("days_with_data", Integer),
     ("hourly_exceedances", Integer),
     ("daily_exceedances", Integer),
+    ("hours_checked", Integer),
+    ("days_checked", Integer),
     ("mean_concentration", Number),
 ];
 const DISTRICT_SUMMARY: &[Column] = &[

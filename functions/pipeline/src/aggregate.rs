@@ -402,6 +402,16 @@ pub fn emission_month_sums(daily: &DataFrame) -> PolarsResult<DataFrame> {
                 .cast(DataType::Int64)
                 .sum()
                 .alias("daily_exceedances"),
+            when(col("hourly_limit").is_not_null())
+                .then(col("valid_hours"))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("hours_checked"),
+            col("daily_compliant")
+                .is_not_null()
+                .cast(DataType::Int64)
+                .sum()
+                .alias("days_checked"),
         ])
         .collect()
 }
@@ -416,6 +426,8 @@ pub fn emission_totals(month_sums: &DataFrame) -> PolarsResult<Table> {
         "days_with_data",
         "hourly_exceedances",
         "daily_exceedances",
+        "hours_checked",
+        "days_checked",
     ];
     let mut columns: Vec<Expr> = TOTAL_KEYS.iter().map(|k| col(*k)).collect();
     columns.extend([col("period"), col("period_type")]);
@@ -883,6 +895,14 @@ mod tests {
             t.i64_column("daily_exceedances"),
             &[Some(1), Some(0), Some(1)]
         );
+        // Hours checked where an hourly limit applies: January A 24 + 24 (B has none),
+        // February A 12; days checked where compliance is known: January 2 (A on the 1st,
+        // B), February 1.
+        assert_eq!(
+            t.i64_column("hours_checked"),
+            &[Some(48), Some(12), Some(60)]
+        );
+        assert_eq!(t.i64_column("days_checked"), &[Some(2), Some(1), Some(3)]);
 
         let area = stack(vec![area_sums(&jan).unwrap(), area_sums(&feb).unwrap()]).unwrap();
         let d = area_summary(&area, "district").unwrap();
