@@ -1,7 +1,9 @@
-//! Where sample units are: Beijing's districts with realistic weights, rough centroids,
-//! and street addresses in both languages. Pure: no I/O.
+//! Where sample units are: Beijing's districts with realistic weights, rough centroids, a
+//! point inside each unit's district polygon (`data/boundaries/`), and street addresses in
+//! both languages. Pure: no I/O.
 
 use crate::streams::{Stream, pick, uniform};
+use envgov_curated::boundaries::{Boundaries, DistrictShape};
 use envgov_dataset::ids::{DISTRICTS, District};
 use rand::Rng;
 
@@ -15,7 +17,8 @@ pub(crate) struct Area {
     pub farm_weight: f64,
     /// Medical waste collected on a typical day, t.
     pub medical_t: f64,
-    /// Rough centroid (WGS 84) and jitter radius in degrees.
+    /// Rough centre (WGS 84) and jitter radius in degrees: units are placed near it, inside
+    /// the district's polygon (see [`point_in`]).
     pub lon: f64,
     pub lat: f64,
     pub jitter: f64,
@@ -65,11 +68,78 @@ pub(crate) const AREAS: [Area; 17] = [
     area(16, (9.0, 0.0, 1.5), (116.51, 39.79, 0.03), "110115"),
 ];
 
-/// A point near the area's centroid, clamped inside Beijing's bounding box.
-pub(crate) fn point_in(rng: &mut Stream, a: &Area) -> (f64, f64) {
-    let lon = (a.lon + uniform(rng, -a.jitter, a.jitter)).clamp(115.45, 117.55);
-    let lat = (a.lat + uniform(rng, -a.jitter, a.jitter)).clamp(39.45, 41.05);
-    ((lon * 1e5).round() / 1e5, (lat * 1e5).round() / 1e5)
+/// The district whose boundary holds a unit of area `a`: its own, or for the Yizhuang
+/// development area (no GB/T 2260 district, no boundary) the district it lies in, Daxing
+/// (the area's `region`).
+pub(crate) fn host_district(a: &Area) -> &'static str {
+    if a.district.statutory {
+        a.district.code
+    } else {
+        a.region
+    }
+}
+
+/// Tries near the area's centre (inside its jitter box) before the whole district.
+const NEAR_TRIES: usize = 64;
+const ANYWHERE_TRIES: usize = 4096;
+
+fn round5(v: f64) -> f64 {
+    (v * 1e5).round() / 1e5
+}
+
+/// A point inside the area's district polygon (WGS 84, 5 decimals, about 1 m).
+///
+/// `rng` is the unit's own stream: this takes the same two draws from it as the generator
+/// always has (when it put units at the area's centre plus jitter), so every other value of
+/// the unit and of the sample stays byte for byte the same. The point itself comes from
+/// `place`, a stream of its own: rejection sampling inside the district's polygon, first
+/// within the area's jitter box around its centre (units cluster where they did), then
+/// anywhere in the district's bounding box; in the (never seen) case that no try lands
+/// inside, a fixed interior point of the polygon.
+pub(crate) fn point_in(
+    rng: &mut Stream,
+    place: &mut Stream,
+    a: &Area,
+    boundaries: &Boundaries,
+) -> (f64, f64) {
+    let _kept_for_the_stream = (
+        uniform(rng, -a.jitter, a.jitter),
+        uniform(rng, -a.jitter, a.jitter),
+    );
+    let Some(shape) = boundaries.get(host_district(a)) else {
+        // Unreachable with the embedded boundaries (every statutory code has one).
+        return (round5(a.lon), round5(a.lat));
+    };
+    let b = &shape.bbox;
+    for attempt in 0..NEAR_TRIES + ANYWHERE_TRIES {
+        let (lon, lat) = if attempt < NEAR_TRIES {
+            (
+                uniform(place, a.lon - a.jitter, a.lon + a.jitter),
+                uniform(place, a.lat - a.jitter, a.lat + a.jitter),
+            )
+        } else {
+            (
+                uniform(place, b.min_lon, b.max_lon),
+                uniform(place, b.min_lat, b.max_lat),
+            )
+        };
+        let (lon, lat) = (round5(lon), round5(lat));
+        if shape.contains(lon, lat) {
+            return (lon, lat);
+        }
+    }
+    interior_point(shape).unwrap_or((round5(a.lon), round5(a.lat)))
+}
+
+/// The first point of a 32 × 32 grid over the district's box that lies inside it.
+fn interior_point(shape: &DistrictShape) -> Option<(f64, f64)> {
+    const N: usize = 32;
+    let b = &shape.bbox;
+    (0..N * N).find_map(|k| {
+        let lon = round5(b.min_lon + (b.max_lon - b.min_lon) * ((k % N) as f64 + 0.5) / N as f64);
+        let lat = round5(b.min_lat + (b.max_lat - b.min_lat) * ((k / N) as f64 + 0.5) / N as f64);
+        shape.contains(lon, lat).then_some((lon, lat))
+    })
 }
 
 const ROADS: [(&str, &str); 24] = [
@@ -141,6 +211,15 @@ mod tests {
                 "{}",
                 d.code
             );
+        }
+    }
+
+    #[test]
+    fn each_area_centre_lies_in_the_district_its_units_are_placed_in() {
+        let b = Boundaries::beijing().unwrap();
+        for a in &AREAS {
+            let shape = b.get(host_district(a)).unwrap();
+            assert!(shape.contains(a.lon, a.lat), "{}", a.district.code);
         }
     }
 }

@@ -8,6 +8,7 @@
 use crate::geography::{AREAS, Area, address, point_in};
 use crate::identity::{NameBook, Registrant, UsccBook};
 use crate::streams::{Stream, chance, log_uniform, pick, pick_weighted, stream, uniform, weighted};
+use envgov_curated::boundaries::Boundaries;
 use envgov_dataset::ids::Medium;
 use envgov_dataset::vocab::Species;
 use rand::Rng;
@@ -660,10 +661,17 @@ pub(crate) fn units(seed: u64, n: usize, xss_probes: bool, usccs: &mut UsccBook)
         .collect();
     types.shuffle(&mut rng);
     let mut names = NameBook::default();
+    let boundaries = Boundaries::beijing().expect("the embedded district boundaries are valid");
     let mut units = Vec::with_capacity(n);
     for (index, &t) in types.iter().enumerate() {
         let mut r = stream(seed, "unit", &[n as u64, index as u64]);
-        units.push(unit(&mut r, index, t, &mut names, usccs));
+        // The unit's location has a stream of its own (see `geography::point_in`).
+        let mut place = stream(seed, "location", &[n as u64, index as u64]);
+        let at = Placement {
+            rng: &mut place,
+            boundaries: &boundaries,
+        };
+        units.push(unit(&mut r, at, index, t, &mut names, usccs));
     }
     if xss_probes {
         let mut boilers = units
@@ -679,8 +687,15 @@ pub(crate) fn units(seed: u64, n: usize, xss_probes: bool, usccs: &mut UsccBook)
     units
 }
 
+/// Where a unit's point is drawn from (see [`point_in`]).
+struct Placement<'p> {
+    rng: &'p mut Stream,
+    boundaries: &'p Boundaries,
+}
+
 fn unit(
     rng: &mut Stream,
+    at: Placement<'_>,
     index: usize,
     t: SourceType,
     names: &mut NameBook,
@@ -721,7 +736,7 @@ fn unit(
     let seq = if rng.random_bool(0.9) { "001" } else { "002" };
     let permit_no = format!("{uscc}{seq}P");
     let (address_zh, address_en) = address(rng, area);
-    let (lon, lat) = point_in(rng, area);
+    let (lon, lat) = point_in(rng, at.rng, area, at.boundaries);
     let cems = chance(rng, t.share_and_cems().1);
 
     let mut outlets = Vec::new();

@@ -687,3 +687,30 @@ fn a_kind_with_zero_rate_is_never_forced() {
     assert_eq!(ledger.get("msw/treated_exceeds_received"), 0);
     assert!(ledger.get("cems/bad_crc") >= 1);
 }
+
+#[test]
+fn every_unit_lies_inside_its_district_polygon() {
+    let config = SampleConfig {
+        units: 300,
+        days: 1,
+        defects: DefectRates::none(),
+        ..SampleConfig::default()
+    };
+    let (files, ..) = run(&config);
+    let boundaries = envgov_curated::boundaries::Boundaries::beijing().unwrap();
+    let units = registry(&files);
+    assert_eq!(units.len(), 300);
+    for u in &units {
+        let code = u["district"].as_str().unwrap();
+        // The Yizhuang development area has no boundary of its own: it lies in Daxing.
+        let host = if code == "BDA" { "110115" } else { code };
+        let (lon, lat) = (u["lon"].as_f64().unwrap(), u["lat"].as_f64().unwrap());
+        assert!(
+            boundaries.get(host).unwrap().contains(lon, lat),
+            "{} of {code} at {lon},{lat}",
+            u["uscc"]
+        );
+        // Five decimals (about 1 m), as the generator always wrote them.
+        assert_eq!((lon * 1e5).round() / 1e5, lon);
+    }
+}
