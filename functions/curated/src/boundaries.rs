@@ -35,7 +35,8 @@ pub struct BBox {
 }
 
 impl BBox {
-    fn of<'p>(positions: impl Iterator<Item = &'p Position>) -> BBox {
+    /// The box around `positions` (inverted infinities when there are none).
+    pub fn of<'p>(positions: impl Iterator<Item = &'p Position>) -> BBox {
         positions.fold(
             BBox {
                 min_lon: f64::INFINITY,
