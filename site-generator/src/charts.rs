@@ -66,7 +66,7 @@ const INK: RGBColor = RGBColor(0x1b, 0x1f, 0x24);
 const BAR: RGBColor = RGBColor(0x0b, 0x5d, 0x3b);
 const GRID: RGBColor = RGBColor(0xc9, 0xd1, 0xcc);
 
-fn chart_error(id: &str, e: impl std::fmt::Display) -> SiteError {
+pub(crate) fn chart_error(id: &str, e: impl std::fmt::Display) -> SiteError {
     SiteError::Chart {
         chart: id.to_string(),
         message: e.to_string(),
@@ -74,7 +74,7 @@ fn chart_error(id: &str, e: impl std::fmt::Display) -> SiteError {
 }
 
 /// A pleasant upper bound for the value axis.
-fn axis_top(max: f64, min_top: f64) -> f64 {
+pub(crate) fn axis_top(max: f64, min_top: f64) -> f64 {
     let max = max.max(min_top);
     if max <= 0.0 {
         return 1.0;
@@ -205,7 +205,7 @@ pub fn svg(chart: &BarChart) -> Result<String, SiteError> {
 }
 
 /// Adds `role="img"`, `<title>` and `<desc>` to the SVG plotters wrote.
-fn with_title(svg: &str, title: &str, summary: &str) -> String {
+pub(crate) fn with_title(svg: &str, title: &str, summary: &str) -> String {
     let Some(start) = svg.find("<svg") else {
         return svg.to_string();
     };

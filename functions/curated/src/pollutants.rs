@@ -22,6 +22,22 @@ pub struct Pollutant {
     /// A process parameter (O2, temperature, flow), not a pollutant with limits.
     #[serde(default)]
     pub parameter: bool,
+    /// Whether a mass is emitted (`false` for pH: its value is not a concentration). See
+    /// [`Pollutant::has_mass`].
+    #[serde(default = "mass_by_default")]
+    pub mass: bool,
+}
+
+fn mass_by_default() -> bool {
+    true
+}
+
+impl Pollutant {
+    /// A mass emitted (kg) means something for it: a pollutant measured as a
+    /// concentration. Not for pH (`mass = false`) nor for a parameter.
+    pub fn has_mass(&self) -> bool {
+        self.mass && !self.parameter
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,5 +84,45 @@ impl Pollutants {
         self.list
             .iter()
             .find(|p| p.item_zh.iter().any(|n| n == item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = r#"
+[[pollutant]]
+code = "w01001"
+medium = "water"
+name = { zh = "pH值", en = "pH" }
+item_zh = ["pH值"]
+unit = "pH"
+min = 0.0
+max = 14.0
+mass = false
+
+[[pollutant]]
+code = "w01018"
+medium = "water"
+name = { zh = "化学需氧量", en = "COD" }
+item_zh = ["化学需氧量"]
+unit = "mg/L"
+min = 0.0
+max = 100000.0
+"#;
+
+    #[test]
+    fn ph_and_parameters_have_no_mass_concentrations_do() {
+        let p = Pollutants::parse(TWO).unwrap();
+        assert!(!p.get("w01001").unwrap().has_mass());
+        assert!(p.get("w01018").unwrap().has_mass());
+        let embedded = Pollutants::parse(include_str!("../../../data/pollutants.toml")).unwrap();
+        let without: Vec<&str> = (embedded.list.iter())
+            .filter(|p| !p.has_mass())
+            .map(|p| p.code.as_str())
+            .collect();
+        // pH, and the parameters O2, flue gas temperature and wastewater flow.
+        assert_eq!(without, ["a19001", "a01012", "w00000", "w01001"]);
     }
 }
