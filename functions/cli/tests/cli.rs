@@ -5,6 +5,8 @@ use std::process::Command;
 
 #[path = "cli/evidence.rs"]
 mod evidence;
+#[path = "cli/serve.rs"]
+mod serve;
 #[path = "cli/verify.rs"]
 mod verify;
 

@@ -668,6 +668,8 @@ pub fn content_type(key: &str) -> &'static str {
         "pdf" => "application/pdf",
         "parquet" => "application/vnd.apache.parquet",
         "zip" => "application/zip",
+        // The in-browser query engine: browsers compile WebAssembly streamed only with it.
+        "wasm" => "application/wasm",
         _ => "application/octet-stream",
     }
 }
@@ -981,5 +983,13 @@ mod tests {
             "application/vnd.apache.parquet"
         );
         assert_eq!(content_type("site/current"), "application/octet-stream");
+        assert_eq!(
+            content_type("site-assets/duckdb-wasm-1.28.0/duckdb-eh.wasm"),
+            "application/wasm"
+        );
+        assert_eq!(
+            content_type("site/releases/x/assets/duckdb-wasm-1.28.0/duckdb-browser.mjs"),
+            "text/javascript; charset=utf-8"
+        );
     }
 }
