@@ -42,6 +42,10 @@ pub enum SiteError {
         message: String,
     },
 
+    /// The example queries of the query pages are missing or malformed.
+    #[error("queries/examples.toml, dataset {dataset:?}: {reason}")]
+    QueryExamples { dataset: String, reason: String },
+
     /// A dataset the site reads is not among the inputs.
     #[error("dataset {dataset}: {what} missing from the inputs")]
     MissingInput { dataset: String, what: &'static str },
@@ -63,13 +67,50 @@ pub enum SiteError {
         reason: String,
     },
 
+    /// The embedded district boundaries (`data/boundaries/`) could not be loaded.
+    #[error("district boundaries (data/boundaries/)")]
+    Boundaries(#[source] envgov_curated::CuratedError),
+
     /// A date or time in the inputs is not in the expected shape.
     #[error("{what}: bad date or time {value:?}")]
     BadDate { what: String, value: String },
+
+    /// Pagefind could not index the rendered pages.
+    #[error("search index (Pagefind): {message}")]
+    SearchIndex { message: String },
+
+    /// A unit's month file of a dataset published a file a month (as the release places it)
+    /// has a cell the site cannot read.
+    #[error(transparent)]
+    MonthFile(Box<BadCell>),
+
+    /// A unit's month files could not be read.
+    #[error("{dataset} of {uscc}: reading its month files: {source}")]
+    MonthRead {
+        dataset: String,
+        uscc: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     /// Two outputs would be written to the same path.
     #[error("chart {chart}: {message}")]
     Chart { chart: String, message: String },
     #[error("two outputs would be written to {0}")]
     DuplicatePath(String),
+}
+
+/// A cell of a unit's month file that the site cannot read (boxed in [`SiteError::MonthFile`]).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{dataset} of {uscc}, month {month} ({dataset}-{month}.csv), line {line}, field {field:?}, value {value:?}: {reason}"
+)]
+pub struct BadCell {
+    pub dataset: String,
+    pub uscc: String,
+    pub month: String,
+    pub line: u64,
+    pub field: String,
+    pub value: String,
+    pub reason: String,
 }

@@ -11,6 +11,7 @@
 //! `templates/` and rendered by minijinja in strict mode with HTML auto-escaping.
 
 mod charts;
+mod comparison;
 pub mod content;
 mod downloads;
 mod error;
@@ -19,21 +20,25 @@ mod format;
 mod i18n;
 mod ical;
 mod inputs;
+pub mod maps;
 pub mod markdown;
 mod output;
 mod pages;
 mod registry;
 pub mod rows;
+mod search_index;
 mod sitemap;
 mod templates;
+mod unit_chart;
+mod unit_series;
 pub mod urls;
 mod xml;
 
 pub use content::{ContentPage, load_content};
 pub use error::SiteError;
 pub use inputs::{
-    BundleLink, MonthDownload, SiteInputs, SiteOptions, UNIT_DATASETS, UnitDownload, UnitDownloads,
-    UnitMonths,
+    BundleLink, MonthDownload, MonthFiles, SiteInputs, SiteOptions, UNIT_DATASETS, UnitDownload,
+    UnitDownloads, UnitMonths, YEAR_AGO_DATASETS, YearAgo, YearAgoTable,
 };
 pub use pages::enterprises::RECENT_DAYS;
 
@@ -46,6 +51,9 @@ const STYLESHEET: &str = include_str!("../assets/site.css");
 
 /// The search page's script (progressive enhancement; see `pages::search`).
 const SEARCH_SCRIPT: &str = include_str!("../assets/search.js");
+
+/// The query pages' script (runs DuckDB-WASM; see `pages::query`).
+const QUERY_SCRIPT: &str = include_str!("../assets/query.js");
 
 /// Unit pages rendered by one job of [`render_pages`].
 const UNITS_PER_JOB: usize = 100;
@@ -71,9 +79,12 @@ fn render_pages(site: &pages::shared::Site<'_>) -> Result<output::Output, SiteEr
         Box::new(|o| pages::open_days::render(site, o)),
         Box::new(|o| pages::plan::render(site, o)),
         Box::new(|o| pages::sectors::render(site, o)),
+        Box::new(|o| pages::districts::render(site, o)),
+        Box::new(|o| pages::map::render(site, o)),
         Box::new(|o| pages::datasets::render(site, o)),
         Box::new(|o| pages::content::render(site, o)),
         Box::new(|o| pages::search::render(site, o)),
+        Box::new(|o| pages::query::render(site, o)),
     ]);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -138,7 +149,7 @@ pub fn build_with(
     curated: &Curated,
     options: &SiteOptions,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
-    build_parts(inputs, None, curated, options)
+    build_parts(inputs, None, curated, options, None)
 }
 
 /// [`build_with`] of inputs the caller gives up: the per-unit downloads are moved into the
@@ -150,7 +161,20 @@ pub fn build_owned(
     options: &SiteOptions,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     let mut csv = downloads::take_csv(&mut inputs.unit_downloads);
-    build_parts(&inputs, Some(&mut csv), curated, options)
+    build_parts(&inputs, Some(&mut csv), curated, options, None)
+}
+
+/// [`build_owned`], each unit page with the charts of the unit's daily values over the whole
+/// period, read from its month files through `month_files` one unit at a time (dropped once
+/// its charts are drawn). Same files as [`build_owned`] otherwise.
+pub fn build_owned_charting(
+    mut inputs: SiteInputs,
+    curated: &Curated,
+    options: &SiteOptions,
+    month_files: &dyn MonthFiles,
+) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+    let mut csv = downloads::take_csv(&mut inputs.unit_downloads);
+    build_parts(&inputs, Some(&mut csv), curated, options, Some(month_files))
 }
 
 /// The build. With `taken`, the downloads' CSV bytes were taken out of `inputs` (which keep
@@ -160,6 +184,7 @@ fn build_parts(
     taken: Option<&mut downloads::TakenCsv>,
     curated: &Curated,
     options: &SiteOptions,
+    month_files: Option<&dyn MonthFiles>,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     let data_date = format::parse_date(&inputs.data_date).ok_or_else(|| SiteError::BadDate {
         what: "data date".into(),
@@ -179,6 +204,8 @@ fn build_parts(
         data_date,
         origin: &options.origin,
         development_key: options.development_key,
+        month_files,
+        query_engine: options.query_engine,
     };
 
     let mut out = render_pages(&site)?;
@@ -209,5 +236,10 @@ fn build_parts(
     sitemap::render(&mut out, &options.origin, &inputs.data_date)?;
     out.add(&urls::stylesheet(), STYLESHEET.as_bytes().to_vec())?;
     out.add(&urls::search_script(), SEARCH_SCRIPT.as_bytes().to_vec())?;
-    Ok(out.into_files())
+    out.add(&urls::query_script(), QUERY_SCRIPT.as_bytes().to_vec())?;
+    let mut files = out.into_files();
+    // The full-text index of every page (both languages), beside them.
+    files.extend(search_index::index(&files)?);
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
 }

@@ -11,7 +11,8 @@
 //! What the pages call:
 //! - [`district_choropleth_svg`]: the 16 districts filled by class (the district page and the
 //!   map page), with labels and an optional highlighted district;
-//! - [`points_map_svg`]: the districts with every unit as a linked point;
+//! - [`base_map_svg`] and [`points_overlay_svg`]: the districts, and over them every unit
+//!   as a linked point (the map page);
 //! - [`locator_svg`]: a small map of one point and its district (each unit page).
 
 use envgov_curated::boundaries::{BBox, Boundaries, DistrictShape, Position};
@@ -290,7 +291,9 @@ fn svg_open(out: &mut String, id: &str, proj: &Projection, role: &str, title: &s
 
 /// District labels (short names), centred on [`label_point`], with a white halo.
 fn labels(out: &mut String, boundaries: &Boundaries, proj: &Projection, names: &[(&str, &str)]) {
-    out.push_str("<g font-size=\"13\" text-anchor=\"middle\" fill=\"");
+    out.push_str(
+        "<g font-family=\"system-ui, sans-serif\" font-size=\"13\" text-anchor=\"middle\" fill=\"",
+    );
     out.push_str(INK);
     out.push_str(
         "\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\" aria-hidden=\"true\">",
@@ -397,30 +400,21 @@ pub struct MapPoint<'a> {
     pub marked: bool,
 }
 
-/// Radius of a point, and half the side of a marked point's triangle.
-const POINT_R: f64 = 4.0;
-const MARK_R: f64 = 6.0;
-
-/// The districts (light, labelled) with every unit as a point linking to its page:
-/// `<a href>` named by `aria-labelledby` (the list beside the map holds the names), a
-/// circle coloured by `colours[kind]`, or a triangle with a dark outline when `marked`.
-/// Points are drawn in groups by kind (one `fill` each), in the order given (sort them:
-/// the output follows). Units outside the drawn area are still drawn (at the edge of the
-/// viewBox or beyond), never dropped. Pure and deterministic; every text is escaped.
-pub fn points_map_svg(
+/// The base of the points map: the districts, light and labelled, as a standalone SVG file
+/// (the page shows it as a decorative image under [`points_overlay_svg`], which has the
+/// same viewBox). Pure and deterministic; every text is escaped.
+pub fn base_map_svg(
     boundaries: &Boundaries,
     id: &str,
     title: &str,
-    labels_: &[(&str, &str)],
-    colours: &[&str],
-    points: &[MapPoint<'_>],
+    names: &[(&str, &str)],
 ) -> String {
     let proj = Projection::fit(&boundaries.bbox, MAP_WIDTH, MARGIN);
-    let mut out = String::with_capacity(30_000 + points.len() * 120);
-    svg_open(&mut out, id, &proj, "group", title, "");
+    let mut out = String::with_capacity(30_000);
+    svg_open(&mut out, id, &proj, "img", title, "");
     let _ = write!(
         out,
-        "<g fill=\"#f2f5f3\" stroke=\"{LINE}\" stroke-width=\"1\" stroke-linejoin=\"round\" fill-rule=\"evenodd\" aria-hidden=\"true\">"
+        "<g fill=\"#f2f5f3\" stroke=\"{LINE}\" stroke-width=\"1\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">"
     );
     for shape in &boundaries.districts {
         let _ = write!(
@@ -430,23 +424,43 @@ pub fn points_map_svg(
         );
     }
     out.push_str("</g>");
-    labels(&mut out, boundaries, &proj, labels_);
-    // Unmarked points first, marked ones on top.
+    labels(&mut out, boundaries, &proj, names);
+    out.push_str("</svg>");
+    out
+}
+
+/// The points of the points map, to lay over [`base_map_svg`] (same viewBox, transparent):
+/// every unit a link to its page (`<a href>` named by `aria-labelledby`: the list beside the
+/// map holds the names), a circle coloured `colours[kind]`, or a larger triangle with a
+/// heavy dark outline when `marked` (shape, not colour alone). Points are grouped by kind
+/// (one `fill` each), unmarked first, each group in the order given (sort them: the output
+/// follows); coordinates in whole user units (1/800 of the map's width). A point outside
+/// the boundaries is still drawn, never dropped. Pure and deterministic; texts escaped.
+pub fn points_overlay_svg(
+    boundaries: &Boundaries,
+    id: &str,
+    title: &str,
+    colours: &[&str],
+    points: &[MapPoint<'_>],
+) -> String {
+    let proj = Projection::fit(&boundaries.bbox, MAP_WIDTH, MARGIN);
+    let mut out = String::with_capacity(1_000 + points.len() * 110);
+    svg_open(&mut out, id, &proj, "group", title, "");
     for marked in [false, true] {
         for (kind, colour) in colours.iter().enumerate() {
-            let group: Vec<&MapPoint<'_>> = points
+            let mut group = points
                 .iter()
                 .filter(|p| p.kind == kind && p.marked == marked)
-                .collect();
-            if group.is_empty() {
+                .peekable();
+            if group.peek().is_none() {
                 continue;
             }
-            let stroke = if marked {
-                " stroke-width=\"2\""
-            } else {
-                " stroke-width=\"0.75\""
-            };
-            let _ = write!(out, "<g fill=\"{}\" stroke=\"{INK}\"{stroke}>", esc(colour));
+            let width = if marked { "2" } else { "0.75" };
+            let _ = write!(
+                out,
+                "<g fill=\"{}\" stroke=\"{INK}\" stroke-width=\"{width}\">",
+                esc(colour)
+            );
             for p in group {
                 point(&mut out, &proj, p);
             }
@@ -459,6 +473,7 @@ pub fn points_map_svg(
 
 fn point(out: &mut String, proj: &Projection, p: &MapPoint<'_>) {
     let (x, y) = proj.project(p.lon, p.lat);
+    let (x, y) = (x.round() as i64, y.round() as i64);
     let _ = write!(
         out,
         "<a href=\"{}\" aria-labelledby=\"{}\">",
@@ -466,24 +481,10 @@ fn point(out: &mut String, proj: &Projection, p: &MapPoint<'_>) {
         esc(p.name_id)
     );
     if p.marked {
-        // An upward triangle centred on the point.
-        let _ = write!(
-            out,
-            "<path d=\"M{} {}l{} {}h{}z\"/>",
-            n1(x),
-            n1(y - MARK_R),
-            n1(MARK_R),
-            n1(MARK_R * 1.6),
-            n1(-2.0 * MARK_R)
-        );
+        // An upward triangle around the point: apex 6 above, base 4 below, 12 wide.
+        let _ = write!(out, "<path d=\"M{x} {}l6 10h-12z\"/>", y - 6);
     } else {
-        let _ = write!(
-            out,
-            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\"/>",
-            n1(x),
-            n1(y),
-            n1(POINT_R)
-        );
+        let _ = write!(out, "<circle cx=\"{x}\" cy=\"{y}\" r=\"4\"/>");
     }
     out.push_str("</a>");
 }
@@ -657,17 +658,23 @@ mod tests {
                 marked: true,
             },
         ];
-        let svg = points_map_svg(&b, "p", "Units", &[], &["#111111", "#222222"], &points);
+        let colours = ["#111111", "#222222"];
+        let svg = points_overlay_svg(&b, "p", "Units", &colours, &points);
         assert!(svg.contains("<a href=\"/en/enterprises/A.html\" aria-labelledby=\"u1\"><circle "));
         assert!(
             svg.contains("<a href=\"/en/enterprises/B.html\" aria-labelledby=\"u2\"><path d=\"M")
         );
         assert_eq!(svg.matches("<a href=").count(), 2);
+        assert!(svg.contains("<g fill=\"#222222\" stroke=\"#1b1f24\" stroke-width=\"2\">"));
+        // The overlay has the base map's viewBox, so the two line up.
+        let base = base_map_svg(&b, "b", "Districts", &[]);
+        let view_box = |s: &str| {
+            let after = s.split("viewBox=\"").nth(1).unwrap();
+            after.split('"').next().unwrap().to_string()
+        };
+        assert_eq!(view_box(&svg), view_box(&base));
         // Deterministic: the same inputs, the same bytes.
-        assert_eq!(
-            svg,
-            points_map_svg(&b, "p", "Units", &[], &["#111111", "#222222"], &points)
-        );
+        assert_eq!(svg, points_overlay_svg(&b, "p", "Units", &colours, &points));
     }
 
     #[test]
@@ -689,15 +696,10 @@ mod tests {
         let colours = [
             "#e69f00", "#0072b2", "#56b4e9", "#d55e00", "#cc79a7", "#000000", "#009e73",
         ];
-        let svg = points_map_svg(
-            &b,
-            "p",
-            "Units",
-            &[("110105", "Chaoyang")],
-            &colours,
-            &points,
-        );
-        assert!(svg.len() < 300_000, "points map {} bytes", svg.len());
+        let svg = points_overlay_svg(&b, "p", "Units", &colours, &points);
+        let base = base_map_svg(&b, "b", "Districts", &[("110105", "Chaoyang")]);
+        let map = svg.len() + base.len();
+        assert!(map < 300_000, "points map {map} bytes");
         let choro = district_choropleth_svg(
             &b,
             &Choropleth {
@@ -714,8 +716,9 @@ mod tests {
         assert!(loc.len() < 8_000, "locator {} bytes", loc.len());
         // Quoted in the commit and the README (`cargo test -p envgov-site maps -- --nocapture`).
         eprintln!(
-            "2,000-point map {} B, choropleth {} B, locator {} B",
+            "2,000-point overlay {} B, base map {} B, choropleth {} B, locator {} B",
             svg.len(),
+            base.len(),
             choro.len(),
             loc.len()
         );

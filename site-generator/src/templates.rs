@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// The embedded templates, by name.
-pub const TEMPLATES: [(&str, &str); 23] = [
+pub const TEMPLATES: [(&str, &str); 30] = [
     ("base.html", include_str!("../templates/base.html")),
     ("language.html", include_str!("../templates/language.html")),
     ("404.html", include_str!("../templates/404.html")),
@@ -41,7 +41,12 @@ pub const TEMPLATES: [(&str, &str); 23] = [
     ("measure.html", include_str!("../templates/measure.html")),
     ("sectors.html", include_str!("../templates/sectors.html")),
     ("sector.html", include_str!("../templates/sector.html")),
+    ("industry.html", include_str!("../templates/industry.html")),
+    ("district.html", include_str!("../templates/district.html")),
+    ("districts.html", include_str!("../templates/districts.html")),
+    ("yoy_table.html", include_str!("../templates/yoy_table.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("query.html", include_str!("../templates/query.html")),
     ("chart.html", include_str!("../templates/chart.html")),
     (
         "exceedances.html",
@@ -67,6 +72,8 @@ pub const TEMPLATES: [(&str, &str); 23] = [
         include_str!("../templates/data_table.html"),
     ),
     ("pager.html", include_str!("../templates/pager.html")),
+    ("map.html", include_str!("../templates/map.html")),
+    ("locator.html", include_str!("../templates/locator.html")),
 ];
 
 pub struct Templates {

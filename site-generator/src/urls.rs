@@ -143,16 +143,26 @@ pub enum Route {
     Measure(Slug),
     Sectors,
     Sector(Sector),
+    /// The units of one industry (a registry industry code) ranked by compliance and mass.
+    Industry(Slug),
+    /// Every district against the city.
+    Districts,
+    /// One district (a GB/T 2260 code, or `BDA`) against the city, with its units.
+    District(Slug),
     Exceedances,
     ExceedancesByDistrict(Slug),
     ExceedancesByPollutant(Slug),
     ExceedancesByPeriod(RecordPeriod),
     Datasets,
     Dataset(Slug),
+    /// SQL over a dataset's published Parquet files in the browser (DuckDB-WASM).
+    DatasetQuery(Slug),
     /// A markdown page from `content/` (`methodology`, `about`, `contact`).
     Content(Slug),
     /// Search of the units by name, credit code or permit number.
     Search,
+    /// Every unit on a map of the districts, and exceedances per unit by district.
+    Map,
     /// Page `n` (2 or more) of a list split across pages; page 1 is the list's own route.
     Page(Box<Route>, u32),
 }
@@ -185,6 +195,9 @@ pub fn page(lang: Lang, route: &Route) -> String {
         Route::Measure(id) => format!("/{l}/plan/{id}.html"),
         Route::Sectors => format!("/{l}/sectors/index.html"),
         Route::Sector(s) => format!("/{l}/sectors/{}.html", s.slug()),
+        Route::Industry(code) => format!("/{l}/sectors/industry/{code}/index.html"),
+        Route::Districts => format!("/{l}/districts/index.html"),
+        Route::District(code) => format!("/{l}/districts/{code}/index.html"),
         Route::Exceedances => format!("/{l}/exceedances/index.html"),
         Route::ExceedancesByDistrict(code) => {
             format!("/{l}/exceedances/district/{code}.html")
@@ -195,8 +208,10 @@ pub fn page(lang: Lang, route: &Route) -> String {
         Route::ExceedancesByPeriod(p) => format!("/{l}/exceedances/period/{}.html", p.as_str()),
         Route::Datasets => format!("/{l}/datasets/index.html"),
         Route::Dataset(id) => format!("/{l}/datasets/{id}.html"),
+        Route::DatasetQuery(id) => format!("/{l}/datasets/{id}/query/index.html"),
         Route::Content(slug) => format!("/{l}/{slug}.html"),
         Route::Search => format!("/{l}/search/index.html"),
+        Route::Map => format!("/{l}/map/index.html"),
         // `/x/index.html` → `/x/page-2.html`; `/x/y.html` → `/x/y/page-2.html`.
         Route::Page(of, n) => {
             let first = page(lang, of);
@@ -219,6 +234,15 @@ pub fn plan_system_id(system: &Slug) -> String {
 /// A system's section on the plan page.
 pub fn plan_system(lang: Lang, system: &Slug) -> String {
     format!("{}#{}", page(lang, &Route::Plan), plan_system_id(system))
+}
+
+/// The data behind a ranking or comparison of the page at `route` (`{name}.csv` beside the
+/// page's `index.html`): exactly the numbers the page shows. `None` for a route that is not
+/// a folder's index page.
+pub fn beside(lang: Lang, route: &Route, name: &Slug, extension: &str) -> Option<String> {
+    page(lang, route)
+        .strip_suffix("/index.html")
+        .map(|dir| format!("{dir}/{name}.{extension}"))
 }
 
 /// The page that offers the choice of language; also the `x-default` alternate.
@@ -247,14 +271,31 @@ pub fn chart(lang: Lang, id: &str, extension: &str) -> String {
     format!("/{}/charts/{id}.{extension}", lang.code())
 }
 
+/// The query page's script (`pages::query`).
+pub fn query_script() -> String {
+    "/assets/query.js".to_string()
+}
+
+/// A file of the in-browser query engine, in the release at
+/// [`envgov_dataset::layout::QUERY_ENGINE_DIR`] (`duckdb-eh.wasm`, ...).
+pub fn query_engine_file(name: &str) -> String {
+    format!("/{}/{name}", envgov_dataset::layout::QUERY_ENGINE_DIR)
+}
+
+/// A file the map page shows (`districts.svg`, `exceedances-per-unit.svg`), in a language.
+pub fn map_file(lang: Lang, name: &str) -> String {
+    format!("/{}/map/{name}", lang.code())
+}
+
 /// The search page's script (the page itself works without it).
 pub fn search_script() -> String {
     "/assets/search.js".to_string()
 }
 
-/// The search index of a language: one entry per unit.
-pub fn search_index(lang: Lang) -> String {
-    format!("/{}/search/index.json", lang.code())
+/// The folder of the full-text search index (Pagefind's `pagefind.js` and its files, one
+/// index per language), served from the site's root.
+pub fn search_bundle() -> String {
+    format!("/{}/", crate::search_index::BUNDLE_DIR)
 }
 
 /// The Atom feeds of a language.
@@ -292,6 +333,12 @@ pub fn open_days_ics() -> String {
 /// One unit's own records of a dataset, as CSV.
 pub fn unit_download(uscc: &Uscc, dataset: &Slug) -> String {
     format!("/downloads/enterprises/{uscc}/{dataset}.csv")
+}
+
+/// A chart of a unit's page (`{name}.svg`) or its data (`{name}.csv`): one file for both
+/// languages (the charts carry no words).
+pub fn unit_chart(uscc: &Uscc, name: &Slug, extension: &str) -> String {
+    format!("/charts/enterprises/{uscc}/{name}.{extension}")
 }
 
 /// One unit's records of one month of a dataset published a file a month, as CSV. The path
@@ -410,6 +457,30 @@ mod tests {
         assert_eq!(
             page(Lang::Zh, &nth_page(&district, 12)),
             "/zh/enterprises/district/110105/page-12.html"
+        );
+    }
+
+    #[test]
+    fn districts_and_industries_are_folders_with_their_data_beside() {
+        let d = Route::District(Slug::new("110105").unwrap());
+        assert_eq!(page(Lang::Zh, &d), "/zh/districts/110105/index.html");
+        assert_eq!(
+            page(Lang::En, &nth_page(&d, 2)),
+            "/en/districts/110105/page-2.html"
+        );
+        let i = Route::Industry(Slug::new("4430").unwrap());
+        assert_eq!(page(Lang::En, &i), "/en/sectors/industry/4430/index.html");
+        let csv = Slug::new("compliance").unwrap();
+        assert_eq!(
+            beside(Lang::En, &i, &csv, "csv").as_deref(),
+            Some("/en/sectors/industry/4430/compliance.csv")
+        );
+        // A page that is not a folder's index has nothing beside it.
+        let dataset = Route::Dataset(Slug::new("exceedances").unwrap());
+        assert_eq!(beside(Lang::En, &dataset, &csv, "csv"), None);
+        assert_eq!(
+            page(Lang::En, &Route::Districts),
+            "/en/districts/index.html"
         );
     }
 

@@ -2,7 +2,10 @@
 //! industry and source type: they work without JavaScript), and one page per unit with its
 //! published environmental information and downloads of its own records.
 
+mod charts;
+
 use super::open_days::{OpenDayItem, open_day_item};
+use super::search::SearchFilter;
 use super::shared::{ExceedanceView, FilterLink, Link, Pager, Site, list_pages, pick};
 use crate::downloads::{UnitRows, dataset_slug};
 use crate::error::SiteError;
@@ -210,6 +213,7 @@ struct UnitPage {
     disclosure_text: Option<String>,
     record_source: String,
     outlets: Vec<OutletView>,
+    charts: charts::ChartsView,
     recent: Vec<DailyRow>,
     recent_note: String,
     totals_year: Vec<TotalRow>,
@@ -222,6 +226,10 @@ struct UnitPage {
     open_days: Vec<OpenDayItem>,
     downloads: Vec<Download>,
     bundles: Vec<BundleView>,
+    /// The unit's district and source type, as filters of the full-text search.
+    search_filters: Vec<SearchFilter>,
+    /// The locator map (`templates/locator.html`; see `pages::map::locator`).
+    locator: Option<super::map::LocatorView>,
 }
 
 /// A limit, or a dash when the standard sets none.
@@ -489,10 +497,16 @@ fn total_row(site: &Site<'_>, lang: Lang, r: &EmissionTotal<'_>) -> Result<Total
     } else {
         site.tf(lang, "enterprise.year", &[("year", r.period)])?
     };
+    let has_mass = (site.curated.pollutants.get(r.pollutant)).is_none_or(|p| p.has_mass());
     Ok(TotalRow {
         pollutant: site.pollutant_name(lang, r.pollutant),
         period,
-        mass_kg: format::decimal(lang, r.mass_kg, 1),
+        // pH has no mass (nor has a parameter): the dataset's 0 is not a mass emitted.
+        mass_kg: if has_mass {
+            format::decimal(lang, r.mass_kg, 1)
+        } else {
+            site.t(lang, "unit_charts.not_applicable")?
+        },
         valid_hours: format::integer(lang, r.valid_hours as i64),
         days_with_data: format::integer(lang, r.days_with_data as i64),
         mean: r
@@ -517,8 +531,10 @@ fn unit_page(
     downloads: &UnitRows<'_>,
     out: &mut Output,
     u: &Unit<'_>,
+    period: Option<crate::unit_series::Period>,
 ) -> Result<(), SiteError> {
     let route = Route::Enterprise(u.uscc.clone());
+    let drawn = charts::draw(site, downloads, out, u, period)?;
     for lang in Lang::ALL {
         let other = super::shared::other(lang);
         let r = u.row;
@@ -610,6 +626,17 @@ fn unit_page(
                 href: urls::page(lang, &Route::EnterprisesByType(u.source_type_slug.clone())),
                 text: source_type_name(site, lang, r.source_type)?,
             },
+            search_filters: vec![
+                SearchFilter {
+                    name: "district",
+                    value: pick(lang, u.district.zh, u.district.en).to_string(),
+                },
+                SearchFilter {
+                    name: "type",
+                    value: source_type_name(site, lang, r.source_type)?,
+                },
+            ],
+            locator: super::map::locator(site, lang, u)?,
             address: pick(lang, r.address_zh, r.address_en).to_string(),
             coordinates: r
                 .lon
@@ -625,6 +652,7 @@ fn unit_page(
                 None => r.raw_key.to_string(),
             },
             outlets: outlet_views(site, lang, u)?,
+            charts: charts::views(site, lang, &u.uscc, &drawn)?,
             recent: recent_rows(site, lang, &u.cems_daily)?,
             recent_note: site.tf(
                 lang,
@@ -729,8 +757,9 @@ pub fn render_units(
     units: &[Unit<'_>],
 ) -> Result<(), SiteError> {
     let downloads = UnitRows::new(site.inputs)?;
+    let period = charts::period(site);
     for u in units {
-        unit_page(site, &downloads, out, u)?;
+        unit_page(site, &downloads, out, u, period)?;
     }
     Ok(())
 }

@@ -32,6 +32,10 @@ struct HomePage {
     units: String,
     datasets: String,
     indicators: Vec<IndicatorView>,
+    /// Each headline indicator this month against the same month last year.
+    year_on_year: Vec<super::figures::YoyView>,
+    year_on_year_caption: String,
+    districts_href: String,
     plan_href: String,
     exceedances: Vec<ExceedanceView>,
     exceedances_on_data_date: String,
@@ -130,7 +134,50 @@ fn freshness(site: &Site<'_>, lang: Lang) -> Result<Option<Freshness>, SiteError
     }))
 }
 
+/// Each headline indicator this month against the same month last year, where the
+/// indicator has a monthly figure (the others say they have none).
+fn year_on_year(
+    site: &Site<'_>,
+    lang: Lang,
+    months: &(super::figures::MonthFigures, super::figures::MonthFigures),
+) -> Result<Vec<super::figures::YoyView>, SiteError> {
+    use super::figures::{self as f, Kind};
+    let (this, last) = months;
+    let mut v = Vec::new();
+    for id in HEADLINE_INDICATORS {
+        let name = site
+            .curated
+            .plan
+            .indicator(id)
+            .map_or_else(|| id.to_string(), |d| d.name.get(lang).to_string());
+        let (kind, pick): (Kind, fn(&f::MonthFigures) -> Option<f64>) = match id {
+            "cems_hourly_compliance_rate" => (Kind::Rate, f::hourly_rate),
+            "exceedance_count" => (Kind::Count, |m| m.register.map(|n| n as f64)),
+            "sewage_effluent_compliance_rate" => (Kind::Rate, f::sewage_rate),
+            "msw_harmless_treatment_rate" => (Kind::Rate, f::msw_rate),
+            _ => {
+                v.push(f::YoyView {
+                    name,
+                    this: site.t(lang, "comparisons.not_monthly")?,
+                    last: String::new(),
+                    change: String::new(),
+                    no_data_last_year: false,
+                });
+                continue;
+            }
+        };
+        let yoy = crate::comparison::YearOnYear {
+            this: pick(this),
+            last: pick(last),
+        };
+        v.push(f::yoy_view(site, lang, name, kind, yoy)?);
+    }
+    Ok(v)
+}
+
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
+    let months = super::figures::city_months(site)?;
+    let this_month = format::parse_month(&super::figures::this_month(site));
     // The latest exceedances in force (a withdrawn one stays in the register, marked).
     let mut latest: Vec<_> = site
         .rows
@@ -163,6 +210,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 "nav.enterprises",
                 "home.card_enterprises",
             ),
+            (Route::Map, "map.nav", "map.card"),
             (
                 Route::Exceedances,
                 "nav.exceedances",
@@ -186,6 +234,21 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
             units: format::integer(lang, site.registry.units.len() as i64),
             datasets: format::integer(lang, site.inputs.catalogue.datasets.len() as i64),
             indicators,
+            year_on_year: year_on_year(site, lang, &months)?,
+            year_on_year_caption: site.tf(
+                lang,
+                "comparisons.yoy_caption",
+                &[
+                    (
+                        "month",
+                        &this_month
+                            .map(|d| format::month(lang, d))
+                            .unwrap_or_default(),
+                    ),
+                    ("date", &format::date(lang, site.data_date)),
+                ],
+            )?,
+            districts_href: urls::page(lang, &Route::Districts),
             plan_href: urls::page(lang, &Route::Plan),
             exceedances: site.exceedance_views(lang, &latest)?,
             exceedances_on_data_date: site.tf(

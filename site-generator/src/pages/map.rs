@@ -543,3 +543,49 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
     }
     Ok(())
 }
+
+/// The small locator map of a unit page (`templates/locator.html`, included by
+/// `enterprise.html` as `page.locator`).
+#[derive(Debug, Serialize)]
+pub struct LocatorView {
+    /// Inline SVG, `role="img"`, named by its title (the text alternative).
+    pub svg: String,
+    /// The map page, and the link's text.
+    pub map: Link,
+}
+
+/// The locator of a unit: Beijing's districts, the unit's district filled, its point; `None`
+/// for a unit without coordinates. The text alternative says the district and the
+/// coordinates (WGS 84 as published).
+pub fn locator(
+    site: &Site<'_>,
+    lang: Lang,
+    unit: &Unit<'_>,
+) -> Result<Option<LocatorView>, SiteError> {
+    let (Some(lon), Some(lat)) = (unit.row.lon, unit.row.lat) else {
+        return Ok(None);
+    };
+    if !(lon.is_finite() && lat.is_finite()) {
+        return Ok(None);
+    }
+    let district = super::shared::pick(lang, unit.district.zh, unit.district.en);
+    let title = site.tf(
+        lang,
+        "map.locator_title",
+        &[
+            ("district", district),
+            ("lat", &format!("{lat:.5}")),
+            ("lon", &format!("{lon:.5}")),
+        ],
+    )?;
+    // A unit of the Yizhuang area (no boundary of its own) shows Daxing, where it lies.
+    let host = if unit.district.statutory {
+        unit.district.code
+    } else {
+        "110115"
+    };
+    Ok(Some(LocatorView {
+        svg: maps::locator_svg(boundaries()?, "locator", Some(host), lon, lat, &title),
+        map: site.link(lang, &Route::Map, "map.locator_link")?,
+    }))
+}

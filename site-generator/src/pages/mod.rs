@@ -5,11 +5,16 @@
 pub mod content;
 pub mod corrections;
 pub mod datasets;
+pub mod districts;
 pub mod enterprises;
 pub mod exceedances;
+pub mod figures;
 pub mod home;
+pub mod industries;
+pub mod map;
 pub mod open_days;
 pub mod plan;
+pub mod query;
 pub mod search;
 pub mod sectors;
 pub mod shared;

@@ -31,6 +31,11 @@ pub struct Site<'a> {
     pub origin: &'a str,
     /// See [`crate::SiteOptions::development_key`].
     pub development_key: bool,
+    /// Reads a unit's month files for the charts of its page (see
+    /// [`crate::build_owned_charting`]); `None` draws no daily chart.
+    pub month_files: Option<&'a dyn crate::inputs::MonthFiles>,
+    /// See [`crate::SiteOptions::query_engine`].
+    pub query_engine: bool,
 }
 
 /// A link with its text.
@@ -141,6 +146,8 @@ pub struct Layout {
     pub development_key: bool,
     /// The page on verifying downloads (`/{lang}/verify/`).
     pub verify_url: String,
+    /// The search page (`/{lang}/search/`), the target of the header's search box.
+    pub search: String,
 }
 
 #[derive(Serialize)]
@@ -162,6 +169,7 @@ enum Section {
     Datasets,
     Content(String),
     Search,
+    Map,
 }
 
 fn section(route: &Route) -> Section {
@@ -174,14 +182,16 @@ fn section(route: &Route) -> Section {
         | Route::Enterprise(_) => Section::Enterprises,
         Route::OpenDays | Route::OpenDay(_) => Section::OpenDays,
         Route::Plan | Route::Measure(_) => Section::Plan,
-        Route::Sectors | Route::Sector(_) => Section::Sectors,
+        Route::Sectors | Route::Sector(_) | Route::Industry(_) => Section::Sectors,
+        Route::Districts | Route::District(_) => Section::Enterprises,
         Route::Exceedances
         | Route::ExceedancesByDistrict(_)
         | Route::ExceedancesByPollutant(_)
         | Route::ExceedancesByPeriod(_) => Section::Exceedances,
-        Route::Datasets | Route::Dataset(_) => Section::Datasets,
+        Route::Datasets | Route::Dataset(_) | Route::DatasetQuery(_) => Section::Datasets,
         Route::Content(slug) => Section::Content(slug.as_str().to_string()),
         Route::Search => Section::Search,
+        Route::Map => Section::Map,
         Route::Page(of, _) => section(of),
     }
 }
@@ -232,9 +242,10 @@ impl<'a> Site<'a> {
         breadcrumbs: Vec<Link>,
     ) -> Result<Layout, SiteError> {
         let current = section(route);
-        let nav_items: [(Route, &str, Section); 9] = [
+        let nav_items: [(Route, &str, Section); 10] = [
             (Route::Home, "nav.home", Section::Home),
             (Route::Enterprises, "nav.enterprises", Section::Enterprises),
+            (Route::Map, "map.nav", Section::Map),
             (Route::Exceedances, "nav.exceedances", Section::Exceedances),
             (Route::OpenDays, "nav.open_days", Section::OpenDays),
             (Route::Plan, "nav.plan", Section::Plan),
@@ -308,6 +319,7 @@ impl<'a> Site<'a> {
                 },
             },
             home: urls::page(lang, &Route::Home),
+            search: urls::page(lang, &Route::Search),
             nav,
             footer_links,
             feeds,
