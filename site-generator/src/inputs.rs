@@ -40,6 +40,9 @@ pub struct SiteInputs {
     pub changelogs: Vec<(u32, envgov_dataset::changelog::Changelog)>,
     /// The markdown pages of `content/`, from [`crate::load_content`].
     pub content: Vec<ContentPage>,
+    /// Rows of the same month a year before the data date's month, for the year-on-year
+    /// comparisons (empty: no comparison has last year's data).
+    pub year_ago: YearAgo,
     /// `runs/{date}/report.json` of the run that published the data, when there is one.
     pub report: Option<RunReport>,
     /// The data is the generated sample (the store holds the generator's ledger,
@@ -56,6 +59,10 @@ pub struct SiteOptions {
     /// The release is signed with a development key (no key configured): every page says
     /// so, beside a link to the page on verifying downloads.
     pub development_key: bool,
+    /// The release holds the in-browser query engine (DuckDB-WASM) under
+    /// `envgov_dataset::layout::QUERY_ENGINE_DIR`: the query pages run SQL; without it they
+    /// say that this build has no in-browser query.
+    pub query_engine: bool,
 }
 
 impl Default for SiteOptions {
@@ -63,6 +70,7 @@ impl Default for SiteOptions {
         SiteOptions {
             origin: urls::DEFAULT_ORIGIN.to_string(),
             development_key: false,
+            query_engine: false,
         }
     }
 }
@@ -84,6 +92,22 @@ pub struct MonthDownload {
     pub rows: u64,
     pub bytes: u64,
     pub sha256: String,
+}
+
+/// Reads a unit's files of a dataset published a file a month: the bytes the release places
+/// at `envgov_dataset::layout::unit_month_download_path` (the unit's rows of the published
+/// month, under its byte-order mark and header). The caller does the I/O; a build asks for
+/// one unit's months at a time and drops them, so no year of every unit's rows is held
+/// (see [`crate::build_owned_charting`]).
+pub trait MonthFiles: std::fmt::Debug + Send + Sync {
+    /// The bytes of each of `months` (the unit's, as listed in [`SiteInputs::unit_months`]),
+    /// in the order given.
+    fn read(
+        &self,
+        dataset: &str,
+        uscc: &str,
+        months: &[MonthDownload],
+    ) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// Dataset id → unit credit code → its month downloads (any order).
@@ -109,3 +133,34 @@ pub struct UnitDownload {
 
 /// Dataset id → unit credit code → that unit's download.
 pub type UnitDownloads = BTreeMap<String, BTreeMap<String, UnitDownload>>;
+
+/// The rows of one month a year before the data date's month (`2025-01` for a data date in
+/// January 2026), read from each dataset's latest dated archive of that year: the
+/// year-on-year comparisons' "same month last year". Only that month's rows, a few per unit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct YearAgo {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Dataset id → the archive read and its rows of the month. A dataset without an
+    /// archive of last year has no entry: its comparisons say there is no data.
+    pub tables: BTreeMap<String, YearAgoTable>,
+}
+
+/// One dataset's rows of the month a year ago.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearAgoTable {
+    /// The date of the archive they were read from (`YYYY-MM-DD`).
+    pub archive: String,
+    /// Its rows of the month (`emission-totals`: `period` is the month; `exceedances`:
+    /// `date` in the month; `sewage-compliance`, `msw-treatment`: `month` is the month).
+    pub rows: Vec<crate::rows::RawRow>,
+}
+
+/// The datasets whose rows of a month a year ago [`YearAgo`] holds, and the column that
+/// places a row in a month (a `YYYY-MM` value, or a date starting with it).
+pub const YEAR_AGO_DATASETS: [(&str, &str); 4] = [
+    (crate::rows::EMISSION_TOTALS, "period"),
+    (crate::rows::EXCEEDANCES, "date"),
+    (crate::rows::SEWAGE_COMPLIANCE, "month"),
+    (crate::rows::MSW_TREATMENT, "month"),
+];

@@ -198,6 +198,8 @@ impl Exceedance<'_> {
 #[derive(Debug, Deserialize)]
 pub struct EmissionTotal<'a> {
     pub uscc: &'a str,
+    pub district: &'a str,
+    pub industry_code: &'a str,
     pub pollutant: &'a str,
     pub period: &'a str,
     pub period_type: &'a str,
@@ -206,6 +208,10 @@ pub struct EmissionTotal<'a> {
     pub days_with_data: u64,
     pub hourly_exceedances: u64,
     pub daily_exceedances: u64,
+    /// Valid hours with an hourly limit, and outlet-days with a daily mean and a daily limit:
+    /// the denominators of a compliance rate.
+    pub hours_checked: u64,
+    pub days_checked: u64,
     #[serde(deserialize_with = "nullable")]
     pub mean_concentration: Option<f64>,
 }

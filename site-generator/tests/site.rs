@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+#[path = "site/comparisons.rs"]
+mod comparisons;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -81,6 +84,7 @@ fn load_store(root: &Path) -> SiteInputs {
         unit_months,
         unit_bundles: BTreeMap::new(),
         changelogs: Vec::new(),
+        year_ago: envgov_site::YearAgo::default(),
     }
 }
 
@@ -641,7 +645,12 @@ fn xss_payloads_render_as_text() {
     // published (a spreadsheet does not run markup).
     // The search pages load the site's one script, by that exact tag; no other script.
     let search_tag = r#"<script src="/assets/search.js" defer></script>"#;
-    for (path, bytes) in site().iter().filter(|(p, _)| !p.ends_with(".csv")) {
+    // Pagefind's own files (its script, WebAssembly and compressed index of the pages'
+    // text, which the pages above already hold) are not pages.
+    for (path, bytes) in site()
+        .iter()
+        .filter(|(p, _)| !p.ends_with(".csv") && !p.starts_with("pagefind/"))
+    {
         let text = String::from_utf8_lossy(bytes);
         let text = if path.ends_with("/search/index.html") {
             assert_eq!(text.matches(search_tag).count(), 1, "{path}");
@@ -748,32 +757,94 @@ fn a_content_page_in_one_language_fails_the_build() {
     assert!(err.to_string().contains("contact.en.md"), "{err}");
 }
 
+/// The pages Pagefind indexes in a language: every page of it but the search page and 404.
+fn searchable_pages(lang: &str) -> Vec<String> {
+    site()
+        .keys()
+        .filter(|p| {
+            p.starts_with(&format!("{lang}/"))
+                && p.ends_with(".html")
+                && !p.starts_with(&format!("{lang}/search/"))
+                && !p.ends_with("/404.html")
+        })
+        .cloned()
+        .collect()
+}
+
 #[test]
-fn search_indexes_list_every_unit_with_its_codes_and_page() {
+fn the_search_index_holds_every_page_of_each_language_in_its_own_index() {
+    let entry: serde_json::Value =
+        serde_json::from_str(text("pagefind/pagefind-entry.json")).unwrap();
+    let languages = entry["languages"].as_object().unwrap();
+    // Pagefind names an index by the pages' <html lang>, lower-cased.
+    let mut names: Vec<&String> = languages.keys().collect();
+    names.sort();
+    assert_eq!(names, ["en", "zh-hans-cn"]);
+    for (lang, name) in [("zh", "zh-hans-cn"), ("en", "en")] {
+        let pages = searchable_pages(lang);
+        assert!(pages.len() > 100, "{lang}: {} pages", pages.len());
+        assert_eq!(
+            languages[name]["page_count"].as_u64(),
+            Some(pages.len() as u64),
+            "{lang}"
+        );
+        // Its metadata file, and fragments (one a page) and filters exist.
+        let hash = languages[name]["hash"].as_str().unwrap();
+        assert!(site().contains_key(&format!("pagefind/pagefind.{hash}.pf_meta")));
+        let fragments = site()
+            .keys()
+            .filter(|p| p.starts_with(&format!("pagefind/fragment/{name}_")))
+            .count();
+        assert_eq!(fragments, pages.len(), "{lang}: one fragment a page");
+        assert!(
+            site()
+                .keys()
+                .any(|p| p.starts_with(&format!("pagefind/filter/{name}_")))
+        );
+    }
+    // The search API and its worker are served; Pagefind's ready-made interfaces are not.
+    for file in ["pagefind.js", "pagefind-worker.js", "wasm.en.pagefind"] {
+        assert!(site().contains_key(&format!("pagefind/{file}")), "{file}");
+    }
+    assert!(!site().keys().any(|p| p.starts_with("pagefind/pagefind-ui")));
+}
+
+#[test]
+fn pages_carry_their_search_text_and_filters() {
     let inputs = inputs();
-    let enterprises = &inputs.tables["enterprises"];
-    for (lang, name_col, other_col) in [("zh", "name_zh", "name_en"), ("en", "name_en", "name_zh")]
-    {
-        let index: serde_json::Value =
-            serde_json::from_str(text(&format!("{lang}/search/index.json"))).unwrap();
-        let units = index["units"].as_array().unwrap();
-        assert_eq!(units.len(), enterprises.len(), "{lang}");
-        for row in enterprises {
-            let uscc = row["uscc"].as_str().unwrap();
-            let entry = units
-                .iter()
-                .find(|u| u["c"] == uscc)
-                .unwrap_or_else(|| panic!("{lang}: {uscc} not in the index"));
-            assert_eq!(entry["p"], row["permit_no"], "{uscc}");
-            assert_eq!(entry["n"], row[name_col], "{uscc}");
-            assert_eq!(entry["a"], row[other_col], "{uscc}");
-            let page = format!("/{lang}/enterprises/{uscc}.html");
-            assert_eq!(entry["u"], page.as_str());
-            assert!(site().contains_key(&page[1..]), "{page} is not rendered");
+    for (lang, district_col) in [("zh", "district_zh"), ("en", "district_en")] {
+        // Every page has the header's search box, aimed at the search page.
+        for page in searchable_pages(lang) {
+            let html = text(&page);
+            assert!(
+                html.contains(&format!(r#"<form class="site-search" role="search" action="/{lang}/search/index.html" method="get">"#)),
+                "{page}"
+            );
+            assert_eq!(html.matches("data-pagefind-body").count(), 1, "{page}");
         }
+        // A unit page is filtered by its district and its source type, written from the
+        // registry row.
+        let row = &inputs.tables["enterprises"][0];
+        let uscc = row["uscc"].as_str().unwrap();
+        let html = text(&format!("{lang}/enterprises/{uscc}.html"));
+        let district = row[district_col].as_str().unwrap();
+        let filters: Vec<&str> = html
+            .match_indices(r#"data-pagefind-filter=""#)
+            .map(|(i, _)| &html[i..html[i..].find("</span>").unwrap() + i])
+            .collect();
+        assert_eq!(filters.len(), 3, "{lang} {uscc}: {filters:?}");
+        assert!(filters[0].starts_with(r#"data-pagefind-filter="section">"#));
+        assert!(filters[1].starts_with(r#"data-pagefind-filter="district">"#));
+        assert_eq!(
+            filters[1],
+            format!(r#"data-pagefind-filter="district">{district}"#)
+        );
+        assert!(filters[2].starts_with(r#"data-pagefind-filter="type">"#));
+        // The search page: the form of the contract, the index's folder, the no-JS fallback.
         let html = text(&format!("{lang}/search/index.html"));
         assert!(html.contains(r#"<input id="search-q" name="q" type="search""#));
-        assert!(html.contains(&format!(r#"data-index="/{lang}/search/index.json""#)));
+        assert!(html.contains(r#"data-bundle="/pagefind/""#));
+        assert!(html.contains(r#"<a href="/sitemap.xml">"#), "{lang}");
     }
 }
 
@@ -1257,4 +1328,150 @@ fn a_unit_page_lists_its_month_evidence_bundles_newest_first() {
         );
         assert!(!page(lang, without).contains("evidence-bundle"), "{lang}");
     }
+}
+
+/// A unit's month files of `cems-daily` as the release places them, written by hand: one
+/// unit's COD at outlet DW001 (DB11/890 class A: daily limit 20 mg/L, no winter value), over
+/// the limit on 14 January, too few valid hours for a mean on 15 January. Every other unit's
+/// month file has the header only.
+#[derive(Debug)]
+struct HandWrittenMonths;
+
+const CHARTED: &str = "91110108MA0JNQU36F";
+const CHARTED_HEADER: &str = "date,month,year,uscc,outlet,standard,pollutant,valid_hours,value_sum,daily_mean,daily_limit,daily_compliant,mass_kg";
+const CHARTED_ROWS: [&str; 3] = [
+    "2026-01-13,2026-01,2026,91110108MA0JNQU36F,DW001,DB11-890-2012-new-A,w01018,24,360,15,20,true,1.2",
+    "2026-01-14,2026-01,2026,91110108MA0JNQU36F,DW001,DB11-890-2012-new-A,w01018,24,552,23,20,false,1.8",
+    "2026-01-15,2026-01,2026,91110108MA0JNQU36F,DW001,DB11-890-2012-new-A,w01018,10,120,,20,,0.4",
+];
+
+impl envgov_site::MonthFiles for HandWrittenMonths {
+    fn read(
+        &self,
+        dataset: &str,
+        uscc: &str,
+        months: &[envgov_site::MonthDownload],
+    ) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+        assert_eq!(dataset, "cems-daily");
+        Ok(months
+            .iter()
+            .map(|m| {
+                let mut csv = format!("\u{feff}{CHARTED_HEADER}\r\n");
+                if uscc == CHARTED && m.month == "2026-01" {
+                    for row in CHARTED_ROWS {
+                        csv.push_str(row);
+                        csv.push_str("\r\n");
+                    }
+                }
+                csv.into_bytes()
+            })
+            .collect())
+    }
+}
+
+fn charted_site() -> BTreeMap<String, Vec<u8>> {
+    let files = envgov_site::build_owned_charting(
+        inputs(),
+        curated(),
+        &SiteOptions::default(),
+        &HandWrittenMonths,
+    )
+    .unwrap_or_else(|e| panic!("build failed: {e}"));
+    files.into_iter().collect()
+}
+
+#[test]
+fn a_unit_page_charts_its_daily_means_against_the_limit_with_the_rows_as_csv() {
+    let site = charted_site();
+    let page = |lang: &str| {
+        let path = format!("{lang}/enterprises/{CHARTED}.html");
+        String::from_utf8(site[&path].clone()).unwrap()
+    };
+    let en = page("en");
+    let svg = format!("/charts/enterprises/{CHARTED}/DW001-w01018.svg");
+    let csv = format!("/charts/enterprises/{CHARTED}/DW001-w01018.csv");
+    assert!(
+        en.contains(&format!("<img src=\"{svg}\"")),
+        "no chart image"
+    );
+    assert!(en.contains(&format!("href=\"{csv}\"")), "no chart CSV link");
+    assert!(en.contains("aria-describedby=\"chart-DW001-w01018-summary\""));
+    // The summary, worked out by hand from the three rows: means 15 and 23; the mean of all
+    // valid hours (360 + 552 + 120) / (24 + 24 + 10) = 1032 / 58 = 17.79; 58 valid hours
+    // of 31 x 24 = 744 (7.8%); the limit 20 all month (the rows', and the standard's on
+    // days without a row).
+    for sentence in [
+        "From 2026-01-01 to 2026-01-31 (31 days): a row on 3 days, a daily mean on 2.",
+        "Daily means from 15 (2026-01-13) to 23 (2026-01-14) mg/L.",
+        "Mean of all valid hourly values: 17.79 mg/L.",
+        "Daily limit in force: 20 mg/L from 2026-01-01 to 2026-01-31.",
+        "Valid hours: 58 of 744 (7.8%).",
+        "Days over the daily limit: 1.",
+        "<li>exceeded on 2026-01-14 (23 &gt; 20 mg/L)</li>",
+    ] {
+        assert!(en.contains(sentence), "missing {sentence:?}");
+    }
+    let zh = page("zh");
+    assert!(
+        zh.contains("<li>2026-01-14超标（23 &gt; 20 mg/L）</li>"),
+        "zh summary"
+    );
+    assert!(zh.contains("有效小时：58/744（7.8%）。"), "zh coverage");
+    // The CSV: the drawn columns of exactly the three rows, cell for cell.
+    let expected = "\u{feff}date,uscc,outlet,pollutant,valid_hours,value_sum,daily_mean,daily_limit,daily_compliant\r\n\
+        2026-01-13,91110108MA0JNQU36F,DW001,w01018,24,360,15,20,true\r\n\
+        2026-01-14,91110108MA0JNQU36F,DW001,w01018,24,552,23,20,false\r\n\
+        2026-01-15,91110108MA0JNQU36F,DW001,w01018,10,120,,20,\r\n";
+    assert_eq!(
+        String::from_utf8(site[&csv[1..]].clone()).unwrap(),
+        expected
+    );
+    // The SVG: an image with a title, the limit dashed, one exceedance triangle.
+    let svg = String::from_utf8(site[&svg[1..]].clone()).unwrap();
+    assert!(
+        svg.contains("role=\"img\"") && svg.contains("<title"),
+        "svg title"
+    );
+    assert_eq!(svg.matches("stroke-dasharray").count(), 1);
+    assert_eq!(svg.matches("fill=\"#C0392B\"").count(), 1);
+    // One file for both languages, the same bytes from the same inputs.
+    assert!(!site.keys().any(|p| p.starts_with("zh/charts/enterprises")));
+    assert_eq!(charted_site(), site);
+}
+
+#[test]
+fn ph_has_no_mass_and_monthly_masses_are_the_datasets_rows() {
+    // Unit 12110000180648321X reports pH (w01001), whose emission totals carry mass_kg 0.
+    let en = text("en/enterprises/12110000180648321X.html");
+    let zh = text("zh/enterprises/12110000180648321X.html");
+    let totals = |html: &'static str| &html[html.find("id=\"totals\"").unwrap()..];
+    assert!(totals(en).contains("<td class=\"num\">Not applicable</td>"));
+    assert!(totals(zh).contains("<td class=\"num\">不适用</td>"));
+    // The monthly masses chart: the unit's monthly rows of emission-totals of the
+    // pollutants with a mass (not pH), their mass_kg as the dataset writes it.
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        read_json(&fixtures().join("datasets/emission-totals/emission-totals.json"));
+    let mut expected = String::from("\u{feff}uscc,pollutant,period,mass_kg\r\n");
+    let mut mine: Vec<&serde_json::Map<String, serde_json::Value>> = (rows.iter())
+        .filter(|r| r["uscc"] == "12110000180648321X" && r["period_type"] == "month")
+        .filter(|r| r["pollutant"] != "w01001")
+        .collect();
+    assert!(!mine.is_empty());
+    mine.sort_by_key(|r| (r["pollutant"].to_string(), r["period"].to_string()));
+    for r in mine {
+        let kg = r["mass_kg"].as_f64().unwrap();
+        let kg = if kg == 0.0 {
+            "0".to_string()
+        } else {
+            kg.to_string()
+        };
+        let (p, m) = (
+            r["pollutant"].as_str().unwrap(),
+            r["period"].as_str().unwrap(),
+        );
+        expected.push_str(&format!("12110000180648321X,{p},{m},{kg}\r\n"));
+    }
+    let csv = "charts/enterprises/12110000180648321X/monthly-mass.csv";
+    assert_eq!(std::str::from_utf8(&site()[csv]).unwrap(), expected);
+    assert!(en.contains("/charts/enterprises/12110000180648321X/monthly-mass.svg"));
 }

@@ -77,6 +77,9 @@ struct SectorCard {
 #[derive(Serialize)]
 struct SectorsPage {
     sectors: Vec<SectorCard>,
+    /// The industries of the key polluting units, each with its ranking page.
+    industries: Vec<super::industries::IndustryCard>,
+    districts: Link,
 }
 
 fn indicator_ids(sector: Sector) -> &'static [&'static str] {
@@ -635,9 +638,14 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
             site.t(lang, "sectors.title")?,
             site.t(lang, "sectors.description")?,
             site.crumbs(lang, &[])?,
-            &SectorsPage { sectors: cards },
+            &SectorsPage {
+                sectors: cards,
+                industries: super::industries::cards(site, lang)?,
+                districts: site.link(lang, &Route::Districts, "comparisons.districts_title")?,
+            },
         )?;
     }
+    super::industries::render(site, out)?;
     for sector in Sector::ALL {
         for lang in Lang::ALL {
             let b = Builder { site, lang };

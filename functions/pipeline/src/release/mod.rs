@@ -4,7 +4,7 @@
 //!
 //! Stage: release (after publish; only `jobs` and the commands call it). The submodules
 //! depend one way: [`options`], [`mirror`] (plain contracts), [`parallel`] ←
-//! [`site_inputs`] ← [`unit_months`] ← [`render`], [`stored`] (manifests, history, pointer) ← [`prune`],
+//! [`site_inputs`] ← [`unit_months`], [`year_ago`], [`query_engine`] ← [`render`], [`stored`] (manifests, history, pointer) ← [`prune`],
 //! [`kvs`], [`signed`] (the night's signed manifest) ← [`switch`]; this module only names
 //! what they export.
 
@@ -13,12 +13,14 @@ pub mod mirror;
 pub mod options;
 pub mod parallel;
 pub mod prune;
+pub mod query_engine;
 pub mod render;
 pub mod signed;
 pub mod site_inputs;
 pub mod stored;
 pub mod switch;
 pub mod unit_months;
+pub mod year_ago;
 
 pub use crate::error::ReleaseError;
 pub use mirror::LiveMirror;

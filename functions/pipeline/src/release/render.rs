@@ -57,9 +57,14 @@ pub(super) fn plan(
     // Of the monthly datasets, each unit's downloads a file a month (stored where missing).
     let (unit_months, month_files) = super::unit_months::ensure(store, &publication)?;
     inputs.unit_months = unit_months;
+    // The same month last year, for the year-on-year comparisons.
+    inputs.year_ago = super::year_ago::load(store, &inputs.archives, &inputs.data_date)?;
     let loaded_ms = started.elapsed().as_millis();
+    // The in-browser query engine's files, copied into the release like the datasets.
+    let engine = super::query_engine::for_release(store, options.query_engine_dir.as_deref())?;
     let mut site_options = envgov_site::SiteOptions {
         development_key: signer.development,
+        query_engine: engine.is_some(),
         ..Default::default()
     };
     if let Some(origin) = &options.site_origin {
@@ -79,12 +84,17 @@ pub(super) fn plan(
     let bundles_ms = started.elapsed().as_millis() - loaded_ms;
     let data_date = inputs.data_date.clone();
     // The inputs are given up: their per-unit downloads move into the site's files.
-    let site = envgov_site::build_owned(inputs, curated, &site_options)
+    // Each unit page charts the unit's daily values, read from its month files a unit at a time.
+    let unit_files = super::unit_months::StoredMonthFiles { store };
+    let site = envgov_site::build_owned_charting(inputs, curated, &site_options, &unit_files)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let rendered_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms;
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
     if let Some((path, _)) = site.iter().find(|(p, _)| {
-        p.starts_with(&datasets_dir) || bundles.contains_key(p) || month_files.contains_key(p)
+        p.starts_with(&datasets_dir)
+            || bundles.contains_key(p)
+            || month_files.contains_key(p)
+            || engine.as_ref().is_some_and(|e| e.contains_key(p))
     }) {
         return Err(JobError::Definition(format!(
             "rendered path {path:?} collides with the release's datasets"
@@ -106,6 +116,7 @@ pub(super) fn plan(
         .collect();
     datasets.extend(bundles);
     datasets.extend(month_files);
+    datasets.extend(engine.into_iter().flatten());
     for (path, file) in &datasets {
         hashes.insert(path.clone(), file.sha256.clone());
     }

@@ -334,6 +334,8 @@ pub fn load(store: &dyn Store, publication: &Publication) -> Result<SiteInputs, 
         unit_months: BTreeMap::new(),
         // Filled by the release once the bundles are built (see `crate::evidence`).
         unit_bundles: BTreeMap::new(),
+        // Filled by the release (see `super::year_ago`).
+        year_ago: envgov_site::YearAgo::default(),
     })
 }
 

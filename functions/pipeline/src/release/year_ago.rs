@@ -1,0 +1,141 @@
+//! The rows of the same month last year, for the site's year-on-year comparisons
+//! ([`envgov_site::YearAgo`]): of each dataset of [`envgov_site::YEAR_AGO_DATASETS`], its
+//! rows of that month in its latest dated archive of last year (the state of last year's
+//! data as the last night of that year published it; its latest revision).
+//!
+//! Stage: release (reads only). Only one month of per-month sums and register rows is kept
+//! (a few rows per unit): the year of rows is never held, and nothing is recomputed.
+
+use crate::error::JobError;
+use crate::frame::read_parquet;
+use crate::publish::to_json;
+use crate::store::Store;
+use envgov_dataset::layout::{self, Format};
+use envgov_site::{YEAR_AGO_DATASETS, YearAgo, YearAgoTable};
+use std::collections::BTreeMap;
+
+/// Of `archives` (`YYYY-MM-DD`, any order), the latest of `year`.
+pub fn latest_of_year<'a>(archives: &'a [String], year: &str) -> Option<&'a String> {
+    archives
+        .iter()
+        .filter(|d| d.len() == 10 && d.get(..4) == Some(year) && d.as_bytes()[4] == b'-')
+        .max()
+}
+
+/// Whether a row's `value` of the month column places it in `month` (`YYYY-MM` itself, or a
+/// date or time starting with it).
+pub fn in_month(value: &str, month: &str) -> bool {
+    value == month
+        || value
+            .strip_prefix(month)
+            .is_some_and(|r| r.starts_with('-'))
+}
+
+/// The month a year before `data_date`'s (`2026-01-31` → `2025-01`).
+fn month_a_year_before(data_date: &str) -> Result<String, JobError> {
+    let bad = || JobError::Definition(format!("data date {data_date:?} is not YYYY-MM-DD"));
+    let year: i32 = data_date
+        .get(..4)
+        .ok_or_else(bad)?
+        .parse()
+        .map_err(|_| bad())?;
+    let month = data_date.get(5..7).ok_or_else(bad)?;
+    Ok(format!("{:04}-{month}", year - 1))
+}
+
+/// The prefix of the latest revision of a dataset's archive on `date`.
+fn latest_revision(store: &dyn Store, id: &str, date: &str) -> Result<String, JobError> {
+    let base = layout::archive_prefix(id, date).map_err(|e| JobError::Definition(e.to_string()))?;
+    let root = layout::archive_root(id).map_err(|e| JobError::Definition(e.to_string()))?;
+    let revision = store
+        .list(&base)?
+        .iter()
+        .filter_map(|k| k.strip_prefix(&root).and_then(layout::parse_archive_path))
+        .map(|(_, n)| n)
+        .max()
+        .unwrap_or(1);
+    layout::archive_revision_prefix(id, date, revision)
+        .map_err(|e| JobError::Definition(e.to_string()))
+}
+
+/// One dataset's rows of `month` from its archive on `date` (its Parquet file).
+fn month_rows(
+    store: &dyn Store,
+    id: &str,
+    column: &str,
+    date: &str,
+    month: &str,
+) -> Result<Option<YearAgoTable>, JobError> {
+    let prefix = latest_revision(store, id, date)?;
+    let name = layout::dataset_file_name(id, Format::Parquet)
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    let key = format!("{prefix}{name}");
+    let Some(bytes) = store.get(&key)? else {
+        return Ok(None);
+    };
+    let corrupt = |message: String| JobError::Corrupt {
+        key: key.clone(),
+        message,
+    };
+    let table = read_parquet(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    if !table.names.iter().any(|n| n == column) {
+        return Err(corrupt(format!("no column {column}")));
+    }
+    let values = table.str_column(column);
+    let rows = table.filter_rows(|i| values[i].as_deref().is_some_and(|v| in_month(v, month)));
+    let rows = serde_json::from_slice(&to_json(&rows)).map_err(|e| corrupt(e.to_string()))?;
+    Ok(Some(YearAgoTable {
+        archive: date.to_string(),
+        rows,
+    }))
+}
+
+/// The same month last year of each dataset of [`YEAR_AGO_DATASETS`], from the archives
+/// its publication lists (`archives`: dataset id → dates).
+pub fn load(
+    store: &dyn Store,
+    archives: &BTreeMap<String, Vec<String>>,
+    data_date: &str,
+) -> Result<YearAgo, JobError> {
+    let month = month_a_year_before(data_date)?;
+    let year = &month[..4];
+    let mut tables = BTreeMap::new();
+    for (id, column) in YEAR_AGO_DATASETS {
+        let Some(date) = archives.get(id).and_then(|a| latest_of_year(a, year)) else {
+            continue;
+        };
+        if let Some(t) = month_rows(store, id, column, date, &month)? {
+            tables.insert(id.to_string(), t);
+        }
+    }
+    Ok(YearAgo { month, tables })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_archive_of_last_year_is_chosen() {
+        let a: Vec<String> = ["2026-01-02", "2025-12-31", "2025-06-30", "2024-12-31", "x"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            latest_of_year(&a, "2025").map(String::as_str),
+            Some("2025-12-31")
+        );
+        assert_eq!(latest_of_year(&a, "2023"), None);
+    }
+
+    #[test]
+    fn a_row_is_in_a_month_by_its_month_or_date() {
+        assert!(in_month("2025-01", "2025-01"));
+        assert!(in_month("2025-01-31", "2025-01"));
+        assert!(in_month("2025-01-31T23:00:00+08:00", "2025-01"));
+        assert!(!in_month("2025", "2025-01"));
+        assert!(!in_month("2025-010", "2025-01"));
+        assert!(!in_month("2025-02-01", "2025-01"));
+        assert_eq!(month_a_year_before("2026-01-31").unwrap(), "2025-01");
+        assert!(month_a_year_before("2026").is_err());
+    }
+}
