@@ -241,6 +241,12 @@ struct ReleaseArgs {
     /// (empty: none).
     #[arg(long, env = "ENVGOV_KVS_ARN")]
     kvs_arn: Option<String>,
+    /// The in-browser query engine's files (DuckDB-WASM: the folder
+    /// `scripts/duckdb-wasm-assets` prints), stored once and copied into every release;
+    /// without it, the store's copy if it has one, else the query pages say the engine is
+    /// not available.
+    #[arg(long, env = "ENVGOV_QUERY_ENGINE")]
+    query_engine: Option<std::path::PathBuf>,
 }
 
 impl ReleaseArgs {
@@ -252,6 +258,10 @@ impl ReleaseArgs {
             releases_to_keep: self.releases_to_keep.map(|n| n as usize),
             kvs_arn: self.kvs_arn.clone().filter(|a| !a.trim().is_empty()),
             signing: envgov_pipeline::signing::KeyConfig::from_env()?,
+            query_engine_dir: self
+                .query_engine
+                .clone()
+                .filter(|d| !d.as_os_str().is_empty()),
         })
     }
 }

@@ -495,6 +495,30 @@ pub fn site_release_dataset_prefix(release_id: &str) -> Result<String, BadSegmen
 /// The folder inside a release that holds its datasets (relative to the release).
 pub const RELEASE_DATASETS_DIR: &str = "datasets";
 
+/// The version of DuckDB-WASM (`@duckdb/duckdb-wasm` on npm, MIT) that the query pages run:
+/// the last with Parquet built in (later ones fetch it from a third-party host at run time;
+/// see `scripts/duckdb-wasm-assets`).
+pub const QUERY_ENGINE_VERSION: &str = "1.28.0";
+
+/// The folder inside a release that holds the query engine's files (relative to the
+/// release): versioned, so a new version never mixes with a cached old one.
+pub const QUERY_ENGINE_DIR: &str = "assets/duckdb-wasm-1.28.0";
+
+/// The query engine's files, as `scripts/duckdb-wasm-assets` lays them out.
+pub const QUERY_ENGINE_FILES: [&str; 5] = [
+    "duckdb-browser.mjs",
+    "duckdb-browser-eh.worker.js",
+    "duckdb-eh.wasm",
+    "LICENSE-apache-arrow.txt",
+    "NOTICE-apache-arrow.txt",
+];
+
+/// Where the store keeps the query engine's files between nights
+/// (`site-assets/duckdb-wasm-1.28.0/{file}`), uploaded once and copied into every release.
+pub fn query_engine_key(file: &str) -> String {
+    format!("site-assets/duckdb-wasm-{QUERY_ENGINE_VERSION}/{file}")
+}
+
 /// Marks a release being pruned: `site/releases/{release-id}.pruning` (beside its folder,
 /// never inside it). See `release::prune` for the protocol.
 pub fn site_release_pruning_key(release_id: &str) -> Result<String, BadSegment> {

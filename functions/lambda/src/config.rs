@@ -203,6 +203,8 @@ impl Config {
                 releases_to_keep,
                 kvs_arn,
                 signing,
+                // The store's copy of the query engine (an operator's `envgov` run put it).
+                query_engine_dir: None,
             },
             log_filter,
         })

@@ -92,6 +92,14 @@ pub enum ReleaseError {
         "release {release} is being pruned ({marker} exists); nothing was switched: pick another release (`envgov releases`), or run the night again"
     )]
     BeingPruned { release: String, marker: String },
+    /// A file of the in-browser query engine could not be read from the folder given
+    /// (`--query-engine`, `ENVGOV_QUERY_ENGINE`; `scripts/duckdb-wasm-assets` makes it).
+    #[error("query engine file {path}: {source} (install it with scripts/duckdb-wasm-assets)")]
+    QueryEngine {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Setting the CloudFront KeyValueStore key failed. The store's `site/current` is
     /// already switched; running again (the same release) repeats the mirror.
     #[error("mirroring site/current to the KeyValueStore {arn}: {message}")]

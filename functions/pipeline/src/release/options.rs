@@ -17,4 +17,8 @@ pub struct ReleaseOptions {
     pub kvs_arn: Option<String>,
     /// The key that signs the release's manifest (default: the store's development key).
     pub signing: crate::signing::KeyConfig,
+    /// A folder holding the in-browser query engine's files (what
+    /// `scripts/duckdb-wasm-assets` prints), put into the store where it lacks them; `None`
+    /// uses the store's copy, if any (see [`super::query_engine`]).
+    pub query_engine_dir: Option<std::path::PathBuf>,
 }
