@@ -82,6 +82,8 @@ struct DatasetPage {
     keywords: Vec<String>,
     archives: Vec<ArchiveView>,
     corrections: super::corrections::DatasetCorrections,
+    /// The dataset's query page (SQL in the browser), when it has Parquet files.
+    query: Option<String>,
 }
 
 fn slug(id: &str) -> Result<Slug, SiteError> {
@@ -329,6 +331,11 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
                 keywords: p.keywords.clone(),
                 archives,
                 corrections: super::corrections::of_dataset(site, lang, &id)?,
+                query: p
+                    .resources
+                    .iter()
+                    .any(|r| r.path.ends_with(".parquet"))
+                    .then(|| urls::page(lang, &Route::DatasetQuery(id.clone()))),
             };
             site.render_page(
                 out,
