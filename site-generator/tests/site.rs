@@ -12,6 +12,10 @@ use std::sync::OnceLock;
 
 #[path = "site/comparisons.rs"]
 mod comparisons;
+#[path = "site/maps.rs"]
+mod maps;
+#[path = "site/query.rs"]
+mod query;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

@@ -201,9 +201,18 @@ struct DistrictRow {
     colour: &'static str,
 }
 
+/// A district's units in the list, by type.
 #[derive(Serialize)]
 struct UnitGroup {
     id: String,
+    heading: String,
+    kinds: Vec<KindGroup>,
+}
+
+/// The units of one type in a district (a row group headed by the type: the rows do not
+/// repeat it, which keeps the page under its weight budget at 2,000 units).
+#[derive(Serialize)]
+struct KindGroup {
     heading: String,
     rows: Vec<UnitRow>,
 }
@@ -213,7 +222,6 @@ struct UnitRow {
     id: String,
     href: String,
     name: String,
-    kind: String,
     exceeded: bool,
 }
 
@@ -318,35 +326,58 @@ fn unit_groups(
     lang: Lang,
     model: &MapModel<'_>,
 ) -> Result<Vec<UnitGroup>, SiteError> {
+    let n = |v: usize| format::integer(lang, v as i64);
     let mut groups: Vec<UnitGroup> = Vec::new();
-    for (i, p) in model.placed.iter().enumerate() {
-        let code = p.unit.district.code;
-        if groups.last().is_none_or(|g| g.id != format!("d-{code}")) {
-            let count = model.placed.iter().filter(|q| q.unit.district.code == code);
-            groups.push(UnitGroup {
-                id: format!("d-{code}"),
+    for area in DISTRICTS.iter() {
+        let mine: Vec<(usize, &Placed<'_>)> = model
+            .placed
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.unit.district.code == area.code)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let mut kinds = Vec::new();
+        for kind in &site.registry.source_types {
+            let rows: Vec<UnitRow> = mine
+                .iter()
+                .filter(|(_, p)| &p.unit.source_type_slug == kind)
+                .map(|(i, p)| UnitRow {
+                    id: name_id(*i),
+                    href: urls::page(lang, &Route::Enterprise(p.unit.uscc.clone())),
+                    name: super::shared::pick(lang, p.unit.row.name_zh, p.unit.row.name_en)
+                        .to_string(),
+                    exceeded: p.exceedances > 0,
+                })
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            kinds.push(KindGroup {
                 heading: site.tf(
                     lang,
                     "map.group",
                     &[
-                        ("name", district_name(lang, code)),
-                        ("n", &format::integer(lang, count.count() as i64)),
+                        ("name", &site.t(lang, &format!("source_type.{kind}"))?),
+                        ("n", &n(rows.len())),
                     ],
                 )?,
-                rows: Vec::new(),
+                rows,
             });
         }
-        let row = p.unit.row;
-        let unit_row = UnitRow {
-            id: name_id(i),
-            href: urls::page(lang, &Route::Enterprise(p.unit.uscc.clone())),
-            name: super::shared::pick(lang, row.name_zh, row.name_en).to_string(),
-            kind: site.t(lang, &format!("source_type.{}", row.source_type))?,
-            exceeded: p.exceedances > 0,
-        };
-        if let Some(g) = groups.last_mut() {
-            g.rows.push(unit_row);
-        }
+        groups.push(UnitGroup {
+            id: format!("d-{}", area.code),
+            heading: site.tf(
+                lang,
+                "map.group",
+                &[
+                    ("name", district_name(lang, area.code)),
+                    ("n", &n(mine.len())),
+                ],
+            )?,
+            kinds,
+        });
     }
     Ok(groups)
 }
