@@ -8,10 +8,12 @@
 //! numbers are [`crate::comparison`]'s sums of `emission-totals` rows and registry counts.
 
 use super::figures::{self, Kind, MonthFigures, YoyView, csv, csv_rate};
+use super::map::MapModel;
 use super::shared::{Link, Site, list_pages, pick};
 use crate::comparison::{AreaFigures, share};
 use crate::error::SiteError;
 use crate::format;
+use crate::maps::{self, Choropleth, DistrictClass};
 use crate::output::Output;
 use crate::registry::Unit;
 use crate::urls::{self, Route, Slug};
@@ -56,9 +58,21 @@ struct UnitRow {
     rate: String,
 }
 
+/// The district on the choropleth of the map page (its district outlined), and the link to
+/// that page, whose table and method the colours follow.
+#[derive(Serialize)]
+struct DistrictMap {
+    /// Inline SVG (`role="img"`, named by its title), escaped by [`crate::maps`].
+    svg: String,
+    caption: String,
+    map: Link,
+}
+
 #[derive(Serialize)]
 struct DistrictPage {
     lead: String,
+    /// Page 1 of a district with a boundary only.
+    map: Option<DistrictMap>,
     /// Page 1 only: the comparisons.
     versus: Option<Vec<VersusRow>>,
     yoy: Option<Vec<YoyView>>,
@@ -175,14 +189,13 @@ fn versus(
         .iter()
         .filter(|(p, _)| figures::has_mass(site, p))
     {
+        // A district without a row of the pollutant has no data of it (not a zero).
+        let mine = dy.mass_kg.get(p).copied();
         v.push(VersusRow {
             name: figures::mass_name(site, lang, p)?,
-            district: format::decimal(lang, dy.mass_kg.get(p).copied().unwrap_or(0.0), 1),
+            district: opt(site, lang, Kind::Mass, mine)?,
             city: format::decimal(lang, *city_kg, 1),
-            share: percent(
-                lang,
-                share(dy.mass_kg.get(p).copied().unwrap_or(0.0), *city_kg),
-            ),
+            share: percent(lang, mine.and_then(|m| share(m, *city_kg))),
         });
     }
     Ok(v)
@@ -233,6 +246,54 @@ fn unit_row(site: &Site<'_>, lang: Lang, u: &Unit<'_>, year: &str) -> Result<Uni
     })
 }
 
+/// The choropleth of exceedance records per unit (the map page's, [`super::map::class_of`])
+/// with `d` outlined; `None` for an area without a boundary of its own (Yizhuang).
+fn district_map(
+    site: &Site<'_>,
+    lang: Lang,
+    d: &District,
+    model: &MapModel<'_>,
+) -> Result<Option<DistrictMap>, SiteError> {
+    if !d.statutory {
+        return Ok(None);
+    }
+    let classes: Vec<DistrictClass<'_>> = (model.areas.iter())
+        .map(|a| DistrictClass {
+            code: a.code,
+            class: super::map::class_of(a, &model.city),
+        })
+        .collect();
+    let labels: Vec<(&str, &str)> = (DISTRICTS.iter())
+        .filter(|x| x.statutory)
+        .map(|x| (x.code, pick(lang, x.zh, x.en)))
+        .collect();
+    let title = site.tf(
+        lang,
+        "comparisons.map_title",
+        &[("district", &name(lang, d))],
+    )?;
+    let svg = maps::district_choropleth_svg(
+        super::map::boundaries()?,
+        &Choropleth {
+            id: "district-map",
+            title: &title,
+            description: "",
+            classes: &classes,
+            labels: &labels,
+            highlight: Some(d.code),
+        },
+    );
+    Ok(Some(DistrictMap {
+        svg,
+        caption: site.tf(
+            lang,
+            "comparisons.map_caption",
+            &[("district", &name(lang, d))],
+        )?,
+        map: site.link(lang, &Route::Map, "comparisons.map_link")?,
+    }))
+}
+
 fn method(site: &Site<'_>, lang: Lang) -> Result<Vec<String>, SiteError> {
     let year = figures::year(site);
     [
@@ -266,6 +327,7 @@ fn render_district(
     lang: Lang,
     d: &District,
     city: &Figures,
+    model: &MapModel<'_>,
 ) -> Result<(), SiteError> {
     let code = d.code;
     let slug = district_slug(d);
@@ -293,6 +355,11 @@ fn render_district(
                     ("date", &format::date(lang, site.data_date)),
                 ],
             )?,
+            map: if first {
+                district_map(site, lang, d, model)?
+            } else {
+                None
+            },
             versus: first.then(|| versus(site, lang, &mine, city)).transpose()?,
             yoy: first
                 .then(|| figures::area_yoy(site, lang, &this, last.as_ref()))
@@ -412,6 +479,7 @@ fn index_csv(all: &[(&District, Figures)], city: &Figures) -> Vec<u8> {
 /// Every district's pages and the index, in both languages.
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
     let city = figures_of(site, None);
+    let model = MapModel::new(&site.registry.units);
     let all: Vec<(&District, Figures)> = DISTRICTS
         .iter()
         .map(|d| (d, figures_of(site, Some(d.code))))
@@ -419,7 +487,7 @@ pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {
     let csv_name = Slug::new("districts").expect("ASCII");
     for lang in Lang::ALL {
         for (d, _) in &all {
-            render_district(site, out, lang, d, &city)?;
+            render_district(site, out, lang, d, &city, &model)?;
         }
         let csv_href = urls::beside(lang, &Route::Districts, &csv_name, "csv").unwrap_or_default();
         out.add(&csv_href, index_csv(&all, &city))?;

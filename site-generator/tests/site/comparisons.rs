@@ -141,6 +141,18 @@ fn a_district_against_the_city_by_hand() {
     ] {
         assert!(page.contains(&expected), "{expected}");
     }
+    // COD: the city's 132,580.458 kg, none of it in a row of the district: no data there,
+    // not a zero, and no share.
+    assert!(page.contains(&row(
+        "Mass emitted, Chemical oxygen demand (COD) (kg)",
+        "No data",
+        "132,580.5",
+        "—"
+    )));
+    // The district on the map page's choropleth, outlined; Yizhuang has no boundary.
+    assert!(page.contains("<svg") && page.contains("id=\"district-map\""));
+    assert!(page.contains("href=\"/en/map/index.html\""));
+    assert!(!text("en/districts/BDA/index.html").contains("id=\"district-map\""));
     // Its two units are listed and linked; a district without units says so.
     assert!(page.contains("href=\"/en/enterprises/91110105MA0LR69K06.html\""));
     assert!(text("en/districts/110101/index.html").contains("No key polluting unit is registered"));
