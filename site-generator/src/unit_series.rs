@@ -139,8 +139,13 @@ fn read_month(place: &Place<'_>, bytes: &[u8]) -> Result<Vec<Day>, SiteError> {
     }
     let mut days = Vec::new();
     let mut record = csv::StringRecord::new();
+    let mut lines = Lines {
+        body,
+        byte: 0,
+        line: 1,
+    };
     loop {
-        let line = line_at(body, reader.position().byte());
+        let line = lines.at(reader.position().byte());
         let more = (reader.read_record(&mut record))
             .map_err(|e| place.error(line, "", "", &e.to_string()))?;
         if !more {
@@ -152,15 +157,30 @@ fn read_month(place: &Place<'_>, bytes: &[u8]) -> Result<Vec<Day>, SiteError> {
     Ok(days)
 }
 
-/// The line (from 1, as editors count LF and CRLF lines) of the record that starts at
-/// `byte` of the file after its byte-order mark. The reader ends a record at the `\r` of its
-/// CRLF and starts the next at the `\n`.
-fn line_at(body: &[u8], byte: u64) -> u64 {
-    let mut start = (byte as usize).min(body.len());
-    if body.get(start) == Some(&b'\n') {
-        start += 1;
+/// Line numbers of record starts, counted as the reader moves forward (each byte once).
+struct Lines<'a> {
+    body: &'a [u8],
+    /// Bytes counted so far, and the line the next byte is on.
+    byte: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The line (from 1, as editors count LF and CRLF lines) of the record that starts at
+    /// `byte` of the file after its byte-order mark. The reader ends a record at the `\r`
+    /// of its CRLF and starts the next at the `\n`.
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut start = (byte as usize).min(self.body.len());
+        if self.body.get(start) == Some(&b'\n') {
+            start += 1;
+        }
+        if start > self.byte {
+            let counted = self.body[self.byte..start].iter().filter(|b| **b == b'\n');
+            self.line += counted.count() as u64;
+            self.byte = start;
+        }
+        self.line
     }
-    1 + body[..start].iter().filter(|b| **b == b'\n').count() as u64
 }
 
 fn day(place: &Place<'_>, line: u64, cells: [String; 9]) -> Result<Day, SiteError> {
@@ -475,6 +495,16 @@ mod tests {
                 && e.contains("not a number"),
             "{e}"
         );
+        // The third line of the file: a good row, then a bad one.
+        let files = vec![(
+            "2026-04".to_string(),
+            file(&[
+                "2026-04-01,2026-04,U1,DW001,w21003,24,43.2,1.8,1.5,false,0.5",
+                "2026-04-02,2026-04,U1,DW001,w21003,x,43.2,1.8,1.5,false,0.5",
+            ]),
+        )];
+        let e = read("cems-daily", "U1", &files).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("valid_hours"), "{e}");
         let e = bad("2026-04-02,2026-04,U2,DW001,w21003,24,43.2,1.8,1.5,false,0.5");
         assert!(e.contains("another unit"), "{e}");
         let e = bad("2026-05-02,2026-04,U1,DW001,w21003,24,43.2,1.8,1.5,false,0.5");

@@ -143,6 +143,48 @@ fn month_index(
     Ok(index)
 }
 
+/// Reads a unit's stored month files for the charts of its page
+/// ([`envgov_site::build_owned_charting`]): each file from its content-addressed key, checked
+/// against the sha256 [`ensure`] listed, the months of a unit read [`READERS`] at a time.
+pub struct StoredMonthFiles<'a> {
+    pub store: &'a dyn Store,
+}
+
+/// Gets in flight at once for one unit's months (a get is mostly waiting on S3).
+const READERS: usize = 4;
+
+impl std::fmt::Debug for StoredMonthFiles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredMonthFiles")
+    }
+}
+
+impl envgov_site::MonthFiles for StoredMonthFiles<'_> {
+    fn read(
+        &self,
+        dataset: &str,
+        uscc: &str,
+        months: &[MonthDownload],
+    ) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
+        let read = |m: &MonthDownload| -> Result<Vec<u8>, JobError> {
+            let key = layout::unit_month_download_key(uscc, dataset, &m.month, &m.sha256)
+                .map_err(definition)?;
+            let corrupt = |message: String| JobError::Corrupt {
+                key: key.clone(),
+                message,
+            };
+            let bytes = (self.store.get(&key)?)
+                .ok_or_else(|| corrupt("missing (listed in its month's index)".into()))?;
+            let sha256 = crate::ledger::sha256_hex(&bytes);
+            if sha256 != m.sha256 {
+                return Err(corrupt(format!("sha256 {sha256}, listed as {}", m.sha256)));
+            }
+            Ok(bytes)
+        };
+        Ok(in_parallel(READERS, months, read)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +258,27 @@ mod tests {
             stored(&store, &after, a),
             format!("{a_csv}2026-01-03,A,4\r\n")
         );
+    }
+
+    #[test]
+    fn a_units_stored_month_files_read_back_checked_against_their_sha256() {
+        use envgov_site::MonthFiles;
+        let store = MemoryStore::new();
+        let jan = "\u{feff}date,uscc,v\r\n2026-01-01,A,1\r\n2026-01-01,B,2\r\n";
+        let (months, _) = ensure(&store, &publication(&store, jan)).unwrap();
+        let files = StoredMonthFiles { store: &store };
+        let a = &months["cems-daily"]["A"];
+        let read = files.read("cems-daily", "A", a).unwrap();
+        assert_eq!(
+            read,
+            [b"\xEF\xBB\xBFdate,uscc,v\r\n2026-01-01,A,1\r\n".to_vec()]
+        );
+        // A listed file whose bytes changed is refused, naming its key.
+        let key =
+            layout::unit_month_download_key("A", "cems-daily", "2026-01", &a[0].sha256).unwrap();
+        store.put(&key, b"changed").unwrap();
+        let e = files.read("cems-daily", "A", a).unwrap_err().to_string();
+        assert!(e.contains(&key) && e.contains("sha256"), "{e}");
     }
 
     #[test]
