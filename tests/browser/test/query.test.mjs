@@ -246,3 +246,24 @@ test('query: an error is shown in plain words and a later query still runs', { s
     const table = await resultTable(driver);
     assert.deepEqual(table.rows, [[String(rows.length)]]);
 });
+
+test('query: every example query of every dataset runs without an error', { skip }, async () => {
+    const pages = fs.readdirSync(path.join(RELEASE, 'en', 'datasets'), { withFileTypes: true })
+        .filter((e) => e.isDirectory() && fs.existsSync(path.join(RELEASE, 'en', 'datasets', e.name, 'query', 'index.html')))
+        .map((e) => e.name)
+        .sort();
+    assert.ok(pages.length >= 10, `query pages: ${pages}`);
+    const failures = [];
+    for (const id of pages) {
+        await open(driver, `/en/datasets/${id}/query/`);
+        const n = (await driver.findElements(By.css('button.query-example'))).length;
+        assert.ok(n >= 3 && n <= 5, `${id}: ${n} examples`);
+        for (let i = 0; i < n; i++) {
+            await (await driver.findElements(By.css('button.query-example')))[i].click();
+            const r = await run(driver);
+            if (r.error !== '') failures.push(`${id} example ${i + 1}: ${r.error}`);
+        }
+    }
+    assert.deepEqual(failures, []);
+    assert.deepEqual(await consoleErrors(driver), []);
+});
