@@ -61,7 +61,10 @@
     function load() {
         if (!pagefind) {
             pagefind = import(form.getAttribute('data-bundle') + 'pagefind.js').then(function (pf) {
-                return pf.options({ excerptLength: 24 }).then(function () {
+                // In the page's own thread: Pagefind's web worker at times did not answer
+                // its first message in headless Chromium (5 s until Pagefind falls back),
+                // and an index of this size is searched in milliseconds either way.
+                return pf.options({ excerptLength: 24, noWorker: true }).then(function () {
                     return pf.init();
                 }).then(function () {
                     return pf;

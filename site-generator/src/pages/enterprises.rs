@@ -228,6 +228,9 @@ struct UnitPage {
     bundles: Vec<BundleView>,
     /// The unit's district and source type, as filters of the full-text search.
     search_filters: Vec<SearchFilter>,
+    /// The unit's credit code and permit number, weighted as a title is by the full-text
+    /// search, so that a search for either lists the unit's own page first.
+    search_keywords: String,
     /// The locator map (`templates/locator.html`; see `pages::map::locator`).
     locator: Option<super::map::LocatorView>,
 }
@@ -626,6 +629,7 @@ fn unit_page(
                 href: urls::page(lang, &Route::EnterprisesByType(u.source_type_slug.clone())),
                 text: source_type_name(site, lang, r.source_type)?,
             },
+            search_keywords: format!("{} {}", u.uscc, r.permit_no),
             search_filters: vec![
                 SearchFilter {
                     name: "district",

@@ -9,9 +9,10 @@
 // says how many were found.
 //
 // The expected pages are computed here from the release's HTML files, independently of
-// Pagefind: a page's searchable text is its `<main>` with the tags stripped (what
-// `data-pagefind-body` marks), minus the hidden filter elements; its filters are those
-// `data-pagefind-filter` elements. Every page whose text contains the query must be found;
+// Pagefind: a page's searchable text is its `<main>` (what `data-pagefind-body` marks) with
+// the tags stripped, less the hidden filter elements and what Pagefind never indexes
+// (script, style, svg, nav, form, label, noscript, template, iframe, footer); its filters
+// are those `data-pagefind-filter` elements. Every page whose text contains the query must be found;
 // every page found must contain each of the query's terms (Pagefind ANDs the terms).
 
 import { test, before, after } from 'node:test';
@@ -59,7 +60,8 @@ function corpus(lang) {
             const text = decode(
                 m[1]
                     .replace(FILTER, ' ')
-                    .replace(/<(script|style)[\s\S]*?<\/\1>/g, ' ')
+                    // What Pagefind leaves out of a page's text (its documented defaults).
+                    .replace(/<(script|style|svg|nav|form|label|noscript|template|iframe|footer)\b[\s\S]*?<\/\1>/g, ' ')
                     .replace(/<[^>]+>/g, ' '),
             )
                 .replace(/\s+/g, ' ')
