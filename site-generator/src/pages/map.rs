@@ -468,8 +468,9 @@ fn page(site: &Site<'_>, lang: Lang, model: &MapModel<'_>) -> Result<MapPage, Si
     Ok(MapPage {
         lead: site.tf(lang, "map.lead", &[("period", &period)])?,
         base_src: urls::map_file(lang, "districts.svg"),
-        width: format!("{}", maps::MAP_WIDTH),
-        height: format!("{}", proj.height),
+        // Whole pixels (HTML's width and height are integers); the aspect ratio is the SVG's.
+        width: format!("{}", maps::MAP_WIDTH.round() as i64),
+        height: format!("{}", proj.height.round() as i64),
         points_svg: points(site, lang, model)?,
         types,
         caption: site.t(lang, "map.caption")?,
