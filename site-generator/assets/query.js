@@ -21,7 +21,7 @@ const text = (key, values = {}) =>
 const integer = (n) => new Intl.NumberFormat(document.documentElement.lang).format(n);
 
 let engine = null; // the connection, once started
-let last = null; // the last result: { columns: [{ name, kind }], rows: [[...]] }
+let last = null; // the last result (see tableOf)
 
 /** Starts DuckDB-WASM in a worker, registers the page's Parquet files and makes the view. */
 async function start() {
@@ -63,15 +63,22 @@ function show(value, kind) {
   return JSON.stringify(value, (k, v) => (typeof v === "bigint" ? String(v) : v));
 }
 
-/** The result of a query as columns and rows of text (null for a missing value). */
+/**
+ * The result of a query: its columns, its row count, and its rows as text (null for a
+ * missing value), the first `n` of them or all (`rows(Infinity)`). Only the rows shown are
+ * turned into text when it runs; the CSV export turns them all.
+ */
 function tableOf(result) {
   const columns = result.schema.fields.map((f) => ({ name: f.name, kind: kindOf(f.type) }));
   const vectors = columns.map((c, i) => result.getChildAt(i));
-  const rows = [];
-  for (let r = 0; r < result.numRows; r++) {
-    rows.push(columns.map((c, i) => show(vectors[i].get(r), c.kind)));
-  }
-  return { columns, rows };
+  const rows = (n) => {
+    const out = [];
+    for (let r = 0; r < Math.min(n, result.numRows); r++) {
+      out.push(columns.map((c, i) => show(vectors[i].get(r), c.kind)));
+    }
+    return out;
+  };
+  return { columns, count: result.numRows, rows };
 }
 
 function clear(el) {
@@ -95,7 +102,7 @@ function render(table) {
     th.textContent = c.name;
     head.appendChild(th);
   }
-  for (const row of table.rows.slice(0, limit)) {
+  for (const row of table.rows(limit)) {
     const tr = document.createElement("tr");
     for (const v of row) {
       const td = document.createElement("td");
@@ -111,12 +118,12 @@ function render(table) {
   }
   resultWrap.hidden = table.columns.length === 0;
   const values = {
-    rows: integer(table.rows.length),
+    rows: integer(table.count),
     columns: integer(table.columns.length),
-    shown: integer(Math.min(limit, table.rows.length)),
+    shown: integer(Math.min(limit, table.count)),
   };
-  statusLine.textContent = table.rows.length === 0 ? text("empty")
-    : table.rows.length > limit ? text("doneLimited", values) : text("done", values);
+  statusLine.textContent = table.count === 0 ? text("empty")
+    : table.count > limit ? text("doneLimited", values) : text("done", values);
 }
 
 /** A cell of the CSV export: formula-neutralised if text, quoted as RFC 4180 asks. */
@@ -129,7 +136,7 @@ function csvCell(value, kind) {
 
 function csvOf(table) {
   const lines = [table.columns.map((c) => csvCell(c.name, "text")).join(",")];
-  for (const row of table.rows) {
+  for (const row of table.rows(Infinity)) {
     lines.push(row.map((v, i) => csvCell(v, table.columns[i].kind)).join(","));
   }
   return "\uFEFF" + lines.map((l) => l + "\r\n").join("");

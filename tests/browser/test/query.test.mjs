@@ -267,3 +267,16 @@ test('query: every example query of every dataset runs without an error', { skip
     assert.deepEqual(failures, []);
     assert.deepEqual(await consoleErrors(driver), []);
 });
+
+test('query: the page shows the first 1,000 rows and says so; the export has them all', { skip }, async () => {
+    await open(driver, '/en/datasets/enterprises/query/');
+    const result = await run(driver, 'SELECT i, i * 2 AS twice FROM range(1500) t(i) ORDER BY i');
+    assert.equal(result.error, '');
+    assert.equal(result.status, '1,500 rows, 2 columns: the first 1,000 are shown; the CSV export has them all.');
+    const table = await resultTable(driver);
+    assert.equal(table.rows.length, 1000);
+    assert.deepEqual(table.rows[999], ['999', '1998']);
+    const csv = parseCsv(await exportCsv(driver, 'enterprises-query.csv'));
+    assert.equal(csv.records.length, 1500);
+    assert.deepEqual(csv.records[1499], { i: '1499', twice: '2998' });
+});
