@@ -333,6 +333,7 @@ mod tests {
             mean,
             limit: Some(limit),
             compliant: ok,
+            standard: String::new(),
         }
     }
 

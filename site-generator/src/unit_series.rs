@@ -48,6 +48,9 @@ pub struct Day {
     pub limit: Option<f64>,
     /// `Some(false)`: the daily mean exceeded the limit.
     pub compliant: Option<bool>,
+    /// The standard the row was judged by (its `standard` column; empty when the file has
+    /// none): where the limit's rule and a range's lower bound come from.
+    pub standard: String,
 }
 
 impl Day {
@@ -130,6 +133,7 @@ fn read_month(place: &Place<'_>, bytes: &[u8]) -> Result<Vec<Day>, SiteError> {
         .headers()
         .map_err(|e| place.error(1, "", "", &e.to_string()))?
         .clone();
+    let standard = header.iter().position(|h| h == "standard");
     let mut index = [0usize; 9];
     for (i, name) in COLUMNS.iter().enumerate() {
         index[i] = header
@@ -152,7 +156,12 @@ fn read_month(place: &Place<'_>, bytes: &[u8]) -> Result<Vec<Day>, SiteError> {
             break;
         }
         let cells: [String; 9] = index.map(|i| record.get(i).unwrap_or("").to_string());
-        days.push(day(place, line, cells)?);
+        let mut d = day(place, line, cells)?;
+        d.standard = standard
+            .and_then(|i| record.get(i))
+            .unwrap_or("")
+            .to_string();
+        days.push(d);
     }
     Ok(days)
 }
@@ -222,6 +231,7 @@ fn day(place: &Place<'_>, line: u64, cells: [String; 9]) -> Result<Day, SiteErro
         compliant,
         date,
         cells,
+        standard: String::new(),
     })
 }
 
@@ -412,6 +422,8 @@ mod tests {
         assert_eq!(nh3n.days[2].limit, Some(1.5));
         assert!(nh3n.days[2].exceeded());
         assert_eq!((nh3n.days[3].mean, nh3n.days[3].compliant), (None, None));
+        // No standard column in these files.
+        assert_eq!(nh3n.days[0].standard, "");
     }
 
     #[test]

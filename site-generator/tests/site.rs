@@ -1349,6 +1349,10 @@ const CHARTED_ROWS: [&str; 3] = [
     "2026-01-15,2026-01,2026,91110108MA0JNQU36F,DW001,DB11-890-2012-new-A,w01018,10,120,,20,,0.4",
 ];
 
+/// A day of pH at a sewer outlet (DB11/307: 6.5 to 9, `data/standards.toml`).
+const PH_UNIT: &str = "12110000180648321X";
+const PH_ROW: &str = "2026-01-20,2026-01,2026,12110000180648321X,DW001,DB11-307-2013-sewer,w01001,24,180,7.5,9,true,0";
+
 impl envgov_site::MonthFiles for HandWrittenMonths {
     fn read(
         &self,
@@ -1366,6 +1370,10 @@ impl envgov_site::MonthFiles for HandWrittenMonths {
                         csv.push_str(row);
                         csv.push_str("\r\n");
                     }
+                }
+                if uscc == PH_UNIT && m.month == "2026-01" {
+                    csv.push_str(PH_ROW);
+                    csv.push_str("\r\n");
                 }
                 csv.into_bytes()
             })
@@ -1441,6 +1449,41 @@ fn a_unit_page_charts_its_daily_means_against_the_limit_with_the_rows_as_csv() {
     // One file for both languages, the same bytes from the same inputs.
     assert!(!site.keys().any(|p| p.starts_with("zh/charts/enterprises")));
     assert_eq!(charted_site(), site);
+}
+
+#[test]
+fn ph_is_charted_against_its_range_with_no_mass() {
+    let site = charted_site();
+    let page = |lang: &str| {
+        let path = format!("{lang}/enterprises/{PH_UNIT}.html");
+        String::from_utf8(site[&path].clone()).unwrap()
+    };
+    let (en, zh) = (page("en"), page("zh"));
+    // The limit is a range: DB11/307's 6.5 (lower) to 9, all January (the row's 9, and the
+    // standard's on the days without a row), drawn as two dashed lines.
+    assert!(
+        en.contains("Daily limit in force (a range): 6.5–9 pH from 2026-01-01 to 2026-01-31."),
+        "en pH range"
+    );
+    assert!(
+        zh.contains("执行的日均限值（范围）：2026-01-01至2026-01-31为6.5–9 pH。"),
+        "zh pH range"
+    );
+    assert!(en.contains("No day over the daily limit."));
+    let svg = format!("charts/enterprises/{PH_UNIT}/DW001-w01001.svg");
+    let svg = String::from_utf8(site[&svg].clone()).unwrap();
+    assert_eq!(
+        svg.matches("stroke-dasharray").count(),
+        2,
+        "upper and lower bound"
+    );
+    // pH has no mass: not among the monthly masses.
+    let masses = format!("charts/enterprises/{PH_UNIT}/monthly-mass.csv");
+    assert!(
+        !std::str::from_utf8(&site[&masses])
+            .unwrap()
+            .contains("w01001")
+    );
 }
 
 #[test]

@@ -114,9 +114,16 @@ fn draw_daily(
 ) -> Result<Daily, SiteError> {
     let name = format!("{}-{}", series.outlet, series.pollutant);
     let slug = Slug::new(&name).map_err(|e| bad_id("outlet and pollutant", &name, e))?;
-    let limit = (u.outlets.iter())
-        .find(|o| o.outlet == series.outlet && o.pollutant == series.pollutant)
-        .and_then(|o| site.curated.standards.get(o.standard))
+    // The standard the rows were judged by (the latest row's), else the register's.
+    let standard = (series.days.iter().rev())
+        .map(|d| d.standard.as_str())
+        .find(|s| !s.is_empty())
+        .or_else(|| {
+            (u.outlets.iter())
+                .find(|o| o.outlet == series.outlet && o.pollutant == series.pollutant)
+                .map(|o| o.standard)
+        });
+    let limit = (standard.and_then(|s| site.curated.standards.get(s)))
         .and_then(|s| s.limit(&series.pollutant, envgov_curated::Period::Daily));
     let steps = unit_series::limit_steps(series, period, |d| {
         limit.map(|l| l.upper_for_month(d.month()))
