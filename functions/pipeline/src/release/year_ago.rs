@@ -97,6 +97,7 @@ pub fn load(
     archives: &BTreeMap<String, Vec<String>>,
     data_date: &str,
 ) -> Result<YearAgo, JobError> {
+    let started = std::time::Instant::now();
     let month = month_a_year_before(data_date)?;
     let year = &month[..4];
     let mut tables = BTreeMap::new();
@@ -108,6 +109,14 @@ pub fn load(
             tables.insert(id.to_string(), t);
         }
     }
+    tracing::info!(
+        month = %month,
+        datasets = tables.len(),
+        rows = tables.values().map(|t: &YearAgoTable| t.rows.len()).sum::<usize>(),
+        ms = started.elapsed().as_millis() as u64,
+        rss_mib = crate::memory::rss_mib(),
+        "site inputs: the same month last year read from the archives"
+    );
     Ok(YearAgo { month, tables })
 }
 
