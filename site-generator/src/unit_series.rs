@@ -9,7 +9,7 @@
 //! again, so that it equals the dataset's rows cell for cell.
 
 use crate::error::{BadCell, SiteError};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 
 /// The columns of `cems-daily` a chart draws (with the keys of its rows), in the order of the
@@ -259,6 +259,33 @@ impl Period {
     }
 }
 
+/// Calendar months a chart covers at most: the data date's and the eleven before it.
+pub const MONTHS_SHOWN: u32 = 12;
+
+impl Period {
+    /// From the first day of the earliest month with data, but no earlier than the first
+    /// day of the month [`MONTHS_SHOWN`] − 1 months before the data date's, to the data date
+    /// (`None` when the earliest month starts after it).
+    pub fn up_to(earliest_month: NaiveDate, data_date: NaiveDate) -> Option<Period> {
+        let this_month = data_date.with_day(1)?;
+        let floor = this_month.checked_sub_months(chrono::Months::new(MONTHS_SHOWN - 1))?;
+        let first = earliest_month.with_day(1)?.max(floor);
+        (first <= data_date).then_some(Period {
+            first,
+            last: data_date,
+        })
+    }
+
+    /// Whether any day of a month (`YYYY-MM`) is in the period.
+    pub fn has_month(&self, month: &str) -> bool {
+        let (first, last) = (
+            self.first.format("%Y-%m").to_string(),
+            self.last.format("%Y-%m").to_string(),
+        );
+        first.as_str() <= month && month <= last.as_str()
+    }
+}
+
 /// One stretch of the limit line: the same value over days `from..=to` (positions in the
 /// period).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -365,7 +392,6 @@ pub fn csv(series: &Series) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Datelike;
 
     const HEADER: &str = "date,month,uscc,outlet,pollutant,valid_hours,value_sum,daily_mean,daily_limit,daily_compliant,mass_kg";
 
@@ -456,6 +482,24 @@ mod tests {
         let steps = limit_steps(&series[1], period, |_| None);
         let runs: Vec<(usize, usize)> = steps.iter().map(|s| (s.from, s.to)).collect();
         assert_eq!(runs, [(0, 1), (3, 4)]);
+    }
+
+    #[test]
+    fn a_period_starts_with_the_earliest_month_but_covers_twelve_months_at_most() {
+        // Data from January, data date 31 March: 1 January to 31 March.
+        let p = Period::up_to(d("2026-01-01"), d("2026-03-31")).unwrap();
+        assert_eq!(
+            (p.first, p.last, p.days()),
+            (d("2026-01-01"), d("2026-03-31"), 90)
+        );
+        // Two years of months, data date 14 February 2027: from 1 March 2026 (the month
+        // eleven months before February 2027) to 14 February 2027.
+        let p = Period::up_to(d("2025-01-01"), d("2027-02-14")).unwrap();
+        assert_eq!(p.first, d("2026-03-01"));
+        assert!(p.has_month("2026-03") && p.has_month("2027-02"));
+        assert!(!p.has_month("2026-02") && !p.has_month("2027-03"));
+        // A month after the data date: nothing to chart.
+        assert_eq!(Period::up_to(d("2026-04-01"), d("2026-03-31")), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 use crate::downloads::UnitRows;
 use crate::error::SiteError;
 use crate::format;
+use crate::inputs::MonthDownload;
 use crate::output::Output;
 use crate::pages::shared::Site;
 use crate::registry::Unit;
@@ -52,18 +53,15 @@ struct Mass {
 }
 
 /// The period the daily charts cover: from the first day of the earliest month any unit has
-/// a file of `cems-daily` for, to the data date (`None` when there is none).
+/// a file of `cems-daily` for (at most [`unit_series::MONTHS_SHOWN`] calendar months), to
+/// the data date (`None` when there is none).
 pub fn period(site: &Site<'_>) -> Option<Period> {
     let earliest = (site.inputs.unit_months.get(CEMS_DAILY))?
         .values()
         .flatten()
         .map(|m| m.month.as_str())
         .min()?;
-    let first = format::parse_month(earliest)?;
-    (first <= site.data_date).then_some(Period {
-        first,
-        last: site.data_date,
-    })
+    Period::up_to(format::parse_month(earliest)?, site.data_date)
 }
 
 /// Reads the unit's daily values, draws its charts and writes their files.
@@ -76,8 +74,14 @@ pub fn draw(
 ) -> Result<Drawn, SiteError> {
     let mut daily = Vec::new();
     if let (Some(period), Some(files)) = (period, site.month_files) {
-        let months = downloads.months(CEMS_DAILY, u.uscc.as_str());
-        let months = months.map(Vec::as_slice).unwrap_or_default();
+        // Only the unit's files of the months the period covers are read.
+        let months: Vec<MonthDownload> = (downloads.months(CEMS_DAILY, u.uscc.as_str()))
+            .into_iter()
+            .flatten()
+            .filter(|m| period.has_month(&m.month))
+            .cloned()
+            .collect();
+        let months = months.as_slice();
         let read_error = |source| SiteError::MonthRead {
             dataset: CEMS_DAILY.to_string(),
             uscc: u.uscc.to_string(),
