@@ -481,10 +481,10 @@ fn point(out: &mut String, proj: &Projection, p: &MapPoint<'_>) {
         esc(p.name_id)
     );
     if p.marked {
-        // An upward triangle around the point: apex 6 above, base 4 below, 12 wide.
-        let _ = write!(out, "<path d=\"M{x} {}l6 10h-12z\"/>", y - 6);
+        // An upward triangle around the point: apex 7 above, base 4 below, 14 wide.
+        let _ = write!(out, "<path d=\"M{x} {}l7 11h-14z\"/>", y - 7);
     } else {
-        let _ = write!(out, "<circle cx=\"{x}\" cy=\"{y}\" r=\"4\"/>");
+        let _ = write!(out, "<circle cx=\"{x}\" cy=\"{y}\" r=\"5\"/>");
     }
     out.push_str("</a>");
 }

@@ -131,7 +131,7 @@ fn every_unit_page_has_a_light_locator_naming_its_district_and_coordinates() {
     let locator = &html[start..end];
     assert!(locator.contains("role=\"img\""));
     assert!(locator.contains(
-        ">Location: Chaoyang district, latitude 39.89919, longitude 116.44225 (WGS 84, as published)</title>"
+        ">Location: Chaoyang, latitude 39.89919, longitude 116.44225 (WGS 84, as published)</title>"
     ));
     assert!(locator.len() < 8 * 1024, "{} bytes", locator.len());
     assert!(locator.contains("href=\"/en/map/index.html\""));
