@@ -26,7 +26,7 @@ mod output;
 mod pages;
 mod registry;
 pub mod rows;
-mod search_index;
+pub mod search_index;
 mod sitemap;
 mod templates;
 mod unit_chart;

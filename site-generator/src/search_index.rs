@@ -29,28 +29,97 @@ pub fn is_indexed(path: &str) -> bool {
         && !path[3..].starts_with("search/")
 }
 
+/// The language folders of the site, each indexed on a thread of its own (Pagefind keeps one
+/// index per language anyway; their files are named by language, and the few files both
+/// write are the same bytes but `pagefind-entry.json`, which lists each language).
+const LANGUAGE_FOLDERS: [&str; 2] = ["zh/", "en/"];
+
+/// The file that lists the languages' indexes.
+const ENTRY: &str = "pagefind/pagefind-entry.json";
+
 /// The index's files, relative to the site root (`pagefind/…`), sorted by path, of the pages
 /// among `files` that [`is_indexed`] (relative path and bytes, each page UTF-8).
 pub fn index(files: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .map_err(|e| fail(format!("starting its runtime: {e}")))?;
-            runtime.block_on(build(files))
-        })
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    let parts = std::thread::scope(|s| {
+        let workers: Vec<_> = LANGUAGE_FOLDERS
+            .iter()
+            .map(|folder| {
+                s.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .map_err(|e| fail(format!("starting its runtime: {e}")))?;
+                    runtime.block_on(build(files, folder))
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<Vec<_>, SiteError>>()
+    })?;
+    merge(parts)
 }
 
-async fn build(files: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+/// The files of the languages' indexes as one folder: a path both wrote must hold the same
+/// bytes, but the entry file, whose `languages` are joined.
+fn merge(parts: Vec<Vec<(String, Vec<u8>)>>) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+    let mut out: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+    for (path, bytes) in parts.into_iter().flatten() {
+        match out.get_mut(&path) {
+            None => {
+                out.insert(path, bytes);
+            }
+            Some(kept) if *kept == bytes => {}
+            Some(kept) if path == ENTRY => *kept = merge_entries(kept, &bytes)?,
+            Some(_) => {
+                return Err(fail(format!(
+                    "two languages' indexes wrote {path} with different bytes"
+                )));
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Two `pagefind-entry.json` files of the same Pagefind as one: the languages of both.
+fn merge_entries(a: &[u8], b: &[u8]) -> Result<Vec<u8>, SiteError> {
+    let parse = |bytes: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .map_err(|e| fail(format!("{ENTRY} is not JSON: {e}")))
+    };
+    let (mut a, b) = (parse(a)?, parse(b)?);
+    if a.get("version") != b.get("version") {
+        return Err(fail(format!("{ENTRY}: two versions of Pagefind")));
+    }
+    let (Some(into), Some(from)) = (
+        a.get_mut("languages").and_then(|l| l.as_object_mut()),
+        b.get("languages").and_then(|l| l.as_object()),
+    ) else {
+        return Err(fail(format!("{ENTRY} has no languages object")));
+    };
+    for (lang, meta) in from {
+        into.insert(lang.clone(), meta.clone());
+    }
+    serde_json::to_vec(&a).map_err(|e| fail(format!("{ENTRY}: {e}")))
+}
+
+/// The index of the indexed pages under one language folder (`zh/`).
+async fn build(
+    files: &[(String, Vec<u8>)],
+    folder: &str,
+) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     let config = pagefind::options::PagefindServiceConfig::builder()
         .keep_index_url(true)
         .build();
     let mut index = pagefind::api::PagefindIndex::new(Some(config))
         .map_err(|e| fail(format!("configuring it: {e:#}")))?;
-    for (path, bytes) in files.iter().filter(|(p, _)| is_indexed(p)) {
+    let pages = files
+        .iter()
+        .filter(|(p, _)| p.starts_with(folder) && is_indexed(p));
+    for (path, bytes) in pages {
         let html = std::str::from_utf8(bytes)
             .map_err(|e| fail(format!("page {path} is not UTF-8: {e}")))?;
         index
@@ -58,7 +127,7 @@ async fn build(files: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<u8>)>, Si
             .await
             .map_err(|e| fail(format!("indexing {path}: {e:#}")))?;
     }
-    let mut out = index
+    Ok(index
         .get_files()
         .await
         .map_err(|e| fail(format!("building it: {e:#}")))?
@@ -66,9 +135,7 @@ async fn build(files: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<u8>)>, Si
         .map(|f| (f.filename.to_string_lossy().replace('\\', "/"), f.contents))
         .filter(|(name, _)| !is_unused_ui(name))
         .map(|(name, bytes)| (format!("{BUNDLE_DIR}/{name}"), bytes))
-        .collect::<Vec<_>>();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+        .collect())
 }
 
 /// The closing tags after which a space is added before indexing: Pagefind joins the text of
@@ -126,6 +193,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_languages_entries_are_joined_and_shared_files_must_agree() {
+        let zh = br#"{"version":"1.6.0","languages":{"zh-hans-cn":{"page_count":2}},"include_characters":["_"]}"#;
+        let en = br#"{"version":"1.6.0","languages":{"en":{"page_count":3}},"include_characters":["_"]}"#;
+        let files = |entry: &[u8], js: &[u8]| {
+            vec![
+                (ENTRY.to_string(), entry.to_vec()),
+                ("pagefind/pagefind.js".to_string(), js.to_vec()),
+            ]
+        };
+        let merged = merge(vec![files(zh, b"js"), files(en, b"js")]).unwrap();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].0, ENTRY);
+        assert_eq!(
+            std::str::from_utf8(&merged[0].1).unwrap(),
+            r#"{"include_characters":["_"],"languages":{"en":{"page_count":3},"zh-hans-cn":{"page_count":2}},"version":"1.6.0"}"#
+        );
+        let err = merge(vec![files(zh, b"js"), files(en, b"other js")]).unwrap_err();
+        assert!(err.to_string().contains("pagefind/pagefind.js"), "{err}");
+    }
+
+    #[test]
     fn adjacent_cells_and_terms_are_spaced_apart_for_the_indexer() {
         assert_eq!(
             spaced("<dl><dt>Code</dt><dd><code>91110105MA01ABCD1X</code></dd></dl>"),
@@ -150,4 +238,3 @@ mod tests {
         assert!(!is_indexed("pagefind/pagefind.js"));
     }
 }
-
