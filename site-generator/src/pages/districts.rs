@@ -71,11 +71,8 @@ struct DistrictMap {
 #[derive(Serialize)]
 struct DistrictPage {
     lead: String,
-    /// Page 1 of a district with a boundary only.
-    map: Option<DistrictMap>,
-    /// Page 1 only: the comparisons.
-    versus: Option<Vec<VersusRow>>,
-    yoy: Option<Vec<YoyView>>,
+    /// Page 1 only.
+    comparisons: Option<Comparisons>,
     yoy_caption: String,
     units: Vec<UnitRow>,
     units_caption: String,
@@ -184,6 +181,18 @@ fn versus(
             false,
         )?,
     ];
+    v.extend(mass_rows(site, lang, dy, cy)?);
+    Ok(v)
+}
+
+/// The mass of each pollutant with a mass, the district's against the city's.
+fn mass_rows(
+    site: &Site<'_>,
+    lang: Lang,
+    dy: &AreaFigures,
+    cy: &AreaFigures,
+) -> Result<Vec<VersusRow>, SiteError> {
+    let mut v = Vec::new();
     for (p, city_kg) in cy
         .mass_kg
         .iter()
@@ -320,6 +329,55 @@ fn yoy_caption(site: &Site<'_>, lang: Lang) -> Result<String, SiteError> {
     )
 }
 
+/// What only the first page of a district shows: the map and the comparisons.
+#[derive(Serialize)]
+struct Comparisons {
+    /// A district with a boundary only.
+    map: Option<DistrictMap>,
+    versus: Vec<VersusRow>,
+    yoy: Vec<YoyView>,
+}
+
+fn comparisons(
+    site: &Site<'_>,
+    lang: Lang,
+    d: &District,
+    city: &Figures,
+    model: &MapModel<'_>,
+) -> Result<Comparisons, SiteError> {
+    let (this, last) = district_months(site, d.code)?;
+    Ok(Comparisons {
+        map: district_map(site, lang, d, model)?,
+        versus: versus(site, lang, &figures_of(site, Some(d.code)), city)?,
+        yoy: figures::area_yoy(site, lang, &this, last.as_ref())?,
+    })
+}
+
+/// The links below the list: the directory's page of the district (only when it has
+/// units: the directory has no page of an empty district), its exceedance register, the
+/// index.
+fn links(
+    site: &Site<'_>,
+    lang: Lang,
+    slug: &Slug,
+    has_units: bool,
+) -> Result<(Option<Link>, Link, Link), SiteError> {
+    let directory = if has_units {
+        Some(Link {
+            href: urls::page(lang, &Route::EnterprisesByDistrict(slug.clone())),
+            text: site.t(lang, "comparisons.directory_link")?,
+        })
+    } else {
+        None
+    };
+    let register = Link {
+        href: urls::page(lang, &Route::ExceedancesByDistrict(slug.clone())),
+        text: site.t(lang, "comparisons.register_link")?,
+    };
+    let index = site.link(lang, &Route::Districts, "comparisons.districts_title")?;
+    Ok((directory, register, index))
+}
+
 /// One district's pages in one language.
 fn render_district(
     site: &Site<'_>,
@@ -329,67 +387,39 @@ fn render_district(
     city: &Figures,
     model: &MapModel<'_>,
 ) -> Result<(), SiteError> {
-    let code = d.code;
     let slug = district_slug(d);
     let route = Route::District(slug.clone());
-    let mine = figures_of(site, Some(code));
-    let (this, last) = district_months(site, code)?;
     let units: Vec<&Unit<'_>> = (site.registry.units.iter())
-        .filter(|u| u.district.code == code)
+        .filter(|u| u.district.code == d.code)
         .collect();
     let year = figures::year(site);
-    let title = site.tf(
-        lang,
-        "comparisons.district_title",
-        &[("district", &name(lang, d))],
-    )?;
+    let district_name = name(lang, d);
+    let named = [("district", district_name.as_str())];
+    let title = site.tf(lang, "comparisons.district_title", &named)?;
+    let (directory, exceedances, index) = links(site, lang, &slug, !units.is_empty())?;
+    let n = format::integer(lang, units.len() as i64);
     for page in list_pages(&units, UNITS_PER_PAGE) {
         let (pager, titled) = site.pager(lang, &route, &page, title.clone())?;
         let first = page.number == 1;
+        let date = format::date(lang, site.data_date);
         let view = DistrictPage {
             lead: site.tf(
                 lang,
                 "comparisons.district_lead",
-                &[
-                    ("district", &name(lang, d)),
-                    ("date", &format::date(lang, site.data_date)),
-                ],
+                &[named[0], ("date", &date)],
             )?,
-            map: if first {
-                district_map(site, lang, d, model)?
-            } else {
-                None
-            },
-            versus: first.then(|| versus(site, lang, &mine, city)).transpose()?,
-            yoy: first
-                .then(|| figures::area_yoy(site, lang, &this, last.as_ref()))
+            comparisons: first
+                .then(|| comparisons(site, lang, d, city, model))
                 .transpose()?,
             yoy_caption: yoy_caption(site, lang)?,
-            units: page
-                .items
-                .iter()
+            units: (page.items.iter())
                 .map(|u| unit_row(site, lang, u, &year))
                 .collect::<Result<_, _>>()?,
-            units_caption: site.tf(
-                lang,
-                "comparisons.district_units",
-                &[("n", &format::integer(lang, units.len() as i64))],
-            )?,
+            units_caption: site.tf(lang, "comparisons.district_units", &[("n", &n)])?,
             pager,
-            // The directory has a page of a district only when it has units.
-            directory: (!units.is_empty())
-                .then(|| {
-                    Ok::<_, SiteError>(Link {
-                        href: urls::page(lang, &Route::EnterprisesByDistrict(slug.clone())),
-                        text: site.t(lang, "comparisons.directory_link")?,
-                    })
-                })
-                .transpose()?,
-            exceedances: Link {
-                href: urls::page(lang, &Route::ExceedancesByDistrict(slug.clone())),
-                text: site.t(lang, "comparisons.register_link")?,
-            },
-            index: site.link(lang, &Route::Districts, "comparisons.districts_title")?,
+            directory: directory.clone(),
+            exceedances: exceedances.clone(),
+            index: index.clone(),
             method: method(site, lang)?,
         };
         site.render_page(
@@ -398,11 +428,7 @@ fn render_district(
             &urls::nth_page(&route, page.number),
             "district.html",
             titled,
-            site.tf(
-                lang,
-                "comparisons.district_description",
-                &[("district", &name(lang, d))],
-            )?,
+            site.tf(lang, "comparisons.district_description", &named)?,
             site.crumbs(lang, &[(Route::Districts, "comparisons.districts_title")])?,
             &view,
         )?;
