@@ -159,25 +159,27 @@ impl Builder<'_, '_> {
 
     fn compliance_view(&self, ranked: &[Ranked<UnitChecks<'_>>]) -> Result<RankingView, SiteError> {
         let (site, l) = (self.site, self.lang);
+        let year = figures::year(site);
         let mut rows = Vec::new();
         for r in ranked {
             let u = self.unit(r.item.uscc)?;
             let c = &r.item.checks;
             let n = |v: u64| format::integer(l, v as i64);
-            let cells = if r.rank.is_some() {
+            let mut cells = if r.rank.is_some() {
                 vec![
                     n(c.hours_checked),
                     n(c.hourly_exceedances),
                     n(c.days_checked),
                     n(c.daily_exceedances),
-                    c.rate()
-                        .map_or(no_data(site, l)?, |x| format::percent(l, x)),
                 ]
             } else {
-                let mut v = vec![String::new(); 4];
-                v.push(no_data(site, l)?);
-                v
+                vec![String::new(); 4]
             };
+            cells.push(n(sample_exceedances(u, &year)));
+            cells.push(
+                c.rate()
+                    .map_or(no_data(site, l)?, |x| format::percent(l, x)),
+            );
             rows.push(RankRow {
                 rank: rank_text(l, r.rank),
                 unit: unit_link(l, u),
@@ -195,6 +197,7 @@ impl Builder<'_, '_> {
             ("comparisons.hourly_exceedances", true),
             ("comparisons.days_checked", true),
             ("comparisons.daily_exceedances", true),
+            ("comparisons.sample_exceedances", true),
             ("comparisons.compliance_rate", true),
         ] {
             columns.push(ColumnView {
@@ -276,14 +279,18 @@ impl Builder<'_, '_> {
 }
 
 /// The CSV behind the compliance ranking.
-fn compliance_csv(units: &BTreeMap<&str, &Unit<'_>>, ranked: &[Ranked<UnitChecks<'_>>]) -> Vec<u8> {
+fn compliance_csv(
+    units: &BTreeMap<&str, &Unit<'_>>,
+    ranked: &[Ranked<UnitChecks<'_>>],
+    year: &str,
+) -> Vec<u8> {
     let rows: Vec<Vec<String>> = ranked
         .iter()
         .map(|r| {
             let c = &r.item.checks;
-            let (zh, en) = units
-                .get(r.item.uscc)
-                .map_or(("", ""), |u| (u.row.name_zh, u.row.name_en));
+            let unit = units.get(r.item.uscc);
+            let (zh, en) = unit.map_or(("", ""), |u| (u.row.name_zh, u.row.name_en));
+            let samples = unit.map_or(0, |u| sample_exceedances(u, year));
             let data = r.rank.is_some();
             let n = |v: u64| if data { v.to_string() } else { String::new() };
             vec![
@@ -298,6 +305,7 @@ fn compliance_csv(units: &BTreeMap<&str, &Unit<'_>>, ranked: &[Ranked<UnitChecks
                 n(c.checks()),
                 n(c.exceedances()),
                 csv_rate(c.rate()),
+                samples.to_string(),
             ]
         })
         .collect();
@@ -314,9 +322,20 @@ fn compliance_csv(units: &BTreeMap<&str, &Unit<'_>>, ranked: &[Ranked<UnitChecks
             "checks",
             "exceedances",
             "compliance_rate",
+            "sample_exceedances",
         ],
         &rows,
     )
+}
+
+/// A unit's self-monitoring sample exceedances in force in `year` (rows of the register
+/// with `record_source` self-monitoring, not withdrawn, `date` in the year): shown beside
+/// the compliance rate, not part of it.
+fn sample_exceedances(u: &Unit<'_>, year: &str) -> u64 {
+    (u.exceedances.iter())
+        .filter(|e| e.record_source == "self-monitoring" && !e.withdrawn())
+        .filter(|e| e.date.get(..4) == Some(year) && e.date.get(4..5) == Some("-"))
+        .count() as u64
 }
 
 /// The CSV behind the mass rankings: every unit of each pollutant, ranked or not.
@@ -356,6 +375,7 @@ fn method(site: &Site<'_>, lang: Lang, year: &str, code: &str) -> Result<Vec<Str
         "comparisons.method_compliance",
         "comparisons.method_ties",
         "comparisons.method_no_data",
+        "comparisons.method_samples",
         "comparisons.method_mass",
         "comparisons.method_reproduce",
     ]
@@ -391,7 +411,10 @@ fn render_industry(
         let compliance_href =
             urls::beside(lang, &route, &csv_slug("compliance"), "csv").unwrap_or_default();
         let mass_href = urls::beside(lang, &route, &csv_slug("mass"), "csv").unwrap_or_default();
-        out.add(&compliance_href, compliance_csv(&by_uscc, &compliance))?;
+        out.add(
+            &compliance_href,
+            compliance_csv(&by_uscc, &compliance, &year),
+        )?;
         out.add(&mass_href, mass_csv(&by_uscc, &mass))?;
         let name = pick(lang, industry.zh, industry.en).to_string();
         let page = IndustryPage {

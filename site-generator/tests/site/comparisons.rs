@@ -32,9 +32,9 @@ fn an_industry_ranks_its_units_by_compliance_with_no_data_last_and_the_csv_besid
     let (zh, en) = names("91110108MA0JNQU36F");
     let (zh2, en2) = names("91110114MA0EX10K62");
     let expected = format!(
-        "\u{feff}rank,uscc,name_zh,name_en,hours_checked,hourly_exceedances,days_checked,daily_exceedances,checks,exceedances,compliance_rate\r\n\
-         1,91110108MA0JNQU36F,{},{},0,0,62,1,62,1,0.983871\r\n\
-         ,91110114MA0EX10K62,{},{},,,,,,,\r\n",
+        "\u{feff}rank,uscc,name_zh,name_en,hours_checked,hourly_exceedances,days_checked,daily_exceedances,checks,exceedances,compliance_rate,sample_exceedances\r\n\
+         1,91110108MA0JNQU36F,{},{},0,0,62,1,62,1,0.983871,0\r\n\
+         ,91110114MA0EX10K62,{},{},,,,,,,,0\r\n",
         quoted(&zh),
         quoted(&en),
         quoted(&zh2),
@@ -68,6 +68,11 @@ fn an_industry_ranks_its_units_by_compliance_with_no_data_last_and_the_csv_besid
     assert!(
         text("zh/sectors/industry/4620/index.html").contains("（受检次数 − 超标次数）/ 受检次数")
     );
+    // Industry 2710: 91110105MA0DUA9Y5B, 741 + 737 hours checked, none over (1.000000), and
+    // two self-monitoring sample exceedances in the register (10 and 31 January), shown
+    // beside the rate and not part of it.
+    let csv = text("en/sectors/industry/2710/compliance.csv");
+    assert!(csv.contains(",1478,0,0,0,1478,0,1.000000,2\r\n"), "{csv}");
     // The sectors index links every industry's page.
     assert!(
         text("en/sectors/index.html").contains("href=\"/en/sectors/industry/4620/index.html\"")
