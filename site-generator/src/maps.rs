@@ -489,11 +489,64 @@ fn point(out: &mut String, proj: &Projection, p: &MapPoint<'_>) {
     out.push_str("</a>");
 }
 
-/// A small locator map (`role="img"`, named by `title`): every district lightly, the
-/// point's `district` (a GB/T 2260 code; none for a unit of a management area without a
-/// boundary) filled, the point as a dark dot in a white ring. Boundaries simplified to
-/// 0.6 user units and written in whole units with relative moves: about 5 KB. `id` must be unique on
-/// the page. Pure and deterministic; the title is escaped.
+/// The part of every locator map that does not depend on the unit: the projection and each
+/// district's simplified outline. Build it once ([`LocatorBase::new`]) and draw each unit's
+/// locator with [`LocatorBase::svg`] (4,000 locators redraw the same 16 outlines).
+#[derive(Debug, Clone)]
+pub struct LocatorBase {
+    proj: Projection,
+    /// (district code, path data), in the boundaries' order.
+    outlines: Vec<(&'static str, String)>,
+}
+
+impl LocatorBase {
+    pub fn new(boundaries: &Boundaries) -> LocatorBase {
+        let proj = Projection::fit(&boundaries.bbox, LOCATOR_WIDTH, 4.0);
+        let outlines = boundaries
+            .districts
+            .iter()
+            .map(|shape| {
+                let d = district_path(shape, &proj, Outline::Light { tolerance: 0.6 });
+                (shape.district.code, d)
+            })
+            .collect();
+        LocatorBase { proj, outlines }
+    }
+
+    /// A small locator map (`role="img"`, named by `title`): every district lightly, the
+    /// point's `district` (a GB/T 2260 code; none for a unit of a management area without
+    /// a boundary) filled, the point as a dark dot in a white ring. Boundaries simplified to
+    /// 0.6 user units and written in whole units with relative moves: about 5 KB. `id` must
+    /// be unique on the page. Pure and deterministic; the title is escaped.
+    pub fn svg(&self, id: &str, district: Option<&str>, lon: f64, lat: f64, title: &str) -> String {
+        let mut out = String::with_capacity(6_000);
+        svg_open(&mut out, id, &self.proj, "img", title, "");
+        let _ = write!(
+            out,
+            "<g fill=\"#f2f5f3\" stroke=\"{LINE}\" stroke-width=\"0.6\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">"
+        );
+        for (code, d) in &self.outlines {
+            let fill = if Some(*code) == district {
+                " fill=\"#b7d3c3\""
+            } else {
+                ""
+            };
+            let _ = write!(out, "<path{fill} d=\"{d}\"/>");
+        }
+        out.push_str("</g>");
+        let (x, y) = self.proj.project(lon, lat);
+        let _ = write!(
+            out,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{INK}\" stroke=\"#fff\" stroke-width=\"2\"/></svg>",
+            n1(x),
+            n1(y)
+        );
+        out
+    }
+}
+
+/// One locator map: [`LocatorBase::svg`] of a base built for this call (for a single map;
+/// a page per unit should keep one [`LocatorBase`]).
 pub fn locator_svg(
     boundaries: &Boundaries,
     id: &str,
@@ -502,34 +555,7 @@ pub fn locator_svg(
     lat: f64,
     title: &str,
 ) -> String {
-    let proj = Projection::fit(&boundaries.bbox, LOCATOR_WIDTH, 4.0);
-    let mut out = String::with_capacity(6_000);
-    svg_open(&mut out, id, &proj, "img", title, "");
-    let _ = write!(
-        out,
-        "<g fill=\"#f2f5f3\" stroke=\"{LINE}\" stroke-width=\"0.6\" stroke-linejoin=\"round\" fill-rule=\"evenodd\">"
-    );
-    for shape in &boundaries.districts {
-        let fill = if Some(shape.district.code) == district {
-            " fill=\"#b7d3c3\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            out,
-            "<path{fill} d=\"{}\"/>",
-            district_path(shape, &proj, Outline::Light { tolerance: 0.6 })
-        );
-    }
-    out.push_str("</g>");
-    let (x, y) = proj.project(lon, lat);
-    let _ = write!(
-        out,
-        "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{INK}\" stroke=\"#fff\" stroke-width=\"2\"/></svg>",
-        n1(x),
-        n1(y)
-    );
-    out
+    LocatorBase::new(boundaries).svg(id, district, lon, lat, title)
 }
 
 #[cfg(test)]

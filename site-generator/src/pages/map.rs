@@ -30,6 +30,16 @@ pub fn boundaries() -> Result<&'static Boundaries, SiteError> {
     Ok(PARSED.get_or_init(|| parsed))
 }
 
+/// The locator maps' common part, built once per process.
+fn locator_base() -> Result<&'static maps::LocatorBase, SiteError> {
+    static BASE: OnceLock<maps::LocatorBase> = OnceLock::new();
+    if let Some(b) = BASE.get() {
+        return Ok(b);
+    }
+    let base = maps::LocatorBase::new(boundaries()?);
+    Ok(BASE.get_or_init(|| base))
+}
+
 /// A point's colour by source type (Okabe–Ito, distinguishable with the common colour
 /// vision deficiencies; every point has a dark outline for contrast); grey for a type
 /// this table does not know.
@@ -617,7 +627,7 @@ pub fn locator(
         "110115"
     };
     Ok(Some(LocatorView {
-        svg: maps::locator_svg(boundaries()?, "locator", Some(host), lon, lat, &title),
+        svg: locator_base()?.svg("locator", Some(host), lon, lat, &title),
         map: site.link(lang, &Route::Map, "map.locator_link")?,
     }))
 }
