@@ -10,6 +10,7 @@ use crate::error::JobError;
 use crate::frame::read_parquet;
 use crate::publish::to_json;
 use crate::store::Store;
+use crate::table::Values;
 use envgov_dataset::layout::{self, Format};
 use envgov_site::{YEAR_AGO_DATASETS, YearAgo, YearAgoTable};
 use std::collections::BTreeMap;
@@ -78,10 +79,11 @@ fn month_rows(
         message,
     };
     let table = read_parquet(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    if !table.names.iter().any(|n| n == column) {
-        return Err(corrupt(format!("no column {column}")));
-    }
-    let values = table.str_column(column);
+    // An archive without the column, or with it as something else than text, is an error
+    // naming the file and the column (never a panic).
+    let Some(Values::Str(values)) = table.column(column) else {
+        return Err(corrupt(format!("no text column {column}")));
+    };
     let rows = table.filter_rows(|i| values[i].as_deref().is_some_and(|v| in_month(v, month)));
     let rows = serde_json::from_slice(&to_json(&rows)).map_err(|e| corrupt(e.to_string()))?;
     Ok(Some(YearAgoTable {
@@ -123,6 +125,8 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
+    use crate::table::{Cell, Kind, Table};
 
     #[test]
     fn the_latest_archive_of_last_year_is_chosen() {
@@ -134,6 +138,76 @@ mod tests {
             Some("2025-12-31")
         );
         assert_eq!(latest_of_year(&a, "2023"), None);
+    }
+
+    fn archive(store: &MemoryStore, date: &str, revision: u32, rows: &[(&str, i64)]) {
+        let mut t = Table::new(&[("period", Kind::Str), ("n", Kind::I64)]);
+        for (period, n) in rows {
+            t.push(vec![Cell::from(*period), Cell::I64(Some(*n))]);
+        }
+        let prefix = layout::archive_revision_prefix("emission-totals", date, revision).unwrap();
+        let bytes = crate::frame::write_parquet(&t).unwrap();
+        store
+            .put(&format!("{prefix}emission-totals.parquet"), &bytes)
+            .unwrap();
+    }
+
+    #[test]
+    fn last_years_month_comes_from_the_latest_revision_of_the_latest_archive() {
+        let store = MemoryStore::new();
+        archive(&store, "2025-06-30", 1, &[("2025-01", 1), ("2025-06", 2)]);
+        archive(&store, "2025-12-31", 1, &[("2025-01", 3), ("2025", 4)]);
+        // A re-run of that night whose files differed: revision 2 is the one in force.
+        archive(
+            &store,
+            "2025-12-31",
+            2,
+            &[("2025-01", 5), ("2025-02", 6), ("2025", 7)],
+        );
+        let archives = BTreeMap::from([(
+            "emission-totals".to_string(),
+            vec![
+                "2025-06-30".to_string(),
+                "2025-12-31".to_string(),
+                "2026-01-30".to_string(),
+            ],
+        )]);
+        let got = load(&store, &archives, "2026-01-31").unwrap();
+        assert_eq!(got.month, "2025-01");
+        let t = &got.tables["emission-totals"];
+        assert_eq!(t.archive, "2025-12-31");
+        // Only January 2025's row of revision 2 (n = 5): not the year's, not February's.
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0]["n"], serde_json::json!(5));
+        // The other datasets have no archive listed: no entry, so "no data".
+        assert_eq!(got.tables.len(), 1);
+        // No archive of 2024: nothing for January 2025.
+        assert!(
+            load(&store, &archives, "2025-01-31")
+                .unwrap()
+                .tables
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn an_archive_whose_month_column_is_not_text_is_an_error_naming_it() {
+        let store = MemoryStore::new();
+        let mut t = Table::new(&[("period", Kind::I64)]);
+        t.push(vec![Cell::I64(Some(202501))]);
+        let prefix = layout::archive_prefix("emission-totals", "2025-12-31").unwrap();
+        let key = format!("{prefix}emission-totals.parquet");
+        store
+            .put(&key, &crate::frame::write_parquet(&t).unwrap())
+            .unwrap();
+        let archives = BTreeMap::from([(
+            "emission-totals".to_string(),
+            vec!["2025-12-31".to_string()],
+        )]);
+        let err = load(&store, &archives, "2026-01-31")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&key) && err.contains("period"), "{err}");
     }
 
     #[test]
