@@ -423,3 +423,23 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
 pub fn csv_rate(r: Option<f64>) -> String {
     r.map_or_else(String::new, |r| format!("{r:.6}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv;
+
+    #[test]
+    fn a_ranking_csv_quotes_and_neutralises_formulas_but_keeps_numbers() {
+        let rows = vec![
+            vec!["=HYPERLINK(\"x\")".to_string(), "-0.5".to_string()],
+            vec!["a, \"b\"".to_string(), "@x".to_string()],
+        ];
+        let got = String::from_utf8(csv(&["name", "value"], &rows)).unwrap();
+        // Written by hand: BOM, CRLF, a formula prefixed with ' then quoted for its quotes,
+        // a negative number as it is, a comma and quotes quoted, @ prefixed.
+        assert_eq!(
+            got,
+            "\u{feff}name,value\r\n\"'=HYPERLINK(\"\"x\"\")\",-0.5\r\n\"a, \"\"b\"\"\",'@x\r\n"
+        );
+    }
+}
