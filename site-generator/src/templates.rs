@@ -43,8 +43,14 @@ pub const TEMPLATES: [(&str, &str); 30] = [
     ("sector.html", include_str!("../templates/sector.html")),
     ("industry.html", include_str!("../templates/industry.html")),
     ("district.html", include_str!("../templates/district.html")),
-    ("districts.html", include_str!("../templates/districts.html")),
-    ("yoy_table.html", include_str!("../templates/yoy_table.html")),
+    (
+        "districts.html",
+        include_str!("../templates/districts.html"),
+    ),
+    (
+        "yoy_table.html",
+        include_str!("../templates/yoy_table.html"),
+    ),
     ("search.html", include_str!("../templates/search.html")),
     ("query.html", include_str!("../templates/query.html")),
     ("chart.html", include_str!("../templates/chart.html")),
