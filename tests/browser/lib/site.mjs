@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import webdriver from 'selenium-webdriver';
 import chrome from 'selenium-webdriver/chrome.js';
 
-const { Builder, logging } = webdriver;
+const { Builder, By, logging } = webdriver;
 
 export const HERE = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const REPO = path.resolve(HERE, '..', '..');
@@ -109,6 +109,33 @@ export function enterprises() {
 /// The units whose names carry markup: the XSS probes of the sample data.
 export function probeUnits() {
     return enterprises().filter((u) => /[<>"]/.test(u.name_zh) || /[<>"]/.test(u.name_en));
+}
+
+/// Every published row of cems-daily, from its month files (`cems-daily-YYYY-MM.csv`), in
+/// month order.
+export function cemsDaily() {
+    const dir = path.join(RELEASE, 'datasets', 'cems-daily');
+    const months = fs.readdirSync(dir).filter((f) => /^cems-daily-\d{4}-\d{2}\.csv$/.test(f)).sort();
+    if (months.length === 0) throw new Error('cems-daily is not published a file a month');
+    return months.flatMap((f) => parseCsv(fs.readFileSync(path.join(dir, f), 'utf8')).records);
+}
+
+/// The first example query of the cems-daily query page, computed from `rows` (cems-daily):
+/// the days over the daily limit per unit in the latest month, most first, then by USCC, at
+/// most 100, as the result table's cells ([uscc, days]).
+export function daysOverLimitLatestMonth(rows) {
+    const month = rows.map((r) => r.month).sort().at(-1);
+    const days = new Map();
+    for (const r of rows) {
+        if (r.month === month && r.daily_compliant === 'false') {
+            if (!days.has(r.uscc)) days.set(r.uscc, new Set());
+            days.get(r.uscc).add(r.date);
+        }
+    }
+    return [...days.entries()]
+        .map(([uscc, d]) => [uscc, String(d.size)])
+        .sort((a, b) => Number(b[1]) - Number(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .slice(0, 100);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -315,6 +342,40 @@ export function pngSize(file) {
     const sig = '89504e470d0a1a0a';
     if (b.subarray(0, 8).toString('hex') !== sig) throw new Error(`${file} is not a PNG`);
     return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}
+
+// ---------------------------------------------------------------------------------------
+// The query pages (`/{lang}/datasets/{id}/query/`, assets/query.js)
+
+/// The query page's result table: header cells and rows of cell texts.
+export async function queryResultTable(driver) {
+    return driver.executeScript(`
+        const t = document.querySelector('#query-result table');
+        return {
+            header: [...t.querySelectorAll('thead th')].map((c) => c.textContent),
+            rows: [...t.querySelectorAll('tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)),
+        };`);
+}
+
+/// Types `sql` (or keeps the box's) into the query page and runs it; waits for a result or an
+/// error and returns { error, status }.
+export async function runQuery(driver, sql = null) {
+    if (sql !== null) {
+        await driver.executeScript('document.getElementById("query-sql").value = arguments[0];', sql);
+    }
+    await driver.executeScript('document.getElementById("query-status").textContent = "";');
+    await driver.findElement(By.id('query-run')).click();
+    await driver.wait(async () => {
+        const s = await driver.executeScript(`
+            const e = document.getElementById('query-error');
+            const st = document.getElementById('query-status').textContent;
+            const busy = document.getElementById('query-run').disabled;
+            return { error: e.hidden ? '' : e.textContent, status: st, busy };`);
+        return !s.busy && (s.error !== '' || /\d/.test(s.status) || /no rows|没有返回/.test(s.status));
+    }, 180000, 'the query finished');
+    return driver.executeScript(`
+        const e = document.getElementById('query-error');
+        return { error: e.hidden ? '' : e.textContent, status: document.getElementById('query-status').textContent };`);
 }
 
 /// GET over HTTP from Node (not the browser): status, content type, the bytes, and the body

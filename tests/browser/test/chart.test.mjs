@@ -7,13 +7,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
     LANGS,
-    RELEASE,
     axe,
+    cemsDaily,
     consoleErrors,
     drainLog,
     fetchText,
@@ -37,15 +35,6 @@ const COLUMNS = [
     'daily_limit',
     'daily_compliant',
 ];
-
-/// Every published row of cems-daily, from its month files (`cems-daily-YYYY-MM.csv`), in
-/// month order.
-function cemsDaily() {
-    const dir = path.join(RELEASE, 'datasets', 'cems-daily');
-    const months = fs.readdirSync(dir).filter((f) => /^cems-daily-\d{4}-\d{2}\.csv$/.test(f)).sort();
-    assert.ok(months.length > 0, 'cems-daily is published a file a month');
-    return months.flatMap((f) => parseCsv(fs.readFileSync(path.join(dir, f), 'utf8')).records);
-}
 
 const rows = cemsDaily();
 // The first day over a daily limit (by date, unit, outlet, pollutant).

@@ -13,6 +13,7 @@ import {
     OUTPUT,
     RELEASE,
     REPO,
+    cemsDaily,
     consoleErrors,
     enterprises,
     fetchText,
@@ -57,10 +58,7 @@ async function noConsoleErrors() {
 
 /// The unit with the most daily monitoring rows (the richest page), probes aside.
 function richestUnit() {
-    // cems-daily is published a file a month (cems-daily-YYYY-MM.csv).
-    const dir = path.join(RELEASE, 'datasets/cems-daily');
-    const rows = fs.readdirSync(dir).filter((n) => /^cems-daily-\d{4}-\d{2}\.csv$/.test(n)).sort()
-        .flatMap((n) => parseCsv(fs.readFileSync(path.join(dir, n), 'utf8')).records);
+    const rows = cemsDaily();
     const count = new Map();
     for (const r of rows) count.set(r.uscc, (count.get(r.uscc) || 0) + 1);
     const probes = new Set(probeUnits().map((u) => u.uscc));

@@ -8,12 +8,8 @@
 // <p>excerpt</p></li>`, 20 at a time (`#search-more` shows the next 20); `#search-status`
 // says how many were found.
 //
-// The expected pages are computed here from the release's HTML files, independently of
-// Pagefind: a page's searchable text is its `<main>` (what `data-pagefind-body` marks) with
-// the tags stripped, less the hidden filter elements and what Pagefind never indexes
-// (script, style, svg, nav, form, label, noscript, template, iframe, footer); its filters
-// are those `data-pagefind-filter` elements. Every page whose text contains the query must be found;
-// every page found must contain each of the query's terms (Pagefind ANDs the terms).
+// The expected pages are computed from the release's HTML files, independently of Pagefind
+// (lib/search.mjs says how).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,56 +20,17 @@ import {
     LANGS,
     RELEASE,
     axe,
-    consoleErrors,
     drainLog,
     enterprises,
     formatViolations,
     newDriver,
     open,
-    releaseFiles,
     screenshot,
     setViewport,
 } from '../lib/site.mjs';
+import { CORPUS, assertFound, containing, decode, searchResults } from '../lib/search.mjs';
 
 const { By, Key } = webdriver;
-
-const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
-const decode = (s) =>
-    s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (m, e) => {
-        if (e[0] === '#') return String.fromCodePoint(e[1].toLowerCase() === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
-        return ENTITIES[e.toLowerCase()] ?? m;
-    });
-
-const FILTER = /<span hidden data-pagefind-ignore data-pagefind-filter="([a-z]+)">([^<]*)<\/span>/g;
-
-/// Every indexed page of a language (all but the search page and 404): its URL path, the text
-/// of its <main> and its filters.
-function corpus(lang) {
-    return releaseFiles('.html')
-        .filter((p) => p.startsWith(`/${lang}/`) && !p.startsWith(`/${lang}/search/`) && !p.endsWith('/404.html'))
-        .map((p) => {
-            const html = fs.readFileSync(path.join(RELEASE, p), 'utf8');
-            const m = html.match(/<main[^>]*>([\s\S]*)<\/main>/);
-            assert.ok(m, `${p} has a <main>`);
-            const filters = {};
-            for (const [, name, value] of m[1].matchAll(FILTER)) (filters[name] ??= []).push(decode(value));
-            const text = decode(
-                m[1]
-                    .replace(FILTER, ' ')
-                    // What Pagefind leaves out of a page's text (its documented defaults).
-                    .replace(/<(script|style|svg|nav|form|label|noscript|template|iframe|footer)\b[\s\S]*?<\/\1>/g, ' ')
-                    .replace(/<[^>]+>/g, ' '),
-            )
-                .replace(/\s+/g, ' ')
-                .trim();
-            return { path: p, text, lower: text.toLowerCase(), filters };
-        });
-}
-const CORPUS = Object.fromEntries(LANGS.map((l) => [l, corpus(l)]));
-
-/// The pages of `lang` whose text contains every one of `terms` (case-insensitive).
-const containing = (lang, terms) =>
-    CORPUS[lang].filter((p) => terms.every((t) => p.lower.includes(t.toLowerCase()))).map((p) => p.path);
 
 let driver;
 before(async () => {
@@ -92,53 +49,7 @@ async function search(lang, params) {
     return allResults();
 }
 
-async function allResults() {
-    await driver.wait(
-        async () => {
-            const s = await driver.findElement(By.id('search-status')).getText();
-            const loading = await driver.executeScript(
-                "return document.getElementById('search-status').getAttribute('data-loading')",
-            );
-            return s.trim().length > 0 && s !== loading;
-        },
-        30000,
-        'the search page reports its results',
-    );
-    for (;;) {
-        const more = await driver.findElement(By.id('search-more'));
-        if (!(await more.isDisplayed())) break;
-        const n = await driver.executeScript("return document.querySelectorAll('#search-results > li').length");
-        await more.click();
-        await driver.wait(
-            async () => (await driver.executeScript("return document.querySelectorAll('#search-results > li').length")) > n,
-            15000,
-        );
-    }
-    const links = await driver.executeScript(
-        "return [...document.querySelectorAll('#search-results > li')].map((li) => ({ href: li.querySelector('h2 > a').getAttribute('href'), title: li.querySelector('h2').textContent, excerpt: li.querySelector('p').textContent }))",
-    );
-    const errors = await consoleErrors(driver);
-    assert.deepEqual(errors, [], errors.join('\n'));
-    return links;
-}
-
-/// `found` holds every page of `expected`, and each page found holds every term.
-function assertFound(lang, found, expected, terms) {
-    const hrefs = new Set(found.map((f) => f.href));
-    assert.equal(hrefs.size, found.length, 'no page is listed twice');
-    const missing = expected.filter((p) => !hrefs.has(p));
-    assert.deepEqual(missing, [], `pages that contain ${JSON.stringify(terms)} and were not found`);
-    const byPath = new Map(CORPUS[lang].map((p) => [p.path, p]));
-    for (const f of found) {
-        const page = byPath.get(f.href);
-        assert.ok(page, `${f.href} is an indexed page of /${lang}/`);
-        for (const t of terms) {
-            for (const piece of t.toLowerCase().split(/[^\p{L}\p{N}_]+/u).filter(Boolean)) {
-                assert.ok(page.lower.includes(piece), `${f.href} was found for ${JSON.stringify(terms)} but has no ${JSON.stringify(piece)}`);
-            }
-        }
-    }
-}
+const allResults = () => searchResults(driver);
 
 const unit = enterprises().find((u) => u.district === '110105' && !/[<>"]/.test(u.name_zh + u.name_en));
 
