@@ -16,6 +16,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod headers;
 mod serve;
 mod verify;
 

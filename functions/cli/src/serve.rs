@@ -8,7 +8,11 @@
 //! Files are streamed with their `Content-Length`, and a single byte range (`Range:
 //! bytes=a-b`, `a-`, `-n`) answers `206 Partial Content` with `Content-Range`, as the CDN
 //! does: the in-browser query page (DuckDB-WASM) reads Parquet files a range at a time.
+//!
+//! Every answer carries the CDN's security headers for its path ([`headers`]: the site's
+//! Content-Security-Policy and the rest), so the browser tests meet what visitors meet.
 
+use crate::headers;
 use anyhow::{Context, Result};
 use envgov_dataset::layout;
 use std::io::{Read, Seek, SeekFrom};
@@ -99,6 +103,7 @@ fn file_response(
     file: &Path,
     status: u16,
     range: Option<&str>,
+    security: &[(&str, &str)],
 ) -> std::io::Result<tiny_http::Response<Box<dyn Read + Send>>> {
     let mut f = std::fs::File::open(file)?;
     let len = f.metadata()?.len();
@@ -126,6 +131,9 @@ fn file_response(
             .with_header(header("Accept-Ranges", "bytes"));
     if let Some(range) = content_range {
         response = response.with_header(header("Content-Range", &range));
+    }
+    for (name, value) in security {
+        response = response.with_header(header(name, value));
     }
     Ok(response)
 }
@@ -185,7 +193,8 @@ pub fn serve(store: &Path, port: u16) -> Result<()> {
             .iter()
             .find(|h| h.field.equiv("Range"))
             .map(|h| h.value.as_str().to_string());
-        let result = match file_response(&file, status, range.as_deref()) {
+        let security = headers::for_path(request.url());
+        let result = match file_response(&file, status, range.as_deref(), security) {
             Ok(response) => request.respond(response),
             Err(e) => {
                 tracing::warn!(error = %e, file = %file.display(), "cannot read the file to serve");

@@ -201,3 +201,38 @@ fn serve_gives_lengths_to_head_and_large_files_and_wasm_its_type() {
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body, b"missing");
 }
+
+#[test]
+fn serve_sends_the_cdn_security_headers_by_path() {
+    let dir = site("serve-headers");
+    let server = start(&dir.0);
+    // The site's policy (infra/template.yaml, SiteHeadersPolicy) on assets and error pages.
+    for path in ["/assets/m.mjs", "/nope.html"] {
+        let answer = request(&server, "GET", path, None);
+        let csp = answer.header("Content-Security-Policy").unwrap_or("");
+        assert!(
+            csp.starts_with("default-src 'none'; script-src 'self' 'wasm-unsafe-eval';"),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("form-action 'self'"), "{path}: {csp}");
+        assert_eq!(
+            answer.header("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(answer.header("X-Frame-Options"), Some("DENY"), "{path}");
+        assert_eq!(
+            answer.header("Cross-Origin-Opener-Policy"),
+            Some("same-origin"),
+            "{path}"
+        );
+    }
+    // The datasets' policy (DatasetHeadersPolicy) on a dataset file, ranges included.
+    let part = request(&server, "GET", "/datasets/x/x.parquet", Some("bytes=0-1"));
+    assert_eq!(part.status, 206);
+    assert_eq!(
+        part.header("Content-Security-Policy"),
+        Some("default-src 'none'; frame-ancestors 'none'; sandbox")
+    );
+    assert_eq!(part.header("Cross-Origin-Opener-Policy"), None);
+}
