@@ -19,6 +19,11 @@ const resultWrap = document.getElementById("query-result");
 const text = (key, values = {}) =>
   form.dataset[key].replace(/\{(\w+)\}/g, (m, name) => (name in values ? values[name] : m));
 const integer = (n) => new Intl.NumberFormat(document.documentElement.lang).format(n);
+// "1 row", "2 rows": the page's words for a count in the plural form its language gives n
+// (Chinese has one form, English "one" and "other").
+const plural = new Intl.PluralRules(document.documentElement.lang);
+const count = (key, n) =>
+  text(key + (plural.select(n) === "one" ? "One" : "Other"), { n: integer(n) });
 
 let engine = null; // the connection, once started
 let last = null; // the last result (see tableOf)
@@ -118,8 +123,8 @@ function render(table) {
   }
   resultWrap.hidden = table.columns.length === 0;
   const values = {
-    rows: integer(table.count),
-    columns: integer(table.columns.length),
+    rows: count("rows", table.count),
+    columns: count("columns", table.columns.length),
     shown: integer(Math.min(limit, table.count)),
   };
   statusLine.textContent = table.count === 0 ? text("empty")

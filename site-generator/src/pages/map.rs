@@ -211,26 +211,30 @@ struct DistrictRow {
     colour: &'static str,
 }
 
-/// A district's units in the list, by type.
+/// A district's units in the list, by type; its heading links the district's page in the
+/// directory, which lists the same units with a link to each.
 #[derive(Serialize)]
 struct UnitGroup {
     id: String,
     heading: String,
+    href: Option<String>,
     kinds: Vec<KindGroup>,
 }
 
-/// The units of one type in a district (a row group headed by the type: the rows do not
-/// repeat it, which keeps the page under its weight budget at 2,000 units).
+/// The units of one type in a district (a list headed by the type: the entries do not
+/// repeat it).
 #[derive(Serialize)]
 struct KindGroup {
     heading: String,
     rows: Vec<UnitRow>,
 }
 
+/// A unit in the list: its name (with the word for a mark), which also names its point on
+/// the map (`aria-labelledby`), the point being the link to the unit's page. The list holds
+/// no second link a unit: 2,000 units' links twice were a third of the page's weight.
 #[derive(Serialize)]
 struct UnitRow {
     id: String,
-    href: String,
     name: String,
     exceeded: bool,
 }
@@ -355,7 +359,6 @@ fn unit_groups(
                 .filter(|(_, p)| &p.unit.source_type_slug == kind)
                 .map(|(i, p)| UnitRow {
                     id: name_id(*i),
-                    href: urls::page(lang, &Route::Enterprise(p.unit.uscc.clone())),
                     name: super::shared::pick(lang, p.unit.row.name_zh, p.unit.row.name_en)
                         .to_string(),
                     exceeded: p.exceedances > 0,
@@ -378,6 +381,12 @@ fn unit_groups(
         }
         groups.push(UnitGroup {
             id: format!("d-{}", area.code),
+            href: mine.first().map(|(_, p)| {
+                urls::page(
+                    lang,
+                    &Route::EnterprisesByDistrict(p.unit.district_slug.clone()),
+                )
+            }),
             heading: site.tf(
                 lang,
                 "map.group",

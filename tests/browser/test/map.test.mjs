@@ -3,7 +3,9 @@
 // units with the same exceedance marks, and those are the published registry's units with
 // coordinates and, for the marks, the units with an exceedance in force in the published
 // register (both read here from the dataset files); the map images load from the site itself;
-// the skip link moves the keyboard past the points to the list; no sideways scrolling at
+// each point is named by its entry in the list (the unit's name as published, and the mark);
+// each district's heading links its directory page; the skip link moves the keyboard past the
+// points to the list; no sideways scrolling at
 // 375 px; screenshots at 375 and 1280 px (`map-{lang}-{phone,desktop}.png`).
 
 import { test, before, after } from 'node:test';
@@ -28,7 +30,8 @@ import {
 } from '../lib/site.mjs';
 
 const mapPage = (lang) => `/${lang}/map/index.html`;
-const YES = { zh: '是', en: 'Yes' };
+// The words after the name of a unit with an exceedance, in the list (i18n `map.marked`).
+const MARK = { zh: '（有超标）', en: ' (exceedance)' };
 
 /// By hand from the published files: every unit with coordinates, and whether it has an
 /// exceedance in force (a withdrawn record stays in the register and does not count).
@@ -72,22 +75,29 @@ for (const lang of LANGS) {
             return [...document.querySelectorAll('svg#map-points a')].map((a) => [
                 a.href.baseVal ? new URL(a.href.baseVal, location.href).href : a.href,
                 a.firstElementChild.tagName.toLowerCase() === 'path',
-                document.getElementById(a.getAttribute('aria-labelledby'))?.href || null,
+                a.getAttribute('aria-labelledby'),
             ]);`);
         const points = new Map(drawn.map(([href, marked]) => [href, marked]));
         assert.equal(points.size, drawn.length, 'one point a unit');
-        for (const [href, , named] of drawn) {
-            assert.equal(named, href, `${href}: named by its own link in the list`);
-        }
-        const rows = await driver.executeScript(`
-            return [...document.querySelectorAll('#map-list tbody tr')]
-                .filter((tr) => tr.querySelector('a'))
-                .map((tr) => [tr.querySelector('a').href, tr.cells[1].textContent.trim()]);`);
-        const listed = new Map(rows.map(([href, mark]) => [href, mark === YES[lang]]));
-        assert.equal(listed.size, rows.length, 'one row a unit');
-        assert.deepEqual(sorted(listed), sorted(points), 'the list is the map');
         assert.deepEqual(sorted(points), sorted(expected(lang)), 'the map is the published data');
         assert.ok([...points.values()].some((m) => m), 'the sample has marked units');
+        // The list: an entry a point, which names the point: the unit's name as published,
+        // followed by the mark's words when the point is a triangle.
+        const entries = await driver.executeScript(`
+            return [...document.querySelectorAll('#map-list li[id]')].map((li) => [li.id, li.textContent.trimEnd()]);`);
+        const listed = new Map(entries);
+        assert.equal(listed.size, entries.length, 'one entry a unit');
+        assert.equal(listed.size, points.size, 'the list holds as many units as the map');
+        const names = new Map(enterprises().map((u) => [u.uscc, lang === 'zh' ? u.name_zh : u.name_en]));
+        for (const [href, marked, id] of drawn) {
+            const uscc = href.match(/\/enterprises\/([^/]+)\.html$/)[1];
+            assert.equal(listed.get(id), names.get(uscc) + (marked ? MARK[lang] : ''), `${href}: named by its entry in the list`);
+        }
+        // Each district's heading links its directory page, which links each of its units.
+        const headings = await driver.executeScript(`
+            return [...document.querySelectorAll('#map-list h3 a')].map((a) => new URL(a.href).pathname);`);
+        const districts = new Set(enterprises().filter((u) => u.lon !== '' && u.lat !== '').map((u) => u.district));
+        assert.deepEqual(headings.map((h) => h.match(/district\/([^/]+)\.html$/)[1]).sort(), [...districts].sort());
     });
 
     test(`map: ${lang} images load from the site, and the skip link reaches the list`, async () => {

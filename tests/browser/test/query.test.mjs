@@ -24,12 +24,16 @@ import {
     OUTPUT,
     RELEASE,
     axe,
+    cemsDaily,
     consoleErrors,
+    daysOverLimitLatestMonth,
     drainLog,
     formatViolations,
     newDriver,
     open,
     parseCsv,
+    queryResultTable as resultTable,
+    runQuery as run,
     screenshot,
     setViewport,
 } from '../lib/site.mjs';
@@ -43,44 +47,6 @@ const DOWNLOADS = path.join(OUTPUT, 'query-downloads');
 const skip = !HAS_ENGINE && !CI
     ? 'the release has no query engine (run scripts/duckdb-wasm-assets, then the nightly with --query-engine)'
     : false;
-
-/// Every row of the published cems-daily CSVs of the release (a file a month).
-function cemsDaily() {
-    const dir = path.join(RELEASE, 'datasets', 'cems-daily');
-    const files = fs.readdirSync(dir).filter((f) => /^cems-daily-\d{4}-\d{2}\.csv$/.test(f)).sort();
-    assert.ok(files.length > 0, 'cems-daily is published a file a month');
-    return files.flatMap((f) => parseCsv(fs.readFileSync(path.join(dir, f), 'utf8')).records);
-}
-
-/// The page's result table: header cells and rows of cell texts.
-async function resultTable(driver) {
-    return driver.executeScript(`
-        const t = document.querySelector('#query-result table');
-        return {
-            header: [...t.querySelectorAll('thead th')].map((c) => c.textContent),
-            rows: [...t.querySelectorAll('tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)),
-        };`);
-}
-
-/// Types `sql` (or keeps the box's) and runs it; waits for a result or an error.
-async function run(driver, sql = null) {
-    if (sql !== null) {
-        await driver.executeScript('document.getElementById("query-sql").value = arguments[0];', sql);
-    }
-    await driver.executeScript('document.getElementById("query-status").textContent = "";');
-    await driver.findElement(By.id('query-run')).click();
-    await driver.wait(async () => {
-        const s = await driver.executeScript(`
-            const e = document.getElementById('query-error');
-            const st = document.getElementById('query-status').textContent;
-            const busy = document.getElementById('query-run').disabled;
-            return { error: e.hidden ? '' : e.textContent, status: st, busy };`);
-        return !s.busy && (s.error !== '' || /\d/.test(s.status) || /no rows|没有返回/.test(s.status));
-    }, 180000, 'the query finished');
-    return driver.executeScript(`
-        const e = document.getElementById('query-error');
-        return { error: e.hidden ? '' : e.textContent, status: document.getElementById('query-status').textContent };`);
-}
 
 /// Clicks the export button and returns the saved file's text (bytes decoded as UTF-8, BOM kept).
 async function exportCsv(driver, name) {
@@ -136,19 +102,7 @@ test('query: the first example of cems-daily gives the days over the limit compu
     const result = await run(driver);
     assert.equal(result.error, '', `no error: ${result.error}`);
 
-    const rows = cemsDaily();
-    const month = rows.map((r) => r.month).sort().at(-1);
-    const days = new Map();
-    for (const r of rows) {
-        if (r.month === month && r.daily_compliant === 'false') {
-            if (!days.has(r.uscc)) days.set(r.uscc, new Set());
-            days.get(r.uscc).add(r.date);
-        }
-    }
-    const expected = [...days.entries()]
-        .map(([uscc, d]) => [uscc, String(d.size)])
-        .sort((a, b) => Number(b[1]) - Number(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-        .slice(0, 100);
+    const expected = daysOverLimitLatestMonth(cemsDaily());
     assert.ok(expected.length > 0, 'the sample has days over the daily limit');
     const table = await resultTable(driver);
     assert.deepEqual(table.header, ['uscc', 'days_over_limit']);
@@ -245,6 +199,23 @@ test('query: an error is shown in plain words and a later query still runs', { s
     const rows = parseCsv(fs.readFileSync(path.join(RELEASE, 'datasets', 'exceedances', 'exceedances.csv'), 'utf8')).records;
     const table = await resultTable(driver);
     assert.deepEqual(table.rows, [[String(rows.length)]]);
+    // One row and one column are said in the singular.
+    assert.equal(good.status, '1 row, 1 column.');
+});
+
+test('query: the status line counts rows and columns in each language', { skip }, async () => {
+    const cases = [
+        ['en', 'SELECT 1 AS a, 2 AS b', '1 row, 2 columns.'],
+        ['en', 'SELECT i FROM range(2) t(i)', '2 rows, 1 column.'],
+        ['zh', 'SELECT 1 AS a', '共 1 行、1 列。'],
+        ['zh', 'SELECT i, i AS j FROM range(3) t(i)', '共 3 行、2 列。'],
+    ];
+    for (const [lang, sql, status] of cases) {
+        await open(driver, `/${lang}/datasets/exceedances/query/`);
+        const r = await run(driver, sql);
+        assert.equal(r.error, '');
+        assert.equal(r.status, status, `${lang}: ${sql}`);
+    }
 });
 
 test('query: every example query of every dataset runs without an error', { skip }, async () => {
