@@ -29,9 +29,11 @@ pub fn is_indexed(path: &str) -> bool {
         && !path[3..].starts_with("search/")
 }
 
-/// The language folders of the site, each indexed on a thread of its own (Pagefind keeps one
-/// index per language anyway; their files are named by language, and the few files both
-/// write are the same bytes but `pagefind-entry.json`, which lists each language).
+/// The language folders of the site, indexed one after the other (Pagefind keeps one index per
+/// language anyway; their files are named by language, and the few files both write are the
+/// same bytes but `pagefind-entry.json`, which lists each language). One at a time, so that
+/// only one language's words and positions are held at once: at 2,000 units the two at once
+/// took the sum of their peaks (see README, Search).
 const LANGUAGE_FOLDERS: [&str; 2] = ["zh/", "en/"];
 
 /// The file that lists the languages' indexes.
@@ -41,24 +43,18 @@ const ENTRY: &str = "pagefind/pagefind-entry.json";
 /// among `files` that [`is_indexed`] (relative path and bytes, each page UTF-8).
 pub fn index(files: &[(String, Vec<u8>)]) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     let parts = std::thread::scope(|s| {
-        let workers: Vec<_> = LANGUAGE_FOLDERS
-            .iter()
-            .map(|folder| {
-                s.spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .build()
-                        .map_err(|e| fail(format!("starting its runtime: {e}")))?;
-                    runtime.block_on(build(files, folder))
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Result<Vec<_>, SiteError>>()
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|e| fail(format!("starting its runtime: {e}")))?;
+            // Each language's Pagefind index is dropped before the next is built.
+            LANGUAGE_FOLDERS
+                .iter()
+                .map(|folder| runtime.block_on(build(files, folder)))
+                .collect::<Result<Vec<_>, SiteError>>()
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
     merge(parts)
 }
