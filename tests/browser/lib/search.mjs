@@ -2,9 +2,11 @@
 // HTML, independently of Pagefind, and the search page's results as the browser shows them.
 //
 // A page's searchable text is its `<main>` (what `data-pagefind-body` marks) with the tags
-// stripped, less the hidden filter elements and what Pagefind never indexes (script, style,
-// svg, nav, form, label, noscript, template, iframe, footer); its filters are those
-// `data-pagefind-filter` elements. Every page whose text contains the query must be found;
+// stripped, less the hidden filter elements, every element marked `data-pagefind-ignore` (with
+// all it holds: the site leaves tables of numbers and the explanations repeated on every unit
+// page out of the index) and what Pagefind never indexes (script, style, svg, nav, form,
+// label, noscript, template, iframe, footer); its filters are those `data-pagefind-filter`
+// elements. Every page whose text contains the query must be found;
 // every page found must contain each of the query's terms (Pagefind ANDs the terms).
 
 import assert from 'node:assert/strict';
@@ -24,6 +26,29 @@ export const decode = (s) =>
 
 const FILTER = /<span hidden data-pagefind-ignore data-pagefind-filter="([a-z]+)">([^<]*)<\/span>/g;
 
+/// The HTML less each element whose start tag carries `data-pagefind-ignore`, up to its matching
+/// end tag (elements of the same name inside it are counted).
+export function withoutIgnored(html) {
+    const start = /<([a-z][a-z0-9]*)\b[^>]*\sdata-pagefind-ignore\b[^>]*>/gi;
+    let out = '';
+    let from = 0;
+    for (;;) {
+        start.lastIndex = from;
+        const m = start.exec(html);
+        if (!m) return out + html.slice(from);
+        out += `${html.slice(from, m.index)} `;
+        const tags = new RegExp(`<(/?)${m[1]}\\b[^>]*>`, 'gi');
+        tags.lastIndex = m.index + m[0].length;
+        let depth = 1;
+        while (depth > 0) {
+            const t = tags.exec(html);
+            assert.ok(t, `<${m[1]} data-pagefind-ignore> is closed`);
+            depth += t[1] ? -1 : 1;
+            from = t.index + t[0].length;
+        }
+    }
+}
+
 /// Every indexed page of a language (all but the search page and 404): its URL path, the text
 /// of its <main> and its filters.
 function corpus(lang) {
@@ -36,8 +61,7 @@ function corpus(lang) {
             const filters = {};
             for (const [, name, value] of m[1].matchAll(FILTER)) (filters[name] ??= []).push(decode(value));
             const text = decode(
-                m[1]
-                    .replace(FILTER, ' ')
+                withoutIgnored(m[1].replace(FILTER, ' '))
                     // What Pagefind leaves out of a page's text (its documented defaults).
                     .replace(/<(script|style|svg|nav|form|label|noscript|template|iframe|footer)\b[\s\S]*?<\/\1>/g, ' ')
                     .replace(/<[^>]+>/g, ' '),

@@ -128,6 +128,19 @@ test('search (en): "ammonia nitrogen" finds every English page that names it', a
     assertFound('en', found, expected, ['ammonia', 'nitrogen']);
 });
 
+test('search (en): what the site leaves out of the index (a note repeated on every unit page) finds no unit page', async () => {
+    // The downloads note of every unit page, marked data-pagefind-ignore in enterprise.html.
+    const q = 'spreadsheet';
+    const uscc = enterprises()[0].uscc;
+    const html = fs.readFileSync(path.join(RELEASE, `/en/enterprises/${uscc}.html`), 'utf8');
+    assert.ok(html.includes(`that ${q} programs open directly`), `the unit page ${uscc} carries the note`);
+    const expected = containing('en', [q]);
+    assert.ok(!expected.some((p) => p.startsWith('/en/enterprises/') && p.split('/').length === 4), 'no unit page has it in its indexed text');
+    const found = await search('en', { q });
+    assertFound('en', found, expected, [q]);
+    assert.deepEqual(found.map((f) => f.href).sort(), [...expected].sort());
+});
+
 const EXACT = [
     { what: 'a unified social credit code', q: unit.uscc, page: (l) => `/${l}/enterprises/${unit.uscc}.html` },
     { what: 'a discharge permit number', q: unit.permit_no, page: (l) => `/${l}/enterprises/${unit.uscc}.html` },
