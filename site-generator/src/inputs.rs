@@ -152,7 +152,9 @@ pub struct YearAgoTable {
     /// The date of the archive they were read from (`YYYY-MM-DD`).
     pub archive: String,
     /// Its rows of the month (`emission-totals`: `period` is the month; `exceedances`:
-    /// `date` in the month; `sewage-compliance`, `msw-treatment`: `month` is the month).
+    /// `date` in the month; `sewage-compliance`, `msw-treatment`: `month` is the month;
+    /// `plan-indicators`: `period` is the year to the same day last year, see
+    /// [`YEAR_AGO_SAME_DAY_DATASETS`]).
     pub rows: Vec<crate::rows::RawRow>,
 }
 
@@ -164,3 +166,43 @@ pub const YEAR_AGO_DATASETS: [(&str, &str); 4] = [
     (crate::rows::SEWAGE_COMPLIANCE, "month"),
     (crate::rows::MSW_TREATMENT, "month"),
 ];
+
+/// The datasets whose rows are of the year to a date (`period` = `YYYY-01-01/YYYY-MM-DD`,
+/// the night's date), and that column: [`YearAgo`] holds their rows of the year to the
+/// same day last year, read from the archive of that day (the row it published then). A
+/// month of last year is not defined for them, so they are compared period for period.
+pub const YEAR_AGO_SAME_DAY_DATASETS: [(&str, &str); 1] =
+    [(crate::rows::PLAN_INDICATORS, "period")];
+
+/// The same day a year before `data_date` (`YYYY-MM-DD`) and the period of the year to it:
+/// `2026-03-15` → (`2025-03-15`, `2025-01-01/2025-03-15`). `None` for a date that is not
+/// `YYYY-MM-DD` or is 29 February (last year has no such day: not compared).
+pub fn year_to_date_a_year_before(data_date: &str) -> Option<(String, String)> {
+    use chrono::Datelike;
+    let d = crate::format::parse_date(data_date)?;
+    let day = d.with_year(d.year() - 1)?;
+    let period = format!("{:04}-01-01/{}", day.year(), day.format("%Y-%m-%d"));
+    Some((day.format("%Y-%m-%d").to_string(), period))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::year_to_date_a_year_before;
+
+    #[test]
+    fn the_year_to_the_same_day_last_year() {
+        let got = |d: &str| year_to_date_a_year_before(d);
+        assert_eq!(
+            got("2026-03-15"),
+            Some(("2025-03-15".into(), "2025-01-01/2025-03-15".into()))
+        );
+        assert_eq!(
+            got("2026-01-31"),
+            Some(("2025-01-31".into(), "2025-01-01/2025-01-31".into()))
+        );
+        // 29 February 2028: 2027 has no such day, so nothing is compared.
+        assert_eq!(got("2028-02-29"), None);
+        assert_eq!(got("2026-3-15"), None);
+        assert_eq!(got("x"), None);
+    }
+}

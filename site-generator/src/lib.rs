@@ -38,7 +38,8 @@ pub use content::{ContentPage, load_content};
 pub use error::SiteError;
 pub use inputs::{
     BundleLink, MonthDownload, MonthFiles, SiteInputs, SiteOptions, UNIT_DATASETS, UnitDownload,
-    UnitDownloads, UnitMonths, YEAR_AGO_DATASETS, YearAgo, YearAgoTable,
+    UnitDownloads, UnitMonths, YEAR_AGO_DATASETS, YEAR_AGO_SAME_DAY_DATASETS, YearAgo,
+    YearAgoTable, year_to_date_a_year_before,
 };
 pub use pages::enterprises::RECENT_DAYS;
 
@@ -149,7 +150,7 @@ pub fn build_with(
     curated: &Curated,
     options: &SiteOptions,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
-    build_parts(inputs, None, curated, options, None)
+    with_search_index(build_parts(inputs, None, curated, options, None)?)
 }
 
 /// [`build_with`] of inputs the caller gives up: the per-unit downloads are moved into the
@@ -161,7 +162,10 @@ pub fn build_owned(
     options: &SiteOptions,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     let mut csv = downloads::take_csv(&mut inputs.unit_downloads);
-    build_parts(&inputs, Some(&mut csv), curated, options, None)
+    let files = build_parts(&inputs, Some(&mut csv), curated, options, None)?;
+    // The search index needs the pages alone: the inputs go first.
+    drop((inputs, csv));
+    with_search_index(files)
 }
 
 /// [`build_owned`], each unit page with the charts of the unit's daily values over the whole
@@ -174,7 +178,10 @@ pub fn build_owned_charting(
     month_files: &dyn MonthFiles,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     let mut csv = downloads::take_csv(&mut inputs.unit_downloads);
-    build_parts(&inputs, Some(&mut csv), curated, options, Some(month_files))
+    let files = build_parts(&inputs, Some(&mut csv), curated, options, Some(month_files))?;
+    // The search index needs the pages alone: the inputs go first.
+    drop((inputs, csv));
+    with_search_index(files)
 }
 
 /// The build. With `taken`, the downloads' CSV bytes were taken out of `inputs` (which keep
@@ -237,8 +244,16 @@ fn build_parts(
     out.add(&urls::stylesheet(), STYLESHEET.as_bytes().to_vec())?;
     out.add(&urls::search_script(), SEARCH_SCRIPT.as_bytes().to_vec())?;
     out.add(&urls::query_script(), QUERY_SCRIPT.as_bytes().to_vec())?;
-    let mut files = out.into_files();
-    // The full-text index of every page (both languages), beside them.
+    Ok(out.into_files())
+}
+
+/// The site's files with the full-text index of every page (both languages) beside them,
+/// sorted by path. Built once the rendering's rows, registry and templates are dropped, and by
+/// [`build_owned`] and [`build_owned_charting`] once the inputs are too: at 2,000 units
+/// Pagefind holds some 800 MB of words and positions while it builds (README, Search).
+fn with_search_index(
+    mut files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     files.extend(search_index::index(&files)?);
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)

@@ -259,7 +259,24 @@ pub fn yoy_view(
             &[("month", &last_month)],
         )?,
     };
-    let change = match (yoy.change(), kind) {
+    Ok(YoyView {
+        name,
+        this: yoy.this.map_or(no_data, |v| value(lang, kind, v)),
+        last,
+        change: change_text(site, lang, kind, yoy)?,
+        no_data_last_year: yoy.last.is_none(),
+    })
+}
+
+/// A year-on-year change as the tables put it: percentage points for a rate, else the
+/// difference and its share of last year's value (`+4 (+200.0%)`); empty without both.
+pub fn change_text(
+    site: &Site<'_>,
+    lang: Lang,
+    kind: Kind,
+    yoy: YearOnYear,
+) -> Result<String, SiteError> {
+    Ok(match (yoy.change(), kind) {
         (None, _) => String::new(),
         (Some(c), Kind::Rate) => site.tf(
             lang,
@@ -281,14 +298,36 @@ pub fn yoy_view(
                 None => abs,
             }
         }
-    };
-    Ok(YoyView {
-        name,
-        this: yoy.this.map_or(no_data, |v| value(lang, kind, v)),
-        last,
-        change,
-        no_data_last_year: yoy.last.is_none(),
     })
+}
+
+/// A `plan-indicators` row of last year's archive, whatever columns it had then.
+#[derive(Deserialize)]
+struct ArchivedIndicator<'a> {
+    indicator: &'a str,
+    period: &'a str,
+    value: Option<f64>,
+}
+
+/// The value `plan-indicators` published for indicator `id` over the year to the same day
+/// last year (`period`, from [`crate::year_to_date_a_year_before`]), read from that day's
+/// archive; `None` where there is no archive of that day, no row of that period, or no
+/// value (never a zero in its place).
+pub fn year_ago_indicator(
+    site: &Site<'_>,
+    id: &str,
+    period: &str,
+) -> Result<Option<f64>, SiteError> {
+    let Some(t) = site.inputs.year_ago.tables.get(rows::PLAN_INDICATORS) else {
+        return Ok(None);
+    };
+    for (i, row) in t.rows.iter().enumerate() {
+        let r = archived::<ArchivedIndicator<'_>>(row, rows::PLAN_INDICATORS, i)?;
+        if r.indicator == id && r.period == period {
+            return Ok(r.value);
+        }
+    }
+    Ok(None)
 }
 
 /// The name of a date's month without its year (`January`, `1月`).

@@ -3,12 +3,15 @@
 //! values from the `plan-indicators` dataset. Illustrative statuses and milestones are
 //! labelled as such.
 
-use super::shared::{IndicatorView, Link, Site};
+use super::figures::{self, Kind};
+use super::shared::{IndicatorView, IndicatorYearAgo, Link, Site};
 use crate::charts::{self, BarChart, ChartView};
+use crate::comparison::YearOnYear;
 use crate::error::SiteError;
 use crate::format;
 use crate::output::Output;
 use crate::urls::{self, Route, Slug};
+use chrono::Datelike;
 use envgov_curated::plan::{Measure, System};
 use envgov_dataset::Lang;
 use serde::Serialize;
@@ -168,12 +171,74 @@ fn milestones(lang: Lang, m: &Measure) -> Result<Vec<MilestoneView>, SiteError> 
         .collect()
 }
 
+/// The indicators of `ids`, each with a value against the same period last year.
 fn indicators(
     site: &Site<'_>,
     lang: Lang,
     ids: &[String],
 ) -> Result<Vec<IndicatorView>, SiteError> {
-    ids.iter().map(|id| site.indicator_view(lang, id)).collect()
+    ids.iter()
+        .map(|id| {
+            let mut v = site.indicator_view(lang, id)?;
+            v.year_ago = year_ago(site, lang, id)?;
+            Ok(v)
+        })
+        .collect()
+}
+
+/// An indicator with a value this year against the value `plan-indicators` published for
+/// the year to the same day last year (its archive of that day): percentage points for a
+/// rate, the difference and its share of last year's value for a count or a mass. `None`
+/// for an indicator without a value, or on 29 February (last year has no such day).
+fn year_ago(site: &Site<'_>, lang: Lang, id: &str) -> Result<Option<IndicatorYearAgo>, SiteError> {
+    let Some(row) = site.indicator_value(id) else {
+        return Ok(None);
+    };
+    let Some(this) = row.value else {
+        return Ok(None);
+    };
+    let data_date = site.data_date.format("%Y-%m-%d").to_string();
+    let Some((day, period)) = crate::year_to_date_a_year_before(&data_date) else {
+        return Ok(None);
+    };
+    let to = date("year ago", &day)?;
+    let from = to.with_ordinal(1).unwrap_or(to);
+    let dates = [
+        ("from", format::date(lang, from)),
+        ("to", format::date(lang, to)),
+    ];
+    let Some(last) = figures::year_ago_indicator(site, id, &period)? else {
+        let args: Vec<(&str, &str)> = dates.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        return Ok(Some(IndicatorYearAgo {
+            text: site.tf(lang, "indicator.year_ago_no_data", &args)?,
+            no_data: true,
+        }));
+    };
+    let kind = match row.unit {
+        "ratio" => Kind::Rate,
+        "t" => Kind::Mass,
+        _ => Kind::Count,
+    };
+    let value = match kind {
+        Kind::Mass => site.tf(
+            lang,
+            "unit.tonnes",
+            &[("n", &format::decimal(lang, last, 1))],
+        )?,
+        _ => figures::value(lang, kind, last),
+    };
+    let yoy = YearOnYear {
+        this: Some(this),
+        last: Some(last),
+    };
+    let change = figures::change_text(site, lang, kind, yoy)?;
+    let mut args: Vec<(&str, &str)> = dates.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    args.push(("value", &value));
+    args.push(("change", &change));
+    Ok(Some(IndicatorYearAgo {
+        text: site.tf(lang, "indicator.year_ago", &args)?,
+        no_data: false,
+    }))
 }
 
 pub fn render(site: &Site<'_>, out: &mut Output) -> Result<(), SiteError> {

@@ -648,6 +648,7 @@ impl<'a> Site<'a> {
                     .filter(|s| self.inputs.packages.contains_key(s.as_str()))
                     .map(|s| urls::page(lang, &Route::Dataset(s)))
             }),
+            year_ago: None,
         })
     }
 }
@@ -692,4 +693,15 @@ pub struct IndicatorView {
     pub period: Option<String>,
     pub target: Option<String>,
     pub source_href: Option<String>,
+    /// Against the same period last year (the plan pages fill it; `None`: not shown).
+    pub year_ago: Option<IndicatorYearAgo>,
+}
+
+/// An indicator's value over the year to the same day last year, and the change.
+#[derive(Debug, Serialize)]
+pub struct IndicatorYearAgo {
+    /// "Same period last year (1 January to 31 January 2025): 99.5%, change +0.49
+    /// percentage points", or that there is no data then.
+    pub text: String,
+    pub no_data: bool,
 }

@@ -337,3 +337,96 @@ fn an_archive_without_the_checks_gives_no_rate_but_its_counts() {
     assert!(page.contains("<tr><th scope=\"row\">Compliance rate</th><td class=\"num\">99.98%</td><td class=\"num no-data\">no data for January last year</td><td class=\"num\"></td></tr>"));
     assert!(page.contains("<td class=\"num\">1</td><td class=\"num\">3</td>"));
 }
+
+fn indicator_row(
+    indicator: &str,
+    period: &str,
+    value: Option<f64>,
+    unit: &str,
+) -> Map<String, Value> {
+    json!({
+        "indicator": indicator, "period": period, "value": value, "numerator": value,
+        "denominator": null, "unit": unit, "source_dataset": "exceedances",
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+#[test]
+fn plan_indicators_against_the_same_period_last_year_by_hand() {
+    // Data date 31 January 2026: this year's rows are of 2026-01-01/2026-01-31, last
+    // year's (the archive of 31 January 2025) of 2025-01-01/2025-01-31.
+    let this = "2026-01-01/2026-01-31";
+    let then = "2025-01-01/2025-01-31";
+    let mut inputs = inputs();
+    inputs.tables.insert(
+        "plan-indicators".into(),
+        vec![
+            indicator_row("cems_hourly_compliance_rate", this, Some(0.99), "ratio"),
+            indicator_row("exceedance_count", this, Some(12.0), "count"),
+            indicator_row("kitchen_waste_compost_t", this, Some(250.0), "t"),
+            indicator_row("permit_coverage", this, Some(0.8), "ratio"),
+            indicator_row("units_disclosing", this, None, "ratio"),
+        ],
+    );
+    inputs.year_ago = envgov_site::YearAgo {
+        month: "2025-01".into(),
+        tables: BTreeMap::from([(
+            "plan-indicators".to_string(),
+            envgov_site::YearAgoTable {
+                archive: "2025-01-31".into(),
+                rows: vec![
+                    indicator_row("cems_hourly_compliance_rate", then, Some(0.98), "ratio"),
+                    indicator_row("exceedance_count", then, Some(8.0), "count"),
+                    indicator_row("kitchen_waste_compost_t", then, Some(200.0), "t"),
+                    // Of another period (the whole year 2025): not the same period.
+                    indicator_row(
+                        "permit_coverage",
+                        "2025-01-01/2025-12-31",
+                        Some(0.5),
+                        "ratio",
+                    ),
+                    indicator_row("units_disclosing", then, Some(0.7), "ratio"),
+                ],
+            },
+        )]),
+    };
+    let site: BTreeMap<String, Vec<u8>> = build(&inputs, curated()).unwrap().into_iter().collect();
+    let page = |p: &str| std::str::from_utf8(&site[p]).unwrap().to_string();
+    let yoy = |text: &str| format!("<p class=\"indicator-yoy\">{text}</p>");
+    let en_then = "Same period last year (1 January 2025 to 31 January 2025)";
+    let zh_then = "去年同期（2025年1月1日至2025年1月31日）";
+    // 99.0% against 98.0%: 0.99 − 0.98 = +1.00 percentage points.
+    let rate_en = yoy(&format!("{en_then}: 98.0%; change +1.00 percentage points"));
+    let rate_zh = yoy(&format!("{zh_then}：98.0%；变化 +1.00 个百分点"));
+    // 12 against 8: +4, 4 / 8 = +50.0%.
+    let count_en = yoy(&format!("{en_then}: 8; change +4 (+50.0%)"));
+    let count_zh = yoy(&format!("{zh_then}：8；变化 +4（+50.0%）"));
+    // 250 t against 200 t: +50.0, 50 / 200 = +25.0%.
+    let mass_en = yoy(&format!("{en_then}: 200.0 t; change +50.0 (+25.0%)"));
+    let mass_zh = yoy(&format!("{zh_then}：200.0 吨；变化 +50.0（+25.0%）"));
+    // Permit coverage: last year's archive has no row of the period, so no data, not 0.
+    let none_en = format!("<p class=\"indicator-yoy no-data\">{en_then}: no data</p>");
+    let none_zh = format!("<p class=\"indicator-yoy no-data\">{zh_then}：无数据</p>");
+    let (plan_en, plan_zh) = (page("en/plan/index.html"), page("zh/plan/index.html"));
+    for (p, expected) in [
+        (&plan_en, &rate_en),
+        (&plan_en, &count_en),
+        (&plan_en, &mass_en),
+        (&plan_en, &none_en),
+        (&plan_zh, &rate_zh),
+        (&plan_zh, &count_zh),
+        (&plan_zh, &mass_zh),
+        (&plan_zh, &none_zh),
+    ] {
+        assert!(p.contains(expected.as_str()), "{expected}");
+    }
+    // The measure pages: (六) m06 has the rate and permit coverage, (九) m09 the count.
+    let m06 = page("en/plan/m06.html");
+    assert!(m06.contains(&rate_en) && m06.contains(&none_en));
+    assert!(page("zh/plan/m09.html").contains(&count_zh));
+    // (八) m08: units disclosing has no value this year, open days held no row: no line.
+    assert!(!page("en/plan/m08.html").contains("indicator-yoy"));
+    assert!(!page("zh/plan/m08.html").contains("indicator-yoy"));
+}

@@ -1,7 +1,9 @@
 //! The rows of the same month last year, for the site's year-on-year comparisons
 //! ([`envgov_site::YearAgo`]): of each dataset of [`envgov_site::YEAR_AGO_DATASETS`], its
 //! rows of that month in its latest dated archive of last year (the state of last year's
-//! data as the last night of that year published it; its latest revision).
+//! data as the last night of that year published it; its latest revision). Of each dataset
+//! of [`envgov_site::YEAR_AGO_SAME_DAY_DATASETS`] (rows of the year to the night's date), its
+//! rows of the year to the same day last year, from the archive of that day.
 //!
 //! Stage: release (reads only). Only one month of per-month sums and register rows is kept
 //! (a few rows per unit): the year of rows is never held, and nothing is recomputed.
@@ -12,7 +14,10 @@ use crate::publish::to_json;
 use crate::store::Store;
 use crate::table::Values;
 use envgov_dataset::layout::{self, Format};
-use envgov_site::{YEAR_AGO_DATASETS, YearAgo, YearAgoTable};
+use envgov_site::{
+    YEAR_AGO_DATASETS, YEAR_AGO_SAME_DAY_DATASETS, YearAgo, YearAgoTable,
+    year_to_date_a_year_before,
+};
 use std::collections::BTreeMap;
 
 /// Of `archives` (`YYYY-MM-DD`, any order), the latest of `year`.
@@ -59,13 +64,14 @@ fn latest_revision(store: &dyn Store, id: &str, date: &str) -> Result<String, Jo
         .map_err(|e| JobError::Definition(e.to_string()))
 }
 
-/// One dataset's rows of `month` from its archive on `date` (its Parquet file).
-fn month_rows(
+/// One dataset's rows from its archive on `date` (its Parquet file) whose text `column`
+/// satisfies `keep`.
+fn archived_rows(
     store: &dyn Store,
     id: &str,
     column: &str,
     date: &str,
-    month: &str,
+    keep: &dyn Fn(&str) -> bool,
 ) -> Result<Option<YearAgoTable>, JobError> {
     let prefix = latest_revision(store, id, date)?;
     let name = layout::dataset_file_name(id, Format::Parquet)
@@ -84,7 +90,7 @@ fn month_rows(
     let Some(Values::Str(values)) = table.column(column) else {
         return Err(corrupt(format!("no text column {column}")));
     };
-    let rows = table.filter_rows(|i| values[i].as_deref().is_some_and(|v| in_month(v, month)));
+    let rows = table.filter_rows(|i| values[i].as_deref().is_some_and(keep));
     let rows = serde_json::from_slice(&to_json(&rows)).map_err(|e| corrupt(e.to_string()))?;
     Ok(Some(YearAgoTable {
         archive: date.to_string(),
@@ -107,8 +113,20 @@ pub fn load(
         let Some(date) = archives.get(id).and_then(|a| latest_of_year(a, year)) else {
             continue;
         };
-        if let Some(t) = month_rows(store, id, column, date, &month)? {
+        if let Some(t) = archived_rows(store, id, column, date, &|v| in_month(v, &month))? {
             tables.insert(id.to_string(), t);
+        }
+    }
+    // Rows of the year to a date: the archive of the same day last year, its rows of the
+    // year to that day (a night without an archive, or 29 February: no entry, "no data").
+    if let Some((day, period)) = year_to_date_a_year_before(data_date) {
+        for (id, column) in YEAR_AGO_SAME_DAY_DATASETS {
+            if !archives.get(id).is_some_and(|a| a.contains(&day)) {
+                continue;
+            }
+            if let Some(t) = archived_rows(store, id, column, &day, &|v| v == period)? {
+                tables.insert(id.to_string(), t);
+            }
         }
     }
     tracing::info!(
@@ -188,6 +206,83 @@ mod tests {
                 .tables
                 .is_empty()
         );
+    }
+
+    fn plan_archive(store: &MemoryStore, date: &str, revision: u32, rows: &[(&str, &str, f64)]) {
+        let mut t = Table::new(&[
+            ("indicator", Kind::Str),
+            ("period", Kind::Str),
+            ("value", Kind::F64),
+        ]);
+        for (indicator, period, value) in rows {
+            t.push(vec![
+                Cell::from(*indicator),
+                Cell::from(*period),
+                Cell::F64(Some(*value)),
+            ]);
+        }
+        let prefix = layout::archive_revision_prefix("plan-indicators", date, revision).unwrap();
+        let bytes = crate::frame::write_parquet(&t).unwrap();
+        store
+            .put(&format!("{prefix}plan-indicators.parquet"), &bytes)
+            .unwrap();
+    }
+
+    #[test]
+    fn plan_indicators_come_from_the_archive_of_the_same_day_last_year() {
+        let store = MemoryStore::new();
+        let rate = "cems_hourly_compliance_rate";
+        plan_archive(
+            &store,
+            "2025-01-30",
+            1,
+            &[(rate, "2025-01-01/2025-01-30", 0.1)],
+        );
+        plan_archive(
+            &store,
+            "2025-01-31",
+            1,
+            &[(rate, "2025-01-01/2025-01-31", 0.2)],
+        );
+        // That night re-run with other figures (revision 2, in force), and a row of another
+        // period, which is not the year to 31 January 2025 and so not taken.
+        plan_archive(
+            &store,
+            "2025-01-31",
+            2,
+            &[
+                (rate, "2025-01-01/2025-01-31", 0.95),
+                ("exceedance_count", "2025-01-01/2025-01-31", 7.0),
+                (rate, "2024-01-01/2024-12-31", 0.3),
+            ],
+        );
+        plan_archive(
+            &store,
+            "2025-12-31",
+            1,
+            &[(rate, "2025-01-01/2025-12-31", 0.4)],
+        );
+        let archives = BTreeMap::from([(
+            "plan-indicators".to_string(),
+            ["2025-01-30", "2025-01-31", "2025-12-31", "2026-01-31"]
+                .map(String::from)
+                .to_vec(),
+        )]);
+        let got = load(&store, &archives, "2026-01-31").unwrap();
+        let t = &got.tables["plan-indicators"];
+        assert_eq!(t.archive, "2025-01-31");
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0]["indicator"], serde_json::json!(rate));
+        assert_eq!(t.rows[0]["value"].as_f64(), Some(0.95));
+        assert_eq!(
+            t.rows[1]["indicator"],
+            serde_json::json!("exceedance_count")
+        );
+        assert_eq!(t.rows[1]["value"].as_f64(), Some(7.0));
+        // 1 February 2026: no archive of 1 February 2025 (the year's last one is not the
+        // same period), so no entry and "no data".
+        let got = load(&store, &archives, "2026-02-01").unwrap();
+        assert!(!got.tables.contains_key("plan-indicators"));
     }
 
     #[test]
