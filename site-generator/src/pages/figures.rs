@@ -247,17 +247,30 @@ pub fn yoy_view(
     kind: Kind,
     yoy: YearOnYear,
 ) -> Result<YoyView, SiteError> {
-    let no_data = site.t(lang, "common.no_data")?;
     let last_month = format::parse_month(&this_month(site))
         .map(|d| month_name(lang, d))
         .unwrap_or_default();
+    let no_data_last = site.tf(
+        lang,
+        "comparisons.no_data_last_year",
+        &[("month", &last_month)],
+    )?;
+    yoy_view_with(site, lang, name, kind, yoy, no_data_last)
+}
+
+/// [`yoy_view`] with what to say where last year has no data.
+pub fn yoy_view_with(
+    site: &Site<'_>,
+    lang: Lang,
+    name: String,
+    kind: Kind,
+    yoy: YearOnYear,
+    no_data_last: String,
+) -> Result<YoyView, SiteError> {
+    let no_data = site.t(lang, "common.no_data")?;
     let last = match yoy.last {
         Some(v) => value(lang, kind, v),
-        None => site.tf(
-            lang,
-            "comparisons.no_data_last_year",
-            &[("month", &last_month)],
-        )?,
+        None => no_data_last,
     };
     Ok(YoyView {
         name,
@@ -299,6 +312,51 @@ pub fn change_text(
             }
         }
     })
+}
+
+/// A plan indicator's published value (of the year to the data date) against the value
+/// `plan-indicators` published for the year to the same day last year.
+#[derive(Debug, Clone, Copy)]
+pub struct SamePeriod {
+    pub kind: Kind,
+    pub yoy: YearOnYear,
+    /// The year to this day last year: 1 January to `to`.
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+}
+
+/// [`SamePeriod`] of indicator `id`: `None` without a value this year, or on 29 February
+/// (last year has no such day). A rate is a [`Kind::Rate`], tonnes a [`Kind::Mass`], else
+/// a [`Kind::Count`].
+pub fn same_period_last_year(site: &Site<'_>, id: &str) -> Result<Option<SamePeriod>, SiteError> {
+    use chrono::Datelike;
+    let Some(row) = site.indicator_value(id) else {
+        return Ok(None);
+    };
+    let Some(this) = row.value else {
+        return Ok(None);
+    };
+    let data_date = site.data_date.format("%Y-%m-%d").to_string();
+    let Some((day, period)) = crate::year_to_date_a_year_before(&data_date) else {
+        return Ok(None);
+    };
+    let Some(to) = format::parse_date(&day) else {
+        return Ok(None);
+    };
+    let kind = match row.unit {
+        "ratio" => Kind::Rate,
+        "t" => Kind::Mass,
+        _ => Kind::Count,
+    };
+    Ok(Some(SamePeriod {
+        kind,
+        yoy: YearOnYear {
+            this: Some(this),
+            last: year_ago_indicator(site, id, &period)?,
+        },
+        from: to.with_ordinal(1).unwrap_or(to),
+        to,
+    }))
 }
 
 /// A `plan-indicators` row of last year's archive, whatever columns it had then.

@@ -156,6 +156,21 @@ fn year_on_year(
             "sewage_effluent_compliance_rate" => (Kind::Rate, f::sewage_rate),
             "msw_harmless_treatment_rate" => (Kind::Rate, f::msw_rate),
             _ => {
+                // Of the year to date only (plan-indicators): against the same period last
+                // year, named so.
+                if let Some(p) = f::same_period_last_year(site, id)? {
+                    let name = site.tf(
+                        lang,
+                        "comparisons.year_to_date_name",
+                        &[
+                            ("name", &name),
+                            ("date", &format::date(lang, site.data_date)),
+                        ],
+                    )?;
+                    let no_data = site.t(lang, "comparisons.no_data_same_period")?;
+                    v.push(f::yoy_view_with(site, lang, name, p.kind, p.yoy, no_data)?);
+                    continue;
+                }
                 v.push(f::YoyView {
                     name,
                     this: site.t(lang, "comparisons.not_monthly")?,

@@ -6,12 +6,10 @@
 use super::figures::{self, Kind};
 use super::shared::{IndicatorView, IndicatorYearAgo, Link, Site};
 use crate::charts::{self, BarChart, ChartView};
-use crate::comparison::YearOnYear;
 use crate::error::SiteError;
 use crate::format;
 use crate::output::Output;
 use crate::urls::{self, Route, Slug};
-use chrono::Datelike;
 use envgov_curated::plan::{Measure, System};
 use envgov_dataset::Lang;
 use serde::Serialize;
@@ -191,52 +189,40 @@ fn indicators(
 /// rate, the difference and its share of last year's value for a count or a mass. `None`
 /// for an indicator without a value, or on 29 February (last year has no such day).
 fn year_ago(site: &Site<'_>, lang: Lang, id: &str) -> Result<Option<IndicatorYearAgo>, SiteError> {
-    let Some(row) = site.indicator_value(id) else {
+    let Some(p) = figures::same_period_last_year(site, id)? else {
         return Ok(None);
     };
-    let Some(this) = row.value else {
-        return Ok(None);
-    };
-    let data_date = site.data_date.format("%Y-%m-%d").to_string();
-    let Some((day, period)) = crate::year_to_date_a_year_before(&data_date) else {
-        return Ok(None);
-    };
-    let to = date("year ago", &day)?;
-    let from = to.with_ordinal(1).unwrap_or(to);
-    let dates = [
-        ("from", format::date(lang, from)),
-        ("to", format::date(lang, to)),
-    ];
-    let Some(last) = figures::year_ago_indicator(site, id, &period)? else {
-        let args: Vec<(&str, &str)> = dates.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (from, to) = (format::date(lang, p.from), format::date(lang, p.to));
+    let Some(last) = p.yoy.last else {
         return Ok(Some(IndicatorYearAgo {
-            text: site.tf(lang, "indicator.year_ago_no_data", &args)?,
+            text: site.tf(
+                lang,
+                "indicator.year_ago_no_data",
+                &[("from", &from), ("to", &to)],
+            )?,
             no_data: true,
         }));
     };
-    let kind = match row.unit {
-        "ratio" => Kind::Rate,
-        "t" => Kind::Mass,
-        _ => Kind::Count,
-    };
-    let value = match kind {
+    let value = match p.kind {
         Kind::Mass => site.tf(
             lang,
             "unit.tonnes",
             &[("n", &format::decimal(lang, last, 1))],
         )?,
-        _ => figures::value(lang, kind, last),
+        kind => figures::value(lang, kind, last),
     };
-    let yoy = YearOnYear {
-        this: Some(this),
-        last: Some(last),
-    };
-    let change = figures::change_text(site, lang, kind, yoy)?;
-    let mut args: Vec<(&str, &str)> = dates.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    args.push(("value", &value));
-    args.push(("change", &change));
+    let change = figures::change_text(site, lang, p.kind, p.yoy)?;
     Ok(Some(IndicatorYearAgo {
-        text: site.tf(lang, "indicator.year_ago", &args)?,
+        text: site.tf(
+            lang,
+            "indicator.year_ago",
+            &[
+                ("from", &from),
+                ("to", &to),
+                ("value", &value),
+                ("change", &change),
+            ],
+        )?,
         no_data: false,
     }))
 }

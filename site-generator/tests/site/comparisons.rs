@@ -315,8 +315,10 @@ fn year_on_year_against_last_years_archive_by_hand() {
     assert!(home.contains(
         "<td class=\"num\">6</td><td class=\"num\">2</td><td class=\"num\">+4 (+200.0%)</td>"
     ));
-    // Indicators without a monthly figure say so rather than compare.
-    assert!(home.contains("no monthly figure: not compared"));
+    // Indicators of the year to date only (plan-indicators) against the same period last
+    // year: the fixture's permit coverage is 300 of 300 (100.0%); no archive of 31 January
+    // 2025 is given, so no data, not a zero.
+    assert!(home.contains("<tr><th scope=\"row\">Permit coverage (year to 31 January 2026, against the same period last year)</th><td class=\"num\">100.0%</td><td class=\"num no-data\">no data for the same period last year</td><td class=\"num\"></td></tr>"), "{home}");
 }
 
 #[test]
@@ -368,6 +370,7 @@ fn plan_indicators_against_the_same_period_last_year_by_hand() {
             indicator_row("kitchen_waste_compost_t", this, Some(250.0), "t"),
             indicator_row("permit_coverage", this, Some(0.8), "ratio"),
             indicator_row("units_disclosing", this, None, "ratio"),
+            indicator_row("self_monitoring_completeness", this, Some(0.9), "ratio"),
         ],
     );
     inputs.year_ago = envgov_site::YearAgo {
@@ -388,6 +391,7 @@ fn plan_indicators_against_the_same_period_last_year_by_hand() {
                         "ratio",
                     ),
                     indicator_row("units_disclosing", then, Some(0.7), "ratio"),
+                    indicator_row("self_monitoring_completeness", then, Some(0.75), "ratio"),
                 ],
             },
         )]),
@@ -429,4 +433,59 @@ fn plan_indicators_against_the_same_period_last_year_by_hand() {
     // (八) m08: units disclosing has no value this year, open days held no row: no line.
     assert!(!page("en/plan/m08.html").contains("indicator-yoy"));
     assert!(!page("zh/plan/m08.html").contains("indicator-yoy"));
+    // The home page's headline indicators of the year to date only, named so: 90.0% against
+    // 75.0% is +15.00 points; permit coverage has no row of the period last year.
+    let row = |name: &str, this: &str, last: &str, change: &str| {
+        format!(
+            "<tr><th scope=\"row\">{name}</th><td class=\"num\">{this}</td><td class=\"num\">{last}</td><td class=\"num\">{change}</td></tr>"
+        )
+    };
+    let (home_en, home_zh) = (page("en/index.html"), page("zh/index.html"));
+    for (p, expected) in [
+        (
+            &home_en,
+            row(
+                "Self-monitoring completeness (year to 31 January 2026, against the same period last year)",
+                "90.0%",
+                "75.0%",
+                "+15.00 percentage points",
+            ),
+        ),
+        (
+            &home_zh,
+            row(
+                "自行监测完整率（今年截至2026年1月31日，与去年同期比较）",
+                "90.0%",
+                "75.0%",
+                "+15.00 个百分点",
+            ),
+        ),
+        (
+            &home_en,
+            row(
+                "Permit coverage (year to 31 January 2026, against the same period last year)",
+                "80.0%",
+                "no data for the same period last year",
+                "",
+            )
+            .replace(
+                "<td class=\"num\">no data",
+                "<td class=\"num no-data\">no data",
+            ),
+        ),
+        (
+            &home_zh,
+            row(
+                "排污许可覆盖率（今年截至2026年1月31日，与去年同期比较）",
+                "80.0%",
+                "去年同期无数据",
+                "",
+            )
+            .replace("<td class=\"num\">去年", "<td class=\"num no-data\">去年"),
+        ),
+    ] {
+        assert!(p.contains(&expected), "{expected}");
+    }
+    // The vehicle share has no row this year: not compared, as before.
+    assert!(home_en.contains("no monthly figure: not compared"));
 }
