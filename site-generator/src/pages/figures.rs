@@ -337,7 +337,7 @@ pub fn same_period_last_year(site: &Site<'_>, id: &str) -> Result<Option<SamePer
         return Ok(None);
     };
     let data_date = site.data_date.format("%Y-%m-%d").to_string();
-    let Some((day, period)) = crate::year_to_date_a_year_before(&data_date) else {
+    let Some((day, period)) = crate::inputs::year_to_date_a_year_before(&data_date) else {
         return Ok(None);
     };
     let Some(to) = format::parse_date(&day) else {
@@ -368,7 +368,7 @@ struct ArchivedIndicator<'a> {
 }
 
 /// The value `plan-indicators` published for indicator `id` over the year to the same day
-/// last year (`period`, from [`crate::year_to_date_a_year_before`]), read from that day's
+/// last year (`period`, from [`crate::inputs::year_to_date_a_year_before`]), read from that day's
 /// archive; `None` where there is no archive of that day, no row of that period, or no
 /// value (never a zero in its place).
 pub fn year_ago_indicator(
