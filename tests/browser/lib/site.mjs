@@ -38,6 +38,12 @@ export const RELEASE_ID = fs.readFileSync(path.join(STORE, 'site', 'current'), '
 export const RELEASE = path.join(STORE, 'site', 'releases', RELEASE_ID);
 export const LANGS = ['zh', 'en'];
 export const OTHER = { zh: 'en', en: 'zh' };
+/// The widths every page kind is checked and photographed at: a phone's (375 CSS px, mobile
+/// viewport) and a desktop's.
+export const VIEWPORTS = [
+    { name: 'phone', width: 375, height: 812, mobile: true },
+    { name: 'desktop', width: 1280, height: 900, mobile: false },
+];
 
 /// WCAG 2.0 and 2.1, levels A and AA: the issue's bar.
 export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { By } from 'selenium-webdriver';
 import {
     LANGS,
+    VIEWPORTS,
     axe,
     cemsDaily,
     consoleErrors,
@@ -114,10 +115,7 @@ test('chart: the SVG dashes the limit and marks each day over it', async () => {
     assert.equal((r.body.match(/fill="#C0392B"/g) || []).length, over);
 });
 
-for (const { name, width, height, mobile } of [
-    { name: 'phone', width: 375, height: 812, mobile: true },
-    { name: 'desktop', width: 1280, height: 900, mobile: false },
-]) {
+for (const { name, width, height, mobile } of VIEWPORTS) {
     test(`chart screenshots at ${width} px`, async () => {
         await setViewport(driver, width, height, mobile);
         for (const lang of LANGS) {

@@ -12,6 +12,7 @@ import { By } from 'selenium-webdriver';
 import {
     LANGS,
     RELEASE,
+    VIEWPORTS,
     axe,
     consoleErrors,
     drainLog,
@@ -67,10 +68,7 @@ for (const page of checked) {
     });
 }
 
-for (const { name, width, height, mobile } of [
-    { name: 'phone', width: 375, height: 812, mobile: true },
-    { name: 'desktop', width: 1280, height: 900, mobile: false },
-]) {
+for (const { name, width, height, mobile } of VIEWPORTS) {
     test(`district: screenshots at ${width} px, no sideways scrolling`, async () => {
         await setViewport(driver, width, height, mobile);
         for (const page of checked) {

@@ -17,6 +17,7 @@ import {
     BASE_URL,
     LANGS,
     RELEASE,
+    VIEWPORTS,
     axe,
     consoleErrors,
     drainLog,
@@ -137,10 +138,7 @@ test('map: a unit page has a locator naming its district and coordinates', async
     }
 });
 
-for (const { name, width, height, mobile } of [
-    { name: 'phone', width: 375, height: 812, mobile: true },
-    { name: 'desktop', width: 1280, height: 900, mobile: false },
-]) {
+for (const { name, width, height, mobile } of VIEWPORTS) {
     test(`map: screenshots at ${width} px, no sideways scrolling`, async () => {
         await setViewport(driver, width, height, mobile);
         for (const lang of LANGS) {

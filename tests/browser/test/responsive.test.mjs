@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     LANGS,
+    VIEWPORTS,
     consoleErrors,
     drainLog,
     newDriver,
@@ -33,11 +34,6 @@ const MAIN_KINDS = [
     'datasets/*',
     'methodology',
     'contact',
-];
-
-const WIDTHS = [
-    { name: 'phone', width: 375, height: 812, mobile: true },
-    { name: 'desktop', width: 1280, height: 900, mobile: false },
 ];
 
 const all = pagesByKind();
@@ -88,7 +84,7 @@ const OVERFLOW = `
   };
 `;
 
-for (const w of WIDTHS) {
+for (const w of VIEWPORTS) {
     for (const page of pages) {
         test(`${w.name} ${w.width}px ${page.path}: no sideways scrolling; screenshot`, async () => {
             await drainLog(driver);
