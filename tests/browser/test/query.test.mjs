@@ -53,9 +53,20 @@ async function exportCsv(driver, name) {
     const file = path.join(DOWNLOADS, name);
     fs.rmSync(file, { force: true });
     await driver.findElement(By.id('query-csv')).click();
+    // Chromium may create the file under its final name before it has written it (a clean
+    // run once read it empty): wait until no partial download is left in the folder and the
+    // file's size has stayed the same, above zero, over two polls.
+    const size = () => (fs.existsSync(file) ? fs.statSync(file).size : -1);
+    const partial = () => fs.readdirSync(DOWNLOADS).some((f) => f.endsWith('.crdownload'));
     const deadline = Date.now() + 20000;
-    while (!fs.existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(fs.existsSync(file), `the export was saved as ${name}`);
+    let last = -1;
+    while (Date.now() < deadline) {
+        const now = size();
+        if (now > 0 && now === last && !partial()) break;
+        last = now;
+        await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.ok(size() > 0 && !partial(), `the export was saved whole as ${name}`);
     return new TextDecoder('utf-8', { ignoreBOM: true }).decode(fs.readFileSync(file));
 }
 
