@@ -269,6 +269,13 @@ export async function newDriver({ width = 1280, height = 900, downloads = null }
 }
 
 /// Sets the layout viewport exactly (the window size of headless Chromium is not the viewport).
+/// Whether the page is wider than the viewport (scrolls sideways), give or take a pixel.
+export async function scrollsSideways(driver) {
+    return driver.executeScript(
+        'return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1',
+    );
+}
+
 export async function setViewport(driver, width, height, mobile = false) {
     await driver.sendAndGetDevToolsCommand('Emulation.setDeviceMetricsOverride', {
         width,

@@ -21,6 +21,7 @@ import {
     open,
     parseCsv,
     screenshot,
+    scrollsSideways,
     setViewport,
 } from '../lib/site.mjs';
 
@@ -123,9 +124,7 @@ for (const { name, width, height, mobile } of VIEWPORTS) {
             const img = await driver.findElement(By.css(`#${figureId} img`));
             await driver.executeScript('arguments[0].scrollIntoView()', img);
             await driver.wait(async () => driver.executeScript('return arguments[0].complete && arguments[0].naturalWidth > 0', img), 10000);
-            const wide = await driver.executeScript(
-                'return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1',
-            );
+            const wide = await scrollsSideways(driver);
             assert.equal(wide, false, `${lang} at ${width} px scrolls sideways`);
             await screenshot(driver, `chart-${lang}-${name}`);
         }

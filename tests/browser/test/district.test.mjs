@@ -23,6 +23,7 @@ import {
     parseCsv,
     releaseFiles,
     screenshot,
+    scrollsSideways,
     setViewport,
 } from '../lib/site.mjs';
 
@@ -73,9 +74,7 @@ for (const { name, width, height, mobile } of VIEWPORTS) {
         await setViewport(driver, width, height, mobile);
         for (const page of checked) {
             await open(driver, page);
-            const wide = await driver.executeScript(
-                'return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1',
-            );
+            const wide = await scrollsSideways(driver);
             assert.equal(wide, false, `${page} scrolls sideways at ${width} px`);
             const slug = page.replace(/^\//, '').replace(/\/index\.html$/, '').replace(/[/.]/g, '-');
             await screenshot(driver, `${name}-comparisons-${slug}`);

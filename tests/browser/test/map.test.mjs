@@ -27,6 +27,7 @@ import {
     open,
     parseCsv,
     screenshot,
+    scrollsSideways,
     setViewport,
 } from '../lib/site.mjs';
 
@@ -143,9 +144,7 @@ for (const { name, width, height, mobile } of VIEWPORTS) {
         await setViewport(driver, width, height, mobile);
         for (const lang of LANGS) {
             await open(driver, mapPage(lang));
-            const wide = await driver.executeScript(
-                'return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1',
-            );
+            const wide = await scrollsSideways(driver);
             assert.equal(wide, false, `${mapPage(lang)} scrolls sideways at ${width} px`);
             await screenshot(driver, `map-${lang}-${name}`);
         }
