@@ -172,6 +172,18 @@ pub fn build_owned(
 /// period, read from its month files through `month_files` one unit at a time (dropped once
 /// its charts are drawn). Same files as [`build_owned`] otherwise.
 pub fn build_owned_charting(
+    inputs: SiteInputs,
+    curated: &Curated,
+    options: &SiteOptions,
+    month_files: &dyn MonthFiles,
+) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+    with_search_index(pages_owned_charting(inputs, curated, options, month_files)?)
+}
+
+/// [`build_owned_charting`] without the search index: every file but `pagefind/`, in no
+/// particular order. [`with_search_index`] of these is [`build_owned_charting`]; a caller
+/// that times the two steps apart calls them one after the other.
+pub fn pages_owned_charting(
     mut inputs: SiteInputs,
     curated: &Curated,
     options: &SiteOptions,
@@ -181,7 +193,7 @@ pub fn build_owned_charting(
     let files = build_parts(&inputs, Some(&mut csv), curated, options, Some(month_files))?;
     // The search index needs the pages alone: the inputs go first.
     drop((inputs, csv));
-    with_search_index(files)
+    Ok(files)
 }
 
 /// The build. With `taken`, the downloads' CSV bytes were taken out of `inputs` (which keep
@@ -251,7 +263,7 @@ fn build_parts(
 /// sorted by path. Built once the rendering's rows, registry and templates are dropped, and by
 /// [`build_owned`] and [`build_owned_charting`] once the inputs are too: at 2,000 units
 /// Pagefind holds some 800 MB of words and positions while it builds (README, Search).
-fn with_search_index(
+pub fn with_search_index(
     mut files: Vec<(String, Vec<u8>)>,
 ) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
     files.extend(search_index::index(&files)?);

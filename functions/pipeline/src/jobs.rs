@@ -554,9 +554,21 @@ pub(crate) fn publish_night(
 
     // Aggregate and publish.
     let t = Instant::now();
-    let mut tables =
-        crate::datasets::build(store, curated, &v.registry, dates, run_date, opts.progress)?;
+    let mut stage_s = BTreeMap::new();
+    let mut tables = crate::datasets::build(
+        store,
+        curated,
+        &v.registry,
+        dates,
+        run_date,
+        opts.progress,
+        &mut stage_s,
+    )?;
     timings.insert("aggregate".to_string(), t.elapsed().as_secs_f64());
+    // Parts of the aggregate stage: `aggregate.online_monitoring`, `aggregate.monthly_files`.
+    for (k, v) in stage_s {
+        timings.insert(format!("aggregate.{k}"), v);
+    }
     let t = Instant::now();
     let changes = corrections(store, curated, &mut tables, &report, &run)?;
     timings.insert("changelogs".to_string(), t.elapsed().as_secs_f64());

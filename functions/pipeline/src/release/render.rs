@@ -86,9 +86,12 @@ pub(super) fn plan(
     // The inputs are given up: their per-unit downloads move into the site's files.
     // Each unit page charts the unit's daily values, read from its month files a unit at a time.
     let unit_files = super::unit_months::StoredMonthFiles { store };
-    let site = envgov_site::build_owned_charting(inputs, curated, &site_options, &unit_files)
+    let pages = envgov_site::pages_owned_charting(inputs, curated, &site_options, &unit_files)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let rendered_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms;
+    let site = envgov_site::with_search_index(pages)
+        .map_err(|e| JobError::Definition(format!("indexing the site for search: {e}")))?;
+    let search_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms - rendered_ms;
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
     if let Some((path, _)) = site.iter().find(|(p, _)| {
         p.starts_with(&datasets_dir)
@@ -128,7 +131,7 @@ pub(super) fn plan(
         hash.update([0]);
     }
     let id = format!("{data_date}-{}", &hex::encode(hash.finalize())[..12]);
-    tracing::info!(release = %id, files = site.len(), loaded_ms, bundles_ms, rendered_ms, total_ms = started.elapsed().as_millis(), "release planned");
+    tracing::info!(release = %id, files = site.len(), loaded_ms, bundles_ms, rendered_ms, search_ms, total_ms = started.elapsed().as_millis(), "release planned");
     Ok(Plan {
         id,
         data_date,
