@@ -778,6 +778,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    envgov_pipeline::memory::limit_arenas();
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     match run(cli) {

@@ -91,6 +91,7 @@ fn init_failure(api: &str, error_type: &str, message: &str) -> ExitCode {
 /// then serve invocations until the Runtime API goes away. Never panics on bad input: a
 /// bad configuration is reported as an init error (`Config`) and the process exits 1.
 pub fn main(function: Function) -> ExitCode {
+    envgov_pipeline::memory::limit_arenas();
     logging::init(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
     let Some(api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .ok()

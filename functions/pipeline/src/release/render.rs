@@ -11,6 +11,7 @@ use super::options::ReleaseOptions;
 use super::parallel::{cores, in_parallel};
 use super::site_inputs;
 use crate::error::JobError;
+use crate::memory::{peak_rss_mib, rss_mib};
 use crate::publication::{Publication, PublishedFile};
 use crate::signing::Signer;
 use crate::store::{Copied, Store};
@@ -89,9 +90,20 @@ pub(super) fn plan(
     let pages = envgov_site::pages_owned_charting(inputs, curated, &site_options, &unit_files)
         .map_err(|e| JobError::Definition(format!("rendering the site: {e}")))?;
     let rendered_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms;
+    tracing::info!(
+        files = pages.len(),
+        rss_mib = rss_mib(),
+        peak_rss_mib = peak_rss_mib(),
+        "site rendered"
+    );
     let site = envgov_site::with_search_index(pages)
         .map_err(|e| JobError::Definition(format!("indexing the site for search: {e}")))?;
     let search_ms = started.elapsed().as_millis() - loaded_ms - bundles_ms - rendered_ms;
+    tracing::info!(
+        rss_mib = rss_mib(),
+        peak_rss_mib = peak_rss_mib(),
+        "site indexed for search"
+    );
     let datasets_dir = format!("{}/", layout::RELEASE_DATASETS_DIR);
     if let Some((path, _)) = site.iter().find(|(p, _)| {
         p.starts_with(&datasets_dir)
