@@ -3,8 +3,12 @@
 //! `aggregate.online_monitoring` row spends most of its time on.
 //!
 //! ```text
-//! cargo run --release -p envgov-pipeline --example cems_day_time -- STORE [DAYS] [REPS]
+//! cargo build --release -p envgov -p envgov-pipeline --example cems_day_time
+//! target/release/examples/cems_day_time STORE [DAYS] [REPS]
 //! ```
+//!
+//! Built with `-p envgov` beside it, so that polars has the features of the `envgov` build
+//! (`-p envgov-pipeline` alone resolves another feature set and compiles polars again).
 //!
 //! Reads the first DAYS (default 10) partitions `STORE/validated/cems/date=*/part.parquet`
 //! into memory (the columns the aggregation reads), then aggregates each REPS (default 3)

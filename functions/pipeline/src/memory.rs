@@ -1,7 +1,8 @@
 //! The process's memory, as the system reports it (Linux `/proc/self/status`), for the
 //! night's logs (`rss_mib`, `peak_rss_mib` per stage).
 //!
-//! Stage: any (reads `/proc` only). Imports nothing of the crate.
+//! Stage: any (reads `/proc`; [`limit_arenas`] sets a malloc parameter at start-up).
+//! Imports nothing of the crate.
 
 /// The most malloc arenas the process uses ([`limit_arenas`]).
 pub const MALLOC_ARENAS: i32 = 2;
@@ -11,7 +12,7 @@ pub const MALLOC_ARENAS: i32 = 2;
 /// glibc gives each thread that allocates at once an arena of its own (up to 8 per core),
 /// and memory freed in one is not reused by another: at 2,000 units × 365 days `envgov
 /// site` peaked at 3,469 MiB with the default and 2,530 MiB with two arenas, in the same time
-/// (bench/results/2026-12-03-2000x365.md). A no-op where the C library is not glibc.
+/// (bench/results/2026-12-03-2000x365-run2.md). A no-op where the C library is not glibc.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a malloc parameter; called before other threads exist.
