@@ -112,6 +112,27 @@ fn limits_for(limits: &Table, period: &str, prefix: &str) -> PolarsResult<LazyFr
     ]))
 }
 
+/// Whether an hour's value is above the smallest `period` limit of its pollutant (over the
+/// standards; false for a pollutant without one): the only hours that can exceed theirs.
+fn above_smallest_limit(limits: &Table, period: &str) -> Expr {
+    let periods = limits.str_column("period");
+    let pollutants = limits.str_column("pollutant");
+    let values = limits.f64_column("limit");
+    let mut smallest: std::collections::BTreeMap<&str, f64> = Default::default();
+    for i in 0..limits.rows() {
+        if periods[i].as_deref() != Some(period) {
+            continue;
+        }
+        if let (Some(p), Some(v)) = (pollutants[i].as_deref(), values[i]) {
+            let s = smallest.entry(p).or_insert(v);
+            *s = s.min(v);
+        }
+    }
+    smallest.into_iter().fold(lit(false), |any, (p, v)| {
+        any.or(col("pollutant").eq(lit(p)).and(col("value").gt(lit(v))))
+    })
+}
+
 /// What one day of online monitoring gives: daily values and that day's exceedances, in
 /// their published types and rounded (see [`finish`]).
 pub struct CemsDay {
@@ -169,27 +190,38 @@ pub fn cems_day(
     let is_parameter = parameters.iter().fold(lit(false), |any, p| {
         any.or(col("pollutant").eq(lit(p.as_str())).fill_null(lit(false)))
     });
-    let base = day.lazy().filter(is_parameter.not()).collect()?.lazy();
-    let hourly = base
+    let day = day.lazy();
+    // Grouped into daily rows and searched for exceedances below: computed once.
+    let hourly = day
         .clone()
-        .filter(col("cn").eq(lit("2061")))
+        .filter(is_parameter.clone().not().and(col("cn").eq(lit("2061"))))
+        .collect()?
+        .lazy();
+    let hourly_limits = limits_for(limits, "hourly", "hourly")?;
+    let keys: Vec<Expr> = DAY_KEYS.iter().map(|k| col(*k)).collect();
+    let by_keys = || JoinArgs {
+        nulls_equal: true,
+        ..JoinArgs::new(JoinType::Left)
+    };
+
+    // An hour exceeds its limit when it is valid and above it. Only an hour above the
+    // smallest hourly limit of its pollutant can, so only those few are joined to their
+    // limits (the daily rows get theirs below, one join per row of the day, not per hour).
+    let exceeding = hourly
+        .clone()
+        .filter(above_smallest_limit(limits, "hourly"))
         .join(
-            limits_for(limits, "hourly", "hourly")?,
+            hourly_limits.clone(),
             [col("standard"), col("pollutant")],
             [col("standard"), col("pollutant")],
-            JoinArgs::new(JoinType::Left),
+            JoinArgs::new(JoinType::Inner),
         )
-        .with_column(
-            col("valid")
-                .and(col("value").gt(col("hourly_limit")))
-                .fill_null(lit(false))
-                .alias("exceeds"),
-        )
-        // Read twice below (exceedances and daily rows): computed once.
+        .filter(col("valid").and(col("value").gt(col("hourly_limit"))))
+        // Read twice below (exceedances and their count per day): computed once.
         .collect()?
         .lazy();
 
-    let exceed_hours = hourly.clone().filter(col("exceeds")).select([
+    let exceed_hours = exceeding.clone().select([
         lit("cems-hourly").alias("record_source"),
         col("uscc"),
         col("district"),
@@ -206,19 +238,23 @@ pub fn cems_day(
         col("raw_key"),
         col("raw_line"),
     ]);
+    let exceed_counts = exceeding
+        .group_by(keys.clone())
+        .agg([len().cast(DataType::Int64).alias("hourly_exceedances")]);
 
-    let device_daily = base.filter(col("cn").eq(lit("2031"))).select([
-        col("uscc"),
-        col("outlet"),
-        col("pollutant"),
-        col("zs_avg")
-            .fill_null(col("avg"))
-            .alias("device_daily_avg"),
-    ]);
+    let device_daily = day
+        .filter(is_parameter.not().and(col("cn").eq(lit("2031"))))
+        .select([
+            col("uscc"),
+            col("outlet"),
+            col("pollutant"),
+            col("zs_avg")
+                .fill_null(col("avg"))
+                .alias("device_daily_avg"),
+        ]);
 
-    let keys: Vec<Expr> = DAY_KEYS.iter().map(|k| col(*k)).collect();
     let daily = hourly
-        .group_by(keys)
+        .group_by(keys.clone())
         .agg(
             OUTLET_ATTRIBUTES
                 .map(|c| col(c).first())
@@ -233,8 +269,6 @@ pub fn cems_day(
                         .alias("excluded_values"),
                     f("value").sum().alias("value_sum"),
                     f("cou").filter(col("valid")).sum().alias("mass_kg"),
-                    col("hourly_limit").first().alias("hourly_limit"),
-                    count_true("exceeds").alias("hourly_exceedances"),
                     col("raw_key").first().alias("raw_key"),
                 ])
                 .collect::<Vec<_>>(),
@@ -246,6 +280,16 @@ pub fn cems_day(
                 .otherwise(lit(NULL).cast(DataType::Float64))
                 .alias("daily_mean"),
         ])
+        // The standard is the outlet's, one per daily row: its hourly limit is the one every
+        // hour of the row was compared with.
+        .join(
+            hourly_limits.select([col("standard"), col("pollutant"), col("hourly_limit")]),
+            [col("standard"), col("pollutant")],
+            [col("standard"), col("pollutant")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(exceed_counts, keys.clone(), keys, by_keys())
+        .with_column(col("hourly_exceedances").fill_null(lit(0i64)))
         .join(
             limits_for(limits, "daily", "daily")?,
             [col("standard"), col("pollutant")],

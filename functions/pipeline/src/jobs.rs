@@ -12,8 +12,8 @@
 use crate::error::JobError;
 use crate::ledger::{ChangedRawFile, Check, RawLedger};
 use crate::partition::{
-    DEFAULT_MAX_FILE_BYTES, Evidence, get_json, open_fingerprint, put_json, save_ledger,
-    validate_partition,
+    self, DEFAULT_MAX_FILE_BYTES, Evidence, Prepared, get_json, open_fingerprint,
+    prepare_partition, put_json, save_ledger,
 };
 use crate::progress::Progress;
 use crate::registry::{DEFAULT_MAX_REGISTRY_SHRINK, Validated, consider_registry};
@@ -395,64 +395,81 @@ pub fn nightly(
     }
     let mut validated_dates = BTreeSet::new();
     let mut held = revisions::Held::new();
-    for d in &dates {
-        for source in Source::ALL {
-            if in_force.keys(source, *d).is_empty() {
-                continue;
-            }
-            let files = revisions::resolver(listed(&index, *d, source), &ledger, &run);
-            let ctx = Context {
-                curated,
-                registry: &v.registry,
-                date: *d,
-            };
-            let evidence = Evidence {
-                ledger: &ledger,
-                conflicted: &conflicted,
-                registry: if source == Source::Enterprises {
-                    None
-                } else {
-                    v.registry_id.as_deref()
-                },
-                max_file_bytes: opts.max_file_bytes,
-            };
-            let counts = report.sources.entry(source.to_string()).or_default();
-            let (manifest, was_new) = validate_partition(
-                store,
-                source,
-                *d,
-                &files,
-                ctx,
-                evidence,
-                &mut counts.rejected_by_reason,
-            )?;
-            held.extend(manifest.held.iter().map(|h| (h.key.clone(), h.clone())));
-            // A held registry changes nothing that is published: its rejections are in
-            // the report, but do not trip the reject-rate gate (that would let one bad
-            // registry delivery stop every night until it is replaced).
-            let mut held = false;
-            if source == Source::Enterprises {
-                let verdict =
-                    consider_registry(store, &mut v, &d.to_string(), opts.max_registry_shrink)?;
-                held = verdict.is_some();
-                report.registry_held.extend(verdict);
-            }
-            for f in manifest.files {
-                if was_new && !held {
-                    let e = fresh.entry(source).or_default();
-                    e.0 += f.read;
-                    e.1 += f.rejected;
+    // Each partition is written on a thread of its own while the next one is validated.
+    partition::with_writer(store, |writer| {
+        for d in &dates {
+            for source in Source::ALL {
+                if in_force.keys(source, *d).is_empty() {
+                    continue;
                 }
-                counts.add_file(f);
+                let files = revisions::resolver(listed(&index, *d, source), &ledger, &run);
+                let ctx = Context {
+                    curated,
+                    registry: &v.registry,
+                    date: *d,
+                };
+                let evidence = Evidence {
+                    ledger: &ledger,
+                    conflicted: &conflicted,
+                    registry: if source == Source::Enterprises {
+                        None
+                    } else {
+                        v.registry_id.as_deref()
+                    },
+                    max_file_bytes: opts.max_file_bytes,
+                };
+                let counts = report.sources.entry(source.to_string()).or_default();
+                let prepared = prepare_partition(
+                    store,
+                    source,
+                    *d,
+                    &files,
+                    ctx,
+                    evidence,
+                    &mut counts.rejected_by_reason,
+                )?;
+                let (manifest, was_new) = match prepared {
+                    Prepared::Reused(m) => (m, false),
+                    // The registry is read back at once (below): written before going on.
+                    Prepared::Fresh(p) if source == Source::Enterprises => {
+                        writer.flush()?;
+                        (p.write(store)?, true)
+                    }
+                    Prepared::Fresh(p) => {
+                        let m = p.manifest().clone();
+                        writer.write(p)?;
+                        (m, true)
+                    }
+                };
+                held.extend(manifest.held.iter().map(|h| (h.key.clone(), h.clone())));
+                // A held registry changes nothing that is published: its rejections are in
+                // the report, but do not trip the reject-rate gate (that would let one bad
+                // registry delivery stop every night until it is replaced).
+                let mut held = false;
+                if source == Source::Enterprises {
+                    let verdict =
+                        consider_registry(store, &mut v, &d.to_string(), opts.max_registry_shrink)?;
+                    held = verdict.is_some();
+                    report.registry_held.extend(verdict);
+                }
+                for f in manifest.files {
+                    if was_new && !held {
+                        let e = fresh.entry(source).or_default();
+                        e.0 += f.read;
+                        e.1 += f.rejected;
+                    }
+                    counts.add_file(f);
+                }
+                if was_new {
+                    validated_dates.insert(d.to_string());
+                }
             }
-            if was_new {
-                validated_dates.insert(d.to_string());
+            if let Some(p) = opts.progress {
+                p.advance(1);
             }
         }
-        if let Some(p) = opts.progress {
-            p.advance(1);
-        }
-    }
+        Ok(())
+    })?;
     report_revisions(store, (&index, &ledger), run_date, &held, &mut report)?;
     report.registry_in_force = v.registry_date.clone();
     report.validated_dates = validated_dates.into_iter().collect();

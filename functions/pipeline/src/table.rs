@@ -289,6 +289,11 @@ impl Interned {
         self.codes.is_empty()
     }
 
+    /// The dictionary (by code) and the cells' codes, in order.
+    pub fn parts(&self) -> (&[String], &[Option<u32>]) {
+        (&self.values, &self.codes)
+    }
+
     /// The cells, in order.
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         self.codes.iter().map(|c| {
