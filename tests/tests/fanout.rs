@@ -372,6 +372,32 @@ fn a_night_with_a_failed_task_publishes_nothing() {
     assert!(report.site_release.is_some());
 }
 
+/// A single night writes each partition on a thread of its own while it validates the next
+/// (`partition::with_writer`): a write failing there stops the night with that write's
+/// error, naming the key, and nothing is published.
+#[test]
+fn a_single_night_whose_partition_write_fails_stops_with_that_error() {
+    let curated = Curated::load().unwrap();
+    let (_dir, local) = filled("night-write-fails");
+    let failing = Failing {
+        inner: &local,
+        prefix: "validated/cems/".into(),
+    };
+    let error = jobs::nightly(&failing, &curated, &options()).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, JobError::Store(StoreError::S3 { .. })),
+        "{message}"
+    );
+    assert!(message.contains("validated/cems/date="), "{message}");
+    assert!(message.contains("503 SlowDown"), "{message}");
+    assert!(local.list("validated/cems/").unwrap().is_empty());
+    assert!(local.list("datasets/").unwrap().is_empty(), "no dataset");
+    assert!(local.list("site/").unwrap().is_empty(), "no release");
+    let report = envgov_dataset::layout::run_report_key(&sample().end_date.to_string()).unwrap();
+    assert_eq!(local.get(&report).unwrap(), None, "no run report");
+}
+
 /// A store whose writes under one prefix fail as S3 would.
 struct Failing<'a> {
     inner: &'a LocalStore,

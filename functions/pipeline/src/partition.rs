@@ -952,6 +952,78 @@ mod tests {
         assert!(in_parallel(&[] as &[u64], |x| *x).is_empty());
     }
 
+    /// A partition of `rows` rows of `source`'s schema, validated and not yet written.
+    fn pending(source: Source, date: &str, rows: usize) -> Pending {
+        let schema = validate::schema(source);
+        let columns = schema
+            .iter()
+            .map(|(_, kind)| match kind {
+                Kind::Str => {
+                    let mut c = Interned::default();
+                    for i in 0..rows {
+                        c.push(Some(if i % 2 == 0 { "甲" } else { "b" }));
+                    }
+                    Column::Interned(c)
+                }
+                Kind::F64 => {
+                    Column::Plain(Values::F64((0..rows).map(|i| Some(i as f64)).collect()))
+                }
+                Kind::I64 => {
+                    Column::Plain(Values::I64((0..rows).map(|i| Some(i as i64)).collect()))
+                }
+                Kind::Bool => Column::Plain(Values::Bool(vec![Some(true); rows])),
+            })
+            .collect();
+        let batch = Batch {
+            names: schema.iter().map(|(n, _)| n.to_string()).collect(),
+            columns,
+        };
+        Pending {
+            manifest_key: layout::validated_manifest_key(source, date).unwrap(),
+            manifest: PartitionManifest {
+                validator_version: VALIDATOR_VERSION,
+                source,
+                date: date.to_string(),
+                files: Vec::new(),
+                partition_sha256: None,
+                rejects_sha256: None,
+                registry: None,
+                withheld: Vec::new(),
+                held: Vec::new(),
+            },
+            accepted: vec![batch],
+            rejections: Vec::new(),
+            validate_s: 0.0,
+        }
+    }
+
+    /// Large partitions (more than the writer holds at once) and small ones queued in turn
+    /// are all written, each with the manifest of its own bytes, once `with_writer` returns.
+    #[test]
+    fn the_writer_writes_every_partition_queued_large_or_small() {
+        let store = crate::store::MemoryStore::new();
+        let days: Vec<String> = (1..=5).map(|d| format!("2026-01-0{d}")).collect();
+        with_writer(&store, |writer| {
+            for d in &days {
+                writer.write(pending(Source::Cems, d, LARGE_FROM_ROWS + 1))?;
+                writer.write(pending(Source::Sewage, d, 3))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        for d in &days {
+            for (source, rows) in [(Source::Cems, LARGE_FROM_ROWS + 1), (Source::Sewage, 3)] {
+                let key = layout::validated_manifest_key(source, d).unwrap();
+                let m: PartitionManifest = get_json(&store, &key).unwrap().expect("manifest");
+                assert!(written_with(&store, &m, source, d).unwrap(), "{source} {d}");
+                let table = read_partition(&store, source, d)
+                    .unwrap()
+                    .expect("partition");
+                assert_eq!(table.rows(), rows, "{source} {d}");
+            }
+        }
+    }
+
     /// Batches with interned and plain string columns are written as the same bytes as the
     /// table of their rows.
     #[test]
