@@ -295,20 +295,14 @@ fn validate_registry_day(
         ctx,
         day.evidence,
         &mut counts.rejected_by_reason,
-    )?;
+    )?
+    .written(store)?;
     // A held registry's rejections are reported but do not trip the reject-rate gate.
     let verdict = consider_registry(store, v, &day.date.to_string(), day.max_shrink)?;
     let held = verdict.is_some();
     report.registry_held.extend(verdict);
     let counts = report.sources.entry(source.to_string()).or_default();
-    for f in manifest.files {
-        if was_new && !held {
-            let e = fresh.entry(source).or_default();
-            e.0 += f.read;
-            e.1 += f.rejected;
-        }
-        counts.add_file(f);
-    }
+    crate::jobs::tally(counts, fresh, source, manifest.files, was_new && !held);
     Ok(was_new)
 }
 
@@ -377,7 +371,8 @@ pub fn run_task(
         ctx,
         evidence,
         &mut rejected_by_reason,
-    )?;
+    )?
+    .written(store)?;
     let partial_computed = crate::partials::ensure(store, curated, item.source, item.date)?;
     let outcome = outcome_of(item, &manifest, validated, rejected_by_reason).with(
         raw_files,

@@ -404,7 +404,8 @@ pub fn ingest(
             ctx,
             evidence,
             &mut by_reason,
-        )?;
+        )?
+        .written(store)?;
         if validated {
             tracing::info!(key, source = %source, date = %date_text, files = keys.len(), "partition validated");
         } else {

@@ -12,8 +12,8 @@
 use crate::error::JobError;
 use crate::ledger::{ChangedRawFile, Check, RawLedger};
 use crate::partition::{
-    self, DEFAULT_MAX_FILE_BYTES, Evidence, Prepared, get_json, open_fingerprint,
-    prepare_partition, put_json, save_ledger,
+    self, DEFAULT_MAX_FILE_BYTES, Evidence, Prepared, get_json, open_fingerprint, put_json,
+    save_ledger, validate_partition,
 };
 use crate::progress::Progress;
 use crate::registry::{DEFAULT_MAX_REGISTRY_SHRINK, Validated, consider_registry};
@@ -419,7 +419,7 @@ pub fn nightly(
                     max_file_bytes: opts.max_file_bytes,
                 };
                 let counts = report.sources.entry(source.to_string()).or_default();
-                let prepared = prepare_partition(
+                let prepared = validate_partition(
                     store,
                     source,
                     *d,
@@ -452,14 +452,7 @@ pub fn nightly(
                     held = verdict.is_some();
                     report.registry_held.extend(verdict);
                 }
-                for f in manifest.files {
-                    if was_new && !held {
-                        let e = fresh.entry(source).or_default();
-                        e.0 += f.read;
-                        e.1 += f.rejected;
-                    }
-                    counts.add_file(f);
-                }
+                tally(counts, &mut fresh, source, manifest.files, was_new && !held);
                 if was_new {
                     validated_dates.insert(d.to_string());
                 }
@@ -485,6 +478,25 @@ pub fn nightly(
         .insert("validate".to_string(), t.elapsed().as_secs_f64());
     gate(store, &mut record, &fresh, opts.max_reject_rate)?;
     publish_night(store, curated, opts, record, &v, &dates, run_date)
+}
+
+/// Adds a partition's files to its source's counts; with `gated` (validated tonight, and
+/// not a held registry's), to the records the reject-rate gate weighs (`fresh`) as well.
+pub(crate) fn tally(
+    counts: &mut envgov_dataset::report::SourceCounts,
+    fresh: &mut BTreeMap<Source, (u64, u64)>,
+    source: Source,
+    files: Vec<envgov_dataset::report::FileCounts>,
+    gated: bool,
+) {
+    for f in files {
+        if gated {
+            let e = fresh.entry(source).or_default();
+            e.0 += f.read;
+            e.1 += f.rejected;
+        }
+        counts.add_file(f);
+    }
 }
 
 /// A run's report and timings while it runs.

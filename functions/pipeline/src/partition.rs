@@ -235,8 +235,10 @@ fn rejects_table(rejections: &[Rejection]) -> Table {
     t
 }
 
-/// Validates (or reuses) one source's partition for one date. Returns its manifest, and
-/// whether it was validated in this run. `files` gives the keys in force (see [`Resolve`]).
+/// Validates (or reuses) one source's partition for one date: the stored manifest, or the
+/// partition validated and still to write ([`Prepared::written`] writes it; the nightly job
+/// writes it on a thread of its own while it validates the next, see [`with_writer`]).
+/// `files` gives the keys in force (see [`Resolve`]).
 /// The partition is reused when its manifest lists the partition's files (all the keys in
 /// force, or all but the conflicted ones) with the sha256 the ledger records for them, and
 /// was validated against the same registry. The ingest function calls this too, so both
@@ -259,25 +261,102 @@ pub fn validate_partition(
     ctx: Context<'_>,
     evidence: Evidence<'_>,
     rejected_by_reason: &mut BTreeMap<String, u64>,
-) -> Result<(PartitionManifest, bool), JobError> {
-    match prepare_partition(
-        store,
-        source,
-        date,
-        files,
-        ctx,
-        evidence,
-        rejected_by_reason,
-    )? {
-        Prepared::Reused(m) => Ok((m, false)),
-        Prepared::Fresh(p) => Ok((p.write(store)?, true)),
+) -> Result<Prepared, JobError> {
+    let d = date.to_string();
+    let manifest_key = layout::validated_manifest_key(source, &d)
+        .map_err(|e| JobError::Definition(e.to_string()))?;
+    let registry = evidence.registry.map(str::to_string);
+    let stored = get_json::<PartitionManifest>(store, &manifest_key)?
+        .filter(|m| m.validator_version == VALIDATOR_VERSION && m.registry == registry);
+    let held = still_held(stored.as_ref(), evidence.ledger);
+    if let Some(m) = stored {
+        let keys = files(&held).in_force;
+        if lists_files(&m, &keys, &evidence) && written_with(store, &m, source, &d)? {
+            return Ok(Prepared::Reused(m));
+        }
     }
+    let t = std::time::Instant::now();
+    let (resolved, mut results) = validate_holding(store, source, files, ctx, &evidence, held)?;
+    let validate_s = t.elapsed().as_secs_f64();
+    let PartitionFiles {
+        in_force: keys,
+        held: held_here,
+        ..
+    } = resolved;
+    let mut accepted: Vec<Batch> = Vec::new();
+    let mut rejections = Vec::new();
+    let mut counted = Vec::new();
+    let mut withheld: Vec<String> = keys
+        .iter()
+        .filter(|k| evidence.conflicted.contains(*k))
+        .cloned()
+        .collect();
+    for key in &keys {
+        let Some(result) = results.remove(key) else {
+            continue;
+        };
+        if let Some(entry) = evidence.ledger.files.get(key)
+            && entry.sha256 != result.counts.sha256
+        {
+            // Overwritten between the ledger's check and now: the changed bytes are not
+            // the evidence; leave them out (the next night reports the conflict).
+            tracing::warn!(key = %key, recorded = %entry.sha256, now = %result.counts.sha256, "raw file changed during the run; left out");
+            withheld.push(key.clone());
+            continue;
+        }
+        tracing::debug!(key = %key, read = result.counts.read, accepted = result.counts.accepted, rejected = result.counts.rejected, "validated");
+        accepted.push(result.accepted);
+        counted.push(result.counts);
+        rejections.extend(result.rejections);
+    }
+    drop(results);
+    for h in &held_here {
+        tracing::warn!(key = %h.key, reason_code = %h.reason_code, kept = %h.kept, "revision failed validation as a whole; held, not in force");
+        rejections.push(held_rejection(h));
+    }
+    for r in rejections
+        .iter()
+        .filter(|r| r.scope == validate::Scope::Record)
+    {
+        *rejected_by_reason
+            .entry(r.reason_code.to_string())
+            .or_default() += 1;
+    }
+    withheld.sort();
+    Ok(Prepared::Fresh(Pending {
+        manifest_key,
+        manifest: PartitionManifest {
+            validator_version: VALIDATOR_VERSION,
+            source,
+            date: d,
+            files: counted,
+            partition_sha256: None,
+            rejects_sha256: None,
+            registry,
+            withheld,
+            held: held_here,
+        },
+        accepted,
+        rejections,
+        validate_s,
+    }))
 }
 
 /// A partition validated: reused as stored, or validated in this run and still to write.
 pub enum Prepared {
     Reused(PartitionManifest),
     Fresh(Pending),
+}
+
+impl Prepared {
+    /// The partition written where it was validated in this run: its manifest, and whether
+    /// it was validated in this run.
+    pub fn written(self, store: &dyn Store) -> Result<(PartitionManifest, bool), JobError> {
+        match self {
+            Prepared::Reused(m) => Ok((m, false)),
+            Prepared::Fresh(p) => Ok((p.write(store)?, true)),
+        }
+    }
 }
 
 /// A partition validated in this run, not yet written: its manifest (without the hashes of
@@ -421,98 +500,6 @@ pub fn with_writer<R>(
         let r = result?;
         flushed.map(|()| r)
     })
-}
-
-/// [`validate_partition`] without the writing: the caller writes a [`Prepared::Fresh`]
-/// partition with [`Pending::write`] (the nightly job does so on a thread of its own while
-/// it validates the next partition; see [`with_writer`]).
-pub fn prepare_partition(
-    store: &dyn Store,
-    source: Source,
-    date: NaiveDate,
-    files: Resolve<'_>,
-    ctx: Context<'_>,
-    evidence: Evidence<'_>,
-    rejected_by_reason: &mut BTreeMap<String, u64>,
-) -> Result<Prepared, JobError> {
-    let d = date.to_string();
-    let manifest_key = layout::validated_manifest_key(source, &d)
-        .map_err(|e| JobError::Definition(e.to_string()))?;
-    let registry = evidence.registry.map(str::to_string);
-    let stored = get_json::<PartitionManifest>(store, &manifest_key)?
-        .filter(|m| m.validator_version == VALIDATOR_VERSION && m.registry == registry);
-    let held = still_held(stored.as_ref(), evidence.ledger);
-    if let Some(m) = stored {
-        let keys = files(&held).in_force;
-        if lists_files(&m, &keys, &evidence) && written_with(store, &m, source, &d)? {
-            return Ok(Prepared::Reused(m));
-        }
-    }
-    let t = std::time::Instant::now();
-    let (resolved, mut results) = validate_holding(store, source, files, ctx, &evidence, held)?;
-    let validate_s = t.elapsed().as_secs_f64();
-    let PartitionFiles {
-        in_force: keys,
-        held: held_here,
-        ..
-    } = resolved;
-    let mut accepted: Vec<Batch> = Vec::new();
-    let mut rejections = Vec::new();
-    let mut counted = Vec::new();
-    let mut withheld: Vec<String> = keys
-        .iter()
-        .filter(|k| evidence.conflicted.contains(*k))
-        .cloned()
-        .collect();
-    for key in &keys {
-        let Some(result) = results.remove(key) else {
-            continue;
-        };
-        if let Some(entry) = evidence.ledger.files.get(key)
-            && entry.sha256 != result.counts.sha256
-        {
-            // Overwritten between the ledger's check and now: the changed bytes are not
-            // the evidence; leave them out (the next night reports the conflict).
-            tracing::warn!(key = %key, recorded = %entry.sha256, now = %result.counts.sha256, "raw file changed during the run; left out");
-            withheld.push(key.clone());
-            continue;
-        }
-        tracing::debug!(key = %key, read = result.counts.read, accepted = result.counts.accepted, rejected = result.counts.rejected, "validated");
-        accepted.push(result.accepted);
-        counted.push(result.counts);
-        rejections.extend(result.rejections);
-    }
-    drop(results);
-    for h in &held_here {
-        tracing::warn!(key = %h.key, reason_code = %h.reason_code, kept = %h.kept, "revision failed validation as a whole; held, not in force");
-        rejections.push(held_rejection(h));
-    }
-    for r in rejections
-        .iter()
-        .filter(|r| r.scope == validate::Scope::Record)
-    {
-        *rejected_by_reason
-            .entry(r.reason_code.to_string())
-            .or_default() += 1;
-    }
-    withheld.sort();
-    Ok(Prepared::Fresh(Pending {
-        manifest_key,
-        manifest: PartitionManifest {
-            validator_version: VALIDATOR_VERSION,
-            source,
-            date: d,
-            files: counted,
-            partition_sha256: None,
-            rejects_sha256: None,
-            registry,
-            withheld,
-            held: held_here,
-        },
-        accepted,
-        rejections,
-        validate_s,
-    }))
 }
 
 /// The revisions a stored manifest holds, while their bytes are those it judged.
