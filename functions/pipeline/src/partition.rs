@@ -395,62 +395,142 @@ impl Pending {
     }
 }
 
-/// Writes [`Pending`] partitions, in the order given, on a thread of its own, so that the
-/// caller validates the next partition meanwhile: validating a day keeps every core busy
-/// for a moment, encoding its partition (a day of online monitoring: some 230,000 rows at
-/// 2,000 units) mostly one. Bounded memory: at most [`LARGE_IN_FLIGHT`] large partitions
-/// are queued or being written at a time (the caller waits for a slot), small ones as many
-/// as the queue holds.
+/// Writes [`Pending`] partitions on [`WRITERS`] threads of their own, so that the caller
+/// validates the next partition meanwhile: validating a day keeps every core busy for a
+/// moment, encoding its partition (a day of online monitoring: some 230,000 rows at 2,000
+/// units) mostly one, and it takes longer than validating. Partitions are independent
+/// (each writes its own keys, its manifest last), so the order they are written in does not
+/// matter. Bounded memory: at most [`LARGE_IN_FLIGHT`] large partitions are queued or being
+/// written at a time, and [`QUEUED`] partitions queued (the caller waits).
 pub struct Writer<'s> {
-    tx: std::sync::mpsc::SyncSender<Message>,
-    slots: std::sync::mpsc::SyncSender<()>,
-    failed: &'s std::sync::Mutex<Option<JobError>>,
+    shared: &'s Shared,
 }
 
+/// Threads writing partitions.
+const WRITERS: usize = 2;
 /// A partition of at least this many rows (one Parquet row group) is large.
 const LARGE_FROM_ROWS: usize = 65_536;
-/// Large partitions queued or being written at a time: one written, one waiting.
-const LARGE_IN_FLIGHT: usize = 2;
+/// Large partitions queued or being written at a time: one per writer, one waiting.
+const LARGE_IN_FLIGHT: usize = WRITERS + 1;
 /// Partitions queued at a time (a day's sources, small ones mostly).
 const QUEUED: usize = 16;
 
-enum Message {
-    Write(Box<Pending>, bool),
-    Flush(std::sync::mpsc::SyncSender<()>),
+/// The writers' queue and what they report back.
+#[derive(Default)]
+struct Shared {
+    state: std::sync::Mutex<Queue>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: std::collections::VecDeque<(Pending, bool)>,
+    /// Partitions being written.
+    writing: usize,
+    /// Large partitions queued or being written.
+    large: usize,
+    /// No partition will be queued any more: the writers stop once the queue is empty.
+    closed: bool,
+    /// A write failed: nothing more is written.
+    stopped: bool,
+    /// The first write that failed, until the caller is told.
+    failed: Option<JobError>,
+}
+
+impl Queue {
+    /// The error of the first write that failed, once; after that, that the writers
+    /// stopped.
+    fn failure(&mut self) -> Result<(), JobError> {
+        if !self.stopped {
+            return Ok(());
+        }
+        Err(self.failed.take().unwrap_or_else(|| {
+            JobError::Definition("the partition writers stopped after a failed write".into())
+        }))
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        guard: std::sync::MutexGuard<'a, Queue>,
+        until: impl Fn(&Queue) -> bool,
+    ) -> std::sync::MutexGuard<'a, Queue> {
+        self.changed
+            .wait_while(guard, |q| !until(q))
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One writer thread: takes the next partition until the queue is closed and empty.
+    fn work(&self, store: &dyn Store) {
+        loop {
+            let mut q = self.wait(self.lock(), |q| q.closed || !q.jobs.is_empty());
+            let Some((p, large)) = q.jobs.pop_front() else {
+                return;
+            };
+            let skip = q.stopped;
+            q.writing += 1;
+            drop(q);
+            self.changed.notify_all();
+            let result = if skip {
+                Ok(())
+            } else {
+                p.write(store).map(drop)
+            };
+            let mut q = self.lock();
+            q.writing -= 1;
+            if large {
+                q.large -= 1;
+            }
+            if let Err(e) = result
+                && !q.stopped
+            {
+                q.stopped = true;
+                q.failed = Some(e);
+            }
+            drop(q);
+            self.changed.notify_all();
+        }
+    }
 }
 
 impl Writer<'_> {
-    /// Queues a partition to write, waiting for a slot if it is large; the error of the
-    /// first write that failed, if any did (nothing more is written after it).
+    /// Queues a partition to write, waiting while the queue is full (or, for a large one,
+    /// while [`LARGE_IN_FLIGHT`] are in flight); the error of the first write that failed,
+    /// if any did.
     pub fn write(&self, p: Pending) -> Result<(), JobError> {
-        self.failure()?;
         let large = p.accepted.iter().map(Batch::rows).sum::<usize>() >= LARGE_FROM_ROWS;
-        if large {
-            self.slots.send(()).map_err(|_| stopped())?;
-        }
-        self.tx
-            .send(Message::Write(Box::new(p), large))
-            .map_err(|_| stopped())
+        let mut q = self.shared.wait(self.shared.lock(), |q| {
+            q.stopped || (q.jobs.len() < QUEUED && (!large || q.large < LARGE_IN_FLIGHT))
+        });
+        q.failure()?;
+        q.large += usize::from(large);
+        q.jobs.push_back((p, large));
+        drop(q);
+        self.shared.changed.notify_all();
+        Ok(())
     }
 
     /// Waits until every partition queued is written; the error of the first that failed.
     pub fn flush(&self) -> Result<(), JobError> {
-        let (ack, done) = std::sync::mpsc::sync_channel(1);
-        self.tx.send(Message::Flush(ack)).map_err(|_| stopped())?;
-        done.recv().map_err(|_| stopped())?;
-        self.failure()
-    }
-
-    fn failure(&self) -> Result<(), JobError> {
-        match self.failed.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.shared
+            .wait(self.shared.lock(), |q| q.jobs.is_empty() && q.writing == 0)
+            .failure()
     }
 }
 
-fn stopped() -> JobError {
-    JobError::Definition("the partition writer stopped".into())
+/// Closes the writers' queue when dropped.
+struct Close<'a>(&'a Shared);
+
+impl Drop for Close<'_> {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.changed.notify_all();
+    }
 }
 
 /// Runs `f` with a [`Writer`] of partitions to `store`; returns once every partition it
@@ -459,44 +539,21 @@ pub fn with_writer<R>(
     store: &dyn Store,
     f: impl FnOnce(&Writer<'_>) -> Result<R, JobError>,
 ) -> Result<R, JobError> {
-    let failed = std::sync::Mutex::new(None);
+    let shared = Shared::default();
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(QUEUED);
-        let (slots, taken) = std::sync::mpsc::sync_channel::<()>(LARGE_IN_FLIGHT);
-        let failed_here = &failed;
-        let worker = s.spawn(move || {
-            for message in rx {
-                match message {
-                    Message::Write(p, large) => {
-                        let mut failed = failed_here.lock().unwrap_or_else(|p| p.into_inner());
-                        if failed.is_none() {
-                            drop(failed);
-                            if let Err(e) = p.write(store) {
-                                failed = failed_here.lock().unwrap_or_else(|p| p.into_inner());
-                                *failed = Some(e);
-                            }
-                        }
-                        if large {
-                            let _ = taken.recv();
-                        }
-                    }
-                    Message::Flush(ack) => {
-                        let _ = ack.send(());
-                    }
-                }
-            }
-        });
-        let writer = Writer {
-            tx,
-            slots,
-            failed: &failed,
-        };
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|_| s.spawn(|| shared.work(store)))
+            .collect();
+        // Closed however `f` ends (a panic included), so that the writers stop.
+        let close = Close(&shared);
+        let writer = Writer { shared: &shared };
         let result = f(&writer);
         let flushed = writer.flush();
-        drop(writer);
-        worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        drop(close);
+        for w in writers {
+            w.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
         let r = result?;
         flushed.map(|()| r)
     })
