@@ -372,7 +372,7 @@ fn a_night_with_a_failed_task_publishes_nothing() {
     assert!(report.site_release.is_some());
 }
 
-/// A single night writes each partition on a thread of its own while it validates the next
+/// A single night writes each partition on writer threads while it validates the next
 /// (`partition::with_writer`): a write failing there stops the night with that write's
 /// error, naming the key, and nothing is published.
 #[test]

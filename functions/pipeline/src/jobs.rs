@@ -395,7 +395,7 @@ pub fn nightly(
     }
     let mut validated_dates = BTreeSet::new();
     let mut held = revisions::Held::new();
-    // Each partition is written on a thread of its own while the next one is validated.
+    // Partitions are written on writer threads while the next one is validated.
     partition::with_writer(store, |writer| {
         for d in &dates {
             for source in Source::ALL {

@@ -237,7 +237,7 @@ fn rejects_table(rejections: &[Rejection]) -> Table {
 
 /// Validates (or reuses) one source's partition for one date: the stored manifest, or the
 /// partition validated and still to write ([`Prepared::written`] writes it; the nightly job
-/// writes it on a thread of its own while it validates the next, see [`with_writer`]).
+/// writes it on writer threads while it validates the next, see [`with_writer`]).
 /// `files` gives the keys in force (see [`Resolve`]).
 /// The partition is reused when its manifest lists the partition's files (all the keys in
 /// force, or all but the conflicted ones) with the sha256 the ledger records for them, and
