@@ -346,9 +346,66 @@ pub fn nightly(
     } = open_night(store, opts)?;
     let run = run_date.to_string();
     tracing::info!(run_date = %run, store = %store.describe(), "nightly run started");
+    let checked = ingest(store, opts, (&index, &metas), &dates, run_date, &mut report)?;
+    timings.insert("ingest".to_string(), started.elapsed().as_secs_f64());
 
-    // Ingest: record every new raw file's hash (streamed); trust known files whose listed
-    // size and tag match the ledger, but for a rotating sample (or all with --rehash).
+    let t = Instant::now();
+    let stage = Stage {
+        store,
+        curated,
+        opts,
+        index: &index,
+        checked: &checked,
+        run: &run,
+    };
+    let validated = stage.validate(&dates, &mut report)?;
+    report_revisions(
+        store,
+        (&index, &checked.ledger),
+        run_date,
+        &validated.held,
+        &mut report,
+    )?;
+    report.registry_in_force = validated.v.registry_date.clone();
+    report.validated_dates = validated.dates.into_iter().collect();
+    report.unrecognised_raw_keys = unrecognised;
+    let mut record = RunRecord {
+        report,
+        timings,
+        started,
+    };
+    summarise(&mut record.report, &checked.ledger)?;
+    record
+        .timings
+        .insert("validate".to_string(), t.elapsed().as_secs_f64());
+    gate(store, &mut record, &validated.fresh, opts.max_reject_rate)?;
+    publish_night(store, curated, opts, record, &validated.v, &dates, run_date)
+}
+
+/// The raw files a night has checked ([`ingest`]).
+struct Checked {
+    /// The ledger with tonight's sightings.
+    ledger: RawLedger,
+    /// The keys whose bytes are not those first recorded.
+    conflicted: BTreeSet<String>,
+    /// The files in force (before any revision is held: a partition with none has nothing
+    /// to validate).
+    in_force: InForce,
+}
+
+/// The ingest stage: records every new raw file's hash (streamed), trusting known files
+/// whose listed size and tag match the ledger but for a rotating sample (or all with
+/// `--rehash`), and records what the night saw for `envgov rebuild` (which files a night saw
+/// is history).
+fn ingest(
+    store: &dyn Store,
+    opts: &NightlyOptions<'_>,
+    (index, metas): (&RawIndex, &RawMetas),
+    dates: &[NaiveDate],
+    run_date: NaiveDate,
+    report: &mut RunReport,
+) -> Result<Checked, JobError> {
+    let run = run_date.to_string();
     let keys_to_check: Vec<&String> = dates
         .iter()
         .flat_map(|d| index.get(d).into_iter().flat_map(|m| m.values().flatten()))
@@ -359,7 +416,7 @@ pub fn nightly(
     let (ledger, conflicts) = check_raw_files(
         store,
         &keys_to_check,
-        &metas,
+        metas,
         &run,
         opts.rehash,
         &mut report.raw_files,
@@ -367,10 +424,7 @@ pub fn nightly(
     )?;
     let (conflicted, conflict_records) = raw_conflicts(conflicts);
     report.raw_conflicts = conflict_records;
-    // The files in force, from the ledger with tonight's sightings (before any revision is
-    // held: a partition with none has nothing to validate).
-    let in_force = revisions::resolve_index(&index, &ledger, run_date, &Default::default());
-    // What the night saw, for `envgov rebuild` (which files a night saw is history).
+    let in_force = revisions::resolve_index(index, &ledger, run_date, &Default::default());
     crate::inputs::record(store, &run, keys_to_check.iter().copied(), &ledger)?;
     tracing::info!(
         files = report.raw_files.listed,
@@ -379,105 +433,155 @@ pub fn nightly(
         conflicts = report.raw_conflicts.len(),
         "raw files checked"
     );
-    timings.insert("ingest".to_string(), started.elapsed().as_secs_f64());
+    Ok(Checked {
+        ledger,
+        conflicted,
+        in_force,
+    })
+}
 
-    // Validate, date by date; the registry in force on a date is the latest one before it
-    // that was not held back.
-    let t = Instant::now();
-    let mut fresh: BTreeMap<Source, (u64, u64)> = BTreeMap::new();
-    let mut v = Validated {
-        registry: Registry::default(),
-        registry_date: None,
-        registry_id: None,
-    };
-    if let Some(p) = opts.progress {
-        p.stage("validate", dates.len() as u64);
+/// What the validate stage leaves for the rest of the night.
+struct ValidateStage {
+    /// The registry in force at the end of the night.
+    v: Validated,
+    /// Per source, the records read and rejected in partitions validated tonight (what the
+    /// reject-rate gate weighs).
+    fresh: BTreeMap<Source, (u64, u64)>,
+    /// The dates with a partition validated tonight.
+    dates: BTreeSet<String>,
+    /// The revisions held back by the partitions.
+    held: revisions::Held,
+}
+
+/// What every partition of a night is validated with.
+struct Stage<'a> {
+    store: &'a dyn Store,
+    curated: &'a Curated,
+    opts: &'a NightlyOptions<'a>,
+    index: &'a RawIndex,
+    checked: &'a Checked,
+    run: &'a str,
+}
+
+impl Stage<'_> {
+    /// The validate stage, date by date; the registry in force on a date is the latest one
+    /// before it that was not held back. Partitions are written on writer threads while the
+    /// next one is validated.
+    fn validate(
+        &self,
+        dates: &[NaiveDate],
+        report: &mut RunReport,
+    ) -> Result<ValidateStage, JobError> {
+        let mut stage = ValidateStage {
+            v: Validated {
+                registry: Registry::default(),
+                registry_date: None,
+                registry_id: None,
+            },
+            fresh: BTreeMap::new(),
+            dates: BTreeSet::new(),
+            held: revisions::Held::new(),
+        };
+        if let Some(p) = self.opts.progress {
+            p.stage("validate", dates.len() as u64);
+        }
+        partition::with_writer(self.store, |writer| {
+            for d in dates {
+                for source in Source::ALL {
+                    if !self.checked.in_force.keys(source, *d).is_empty() {
+                        self.partition(writer, source, *d, &mut stage, report)?;
+                    }
+                }
+                if let Some(p) = self.opts.progress {
+                    p.advance(1);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(stage)
     }
-    let mut validated_dates = BTreeSet::new();
-    let mut held = revisions::Held::new();
-    // Partitions are written on writer threads while the next one is validated.
-    partition::with_writer(store, |writer| {
-        for d in &dates {
-            for source in Source::ALL {
-                if in_force.keys(source, *d).is_empty() {
-                    continue;
-                }
-                let files = revisions::resolver(listed(&index, *d, source), &ledger, &run);
-                let ctx = Context {
-                    curated,
-                    registry: &v.registry,
-                    date: *d,
-                };
-                let evidence = Evidence {
-                    ledger: &ledger,
-                    conflicted: &conflicted,
-                    registry: if source == Source::Enterprises {
-                        None
-                    } else {
-                        v.registry_id.as_deref()
-                    },
-                    max_file_bytes: opts.max_file_bytes,
-                };
-                let counts = report.sources.entry(source.to_string()).or_default();
-                let prepared = validate_partition(
-                    store,
-                    source,
-                    *d,
-                    &files,
-                    ctx,
-                    evidence,
-                    &mut counts.rejected_by_reason,
-                )?;
-                let (manifest, was_new) = match prepared {
-                    Prepared::Reused(m) => (m, false),
-                    // The registry is read back at once (below): written before going on.
-                    Prepared::Fresh(p) if source == Source::Enterprises => {
-                        writer.flush()?;
-                        (p.write(store)?, true)
-                    }
-                    Prepared::Fresh(p) => {
-                        let m = p.manifest().clone();
-                        writer.write(p)?;
-                        (m, true)
-                    }
-                };
-                held.extend(manifest.held.iter().map(|h| (h.key.clone(), h.clone())));
-                // A held registry changes nothing that is published: its rejections are in
-                // the report, but do not trip the reject-rate gate (that would let one bad
-                // registry delivery stop every night until it is replaced).
-                let mut held = false;
-                if source == Source::Enterprises {
-                    let verdict =
-                        consider_registry(store, &mut v, &d.to_string(), opts.max_registry_shrink)?;
-                    held = verdict.is_some();
-                    report.registry_held.extend(verdict);
-                }
-                tally(counts, &mut fresh, source, manifest.files, was_new && !held);
-                if was_new {
-                    validated_dates.insert(d.to_string());
-                }
+
+    /// Validates one partition (or reuses it), queues it to the writer, puts a registry
+    /// delivery in force unless it is held, and counts its files.
+    fn partition(
+        &self,
+        writer: &partition::Writer<'_>,
+        source: Source,
+        d: NaiveDate,
+        stage: &mut ValidateStage,
+        report: &mut RunReport,
+    ) -> Result<(), JobError> {
+        let store = self.store;
+        let ledger = &self.checked.ledger;
+        let files = revisions::resolver(listed(self.index, d, source), ledger, self.run);
+        let ctx = Context {
+            curated: self.curated,
+            registry: &stage.v.registry,
+            date: d,
+        };
+        let evidence = Evidence {
+            ledger,
+            conflicted: &self.checked.conflicted,
+            registry: if source == Source::Enterprises {
+                None
+            } else {
+                stage.v.registry_id.as_deref()
+            },
+            max_file_bytes: self.opts.max_file_bytes,
+        };
+        let counts = report.sources.entry(source.to_string()).or_default();
+        let prepared = validate_partition(
+            store,
+            source,
+            d,
+            &files,
+            ctx,
+            evidence,
+            &mut counts.rejected_by_reason,
+        )?;
+        let (manifest, was_new) = match prepared {
+            Prepared::Reused(m) => (m, false),
+            // The registry is read back at once (below): written before going on.
+            Prepared::Fresh(p) if source == Source::Enterprises => {
+                writer.flush()?;
+                (p.write(store)?, true)
             }
-            if let Some(p) = opts.progress {
-                p.advance(1);
+            Prepared::Fresh(p) => {
+                let m = p.manifest().clone();
+                writer.write(p)?;
+                (m, true)
             }
+        };
+        stage
+            .held
+            .extend(manifest.held.iter().map(|h| (h.key.clone(), h.clone())));
+        // A held registry changes nothing that is published: its rejections are in the
+        // report, but do not trip the reject-rate gate (that would let one bad registry
+        // delivery stop every night until it is replaced).
+        let mut held = false;
+        if source == Source::Enterprises {
+            let verdict = consider_registry(
+                store,
+                &mut stage.v,
+                &d.to_string(),
+                self.opts.max_registry_shrink,
+            )?;
+            held = verdict.is_some();
+            report.registry_held.extend(verdict);
+        }
+        let counts = report.sources.entry(source.to_string()).or_default();
+        tally(
+            counts,
+            &mut stage.fresh,
+            source,
+            manifest.files,
+            was_new && !held,
+        );
+        if was_new {
+            stage.dates.insert(d.to_string());
         }
         Ok(())
-    })?;
-    report_revisions(store, (&index, &ledger), run_date, &held, &mut report)?;
-    report.registry_in_force = v.registry_date.clone();
-    report.validated_dates = validated_dates.into_iter().collect();
-    report.unrecognised_raw_keys = unrecognised;
-    let mut record = RunRecord {
-        report,
-        timings,
-        started,
-    };
-    summarise(&mut record.report, &ledger)?;
-    record
-        .timings
-        .insert("validate".to_string(), t.elapsed().as_secs_f64());
-    gate(store, &mut record, &fresh, opts.max_reject_rate)?;
-    publish_night(store, curated, opts, record, &v, &dates, run_date)
+    }
 }
 
 /// Adds a partition's files to its source's counts; with `gated` (validated tonight, and
