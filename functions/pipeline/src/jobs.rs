@@ -12,8 +12,8 @@
 use crate::error::JobError;
 use crate::ledger::{ChangedRawFile, Check, RawLedger};
 use crate::partition::{
-    self, DEFAULT_MAX_FILE_BYTES, Evidence, Prepared, get_json, open_fingerprint, put_json,
-    save_ledger, validate_partition,
+    self, DEFAULT_MAX_FILE_BYTES, Evidence, PartitionManifest, Prepared, get_json,
+    open_fingerprint, put_json, save_ledger, validate_partition,
 };
 use crate::progress::Progress;
 use crate::registry::{DEFAULT_MAX_REGISTRY_SHRINK, Validated, consider_registry};
@@ -501,8 +501,8 @@ impl Stage<'_> {
         Ok(stage)
     }
 
-    /// Validates one partition (or reuses it), queues it to the writer, puts a registry
-    /// delivery in force unless it is held, and counts its files.
+    /// Validates one partition (or reuses it), puts a registry delivery in force unless it
+    /// is held, and counts its files.
     fn partition(
         &self,
         writer: &partition::Writer<'_>,
@@ -511,7 +511,6 @@ impl Stage<'_> {
         stage: &mut ValidateStage,
         report: &mut RunReport,
     ) -> Result<(), JobError> {
-        let store = self.store;
         let ledger = &self.checked.ledger;
         let files = revisions::resolver(listed(self.index, d, source), ledger, self.run);
         let ctx = Context {
@@ -531,7 +530,7 @@ impl Stage<'_> {
         };
         let counts = report.sources.entry(source.to_string()).or_default();
         let prepared = validate_partition(
-            store,
+            self.store,
             source,
             d,
             &files,
@@ -539,19 +538,7 @@ impl Stage<'_> {
             evidence,
             &mut counts.rejected_by_reason,
         )?;
-        let (manifest, was_new) = match prepared {
-            Prepared::Reused(m) => (m, false),
-            // The registry is read back at once (below): written before going on.
-            Prepared::Fresh(p) if source == Source::Enterprises => {
-                writer.flush()?;
-                (p.write(store)?, true)
-            }
-            Prepared::Fresh(p) => {
-                let m = p.manifest().clone();
-                writer.write(p)?;
-                (m, true)
-            }
-        };
+        let (manifest, was_new) = self.place(writer, source, prepared)?;
         stage
             .held
             .extend(manifest.held.iter().map(|h| (h.key.clone(), h.clone())));
@@ -561,7 +548,7 @@ impl Stage<'_> {
         let mut held = false;
         if source == Source::Enterprises {
             let verdict = consider_registry(
-                store,
+                self.store,
                 &mut stage.v,
                 &d.to_string(),
                 self.opts.max_registry_shrink,
@@ -570,17 +557,35 @@ impl Stage<'_> {
             report.registry_held.extend(verdict);
         }
         let counts = report.sources.entry(source.to_string()).or_default();
-        tally(
-            counts,
-            &mut stage.fresh,
-            source,
-            manifest.files,
-            was_new && !held,
-        );
+        let gated = was_new && !held;
+        tally(counts, &mut stage.fresh, source, manifest.files, gated);
         if was_new {
             stage.dates.insert(d.to_string());
         }
         Ok(())
+    }
+
+    /// Where a validated partition goes: reused as stored; written at once when it is a
+    /// registry delivery (the night reads it back at once); else queued to the writer.
+    /// Returns its manifest and whether it was validated tonight.
+    fn place(
+        &self,
+        writer: &partition::Writer<'_>,
+        source: Source,
+        prepared: Prepared,
+    ) -> Result<(PartitionManifest, bool), JobError> {
+        Ok(match prepared {
+            Prepared::Reused(m) => (m, false),
+            Prepared::Fresh(p) if source == Source::Enterprises => {
+                writer.flush()?;
+                (p.write(self.store)?, true)
+            }
+            Prepared::Fresh(p) => {
+                let m = p.manifest().clone();
+                writer.write(p)?;
+                (m, true)
+            }
+        })
     }
 }
 
