@@ -1,6 +1,7 @@
-//! Times the daily aggregation of online monitoring ([`envgov_pipeline::aggregate::cems_day`])
-//! on a store's validated partitions, apart from reading and storing them: what the bench's
-//! `aggregate.online_monitoring` row spends most of its time on.
+//! Times the three parts of computing a day's partial aggregates of online monitoring on a
+//! store's validated partitions: reading a partition's columns, the daily aggregation
+//! ([`envgov_pipeline::aggregate::cems_day`]) and writing the two partial files: what the
+//! bench's `aggregate.online_monitoring` row spends its time on.
 //!
 //! ```text
 //! cargo build --release -p envgov -p envgov-pipeline --example cems_day_time
@@ -11,14 +12,15 @@
 //! (`-p envgov-pipeline` alone resolves another feature set and compiles polars again).
 //!
 //! Reads the first DAYS (default 10) partitions `STORE/validated/cems/date=*/part.parquet`
-//! into memory (the columns the aggregation reads), then aggregates each REPS (default 3)
-//! times on one thread at a time and prints the median per day, with the rows in and out.
+//! into memory (the columns the aggregation reads, timed once), then aggregates each REPS
+//! (default 3) times on one thread at a time and prints the median per day, with the rows in
+//! and out, and the time to write the partials as the night stores them.
 
 use envgov_curated::Curated;
 use envgov_pipeline::aggregate::{self, CEMS_DAY_INPUT};
-use envgov_pipeline::frame::read_frame_columns;
+use envgov_pipeline::frame::{read_frame_columns, write_frame_internal};
 use envgov_pipeline::partials::Inputs;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -36,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     dirs.sort();
     let mut partitions = Vec::new();
+    let mut read = Duration::ZERO;
     for dir in dirs.into_iter().take(days) {
         let date = dir
             .file_name()
@@ -44,21 +47,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("a partition folder is not date=YYYY-MM-DD")?
             .to_string();
         let bytes = std::fs::read(dir.join("part.parquet"))?;
+        let started = Instant::now();
         partitions.push((date, read_frame_columns(&bytes, schema, &CEMS_DAY_INPUT)?));
+        read += started.elapsed();
     }
     let mut per_day = Vec::new();
-    let (mut rows_in, mut rows_out) = (0, 0);
+    let (mut rows_in, mut rows_out, mut write) = (0, 0, Duration::ZERO);
     for _ in 0..reps {
-        let started = Instant::now();
+        let mut aggregating = Duration::ZERO;
         for (date, frame) in &partitions {
             let month: u32 = date.get(5..7).ok_or("bad date")?.parse()?;
             let (limits, _) = inputs.limits(month)?;
+            let started = Instant::now();
             let day = aggregate::cems_day(date, frame.clone(), limits, inputs.parameters())?;
+            aggregating += started.elapsed();
             rows_in += frame.height();
             rows_out += day.daily.height() + day.exceedances.height();
+            let started = Instant::now();
+            std::hint::black_box(write_frame_internal(&day.daily)?);
+            std::hint::black_box(write_frame_internal(&day.exceedances)?);
+            write += started.elapsed();
         }
-        per_day.push(started.elapsed().as_secs_f64() * 1000.0 / partitions.len().max(1) as f64);
+        per_day.push(aggregating.as_secs_f64() * 1000.0 / partitions.len().max(1) as f64);
     }
+    let ms_per_day = |d: Duration, n: usize| d.as_secs_f64() * 1000.0 / n.max(1) as f64;
     per_day.sort_by(f64::total_cmp);
     println!(
         "{} partitions x {reps}: median {:.1} ms per day (min {:.1}, max {:.1}); rows in {}, out {}",
@@ -68,6 +80,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         per_day[per_day.len() - 1],
         rows_in / reps.max(1),
         rows_out / reps.max(1),
+    );
+    println!(
+        "reading a partition: {:.1} ms per day; writing its partials: {:.1} ms per day",
+        ms_per_day(read, partitions.len()),
+        ms_per_day(write, partitions.len() * reps),
     );
     Ok(())
 }

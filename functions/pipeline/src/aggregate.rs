@@ -140,11 +140,15 @@ pub struct CemsDay {
     pub exceedances: DataFrame,
 }
 
-/// The key of a daily row.
-const DAY_KEYS: [&str; 4] = ["uscc", "outlet", "pollutant", "date"];
+/// The key of a daily row within its day. A partition holds one day (a packet whose time
+/// is not on its delivery date is rejected), so the date is not part of the key.
+const DAY_KEYS: [&str; 3] = ["uscc", "outlet", "pollutant"];
 
-/// What a unit's outlet determines in a partition (validated against one registry), carried
-/// through the daily grouping rather than hashed as part of its key.
+/// The row number of a group's first hour, while [`cems_day`] groups the hours.
+const FIRST_ROW: &str = "__first_row";
+
+/// What a unit's outlet determines in a partition (validated against one registry): taken
+/// from each daily group's first hour rather than hashed as part of its key.
 const OUTLET_ATTRIBUTES: [&str; 5] = [
     "permit_no",
     "district",
@@ -192,11 +196,19 @@ pub fn cems_day(
     });
     let day = day.lazy();
     // Grouped into daily rows and searched for exceedances below: computed once.
-    let hourly = day
+    let hourly_rows = day
         .clone()
         .filter(is_parameter.clone().not().and(col("cn").eq(lit("2061"))))
-        .collect()?
-        .lazy();
+        .collect()?;
+    if let Some(other) = hourly_rows
+        .column("date")?
+        .str()?
+        .iter()
+        .find(|d| *d != Some(date))
+    {
+        polars_bail!(ComputeError: "a row of the day {date} is dated {other:?}: a partition holds one day");
+    }
+    let hourly = hourly_rows.clone().lazy();
     let hourly_limits = limits_for(limits, "hourly", "hourly")?;
     let keys: Vec<Expr> = DAY_KEYS.iter().map(|k| col(*k)).collect();
     let by_keys = || JoinArgs {
@@ -253,26 +265,41 @@ pub fn cems_day(
                 .alias("device_daily_avg"),
         ]);
 
-    let daily = hourly
+    // The sums and counts per key, with the first row of each group; the columns that row
+    // determines (the date, the outlet's attributes, the raw file) are then gathered from
+    // it: cheaper than a `first()` per string column (the whole of `cems_day` about 28 %
+    // faster at 2,000 units; `examples/cems_day_time`).
+    let grouped = hourly_rows
+        .clone()
+        .with_row_index(FIRST_ROW.into(), None)?
+        .lazy()
         .group_by(keys.clone())
-        .agg(
-            OUTLET_ATTRIBUTES
-                .map(|c| col(c).first())
+        .agg([
+            col(FIRST_ROW).first(),
+            len().cast(DataType::Int64).alias("hours_reported"),
+            count_true("valid").alias("valid_hours"),
+            count_true("flagged").alias("flagged_hours"),
+            (col("valid").not().and(col("flagged").not()))
+                .cast(DataType::Int64)
+                .sum()
+                .alias("excluded_values"),
+            f("value").sum().alias("value_sum"),
+            f("cou").filter(col("valid")).sum().alias("mass_kg"),
+        ])
+        .collect()?;
+    let first_rows = grouped.column(FIRST_ROW)?.idx()?;
+    let determined = hourly_rows
+        .select(
+            ["date"]
                 .into_iter()
-                .chain([
-                    len().cast(DataType::Int64).alias("hours_reported"),
-                    count_true("valid").alias("valid_hours"),
-                    count_true("flagged").alias("flagged_hours"),
-                    (col("valid").not().and(col("flagged").not()))
-                        .cast(DataType::Int64)
-                        .sum()
-                        .alias("excluded_values"),
-                    f("value").sum().alias("value_sum"),
-                    f("cou").filter(col("valid")).sum().alias("mass_kg"),
-                    col("raw_key").first().alias("raw_key"),
-                ])
-                .collect::<Vec<_>>(),
-        )
+                .chain(OUTLET_ATTRIBUTES)
+                .chain(["raw_key"]),
+        )?
+        .take(first_rows)?;
+    let daily = grouped
+        .drop(FIRST_ROW)?
+        .hstack(determined.columns())?
+        .lazy()
         .with_columns([
             (lit(24i64) - col("hours_reported")).alias("missing_hours"),
             when(col("valid_hours").gt_eq(lit(MIN_VALID_HOURS_PER_DAY)))
@@ -342,7 +369,7 @@ pub fn cems_day(
             col("mass_kg"),
             col("raw_key"),
         ]),
-        &["date", "uscc", "outlet", "pollutant"],
+        &DAY_KEYS,
     );
     let daily = finish_frame(daily, 6)?;
 

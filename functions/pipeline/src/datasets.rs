@@ -518,6 +518,10 @@ fn online_monitoring(
         emission.push(aggregate::emission_month_sums(&month).map_err(polars("emission sums"))?);
         area.push(aggregate::area_sums(&month).map_err(polars("area sums"))?);
     }
+    if computed > 0 {
+        // The partials computed above were written pending (see `partials::day`).
+        store.sync()?;
+    }
     tracing::info!(
         days = days_read,
         computed,

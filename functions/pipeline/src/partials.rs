@@ -10,8 +10,8 @@
 
 use crate::aggregate::{self, CemsDay};
 use crate::error::JobError;
-use crate::frame::{read_frame_as, read_frame_columns, write_frame_parquet};
-use crate::partition::{PartitionManifest, get_json, put_json};
+use crate::frame::{read_frame_as, read_frame_columns, write_frame_internal};
+use crate::partition::{PartitionManifest, get_json, json_bytes};
 use crate::store::Store;
 use crate::table::{Kind, Table, Values};
 use chrono::{Datelike, NaiveDate};
@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever the daily aggregation ([`aggregate::cems_day`]) or the partials' shape
-/// changes, so that every stored partial is recomputed.
-pub const AGGREGATE_VERSION: u32 = 1;
+/// or encoding changes, so that every stored partial is recomputed. 2: the files are LZ4
+/// without statistics ([`write_frame_internal`]).
+pub const AGGREGATE_VERSION: u32 = 2;
 
 const DAILY_FILE: &str = "daily.parquet";
 const EXCEEDANCES_FILE: &str = "exceedances.parquet";
@@ -310,9 +311,9 @@ fn compute(
     let day = aggregate::cems_day(&d, frame, limits, inputs.parameters())
         .map_err(polars("aggregating online monitoring"))?;
     let aggregated = started.elapsed();
-    let daily = write_frame_parquet(&day.daily).map_err(polars("writing the daily partial"))?;
-    let exceedances =
-        write_frame_parquet(&day.exceedances).map_err(polars("writing the exceedances partial"))?;
+    let daily = write_frame_internal(&day.daily).map_err(polars("writing the daily partial"))?;
+    let exceedances = write_frame_internal(&day.exceedances)
+        .map_err(polars("writing the exceedances partial"))?;
     let manifest = PartialManifest {
         aggregate_version: AGGREGATE_VERSION,
         source: Source::Cems,
@@ -324,19 +325,30 @@ fn compute(
         exceedances_sha256: crate::ledger::sha256_hex(&exceedances),
         exceedances_rows: day.exceedances.height() as u64,
     };
-    store.put_with_hash(&key(&d, DAILY_FILE)?, &daily, &manifest.daily_sha256)?;
-    store.put_with_hash(
+    // Written pending (durable at the caller's next `Store::sync`, one for all the days it
+    // computed): a partial is a cache of its partition, and a reader trusts it only when
+    // both files have the hashes its manifest records ([`read_stored`], [`intact`]), so a
+    // power cut between these writes leaves at worst a partial that is computed again.
+    store.put_pending(&key(&d, DAILY_FILE)?, &daily, &manifest.daily_sha256)?;
+    store.put_pending(
         &key(&d, EXCEEDANCES_FILE)?,
         &exceedances,
         &manifest.exceedances_sha256,
     )?;
-    put_json(store, &key(&d, MANIFEST_FILE)?, &manifest)?;
+    let manifest_key = key(&d, MANIFEST_FILE)?;
+    let manifest_json = json_bytes(&manifest_key, &manifest)?;
+    store.put_pending(
+        &manifest_key,
+        &manifest_json,
+        &crate::ledger::sha256_hex(&manifest_json),
+    )?;
     tracing::debug!(date = %d, aggregate_s = aggregated.as_secs_f64(), store_s = (started.elapsed() - aggregated).as_secs_f64(), "partial computed");
     Ok(day)
 }
 
 /// A day's partial aggregates of online monitoring: read back when fresh, else computed from
-/// the partition and stored. `Ok(None)` when the day has no validated partition.
+/// the partition and stored (pending: durable at the caller's next `Store::sync`).
+/// `Ok(None)` when the day has no validated partition.
 pub fn day(
     store: &dyn Store,
     inputs: &Inputs,
@@ -393,6 +405,7 @@ pub fn ensure(
         return Ok(false);
     };
     compute(store, &inputs, date, frame, sha)?;
+    store.sync()?;
     Ok(true)
 }
 

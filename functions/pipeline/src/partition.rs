@@ -118,7 +118,7 @@ pub fn get_json<T: for<'de> Deserialize<'de>>(
     }
 }
 
-fn json_bytes<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JobError> {
+pub(crate) fn json_bytes<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JobError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| JobError::Corrupt {
         key: key.into(),
         message: format!("cannot serialise: {e}"),
