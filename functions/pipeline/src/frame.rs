@@ -149,7 +149,8 @@ pub fn write_frame_parquet(df: &DataFrame) -> PolarsResult<Vec<u8>> {
 
 /// Writes a frame as Parquet for envgov's own use (stored partial aggregates: read back
 /// whole by the next night, never downloaded): LZ4 and no column statistics, about 40 %
-/// faster to write than [`write_frame_parquet`]'s zstd with statistics for 30 % more bytes.
+/// faster to write than [`write_frame_parquet`]'s zstd with statistics, for about a quarter
+/// more bytes (a day's partials at 2,000 units: 5.0 against 8.0–8.8 ms, 230 against 182 KB).
 /// Deterministic like it.
 pub fn write_frame_internal(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     let mut df = df.clone();
