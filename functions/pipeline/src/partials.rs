@@ -11,7 +11,7 @@
 use crate::aggregate::{self, CemsDay};
 use crate::error::JobError;
 use crate::frame::{read_frame_as, read_frame_columns, write_frame_internal};
-use crate::partition::{PartitionManifest, get_json, json_bytes};
+use crate::partition::{PartitionManifest, get_json, put_json_pending};
 use crate::store::Store;
 use crate::table::{Kind, Table, Values};
 use chrono::{Datelike, NaiveDate};
@@ -335,13 +335,7 @@ fn compute(
         &exceedances,
         &manifest.exceedances_sha256,
     )?;
-    let manifest_key = key(&d, MANIFEST_FILE)?;
-    let manifest_json = json_bytes(&manifest_key, &manifest)?;
-    store.put_pending(
-        &manifest_key,
-        &manifest_json,
-        &crate::ledger::sha256_hex(&manifest_json),
-    )?;
+    put_json_pending(store, &key(&d, MANIFEST_FILE)?, &manifest)?;
     tracing::debug!(date = %d, aggregate_s = aggregated.as_secs_f64(), store_s = (started.elapsed() - aggregated).as_secs_f64(), "partial computed");
     Ok(day)
 }

@@ -118,7 +118,7 @@ pub fn get_json<T: for<'de> Deserialize<'de>>(
     }
 }
 
-pub(crate) fn json_bytes<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JobError> {
+fn json_bytes<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, JobError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| JobError::Corrupt {
         key: key.into(),
         message: format!("cannot serialise: {e}"),
@@ -133,6 +133,16 @@ pub(crate) fn put_json<T: Serialize>(
     value: &T,
 ) -> Result<(), JobError> {
     Ok(store.put(key, &json_bytes(key, value)?)?)
+}
+
+/// [`put_json`], durable only at the store's next [`Store::sync`] ([`Store::put_pending`]).
+pub(crate) fn put_json_pending<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    value: &T,
+) -> Result<(), JobError> {
+    let bytes = json_bytes(key, value)?;
+    Ok(store.put_pending(key, &bytes, &crate::ledger::sha256_hex(&bytes))?)
 }
 
 /// How many times a compare-and-set loop re-reads before giving up ([`JobError::Contended`]).
